@@ -1,0 +1,111 @@
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { ApiKeyRecord, KeyHash } from "./domain/ApiKey.js"
+import { AuditEvent } from "./domain/Audit.js"
+import { TenantId } from "./domain/Ids.js"
+import { NonEmptyText, Uuid } from "./domain/Primitives.js"
+import { AuditQuery, ReportQuery } from "./domain/Query.js"
+import { ComplianceReport } from "./domain/Report.js"
+import { Tenant, TenantConfig } from "./domain/Tenant.js"
+import { type Backend, type StorageError, validate } from "./StorageError.js"
+import { withTimeout } from "./Timeout.js"
+
+/**
+ * Tenants and what hangs off them. A duplicate id, api token or key hash is a `StorageConflict`;
+ * updating or configuring a missing tenant is a `StorageNotFound`; deleting a tenant removes its
+ * config, audit events, API keys and reports.
+ */
+export interface MetadataRepositoryShape {
+  readonly createTenant: (tenant: Tenant) => Effect.Effect<void, StorageError>
+  readonly getTenant: (id: TenantId) => Effect.Effect<Option.Option<Tenant>, StorageError>
+  readonly getTenantByToken: (apiToken: string) => Effect.Effect<Option.Option<Tenant>, StorageError>
+  /** Replaces name, token, plan and config of an existing tenant (createdAt stays). */
+  readonly updateTenant: (tenant: Tenant) => Effect.Effect<void, StorageError>
+  /** Every tenant, oldest first. */
+  readonly listTenants: () => Effect.Effect<ReadonlyArray<Tenant>, StorageError>
+  /** Deletes a tenant and everything it owns; true if it existed. */
+  readonly deleteTenant: (id: TenantId) => Effect.Effect<boolean, StorageError>
+  readonly getTenantConfig: (tenantId: TenantId) => Effect.Effect<Option.Option<TenantConfig>, StorageError>
+  readonly upsertTenantConfig: (config: TenantConfig) => Effect.Effect<void, StorageError>
+  readonly recordAuditEvent: (event: AuditEvent) => Effect.Effect<void, StorageError>
+  /** Newest first. */
+  readonly queryAuditEvents: (query: AuditQuery) => Effect.Effect<ReadonlyArray<AuditEvent>, StorageError>
+  readonly createApiKey: (key: ApiKeyRecord) => Effect.Effect<void, StorageError>
+  /** The active (unrevoked) key with this SHA-256 hash. */
+  readonly getApiKeyByHash: (keyHash: string) => Effect.Effect<Option.Option<ApiKeyRecord>, StorageError>
+  /** Every key of the tenant, revoked ones too, oldest first. */
+  readonly listApiKeys: (tenantId: TenantId) => Effect.Effect<ReadonlyArray<ApiKeyRecord>, StorageError>
+  /** Revokes an active key; true if a key changed. */
+  readonly revokeApiKey: (tenantId: TenantId, keyId: string) => Effect.Effect<boolean, StorageError>
+  /** Inserts a report, or updates status, completion, content and error of an existing one. */
+  readonly storeReport: (report: ComplianceReport) => Effect.Effect<void, StorageError>
+  readonly getReport: (tenantId: TenantId, reportId: string) => Effect.Effect<Option.Option<ComplianceReport>, StorageError>
+  /** Newest first. */
+  readonly listReports: (query: ReportQuery) => Effect.Effect<ReadonlyArray<ComplianceReport>, StorageError>
+  readonly healthCheck: () => Effect.Effect<void, StorageError>
+}
+
+export class MetadataRepository extends Context.Tag("llmtrace-storage/MetadataRepository")<
+  MetadataRepository,
+  MetadataRepositoryShape
+>() {}
+
+export interface MakeOptions {
+  /** Upper bound of every call; default 10 seconds. */
+  readonly timeout?: Duration.DurationInput
+}
+
+/**
+ * Wraps a backend's implementation: inputs validated at the boundary, one traced span per
+ * operation (`MetadataRepository.<method>`), every call bounded by a timeout.
+ */
+export const make = (backend: Backend, impl: MetadataRepositoryShape, options: MakeOptions = {}): MetadataRepositoryShape => {
+  const timeout = Duration.decode(options.timeout ?? "10 seconds")
+  const span = { attributes: { "storage.backend": backend } }
+  const check = <A, I>(schema: Schema.Schema<A, I>, method: keyof MetadataRepositoryShape) =>
+    validate(schema, backend, `MetadataRepository.${method}`)
+  const bounded = (method: keyof MetadataRepositoryShape) => <A>(self: Effect.Effect<A, StorageError>) =>
+    withTimeout(self, { backend, operation: `MetadataRepository.${method}`, timeout })
+
+  /** An operation of one argument, validated by `schema`. */
+  const unary = <M extends keyof MetadataRepositoryShape, A, I>(method: M, schema: Schema.Schema<A, I>, run: (a: A) => Effect.Effect<unknown, StorageError>) => {
+    const v = check(schema, method)
+    return Effect.fn(`MetadataRepository.${method}`, span)(function*(a: A) {
+      return yield* run(yield* v(a))
+    }, bounded(method)) as unknown as MetadataRepositoryShape[M]
+  }
+  const keyed = check(Schema.Tuple(TenantId, Uuid), "revokeApiKey")
+  const reportKey = check(Schema.Tuple(TenantId, Uuid), "getReport")
+
+  return {
+    createTenant: unary("createTenant", Tenant, impl.createTenant),
+    getTenant: unary("getTenant", TenantId, impl.getTenant),
+    getTenantByToken: unary("getTenantByToken", NonEmptyText, impl.getTenantByToken),
+    updateTenant: unary("updateTenant", Tenant, impl.updateTenant),
+    listTenants: Effect.fn("MetadataRepository.listTenants", span)(function*() {
+      return yield* impl.listTenants()
+    }, bounded("listTenants")),
+    deleteTenant: unary("deleteTenant", TenantId, impl.deleteTenant),
+    getTenantConfig: unary("getTenantConfig", TenantId, impl.getTenantConfig),
+    upsertTenantConfig: unary("upsertTenantConfig", TenantConfig, impl.upsertTenantConfig),
+    recordAuditEvent: unary("recordAuditEvent", AuditEvent, impl.recordAuditEvent),
+    queryAuditEvents: unary("queryAuditEvents", AuditQuery, impl.queryAuditEvents),
+    createApiKey: unary("createApiKey", ApiKeyRecord, impl.createApiKey),
+    getApiKeyByHash: unary("getApiKeyByHash", KeyHash, impl.getApiKeyByHash),
+    listApiKeys: unary("listApiKeys", TenantId, impl.listApiKeys),
+    revokeApiKey: Effect.fn("MetadataRepository.revokeApiKey", span)(function*(tenantId: TenantId, keyId: string) {
+      return yield* impl.revokeApiKey(...(yield* keyed([tenantId, keyId])))
+    }, bounded("revokeApiKey")),
+    storeReport: unary("storeReport", ComplianceReport, impl.storeReport),
+    getReport: Effect.fn("MetadataRepository.getReport", span)(function*(tenantId: TenantId, reportId: string) {
+      return yield* impl.getReport(...(yield* reportKey([tenantId, reportId])))
+    }, bounded("getReport")),
+    listReports: unary("listReports", ReportQuery, impl.listReports),
+    healthCheck: Effect.fn("MetadataRepository.healthCheck", span)(function*() {
+      return yield* impl.healthCheck()
+    }, bounded("healthCheck"))
+  }
+}

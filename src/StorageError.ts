@@ -1,0 +1,73 @@
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+/** Which engine an error came from. */
+export const Backend = Schema.Literal("memory", "clickhouse", "postgres", "sqlite", "redis", "storage")
+export type Backend = typeof Backend.Type
+
+const common = {
+  backend: Backend,
+  /** The operation that failed, e.g. `TraceRepository.storeSpan`. */
+  operation: Schema.String,
+  message: Schema.String
+}
+
+/** The engine cannot be reached, refused the connection, or did not answer within its timeout. */
+export class StorageUnavailable extends Schema.TaggedError<StorageUnavailable>()("StorageUnavailable", {
+  ...common,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+/** The engine rejected a statement. */
+export class StorageQueryError extends Schema.TaggedError<StorageQueryError>()("StorageQueryError", {
+  ...common,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+/** A unique id, token or key hash is already taken. */
+export class StorageConflict extends Schema.TaggedError<StorageConflict>()("StorageConflict", {
+  ...common,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+/** The entity the operation needs does not exist. */
+export class StorageNotFound extends Schema.TaggedError<StorageNotFound>()("StorageNotFound", {
+  ...common,
+  entity: Schema.String,
+  id: Schema.String
+}) {}
+
+/** The input failed validation; `path` names the offending field. */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  ...common,
+  path: Schema.Array(Schema.Union(Schema.String, Schema.Number))
+}) {}
+
+export type StorageError = StorageUnavailable | StorageQueryError | StorageConflict | StorageNotFound | InvalidInput
+
+export const StorageError = Schema.Union(StorageUnavailable, StorageQueryError, StorageConflict, StorageNotFound, InvalidInput)
+
+const toPathKey = (key: PropertyKey): string | number => (typeof key === "symbol" ? String(key) : key)
+
+/** Turns a schema failure into {@link InvalidInput}, keeping the path of the first bad field. */
+export const fromParseError = (backend: Backend, operation: string) => (error: ParseResult.ParseError): InvalidInput => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const first = issues[0]
+  return new InvalidInput({
+    backend,
+    operation,
+    path: first ? first.path.map(toPathKey) : [],
+    message: issues.map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ")
+  })
+}
+
+/**
+ * Validates a value against the type side of a schema (what the service methods take), failing
+ * with {@link InvalidInput}. Defaults are applied by the domain constructors, not here.
+ */
+export const validate = <A, I>(schema: Schema.Schema<A, I>, backend: Backend, operation: string) => {
+  const run = Schema.validate(schema, { errors: "all", onExcessProperty: "ignore" })
+  return (input: A): Effect.Effect<A, InvalidInput> =>
+    Effect.mapError(run(input), fromParseError(backend, operation))
+}

@@ -1,0 +1,63 @@
+import * as Schema from "effect/Schema"
+
+/**
+ * Text that every backend stores byte-exact. Lone UTF-16 surrogates have no UTF-8 encoding, so a
+ * backend would have to change them; they are rejected here instead, the same way on every backend.
+ */
+export const Text = Schema.String.pipe(
+  Schema.filter((s) => s.isWellFormed() || "must be well-formed Unicode (no lone UTF-16 surrogates)", {
+    identifier: "Text"
+  })
+)
+
+/** Text that must not be empty (a provider, a model, an operation name, a cache key). */
+export const NonEmptyText = Text.pipe(Schema.minLength(1, { message: () => "must not be empty" }))
+
+/** A map of strings to strings (tags, metadata). */
+export const TextMap = Schema.Record({ key: Text, value: Text })
+
+/** A millisecond-precision instant; encoded as an ISO-8601 string, decoded only when valid. */
+export const Timestamp = Schema.transform(Schema.String, Schema.ValidDateFromSelf, {
+  strict: true,
+  decode: (s) => new Date(s),
+  encode: (d) => d.toISOString()
+}).annotations({ identifier: "Timestamp" })
+
+export const Uuid = Schema.UUID
+
+/** A finite, non-negative number: NaN and infinities are rejected. */
+export const NonNegativeFinite = Schema.Finite.pipe(Schema.nonNegative())
+
+export const NonNegativeInt = Schema.NonNegativeInt
+
+/** Any JSON value. */
+export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
+
+export const Json: Schema.Schema<Json> = Schema.Union(
+  Schema.Null,
+  Schema.Boolean,
+  Schema.Finite,
+  Text,
+  Schema.Array(Schema.suspend(() => Json)),
+  Schema.Record({ key: Text, value: Schema.suspend(() => Json) })
+).annotations({ identifier: "Json" })
+
+export const JsonObject = Schema.Record({ key: Text, value: Json }).annotations({ identifier: "JsonObject" })
+export type JsonObject = typeof JsonObject.Type
+
+/** Byte length of a string once encoded as UTF-8. */
+export const utf8Length = (s: string): number => Buffer.byteLength(s, "utf8")
+
+/** Cuts a string to at most `maxBytes` of UTF-8 without splitting a character. */
+export const truncateUtf8 = (s: string, maxBytes: number): string => {
+  if (utf8Length(s) <= maxBytes) return s
+  let bytes = 0
+  let end = 0
+  for (const ch of s) {
+    const size = utf8Length(ch)
+    if (bytes + size > maxBytes) break
+    bytes += size
+    end += ch.length
+  }
+  return s.slice(0, end)
+}

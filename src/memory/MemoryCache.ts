@@ -1,0 +1,47 @@
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Cache from "../Cache.js"
+
+interface Entry {
+  readonly value: Uint8Array
+  readonly expiresAt: number
+}
+
+/**
+ * An in-process TTL map. Expiry is read from Effect's `Clock`, so `TestClock` drives it in tests.
+ * Values are copied in and out: a caller mutating its buffer never changes what is cached.
+ */
+export const make: Effect.Effect<Cache.CacheShape> = Effect.sync(() => {
+  const entries = new Map<string, Entry>()
+  let sweepAt = 1024
+
+  const sweep = (now: number) => {
+    for (const [key, entry] of entries) if (entry.expiresAt <= now) entries.delete(key)
+    sweepAt = Math.max(1024, entries.size * 2)
+  }
+
+  return Cache.make("memory", {
+    get: (key) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const entry = entries.get(key)
+        if (entry === undefined) return Option.none()
+        if (entry.expiresAt <= now) {
+          entries.delete(key)
+          return Option.none()
+        }
+        return Option.some(entry.value.slice())
+      }),
+    set: (key, value, ttl) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        entries.set(key, { value: value.slice(), expiresAt: now + Duration.toMillis(ttl) })
+        if (entries.size >= sweepAt) sweep(now)
+      }),
+    invalidate: (key) => Effect.sync(() => void entries.delete(key)),
+    healthCheck: () => Effect.void
+  })
+})
+
+export const layer: Layer.Layer<Cache.Cache> = Layer.effect(Cache.Cache, make)

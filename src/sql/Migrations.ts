@@ -1,0 +1,111 @@
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Cause from "effect/Cause"
+import { StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import { dialect } from "./Dialect.js"
+
+/** The table where applied migrations are recorded, in every SQL database. */
+export const table = "llmtrace_migrations"
+
+/** Runs one migration's statements with the dialect's column types. */
+const migration = (statements: (t: { timestamp: string; json: string; float: string; bigint: string }) => ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    for (const statement of statements(dialect(sql).types)) yield* sql.unsafe(statement)
+  })
+
+/**
+ * Ordered, versioned schema changes. Never edit one that has shipped: add the next number.
+ * Column types come from the dialect (timestamptz/jsonb on PostgreSQL, INTEGER ms/TEXT on SQLite).
+ */
+export const migrations = {
+  "0001_metadata": migration((t) => [
+    `CREATE TABLE tenants (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      api_token TEXT NOT NULL UNIQUE,
+      plan TEXT NOT NULL,
+      created_at ${t.timestamp} NOT NULL,
+      config ${t.json} NOT NULL
+    )`,
+    `CREATE TABLE tenant_configs (
+      tenant_id TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+      security_thresholds ${t.json} NOT NULL,
+      feature_flags ${t.json} NOT NULL,
+      monitoring_scope TEXT NOT NULL,
+      rate_limit_rpm ${t.bigint},
+      monthly_budget ${t.float}
+    )`,
+    `CREATE TABLE audit_events (
+      id TEXT PRIMARY KEY,
+      tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+      event_type TEXT NOT NULL,
+      actor TEXT NOT NULL,
+      resource TEXT NOT NULL,
+      data ${t.json} NOT NULL,
+      timestamp ${t.timestamp} NOT NULL
+    )`,
+    `CREATE INDEX audit_events_tenant_time ON audit_events (tenant_id, timestamp DESC)`,
+    `CREATE TABLE api_keys (
+      id TEXT PRIMARY KEY,
+      tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      key_hash TEXT NOT NULL UNIQUE,
+      key_prefix TEXT NOT NULL,
+      role TEXT NOT NULL,
+      created_at ${t.timestamp} NOT NULL,
+      revoked_at ${t.timestamp}
+    )`,
+    `CREATE INDEX api_keys_tenant ON api_keys (tenant_id, created_at)`,
+    `CREATE TABLE compliance_reports (
+      id TEXT PRIMARY KEY,
+      tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+      report_type TEXT NOT NULL,
+      status TEXT NOT NULL,
+      period_start ${t.timestamp} NOT NULL,
+      period_end ${t.timestamp} NOT NULL,
+      created_at ${t.timestamp} NOT NULL,
+      completed_at ${t.timestamp},
+      content ${t.json},
+      error TEXT
+    )`,
+    `CREATE INDEX compliance_reports_tenant_time ON compliance_reports (tenant_id, created_at DESC)`
+  ])
+}
+
+/** Applies pending migrations; returns the ones it ran. PostgreSQL takes a table lock, so concurrent runs wait. */
+export const run = Migrator.make({})({ loader: Migrator.fromRecord(migrations), table })
+
+/** The newest migration this build knows. */
+export const latest = Math.max(...Object.keys(migrations).map((key) => Number(key.split("_")[0])))
+
+/**
+ * Makes sure the schema is current before a repository is used: runs pending migrations when
+ * `autoMigrate` is on, otherwise refuses an outdated schema with a message that says what to run.
+ */
+export const ensure = (autoMigrate: boolean): Effect.Effect<void, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const backend = dialect(sql).backend
+    const operation = "Migrations.ensure"
+    if (autoMigrate) {
+      yield* run.pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.fail(new StorageQueryError({ backend, operation, message: `${backend} migrations failed: ${Cause.pretty(cause).split("\n")[0]}`, cause }))
+        )
+      )
+      return
+    }
+    const applied = yield* sql<{ readonly v: number | null }>`SELECT max(migration_id) AS v FROM ${sql(table)}`.pipe(
+      Effect.map((rows) => Number(rows[0]?.v ?? 0)),
+      Effect.orElseSucceed(() => 0)
+    )
+    if (applied < latest) {
+      return yield* new StorageUnavailable({
+        backend,
+        operation,
+        message: `the ${backend} schema is at migration ${applied} of ${latest} and LLMTRACE_AUTO_MIGRATE is false: run \`llmtrace-storage migrate\``
+      })
+    }
+  })

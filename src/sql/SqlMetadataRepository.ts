@@ -1,0 +1,211 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type { ApiKeyRecord } from "../domain/ApiKey.js"
+import type { AuditEvent } from "../domain/Audit.js"
+import type { TenantId } from "../domain/Ids.js"
+import type { JsonObject } from "../domain/Primitives.js"
+import type { ComplianceReport } from "../domain/Report.js"
+import type { Tenant, TenantConfig } from "../domain/Tenant.js"
+import * as MetadataRepository from "../MetadataRepository.js"
+import { StorageConflict, StorageNotFound, type StorageQueryError, type StorageUnavailable } from "../StorageError.js"
+import * as Migrations from "./Migrations.js"
+import { dialect, readJson, readOptionalJson, readOptionalNumber, readOptionalTimestamp, readTimestamp } from "./Dialect.js"
+import { classify } from "./SqlErrors.js"
+
+type Row = Record<string, unknown>
+
+const present = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
+  (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
+
+const toTenant = (r: Row): Tenant => ({
+  id: r.id as TenantId,
+  name: r.name as string,
+  apiToken: r.api_token as string,
+  plan: r.plan as string,
+  createdAt: readTimestamp(r.created_at),
+  config: readJson<JsonObject>(r.config)
+})
+
+const toConfig = (r: Row): TenantConfig => ({
+  tenantId: r.tenant_id as TenantId,
+  securityThresholds: readJson(r.security_thresholds),
+  featureFlags: readJson(r.feature_flags),
+  monitoringScope: r.monitoring_scope as TenantConfig["monitoringScope"],
+  ...present("rateLimitRpm", readOptionalNumber(r.rate_limit_rpm)),
+  ...present("monthlyBudget", readOptionalNumber(r.monthly_budget))
+})
+
+const toAudit = (r: Row): AuditEvent => ({
+  id: r.id as string,
+  tenantId: r.tenant_id as TenantId,
+  eventType: r.event_type as string,
+  actor: r.actor as string,
+  resource: r.resource as string,
+  data: readJson<JsonObject>(r.data),
+  timestamp: readTimestamp(r.timestamp)
+})
+
+const toApiKey = (r: Row): ApiKeyRecord => ({
+  id: r.id as string,
+  tenantId: r.tenant_id as TenantId,
+  name: r.name as string,
+  keyHash: r.key_hash as string,
+  keyPrefix: r.key_prefix as string,
+  role: r.role as ApiKeyRecord["role"],
+  createdAt: readTimestamp(r.created_at),
+  ...present("revokedAt", readOptionalTimestamp(r.revoked_at))
+})
+
+const toReport = (r: Row): ComplianceReport => ({
+  id: r.id as string,
+  tenantId: r.tenant_id as TenantId,
+  reportType: r.report_type as string,
+  status: r.status as ComplianceReport["status"],
+  periodStart: readTimestamp(r.period_start),
+  periodEnd: readTimestamp(r.period_end),
+  createdAt: readTimestamp(r.created_at),
+  ...present("completedAt", readOptionalTimestamp(r.completed_at)),
+  ...present("content", readOptionalJson<JsonObject>(r.content)),
+  ...present("error", r.error as string | null)
+})
+
+/**
+ * The metadata repository over any `SqlClient`: PostgreSQL in production, SQLite in the lite and
+ * memory profiles. Dialect differences live in `Dialect.ts`; constraint violations become
+ * `StorageConflict` / `StorageNotFound` by the driver's error code (`SqlErrors.ts`).
+ */
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const d = dialect(sql)
+  const backend = d.backend
+  const ts = d.timestamp
+  const opt = <A>(value: A | undefined, f: (a: A) => unknown = (a) => a) => (value === undefined ? null : f(value))
+
+  /** Runs a statement, mapping driver failures; `parent` names the row a foreign key points at. */
+  const run = (method: keyof MetadataRepository.MetadataRepositoryShape, parent?: { entity: string; id: string }) =>
+    <A>(self: Effect.Effect<A, SqlError>) => Effect.mapError(self, classify(backend, `MetadataRepository.${method}`, parent))
+  const tenantParent = (id: string) => ({ entity: "tenant", id })
+  const notFound = (method: string, entity: string, id: string) =>
+    new StorageNotFound({ backend, operation: `MetadataRepository.${method}`, entity, id, message: `${entity} ${id} does not exist` })
+
+  return MetadataRepository.make(backend, {
+    createTenant: (t) =>
+      sql`INSERT INTO tenants (id, name, api_token, plan, created_at, config)
+          VALUES (${t.id}, ${t.name}, ${t.apiToken}, ${t.plan}, ${ts(t.createdAt)}, ${d.json(t.config)})`.pipe(
+        Effect.asVoid,
+        run("createTenant")
+      ),
+    getTenant: (id) =>
+      sql`SELECT * FROM tenants WHERE id = ${id}`.pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toTenant)),
+        run("getTenant")
+      ),
+    getTenantByToken: (token) =>
+      sql`SELECT * FROM tenants WHERE api_token = ${token}`.pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toTenant)),
+        run("getTenantByToken")
+      ),
+    updateTenant: (t) =>
+      sql`UPDATE tenants SET name = ${t.name}, api_token = ${t.apiToken}, plan = ${t.plan}, config = ${d.json(t.config)}
+          WHERE id = ${t.id} RETURNING id`.pipe(
+        run("updateTenant"),
+        Effect.filterOrFail((rows) => rows.length > 0, () => notFound("updateTenant", "tenant", t.id)),
+        Effect.asVoid
+      ),
+    listTenants: () => sql`SELECT * FROM tenants ORDER BY created_at, id`.pipe(Effect.map((rows) => rows.map(toTenant)), run("listTenants")),
+    deleteTenant: (id) =>
+      sql`DELETE FROM tenants WHERE id = ${id} RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), run("deleteTenant")),
+    getTenantConfig: (tenantId) =>
+      sql`SELECT * FROM tenant_configs WHERE tenant_id = ${tenantId}`.pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toConfig)),
+        run("getTenantConfig")
+      ),
+    upsertTenantConfig: (c) =>
+      sql`INSERT INTO tenant_configs (tenant_id, security_thresholds, feature_flags, monitoring_scope, rate_limit_rpm, monthly_budget)
+          VALUES (${c.tenantId}, ${d.json(c.securityThresholds)}, ${d.json(c.featureFlags)}, ${c.monitoringScope},
+                  ${opt(c.rateLimitRpm)}, ${opt(c.monthlyBudget)})
+          ON CONFLICT (tenant_id) DO UPDATE SET
+            security_thresholds = excluded.security_thresholds, feature_flags = excluded.feature_flags,
+            monitoring_scope = excluded.monitoring_scope, rate_limit_rpm = excluded.rate_limit_rpm,
+            monthly_budget = excluded.monthly_budget`.pipe(Effect.asVoid, run("upsertTenantConfig", tenantParent(c.tenantId))),
+    recordAuditEvent: (e) =>
+      sql`INSERT INTO audit_events (id, tenant_id, event_type, actor, resource, data, timestamp)
+          VALUES (${e.id}, ${e.tenantId}, ${e.eventType}, ${e.actor}, ${e.resource}, ${d.json(e.data)}, ${ts(e.timestamp)})`.pipe(
+        Effect.asVoid,
+        run("recordAuditEvent", tenantParent(e.tenantId))
+      ),
+    queryAuditEvents: (q) =>
+      sql`SELECT * FROM audit_events WHERE ${sql.and([
+        sql`tenant_id = ${q.tenantId}`,
+        ...(q.eventType === undefined ? [] : [sql`event_type = ${q.eventType}`]),
+        ...(q.startTime === undefined ? [] : [sql`timestamp >= ${ts(q.startTime)}`]),
+        ...(q.endTime === undefined ? [] : [sql`timestamp <= ${ts(q.endTime)}`])
+      ])} ORDER BY timestamp DESC, id DESC LIMIT ${q.limit} OFFSET ${q.offset}`.pipe(
+        Effect.map((rows) => rows.map(toAudit)),
+        run("queryAuditEvents")
+      ),
+    createApiKey: (k) =>
+      sql`INSERT INTO api_keys (id, tenant_id, name, key_hash, key_prefix, role, created_at, revoked_at)
+          VALUES (${k.id}, ${k.tenantId}, ${k.name}, ${k.keyHash}, ${k.keyPrefix}, ${k.role}, ${ts(k.createdAt)},
+                  ${opt(k.revokedAt, ts)})`.pipe(Effect.asVoid, run("createApiKey", tenantParent(k.tenantId))),
+    getApiKeyByHash: (hash) =>
+      sql`SELECT * FROM api_keys WHERE key_hash = ${hash} AND revoked_at IS NULL`.pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toApiKey)),
+        run("getApiKeyByHash")
+      ),
+    listApiKeys: (tenantId) =>
+      sql`SELECT * FROM api_keys WHERE tenant_id = ${tenantId} ORDER BY created_at, id`.pipe(
+        Effect.map((rows) => rows.map(toApiKey)),
+        run("listApiKeys")
+      ),
+    revokeApiKey: (tenantId, keyId) =>
+      sql`UPDATE api_keys SET revoked_at = ${ts(new Date())}
+          WHERE tenant_id = ${tenantId} AND id = ${keyId} AND revoked_at IS NULL RETURNING id`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        run("revokeApiKey")
+      ),
+    storeReport: (r) =>
+      // The update is limited to the same tenant: an id owned by another tenant returns no row.
+      sql`INSERT INTO compliance_reports
+            (id, tenant_id, report_type, status, period_start, period_end, created_at, completed_at, content, error)
+          VALUES (${r.id}, ${r.tenantId}, ${r.reportType}, ${r.status}, ${ts(r.periodStart)}, ${ts(r.periodEnd)},
+                  ${ts(r.createdAt)}, ${opt(r.completedAt, ts)}, ${opt(r.content, d.json)}, ${opt(r.error)})
+          ON CONFLICT (id) DO UPDATE SET
+            status = excluded.status, completed_at = excluded.completed_at, content = excluded.content, error = excluded.error
+          WHERE compliance_reports.tenant_id = excluded.tenant_id
+          RETURNING id`.pipe(
+        run("storeReport", tenantParent(r.tenantId)),
+        Effect.filterOrFail(
+          (rows) => rows.length > 0,
+          () => new StorageConflict({ backend, operation: "MetadataRepository.storeReport", message: `report ${r.id} belongs to another tenant` })
+        ),
+        Effect.asVoid
+      ),
+    getReport: (tenantId, reportId) =>
+      sql`SELECT * FROM compliance_reports WHERE tenant_id = ${tenantId} AND id = ${reportId}`.pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toReport)),
+        run("getReport")
+      ),
+    listReports: (q) =>
+      sql`SELECT * FROM compliance_reports WHERE tenant_id = ${q.tenantId}
+          ORDER BY created_at DESC, id DESC LIMIT ${q.limit} OFFSET ${q.offset}`.pipe(
+        Effect.map((rows) => rows.map(toReport)),
+        run("listReports")
+      ),
+    healthCheck: () => sql`SELECT 1`.pipe(Effect.asVoid, run("healthCheck"))
+  })
+})
+
+export interface LayerOptions {
+  /** Run pending migrations when the layer is built (default); otherwise refuse an outdated schema. */
+  readonly autoMigrate?: boolean
+}
+
+/** The repository over the `SqlClient` in context, its schema migrated (or checked) first. */
+export const layer = (
+  options: LayerOptions = {}
+): Layer.Layer<MetadataRepository.MetadataRepository, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> =>
+  Layer.effect(MetadataRepository.MetadataRepository, Effect.zipRight(Migrations.ensure(options.autoMigrate ?? true), make))
