@@ -1,0 +1,164 @@
+import { describe, expect, layer } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import { randomUUID } from "node:crypto"
+import { Cache } from "../../src/index.js"
+import { bigString, hostileStrings } from "../support/fixtures.js"
+
+const bytes = (s: string) => new Uint8Array(Buffer.from(s, "utf8"))
+const text = (b: Uint8Array) => Buffer.from(b).toString("utf8")
+const key = (label: string) => `${label}:${randomUUID()}`
+
+export interface CacheContractOptions {
+  /**
+   * How the suite lets time pass for TTL expiry: `"test-clock"` adjusts `TestClock` (in-process
+   * caches reading Effect's Clock); `"real"` sleeps on the real clock (a server keeps the time).
+   */
+  readonly clock: "test-clock" | "real"
+  readonly excludeTestServices?: boolean
+}
+
+/** The behaviour every Cache must have. Keys are random per test, so one layer serves the file. */
+export const cacheContract = <E>(name: string, cache: Layer.Layer<Cache.Cache, E>, options: CacheContractOptions) =>
+  layer(cache, { timeout: "60 seconds", excludeTestServices: options.excludeTestServices ?? false })(
+    `Cache contract: ${name}`,
+    (it) => {
+      const elapse = (d: Duration.DurationInput) =>
+        options.clock === "test-clock" ? TestClock.adjust(d) : Effect.sleep(Duration.sum(d, "50 millis"))
+
+      describe("get and set", () => {
+        it.effect("returns what was set, and none for a missing key", () =>
+          Effect.gen(function*() {
+            const cache = yield* Cache.Cache
+            const k = key("set")
+            yield* cache.set(k, bytes("value"), "1 minute")
+            expect(Option.map(yield* cache.get(k), text)).toEqual(Option.some("value"))
+            expect(Option.isNone(yield* cache.get(key("missing")))).toBe(true)
+          }))
+
+        it.effect("overwrites a key", () =>
+          Effect.gen(function*() {
+            const cache = yield* Cache.Cache
+            const k = key("overwrite")
+            yield* cache.set(k, bytes("first"), "1 minute")
+            yield* cache.set(k, bytes("second"), "1 minute")
+            expect(Option.map(yield* cache.get(k), text)).toEqual(Option.some("second"))
+          }))
+
+        it.effect("keeps every byte value 0-255 and an empty value", () =>
+          Effect.gen(function*() {
+            const cache = yield* Cache.Cache
+            const all = Uint8Array.from({ length: 512 }, (_, i) => i % 256)
+            const k = key("binary")
+            yield* cache.set(k, all, "1 minute")
+            expect(Option.getOrThrow(yield* cache.get(k))).toEqual(all)
+            const empty = key("empty")
+            yield* cache.set(empty, new Uint8Array(0), "1 minute")
+            expect(Option.getOrThrow(yield* cache.get(empty))).toEqual(new Uint8Array(0))
+          }))
+
+        it.effect("keeps hostile keys and values and a 1 MB value byte-identical", () =>
+          Effect.gen(function*() {
+            const cache = yield* Cache.Cache
+            for (const s of [...hostileStrings, bigString(1024 * 1024)]) {
+              const k = `${s.slice(0, 300)}:${randomUUID()}`
+              yield* cache.set(k, bytes(s), "1 minute")
+              expect(text(Option.getOrThrow(yield* cache.get(k)))).toBe(s)
+            }
+          }))
+
+        it.effect("a caller mutating its buffer does not change the cached value", () =>
+          Effect.gen(function*() {
+            const cache = yield* Cache.Cache
+            const k = key("copy")
+            const value = bytes("abc")
+            yield* cache.set(k, value, "1 minute")
+            value[0] = 0
+            const got = Option.getOrThrow(yield* cache.get(k))
+            got[1] = 0
+            expect(text(Option.getOrThrow(yield* cache.get(k)))).toBe("abc")
+          }))
+      })
+
+      describe("expiry and invalidation", () => {
+        it.effect("expires a key after its TTL", () =>
+          Effect.gen(function*() {
+            const cache = yield* Cache.Cache
+            const k = key("ttl")
+            yield* cache.set(k, bytes("short"), "300 millis")
+            yield* cache.set(`${k}:long`, bytes("long"), "1 hour")
+            expect(Option.isSome(yield* cache.get(k))).toBe(true)
+            yield* elapse("300 millis")
+            expect(Option.isNone(yield* cache.get(k))).toBe(true)
+            expect(Option.isSome(yield* cache.get(`${k}:long`))).toBe(true)
+          }))
+
+        it.effect("invalidates a key; invalidating a missing key is a no-op", () =>
+          Effect.gen(function*() {
+            const cache = yield* Cache.Cache
+            const k = key("drop")
+            yield* cache.set(k, bytes("x"), "1 minute")
+            yield* cache.invalidate(k)
+            expect(Option.isNone(yield* cache.get(k))).toBe(true)
+            yield* cache.invalidate(k)
+            yield* cache.invalidate(key("never-set"))
+          }))
+
+        it.effect("rejects an empty key and a non-positive TTL with InvalidInput", () =>
+          Effect.gen(function*() {
+            const cache = yield* Cache.Cache
+            expect((yield* Effect.flip(cache.get("")))._tag).toBe("InvalidInput")
+            const ttl = yield* Effect.flip(cache.set(key("ttl0"), bytes("x"), 0))
+            expect(ttl._tag === "InvalidInput" && ttl.path).toEqual(["ttl"])
+            expect((yield* Effect.flip(cache.set("bad\ud800key", bytes("x"), "1 minute")))._tag).toBe("InvalidInput")
+          }))
+      })
+
+      describe("getOrSet", () => {
+        it.effect("computes on a miss, stores with the TTL, and serves the hit", () =>
+          Effect.gen(function*() {
+            const cache = yield* Cache.Cache
+            const k = key("aside")
+            let runs = 0
+            const compute = Effect.sync(() => bytes(`v${++runs}`))
+            expect(text(yield* cache.getOrSet(k, "1 minute", compute))).toBe("v1")
+            expect(text(yield* cache.getOrSet(k, "1 minute", compute))).toBe("v1")
+            expect(runs).toBe(1)
+            expect(Option.map(yield* cache.get(k), text)).toEqual(Option.some("v1"))
+          }))
+
+        it.effect("concurrent misses of one key compute once", () =>
+          Effect.gen(function*() {
+            const cache = yield* Cache.Cache
+            const k = key("flight")
+            const gate = yield* Deferred.make<void>()
+            let runs = 0
+            const compute = Effect.zipRight(Deferred.await(gate), Effect.sync(() => bytes(`run${++runs}`)))
+            const fibers = yield* Effect.forEach(Array.from({ length: 20 }), () => Effect.fork(cache.getOrSet(k, "1 minute", compute)))
+            // Let every fiber reach the in-flight computation before it is allowed to finish.
+            yield* options.clock === "real" ? Effect.sleep("200 millis") : Effect.repeatN(Effect.yieldNow(), 20)
+            yield* Deferred.succeed(gate, undefined)
+            const results = yield* Effect.forEach(fibers, Fiber.join)
+            expect(runs).toBe(1)
+            expect(new Set(results.map(text))).toEqual(new Set(["run1"]))
+          }))
+
+        it.effect("a failing computation fails every waiter and caches nothing", () =>
+          Effect.gen(function*() {
+            const cache = yield* Cache.Cache
+            const k = key("fail")
+            const error = yield* Effect.flip(cache.getOrSet(k, "1 minute", Effect.fail("boom" as const)))
+            expect(error).toBe("boom")
+            expect(Option.isNone(yield* cache.get(k))).toBe(true)
+            expect(text(yield* cache.getOrSet(k, "1 minute", Effect.succeed(bytes("ok"))))).toBe("ok")
+          }))
+      })
+
+      it.effect("answers its health check", () => Effect.flatMap(Cache.Cache, (cache) => cache.healthCheck()))
+    }
+  )
