@@ -20,6 +20,7 @@ export * as TraceRepository from "./TraceRepository.js"
 
 export * as MemoryCache from "./memory/MemoryCache.js"
 export * as MemoryTraceRepository from "./memory/MemoryTraceRepository.js"
+export * as PostgresClient from "./sql/PostgresClient.js"
 export * as SqliteClient from "./sql/SqliteClient.js"
 export * as SqlMetadataRepository from "./sql/SqlMetadataRepository.js"
 export * as SqlMigrations from "./sql/Migrations.js"

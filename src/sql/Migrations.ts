@@ -74,8 +74,33 @@ export const migrations = {
   ])
 }
 
-/** Applies pending migrations; returns the ones it ran. PostgreSQL takes a table lock, so concurrent runs wait. */
-export const run = Migrator.make({})({ loader: Migrator.fromRecord(migrations), table })
+const migrator = Migrator.make({})({ loader: Migrator.fromRecord(migrations), table })
+
+/** Serialises migration runs across processes on PostgreSQL (an arbitrary constant: "llmtrace"). */
+const LOCK_KEY = 0x6c6c6d74
+
+/**
+ * Applies pending migrations; returns the ones it ran. On PostgreSQL the whole run holds a
+ * transaction-scoped advisory lock and creates the record table itself: the Migrator's own
+ * "create the table if missing" step races when several processes start on a fresh database.
+ */
+export const run = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  return yield* sql.onDialectOrElse({
+    pg: () =>
+      sql.withTransaction(
+        sql`SELECT pg_advisory_xact_lock(${LOCK_KEY})`.pipe(
+          Effect.zipRight(sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+            migration_id integer primary key,
+            created_at timestamp with time zone not null default now(),
+            name text not null
+          )`),
+          Effect.zipRight(migrator)
+        )
+      ),
+    orElse: () => migrator
+  })
+})
 
 /** The newest migration this build knows. */
 export const latest = Math.max(...Object.keys(migrations).map((key) => Number(key.split("_")[0])))

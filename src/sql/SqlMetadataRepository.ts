@@ -12,7 +12,7 @@ import type { Tenant, TenantConfig } from "../domain/Tenant.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import { StorageConflict, StorageNotFound, type StorageQueryError, type StorageUnavailable } from "../StorageError.js"
 import * as Migrations from "./Migrations.js"
-import { dialect, readJson, readOptionalJson, readOptionalNumber, readOptionalTimestamp, readTimestamp } from "./Dialect.js"
+import { type Dialect, dialect, readOptionalNumber, readOptionalTimestamp, readTimestamp } from "./Dialect.js"
 import { classify } from "./SqlErrors.js"
 
 type Row = Record<string, unknown>
@@ -20,57 +20,60 @@ type Row = Record<string, unknown>
 const present = <K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } =>
   (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
 
-const toTenant = (r: Row): Tenant => ({
-  id: r.id as TenantId,
-  name: r.name as string,
-  apiToken: r.api_token as string,
-  plan: r.plan as string,
-  createdAt: readTimestamp(r.created_at),
-  config: readJson<JsonObject>(r.config)
-})
-
-const toConfig = (r: Row): TenantConfig => ({
-  tenantId: r.tenant_id as TenantId,
-  securityThresholds: readJson(r.security_thresholds),
-  featureFlags: readJson(r.feature_flags),
-  monitoringScope: r.monitoring_scope as TenantConfig["monitoringScope"],
-  ...present("rateLimitRpm", readOptionalNumber(r.rate_limit_rpm)),
-  ...present("monthlyBudget", readOptionalNumber(r.monthly_budget))
-})
-
-const toAudit = (r: Row): AuditEvent => ({
-  id: r.id as string,
-  tenantId: r.tenant_id as TenantId,
-  eventType: r.event_type as string,
-  actor: r.actor as string,
-  resource: r.resource as string,
-  data: readJson<JsonObject>(r.data),
-  timestamp: readTimestamp(r.timestamp)
-})
-
-const toApiKey = (r: Row): ApiKeyRecord => ({
-  id: r.id as string,
-  tenantId: r.tenant_id as TenantId,
-  name: r.name as string,
-  keyHash: r.key_hash as string,
-  keyPrefix: r.key_prefix as string,
-  role: r.role as ApiKeyRecord["role"],
-  createdAt: readTimestamp(r.created_at),
-  ...present("revokedAt", readOptionalTimestamp(r.revoked_at))
-})
-
-const toReport = (r: Row): ComplianceReport => ({
-  id: r.id as string,
-  tenantId: r.tenant_id as TenantId,
-  reportType: r.report_type as string,
-  status: r.status as ComplianceReport["status"],
-  periodStart: readTimestamp(r.period_start),
-  periodEnd: readTimestamp(r.period_end),
-  createdAt: readTimestamp(r.created_at),
-  ...present("completedAt", readOptionalTimestamp(r.completed_at)),
-  ...present("content", readOptionalJson<JsonObject>(r.content)),
-  ...present("error", r.error as string | null)
-})
+/** Row mappers for one dialect: text and JSON columns are read back through it. */
+const rows = (d: Dialect) => {
+  const text = d.readText
+  const optText = (v: unknown) => (v === null || v === undefined ? undefined : text(v))
+  return {
+    tenant: (r: Row): Tenant => ({
+      id: r.id as TenantId,
+      name: text(r.name),
+      apiToken: text(r.api_token),
+      plan: text(r.plan),
+      createdAt: readTimestamp(r.created_at),
+      config: d.readJson<JsonObject>(r.config)
+    }),
+    config: (r: Row): TenantConfig => ({
+      tenantId: r.tenant_id as TenantId,
+      securityThresholds: d.readJson(r.security_thresholds),
+      featureFlags: d.readJson(r.feature_flags),
+      monitoringScope: r.monitoring_scope as TenantConfig["monitoringScope"],
+      ...present("rateLimitRpm", readOptionalNumber(r.rate_limit_rpm)),
+      ...present("monthlyBudget", readOptionalNumber(r.monthly_budget))
+    }),
+    audit: (r: Row): AuditEvent => ({
+      id: r.id as string,
+      tenantId: r.tenant_id as TenantId,
+      eventType: text(r.event_type),
+      actor: text(r.actor),
+      resource: text(r.resource),
+      data: d.readJson<JsonObject>(r.data),
+      timestamp: readTimestamp(r.timestamp)
+    }),
+    apiKey: (r: Row): ApiKeyRecord => ({
+      id: r.id as string,
+      tenantId: r.tenant_id as TenantId,
+      name: text(r.name),
+      keyHash: r.key_hash as string,
+      keyPrefix: text(r.key_prefix),
+      role: r.role as ApiKeyRecord["role"],
+      createdAt: readTimestamp(r.created_at),
+      ...present("revokedAt", readOptionalTimestamp(r.revoked_at))
+    }),
+    report: (r: Row): ComplianceReport => ({
+      id: r.id as string,
+      tenantId: r.tenant_id as TenantId,
+      reportType: text(r.report_type),
+      status: r.status as ComplianceReport["status"],
+      periodStart: readTimestamp(r.period_start),
+      periodEnd: readTimestamp(r.period_end),
+      createdAt: readTimestamp(r.created_at),
+      ...present("completedAt", readOptionalTimestamp(r.completed_at)),
+      ...present("content", r.content === null || r.content === undefined ? undefined : d.readJson<JsonObject>(r.content)),
+      ...present("error", optText(r.error))
+    })
+  }
+}
 
 /**
  * The metadata repository over any `SqlClient`: PostgreSQL in production, SQLite in the lite and
@@ -82,6 +85,8 @@ export const make = Effect.gen(function*() {
   const d = dialect(sql)
   const backend = d.backend
   const ts = d.timestamp
+  const txt = d.text
+  const row = rows(d)
   const opt = <A>(value: A | undefined, f: (a: A) => unknown = (a) => a) => (value === undefined ? null : f(value))
 
   /** Runs a statement, mapping driver failures; `parent` names the row a foreign key points at. */
@@ -94,33 +99,33 @@ export const make = Effect.gen(function*() {
   return MetadataRepository.make(backend, {
     createTenant: (t) =>
       sql`INSERT INTO tenants (id, name, api_token, plan, created_at, config)
-          VALUES (${t.id}, ${t.name}, ${t.apiToken}, ${t.plan}, ${ts(t.createdAt)}, ${d.json(t.config)})`.pipe(
+          VALUES (${t.id}, ${txt(t.name)}, ${txt(t.apiToken)}, ${txt(t.plan)}, ${ts(t.createdAt)}, ${d.json(t.config)})`.pipe(
         Effect.asVoid,
         run("createTenant")
       ),
     getTenant: (id) =>
       sql`SELECT * FROM tenants WHERE id = ${id}`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toTenant)),
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.tenant)),
         run("getTenant")
       ),
     getTenantByToken: (token) =>
-      sql`SELECT * FROM tenants WHERE api_token = ${token}`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toTenant)),
+      sql`SELECT * FROM tenants WHERE api_token = ${txt(token)}`.pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.tenant)),
         run("getTenantByToken")
       ),
     updateTenant: (t) =>
-      sql`UPDATE tenants SET name = ${t.name}, api_token = ${t.apiToken}, plan = ${t.plan}, config = ${d.json(t.config)}
+      sql`UPDATE tenants SET name = ${txt(t.name)}, api_token = ${txt(t.apiToken)}, plan = ${txt(t.plan)}, config = ${d.json(t.config)}
           WHERE id = ${t.id} RETURNING id`.pipe(
         run("updateTenant"),
         Effect.filterOrFail((rows) => rows.length > 0, () => notFound("updateTenant", "tenant", t.id)),
         Effect.asVoid
       ),
-    listTenants: () => sql`SELECT * FROM tenants ORDER BY created_at, id`.pipe(Effect.map((rows) => rows.map(toTenant)), run("listTenants")),
+    listTenants: () => sql`SELECT * FROM tenants ORDER BY created_at, id`.pipe(Effect.map((rows) => rows.map(row.tenant)), run("listTenants")),
     deleteTenant: (id) =>
       sql`DELETE FROM tenants WHERE id = ${id} RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), run("deleteTenant")),
     getTenantConfig: (tenantId) =>
       sql`SELECT * FROM tenant_configs WHERE tenant_id = ${tenantId}`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toConfig)),
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.config)),
         run("getTenantConfig")
       ),
     upsertTenantConfig: (c) =>
@@ -133,32 +138,32 @@ export const make = Effect.gen(function*() {
             monthly_budget = excluded.monthly_budget`.pipe(Effect.asVoid, run("upsertTenantConfig", tenantParent(c.tenantId))),
     recordAuditEvent: (e) =>
       sql`INSERT INTO audit_events (id, tenant_id, event_type, actor, resource, data, timestamp)
-          VALUES (${e.id}, ${e.tenantId}, ${e.eventType}, ${e.actor}, ${e.resource}, ${d.json(e.data)}, ${ts(e.timestamp)})`.pipe(
+          VALUES (${e.id}, ${e.tenantId}, ${txt(e.eventType)}, ${txt(e.actor)}, ${txt(e.resource)}, ${d.json(e.data)}, ${ts(e.timestamp)})`.pipe(
         Effect.asVoid,
         run("recordAuditEvent", tenantParent(e.tenantId))
       ),
     queryAuditEvents: (q) =>
       sql`SELECT * FROM audit_events WHERE ${sql.and([
         sql`tenant_id = ${q.tenantId}`,
-        ...(q.eventType === undefined ? [] : [sql`event_type = ${q.eventType}`]),
+        ...(q.eventType === undefined ? [] : [sql`event_type = ${txt(q.eventType)}`]),
         ...(q.startTime === undefined ? [] : [sql`timestamp >= ${ts(q.startTime)}`]),
         ...(q.endTime === undefined ? [] : [sql`timestamp <= ${ts(q.endTime)}`])
       ])} ORDER BY timestamp DESC, id DESC LIMIT ${q.limit} OFFSET ${q.offset}`.pipe(
-        Effect.map((rows) => rows.map(toAudit)),
+        Effect.map((rows) => rows.map(row.audit)),
         run("queryAuditEvents")
       ),
     createApiKey: (k) =>
       sql`INSERT INTO api_keys (id, tenant_id, name, key_hash, key_prefix, role, created_at, revoked_at)
-          VALUES (${k.id}, ${k.tenantId}, ${k.name}, ${k.keyHash}, ${k.keyPrefix}, ${k.role}, ${ts(k.createdAt)},
+          VALUES (${k.id}, ${k.tenantId}, ${txt(k.name)}, ${k.keyHash}, ${txt(k.keyPrefix)}, ${k.role}, ${ts(k.createdAt)},
                   ${opt(k.revokedAt, ts)})`.pipe(Effect.asVoid, run("createApiKey", tenantParent(k.tenantId))),
     getApiKeyByHash: (hash) =>
       sql`SELECT * FROM api_keys WHERE key_hash = ${hash} AND revoked_at IS NULL`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toApiKey)),
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.apiKey)),
         run("getApiKeyByHash")
       ),
     listApiKeys: (tenantId) =>
       sql`SELECT * FROM api_keys WHERE tenant_id = ${tenantId} ORDER BY created_at, id`.pipe(
-        Effect.map((rows) => rows.map(toApiKey)),
+        Effect.map((rows) => rows.map(row.apiKey)),
         run("listApiKeys")
       ),
     revokeApiKey: (tenantId, keyId) =>
@@ -171,8 +176,8 @@ export const make = Effect.gen(function*() {
       // The update is limited to the same tenant: an id owned by another tenant returns no row.
       sql`INSERT INTO compliance_reports
             (id, tenant_id, report_type, status, period_start, period_end, created_at, completed_at, content, error)
-          VALUES (${r.id}, ${r.tenantId}, ${r.reportType}, ${r.status}, ${ts(r.periodStart)}, ${ts(r.periodEnd)},
-                  ${ts(r.createdAt)}, ${opt(r.completedAt, ts)}, ${opt(r.content, d.json)}, ${opt(r.error)})
+          VALUES (${r.id}, ${r.tenantId}, ${txt(r.reportType)}, ${r.status}, ${ts(r.periodStart)}, ${ts(r.periodEnd)},
+                  ${ts(r.createdAt)}, ${opt(r.completedAt, ts)}, ${opt(r.content, d.json)}, ${opt(r.error, txt)})
           ON CONFLICT (id) DO UPDATE SET
             status = excluded.status, completed_at = excluded.completed_at, content = excluded.content, error = excluded.error
           WHERE compliance_reports.tenant_id = excluded.tenant_id
@@ -186,13 +191,13 @@ export const make = Effect.gen(function*() {
       ),
     getReport: (tenantId, reportId) =>
       sql`SELECT * FROM compliance_reports WHERE tenant_id = ${tenantId} AND id = ${reportId}`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toReport)),
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.report)),
         run("getReport")
       ),
     listReports: (q) =>
       sql`SELECT * FROM compliance_reports WHERE tenant_id = ${q.tenantId}
           ORDER BY created_at DESC, id DESC LIMIT ${q.limit} OFFSET ${q.offset}`.pipe(
-        Effect.map((rows) => rows.map(toReport)),
+        Effect.map((rows) => rows.map(row.report)),
         run("listReports")
       ),
     healthCheck: () => sql`SELECT 1`.pipe(Effect.asVoid, run("healthCheck"))
