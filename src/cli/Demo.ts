@@ -1,8 +1,11 @@
-import { NodeRuntime } from "@effect/platform-node"
+import * as Command from "@effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { readFileSync } from "node:fs"
-import { MetadataRepository, Storage, StorageProfile, TraceRepository } from "../index.js"
+import * as MetadataRepository from "../MetadataRepository.js"
+import * as Storage from "../Storage.js"
+import * as TraceRepository from "../TraceRepository.js"
+import { storage } from "./Storage.js"
 import { SecurityFinding, TraceEvent, TraceSpan } from "../domain/Trace.js"
 import { Tenant } from "../domain/Tenant.js"
 import { newTraceId } from "../domain/Ids.js"
@@ -61,4 +64,7 @@ const demo = Effect.gen(function*() {
   yield* Console.log(`Health: ${health.map((h) => `${h.service} ${h.healthy ? "ok" : "FAILED"}`).join(", ")}`)
 })
 
-demo.pipe(Effect.provide(StorageProfile.memory), NodeRuntime.runMain)
+export const command = Command.make("demo", {}, () => demo).pipe(
+  Command.withDescription("ingest a realistic sample for two tenants and print what the storage holds"),
+  Command.provide(storage)
+)

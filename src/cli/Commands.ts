@@ -1,0 +1,148 @@
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Console from "effect/Console"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { randomBytes } from "node:crypto"
+import { TenantId } from "../domain/Ids.js"
+import { TraceQuery } from "../domain/Query.js"
+import { Tenant } from "../domain/Tenant.js"
+import * as MetadataRepository from "../MetadataRepository.js"
+import * as Storage from "../Storage.js"
+import * as TraceRepository from "../TraceRepository.js"
+import { storage } from "./Storage.js"
+import { clip, render } from "./Table.js"
+
+/** An expected failure of a command, reported as one line. */
+export class CommandFailed extends Data.TaggedError("CommandFailed")<{ readonly message: string }> {}
+
+const tenantOption = Options.text("tenant").pipe(
+  Options.withSchema(TenantId),
+  Options.withDescription("the tenant's id (a UUID)")
+)
+const json = Options.boolean("json").pipe(Options.withDescription("print JSON lines instead of a table"))
+
+export const health = Command.make("health", {}, () =>
+  Effect.gen(function*() {
+    const report = yield* Storage.healthCheck
+    yield* Console.log(render(report.map((r) => ({ service: r.service, status: r.healthy ? "ok" : "FAILED", "latency ms": Math.round(r.latencyMs), detail: r.error?.message ?? "" }))))
+    const failed = report.filter((r) => !r.healthy).map((r) => r.service)
+    if (failed.length > 0) return yield* new CommandFailed({ message: `unhealthy: ${failed.join(", ")}` })
+  })
+).pipe(Command.withDescription("check every backend; exits 1 if one fails"), Command.provide(storage))
+
+const statsRow = (name: string, s: { totalTraces: number; totalSpans: number; storageSizeBytes: number; oldestTrace?: Date | undefined; newestTrace?: Date | undefined }) => ({
+  tenant: name,
+  traces: s.totalTraces,
+  spans: s.totalSpans,
+  bytes: s.storageSizeBytes,
+  oldest: s.oldestTrace,
+  newest: s.newestTrace
+})
+
+export const stats = Command.make("stats", { tenant: tenantOption.pipe(Options.optional) }, ({ tenant }) =>
+  Effect.gen(function*() {
+    const traces = yield* TraceRepository.TraceRepository
+    const metadata = yield* MetadataRepository.MetadataRepository
+    if (Option.isSome(tenant)) {
+      return yield* Console.log(render([statsRow(tenant.value, yield* traces.getStats(tenant.value))]))
+    }
+    const tenants = yield* metadata.listTenants()
+    const rows = yield* Effect.forEach(tenants, (t) => Effect.map(traces.getStats(t.id), (s) => statsRow(t.name, s)))
+    yield* Console.log(render([...rows, statsRow("(all tenants)", yield* traces.getGlobalStats())]))
+  })
+).pipe(Command.withDescription("traces, spans and bytes per tenant (or of one tenant)"), Command.provide(storage))
+
+const queryOptions = {
+  tenant: tenantOption,
+  provider: Options.text("provider").pipe(Options.optional),
+  model: Options.text("model").pipe(Options.optional),
+  operation: Options.text("operation").pipe(Options.optional),
+  minScore: Options.integer("min-score").pipe(Options.optional),
+  maxScore: Options.integer("max-score").pipe(Options.optional),
+  traceId: Options.text("trace-id").pipe(Options.optional),
+  tag: Options.keyValueMap("tag").pipe(Options.optional, Options.withDescription("key=value; repeat for several (all must match)")),
+  since: Options.date("since").pipe(Options.optional),
+  until: Options.date("until").pipe(Options.optional),
+  limit: Options.integer("limit").pipe(Options.withDefault(20)),
+  offset: Options.integer("offset").pipe(Options.withDefault(0)),
+  traces: Options.boolean("traces").pipe(Options.withDescription("list whole traces instead of spans")),
+  json
+}
+
+export const query = Command.make("query", queryOptions, (o) =>
+  Effect.gen(function*() {
+    const repo = yield* TraceRepository.TraceRepository
+    const q = yield* Schema.decodeUnknown(TraceQuery)({
+      tenantId: o.tenant,
+      ...Option.match(o.provider, { onNone: () => ({}), onSome: (provider) => ({ provider }) }),
+      ...Option.match(o.model, { onNone: () => ({}), onSome: (modelName) => ({ modelName }) }),
+      ...Option.match(o.operation, { onNone: () => ({}), onSome: (operationName) => ({ operationName }) }),
+      ...Option.match(o.minScore, { onNone: () => ({}), onSome: (minSecurityScore) => ({ minSecurityScore }) }),
+      ...Option.match(o.maxScore, { onNone: () => ({}), onSome: (maxSecurityScore) => ({ maxSecurityScore }) }),
+      ...Option.match(o.traceId, { onNone: () => ({}), onSome: (traceId) => ({ traceId }) }),
+      ...Option.match(o.since, { onNone: () => ({}), onSome: (d) => ({ startTime: d.toISOString() }) }),
+      ...Option.match(o.until, { onNone: () => ({}), onSome: (d) => ({ endTime: d.toISOString() }) }),
+      tags: Option.match(o.tag, { onNone: () => ({}), onSome: (m) => Object.fromEntries(HashMap.toEntries(m)) }),
+      limit: o.limit,
+      offset: o.offset
+    })
+    if (o.traces) {
+      const found = yield* repo.queryTraces(q)
+      if (o.json) return yield* Effect.forEach(found, (t) => Console.log(JSON.stringify(t)), { discard: true })
+      return yield* Console.log(render(found.map((t) => ({ trace: t.traceId, created: t.createdAt, spans: t.spans.length, "max score": Math.max(-1, ...t.spans.map((s) => s.securityScore ?? -1)) }))))
+    }
+    const spans = yield* repo.querySpans(q)
+    if (o.json) return yield* Effect.forEach(spans, (s) => Console.log(JSON.stringify(s)), { discard: true })
+    yield* Console.log(render(spans.map((s) => ({ start: s.startTime, provider: s.provider, model: s.modelName, operation: s.operationName, score: s.securityScore, "ms": s.durationMs, prompt: clip(s.prompt, 50) }))))
+  }).pipe(Effect.mapError((e) => (e._tag === "ParseError" ? new CommandFailed({ message: e.message.replace(/\s+/g, " ") }) : e)))
+).pipe(Command.withDescription("spans (or --traces) of one tenant, newest first, with filters"), Command.provide(storage))
+
+export const purge = Command.make("purge", { tenant: tenantOption, before: Options.date("before").pipe(Options.withDescription("delete traces created before this date")) }, ({ before, tenant }) =>
+  Effect.gen(function*() {
+    const repo = yield* TraceRepository.TraceRepository
+    const deleted = yield* repo.deleteTracesBefore(tenant, before)
+    yield* Console.log(`deleted ${deleted} trace${deleted === 1 ? "" : "s"} of ${tenant} created before ${before.toISOString()}`)
+  })
+).pipe(Command.withDescription("delete a tenant's traces (and their spans) created before a date"), Command.provide(storage))
+
+const tenantsList = Command.make("list", { json }, ({ json }) =>
+  Effect.gen(function*() {
+    const tenants = yield* (yield* MetadataRepository.MetadataRepository).listTenants()
+    if (json) return yield* Effect.forEach(tenants, (t) => Console.log(JSON.stringify(Schema.encodeSync(Tenant)(t))), { discard: true })
+    yield* Console.log(render(tenants.map((t) => ({ id: t.id, name: clip(t.name, 40), plan: t.plan, created: t.createdAt }))))
+  })
+).pipe(Command.withDescription("every tenant, oldest first"))
+
+const tenantsCreate = Command.make(
+  "create",
+  {
+    name: Options.text("name"),
+    plan: Options.text("plan").pipe(Options.withDefault("free")),
+    token: Options.text("token").pipe(Options.optional, Options.withDescription("the tenant's API token (default: a random one)"))
+  },
+  ({ name, plan, token }) =>
+    Effect.gen(function*() {
+      const tenant = Tenant.make({ name, plan, apiToken: Option.getOrElse(token, () => `llmt_${randomBytes(18).toString("base64url")}`) })
+      yield* (yield* MetadataRepository.MetadataRepository).createTenant(tenant)
+      yield* Console.log(render([{ id: tenant.id, name: tenant.name, plan: tenant.plan, token: tenant.apiToken }]))
+    })
+).pipe(Command.withDescription("create a tenant; prints its id and API token"))
+
+const tenantsDelete = Command.make("delete", { id: Args.text({ name: "id" }).pipe(Args.withSchema(TenantId)) }, ({ id }) =>
+  Effect.gen(function*() {
+    const existed = yield* (yield* MetadataRepository.MetadataRepository).deleteTenant(id)
+    if (!existed) return yield* new CommandFailed({ message: `no tenant ${id}` })
+    yield* Console.log(`deleted tenant ${id} with its config, audit events, API keys and reports`)
+  })
+).pipe(Command.withDescription("delete a tenant and everything it owns (its traces stay: purge them first)"))
+
+export const tenants = Command.make("tenants").pipe(
+  Command.withDescription("list, create or delete tenants"),
+  Command.withSubcommands([tenantsList, tenantsCreate, tenantsDelete]),
+  Command.provide(storage)
+)
