@@ -23,3 +23,8 @@ export * as MemoryTraceRepository from "./memory/MemoryTraceRepository.js"
 export * as SqliteClient from "./sql/SqliteClient.js"
 export * as SqlMetadataRepository from "./sql/SqlMetadataRepository.js"
 export * as SqlMigrations from "./sql/Migrations.js"
+
+export * as CachedMetadataRepository from "./CachedMetadataRepository.js"
+export * as RedisCache from "./redis/RedisCache.js"
+export * as RedisClient from "./redis/RedisClient.js"
+export * as RedisConfig from "./redis/RedisConfig.js"
