@@ -37,13 +37,19 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
  * The error of a failed command. The cause is a fresh `Error` with the message only: ioredis
  * errors carry the command's arguments (values, and for `AUTH` the password).
  */
-export const toStorageError = (address: string, operation: string) => (error: unknown): StorageUnavailable | StorageQueryError => {
+export const toStorageError = (address: string, operation: string, commandTimeout?: Duration.Duration) =>
+(error: unknown): StorageUnavailable | StorageQueryError => {
   const message = messageOf(error)
   const cause = new Error(message)
   if (error instanceof Error && error.name === "ReplyError" && !unavailableReply.test(message)) {
     return new StorageQueryError({ backend: "redis", operation, message: `redis at ${address} rejected the command: ${message}`, cause })
   }
-  return new StorageUnavailable({ backend: "redis", operation, message: `redis at ${address}: ${message}`, cause })
+  const said = message.includes("enableOfflineQueue")
+    ? "not connected (reconnecting in the background)"
+    : message === "Command timed out" && commandTimeout !== undefined
+    ? `did not answer within ${Duration.format(commandTimeout)}`
+    : message
+  return new StorageUnavailable({ backend: "redis", operation, message: `redis at ${address}: ${said}`, cause })
 }
 
 /** Exponential back-off from 50 ms, capped: reconnection never stops, but never waits longer than the cap. */
@@ -138,7 +144,7 @@ export const make = (options: RedisConfig.RedisOptions = {}): Effect.Effect<Redi
     )
     yield* awaitReady(client, address, resolved, () => lastError)
     const use = <A>(operation: string, f: (client: Client) => Promise<A>) =>
-      Effect.tryPromise({ try: () => f(client), catch: toStorageError(address, operation) })
+      Effect.tryPromise({ try: () => f(client), catch: toStorageError(address, operation, resolved.commandTimeout) })
     return { client, address, options: resolved, use }
   }).pipe(Effect.withSpan("RedisClient.make"))
 
