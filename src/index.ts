@@ -24,3 +24,8 @@ export * as PostgresClient from "./sql/PostgresClient.js"
 export * as SqliteClient from "./sql/SqliteClient.js"
 export * as SqlMetadataRepository from "./sql/SqlMetadataRepository.js"
 export * as SqlMigrations from "./sql/Migrations.js"
+
+export * as CachedMetadataRepository from "./CachedMetadataRepository.js"
+export * as RedisCache from "./redis/RedisCache.js"
+export * as RedisClient from "./redis/RedisClient.js"
+export * as RedisConfig from "./redis/RedisConfig.js"

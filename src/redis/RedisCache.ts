@@ -1,0 +1,58 @@
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Cache from "../Cache.js"
+import type { StorageUnavailable } from "../StorageError.js"
+import * as RedisClient from "./RedisClient.js"
+import * as RedisConfig from "./RedisConfig.js"
+
+/**
+ * The `Cache` on Redis. Every key is `prefix + key`, and every command names one key (`GET`,
+ * `SET … PX`, `UNLINK`), so on a Redis Cluster each key is routed to its own slot: there is no
+ * multi-key command, transaction or script that would need its keys in one slot (CROSSSLOT).
+ *
+ * - values are bytes both ways (`getBuffer`, a `Buffer` argument to `SET`): binary-safe;
+ * - TTLs are set in milliseconds (`SET key value PX ms`, a fraction of a millisecond rounded up);
+ * - `invalidate` is `UNLINK`, a no-op for a missing key;
+ * - `healthCheck` is `PING`;
+ * - every call is bounded by the command timeout, and fails at once while the connection is down.
+ */
+export const make: Effect.Effect<Cache.CacheShape, never, RedisClient.RedisClient> = Effect.map(
+  RedisClient.RedisClient,
+  (redis) => {
+    const { commandTimeout, prefix } = redis.options
+    return Cache.make("redis", {
+      get: (key) =>
+        Effect.map(
+          redis.use("Cache.get", (client) => client.getBuffer(prefix + key)),
+          (reply) => reply === null ? Option.none() : Option.some(new Uint8Array(reply.buffer, reply.byteOffset, reply.byteLength))
+        ),
+      // ioredis copies a Buffer argument into the command it writes, so the caller's bytes are not kept.
+      set: (key, value, ttl) =>
+        Effect.asVoid(redis.use("Cache.set", (client) =>
+          client.set(
+            prefix + key,
+            Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+            "PX",
+            Math.max(1, Math.ceil(Duration.toMillis(ttl)))
+          ))),
+      invalidate: (key) => Effect.asVoid(redis.use("Cache.invalidate", (client) => client.unlink(prefix + key))),
+      healthCheck: () => Effect.asVoid(redis.use("Cache.healthCheck", (client) => client.ping()))
+    }, { timeout: commandTimeout })
+  }
+)
+
+/** The cache on a client built from explicit options (defaults for the rest); reads no environment. */
+export const layer = (options: RedisConfig.RedisOptions = {}): Layer.Layer<Cache.Cache, StorageUnavailable> =>
+  Layer.effect(Cache.Cache, make).pipe(Layer.provide(RedisClient.layer(options)))
+
+/** The cache from the environment: `LLMTRACE_REDIS_URL`, `LLMTRACE_CACHE_PREFIX`, … (see `RedisConfig.config`). */
+export const layerConfig: Layer.Layer<Cache.Cache, StorageUnavailable | ConfigError.ConfigError> = Layer.effect(
+  Cache.Cache,
+  make
+).pipe(Layer.provide(RedisClient.layerConfig()))
+
+/** The cache on the `RedisClient` in context, for sharing one connection with other Redis users. */
+export const layerFromClient: Layer.Layer<Cache.Cache, never, RedisClient.RedisClient> = Layer.effect(Cache.Cache, make)

@@ -1,0 +1,159 @@
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { Cluster, Redis, type RedisOptions as IORedisOptions } from "ioredis"
+import { StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import * as RedisConfig from "./RedisConfig.js"
+
+/** A single server or a cluster: both speak the same single-key commands. */
+export type Client = Redis | Cluster
+
+export interface RedisClientShape {
+  /** The ioredis client, ready when the layer is built. Prefer {@link RedisClientShape.use}. */
+  readonly client: Client
+  /** `host:port` (the first seed node for a cluster): for messages, never with the password. */
+  readonly address: string
+  readonly options: RedisConfig.ResolvedRedisOptions
+  /**
+   * Runs one command. A connection that is down, reconnecting or does not answer within the
+   * command timeout is a `StorageUnavailable`; an error reply (`WRONGTYPE`, …) a `StorageQueryError`.
+   */
+  readonly use: <A>(operation: string, f: (client: Client) => Promise<A>) => Effect.Effect<A, StorageUnavailable | StorageQueryError>
+}
+
+export class RedisClient extends Context.Tag("llmtrace-storage/RedisClient")<RedisClient, RedisClientShape>() {}
+
+/** Error replies that mean "not now" rather than "wrong command": the server or cluster is unavailable. */
+const unavailableReply = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOAUTH|WRONGPASS|NOPERM|MOVED|ASK)\b/
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/**
+ * The error of a failed command. The cause is a fresh `Error` with the message only: ioredis
+ * errors carry the command's arguments (values, and for `AUTH` the password).
+ */
+export const toStorageError = (address: string, operation: string, commandTimeout?: Duration.Duration) =>
+(error: unknown): StorageUnavailable | StorageQueryError => {
+  const message = messageOf(error)
+  const cause = new Error(message)
+  if (error instanceof Error && error.name === "ReplyError" && !unavailableReply.test(message)) {
+    return new StorageQueryError({ backend: "redis", operation, message: `redis at ${address} rejected the command: ${message}`, cause })
+  }
+  const said = message.includes("enableOfflineQueue")
+    ? "not connected (reconnecting in the background)"
+    : message === "Command timed out" && commandTimeout !== undefined
+    ? `did not answer within ${Duration.format(commandTimeout)}`
+    : message
+  return new StorageUnavailable({ backend: "redis", operation, message: `redis at ${address}: ${said}`, cause })
+}
+
+/** Exponential back-off from 50 ms, capped: reconnection never stops, but never waits longer than the cap. */
+const backoff = (maxDelay: Duration.Duration) => {
+  const cap = Math.max(1, Math.round(Duration.toMillis(maxDelay)))
+  return (times: number): number => Math.min(cap, 50 * 2 ** Math.min(Math.max(0, times - 1), 16))
+}
+
+const clientOptions = (options: RedisConfig.ResolvedRedisOptions): IORedisOptions => ({
+  lazyConnect: true,
+  connectTimeout: Math.ceil(Duration.toMillis(options.connectTimeout)),
+  commandTimeout: Math.ceil(Duration.toMillis(options.commandTimeout)),
+  // No command ever waits for a connection: while disconnected, commands fail at once, and the
+  // commands in flight when a connection drops fail at once instead of being re-sent later.
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  enableReadyCheck: true,
+  retryStrategy: backoff(options.reconnectMaxDelay)
+})
+
+const credentials = (url: URL): IORedisOptions => ({
+  ...(url.username === "" ? {} : { username: decodeURIComponent(url.username) }),
+  ...(url.password === "" ? {} : { password: decodeURIComponent(url.password) }),
+  ...(url.protocol === "rediss:" ? { tls: {} } : {})
+})
+
+const create = (options: RedisConfig.ResolvedRedisOptions): Client => {
+  const raw = Redacted.value(options.url)
+  if (options.clusterNodes.length === 0) return new Redis(raw, clientOptions(options))
+  const url = new URL(raw)
+  return new Cluster(options.clusterNodes.map((n) => ({ host: n.host, port: n.port })), {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    enableReadyCheck: true,
+    clusterRetryStrategy: backoff(options.reconnectMaxDelay),
+    slotsRefreshTimeout: Math.ceil(Duration.toMillis(options.connectTimeout)),
+    redisOptions: { ...clientOptions(options), ...credentials(url), lazyConnect: false }
+  })
+}
+
+/** Waits for the client's first `ready`, keeping the last connection error for the message. */
+const awaitReady = (client: Client, address: string, options: RedisConfig.ResolvedRedisOptions, lastError: () => string | undefined) =>
+  Effect.async<void, StorageUnavailable>((resume) => {
+    const onReady = () => resume(Effect.void)
+    if (client.status === "ready") return resume(Effect.void)
+    client.once("ready", onReady)
+    client.connect().catch(() => undefined)
+    return Effect.sync(() => client.removeListener("ready", onReady))
+  }).pipe(
+    Effect.timeoutFail({
+      duration: options.connectTimeout,
+      onTimeout: () => {
+        const last = lastError()
+        return new StorageUnavailable({
+          backend: "redis",
+          operation: "RedisClient.connect",
+          message: `redis at ${address} could not be reached within ${Duration.format(options.connectTimeout)}` +
+            (last === undefined ? "" : `: ${last}`)
+        })
+      }
+    })
+  )
+
+const release = (client: Client, timeout: Duration.Duration) =>
+  Effect.gen(function*() {
+    if (client.status === "ready") {
+      yield* Effect.tryPromise(() => client.quit()).pipe(Effect.timeout(timeout), Effect.ignore)
+    }
+  }).pipe(Effect.ensuring(Effect.sync(() => client.disconnect())))
+
+/**
+ * A connected client in the current scope: quit (bounded by the shutdown timeout, then the socket
+ * is dropped) when the scope closes. Fails with `StorageUnavailable` naming `host:port`, never the
+ * password, when no connection is ready within the connect timeout. Invalid explicit options
+ * (a malformed URL) are a defect: they are the program's own constants.
+ */
+export const make = (options: RedisConfig.RedisOptions = {}): Effect.Effect<RedisClientShape, StorageUnavailable, Scope.Scope> =>
+  Effect.gen(function*() {
+    const resolved = yield* Effect.sync(() => RedisConfig.resolve(options))
+    const first = resolved.clusterNodes[0]
+    const address = first === undefined ? RedisConfig.address(resolved.url) : `${first.host}:${first.port} (cluster)`
+    let lastError: string | undefined
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const client = create(resolved)
+        // Without a listener ioredis prints every connection error; they surface as typed errors instead.
+        client.on("error", (error: unknown) => void (lastError = messageOf(error)))
+        return client
+      }),
+      (client) => release(client, resolved.shutdownTimeout)
+    )
+    yield* awaitReady(client, address, resolved, () => lastError)
+    const use = <A>(operation: string, f: (client: Client) => Promise<A>) =>
+      Effect.tryPromise({ try: () => f(client), catch: toStorageError(address, operation, resolved.commandTimeout) })
+    return { client, address, options: resolved, use }
+  }).pipe(Effect.withSpan("RedisClient.make"))
+
+/** A client from explicit options (defaults for the rest); reads no environment. */
+export const layer = (options: RedisConfig.RedisOptions = {}): Layer.Layer<RedisClient, StorageUnavailable> =>
+  Layer.scoped(RedisClient, make(options))
+
+/** A client from the environment (`LLMTRACE_REDIS_*`, see {@link RedisConfig.config}). */
+export const layerConfig = (
+  config: Config.Config<RedisConfig.ResolvedRedisOptions> = RedisConfig.config
+): Layer.Layer<RedisClient, StorageUnavailable | ConfigError.ConfigError> =>
+  Layer.scoped(RedisClient, Effect.flatMap(config, make))

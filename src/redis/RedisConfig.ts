@@ -1,0 +1,181 @@
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+
+/**
+ * How to reach Redis. Every field has a default; {@link config} reads them from the environment
+ * (`LLMTRACE_REDIS_*`, `LLMTRACE_CACHE_PREFIX`), {@link resolve} fills them in for explicit options.
+ */
+export interface RedisOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). Default `redis://127.0.0.1:6379`. */
+  readonly url?: Redacted.Redacted<string> | string
+  /** Prepended to every key. Default `llmtrace:`. */
+  readonly prefix?: string
+  /** How long building the layer (and each reconnection) may take to reach a ready connection. Default 5 s. */
+  readonly connectTimeout?: Duration.DurationInput
+  /** Upper bound of one command, including a dead or frozen connection. Default 2 s. */
+  readonly commandTimeout?: Duration.DurationInput
+  /** Reconnection backs off 50 ms, 100 ms, … up to this delay between attempts. Default 2 s. */
+  readonly reconnectMaxDelay?: Duration.DurationInput
+  /** How long `QUIT` may take when the layer's scope closes before the socket is dropped. Default 1 s. */
+  readonly shutdownTimeout?: Duration.DurationInput
+  /**
+   * Redis Cluster seed nodes (`host:port`). When non-empty the client is a cluster client; the
+   * credentials and TLS of `url` apply to every node.
+   */
+  readonly clusterNodes?: ReadonlyArray<string | ClusterNode>
+}
+
+/** {@link RedisOptions} with every default applied. */
+export interface ResolvedRedisOptions {
+  readonly url: Redacted.Redacted<string>
+  readonly prefix: string
+  readonly connectTimeout: Duration.Duration
+  readonly commandTimeout: Duration.Duration
+  readonly reconnectMaxDelay: Duration.Duration
+  readonly shutdownTimeout: Duration.Duration
+  readonly clusterNodes: ReadonlyArray<ClusterNode>
+}
+
+export interface ClusterNode {
+  readonly host: string
+  readonly port: number
+}
+
+export const defaults = {
+  url: "redis://127.0.0.1:6379",
+  prefix: "llmtrace:",
+  connectTimeout: Duration.seconds(5),
+  commandTimeout: Duration.seconds(2),
+  reconnectMaxDelay: Duration.seconds(2),
+  shutdownTimeout: Duration.seconds(1)
+} as const
+
+/** Checks a Redis URL; the message never repeats the URL (it may hold a password). */
+export const parseUrl = (url: string): Either.Either<URL, string> => {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return Either.left("must be a URL such as redis://127.0.0.1:6379")
+  }
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+    return Either.left(`must start with redis:// or rediss:// (got ${parsed.protocol}//)`)
+  }
+  if (parsed.hostname === "") return Either.left("must name a host")
+  return Either.right(parsed)
+}
+
+/** `host:port` of a Redis URL, for messages: never the user name or password. */
+export const address = (url: Redacted.Redacted<string> | string): string => {
+  const raw = typeof url === "string" ? url : Redacted.value(url)
+  return Either.match(parseUrl(raw), {
+    onLeft: () => "<invalid redis url>",
+    onRight: (u) => `${u.hostname}:${u.port === "" ? "6379" : u.port}`
+  })
+}
+
+/** Parses `host:port` (IPv6 as `[::1]:7000`); a missing port is 6379. */
+export const parseNode = (node: string): Either.Either<ClusterNode, string> => {
+  const trimmed = node.trim()
+  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(trimmed)
+  const host = match?.[1] ?? match?.[2]
+  const port = Number(match?.[3] ?? "6379")
+  if (host === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
+    return Either.left(`"${trimmed}" is not host:port`)
+  }
+  return Either.right({ host, port })
+}
+
+const parseNodes = (nodes: ReadonlyArray<string | ClusterNode>): Either.Either<ReadonlyArray<ClusterNode>, string> => {
+  const out: Array<ClusterNode> = []
+  for (const node of nodes) {
+    if (typeof node !== "string") {
+      out.push(node)
+      continue
+    }
+    if (node.trim() === "") continue
+    const parsed = parseNode(node)
+    if (Either.isLeft(parsed)) return Either.left(parsed.left)
+    out.push(parsed.right)
+  }
+  return Either.right(out)
+}
+
+const positive = (d: Duration.DurationInput, name: string): Duration.Duration => {
+  const decoded = Duration.decode(d)
+  if (!Duration.isFinite(decoded) || Duration.toMillis(decoded) < 1) {
+    throw new Error(`${name} must be a finite duration of at least 1 millisecond`)
+  }
+  return decoded
+}
+
+/**
+ * Applies the defaults and checks explicit options. Throws on an invalid URL or node: explicit
+ * options are the program's own constants, so a mistake there is a defect, not a runtime condition.
+ */
+export const resolve = (options: RedisOptions = {}): ResolvedRedisOptions => {
+  const url = options.url === undefined
+    ? Redacted.make(defaults.url)
+    : typeof options.url === "string"
+    ? Redacted.make(options.url)
+    : options.url
+  const parsedUrl = parseUrl(Redacted.value(url))
+  if (Either.isLeft(parsedUrl)) throw new Error(`Redis url ${parsedUrl.left}`)
+  const nodes = parseNodes(options.clusterNodes ?? [])
+  if (Either.isLeft(nodes)) throw new Error(`Redis cluster node ${nodes.left}`)
+  return {
+    url,
+    prefix: options.prefix ?? defaults.prefix,
+    connectTimeout: positive(options.connectTimeout ?? defaults.connectTimeout, "connectTimeout"),
+    commandTimeout: positive(options.commandTimeout ?? defaults.commandTimeout, "commandTimeout"),
+    reconnectMaxDelay: positive(options.reconnectMaxDelay ?? defaults.reconnectMaxDelay, "reconnectMaxDelay"),
+    shutdownTimeout: positive(options.shutdownTimeout ?? defaults.shutdownTimeout, "shutdownTimeout"),
+    clusterNodes: nodes.right
+  }
+}
+
+const duration = (name: string, fallback: Duration.Duration) =>
+  Config.duration(name).pipe(
+    Config.mapOrFail((d) =>
+      Duration.isFinite(d) && Duration.toMillis(d) >= 1
+        ? Either.right(d)
+        : Either.left(ConfigError.InvalidData([], "must be a finite duration of at least 1 millisecond, e.g. \"2 seconds\""))
+    ),
+    Config.withDefault(fallback)
+  )
+
+/**
+ * The options from the environment. A bad value fails with a `ConfigError` naming the variable.
+ *
+ * | variable | default |
+ * |---|---|
+ * | `LLMTRACE_REDIS_URL` (secret) | `redis://127.0.0.1:6379` |
+ * | `LLMTRACE_CACHE_PREFIX` | `llmtrace:` |
+ * | `LLMTRACE_REDIS_CONNECT_TIMEOUT` | `5 seconds` |
+ * | `LLMTRACE_REDIS_COMMAND_TIMEOUT` | `2 seconds` |
+ * | `LLMTRACE_REDIS_RECONNECT_MAX_DELAY` | `2 seconds` |
+ * | `LLMTRACE_REDIS_SHUTDOWN_TIMEOUT` | `1 second` |
+ * | `LLMTRACE_REDIS_CLUSTER_NODES` | empty: a single server (else `host:port,host:port,…`) |
+ */
+export const config: Config.Config<ResolvedRedisOptions> = Config.all({
+  url: Config.redacted("LLMTRACE_REDIS_URL").pipe(
+    Config.mapOrFail((url) =>
+      Either.mapBoth(parseUrl(Redacted.value(url)), { onRight: () => url, onLeft: (message) => ConfigError.InvalidData(["LLMTRACE_REDIS_URL"], message) })
+    ),
+    Config.withDefault(Redacted.make(defaults.url))
+  ),
+  prefix: Config.string("LLMTRACE_CACHE_PREFIX").pipe(Config.withDefault(defaults.prefix)),
+  connectTimeout: duration("LLMTRACE_REDIS_CONNECT_TIMEOUT", defaults.connectTimeout),
+  commandTimeout: duration("LLMTRACE_REDIS_COMMAND_TIMEOUT", defaults.commandTimeout),
+  reconnectMaxDelay: duration("LLMTRACE_REDIS_RECONNECT_MAX_DELAY", defaults.reconnectMaxDelay),
+  shutdownTimeout: duration("LLMTRACE_REDIS_SHUTDOWN_TIMEOUT", defaults.shutdownTimeout),
+  clusterNodes: Config.string("LLMTRACE_REDIS_CLUSTER_NODES").pipe(
+    Config.mapOrFail((list) =>
+      Either.mapLeft(parseNodes(list.split(",")), (message) => ConfigError.InvalidData([], message))
+    ),
+    Config.withDefault([])
+  )
+})

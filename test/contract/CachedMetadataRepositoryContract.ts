@@ -1,0 +1,198 @@
+import { describe, expect, layer } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import { randomUUID } from "node:crypto"
+import { Cache, CachedMetadataRepository, MetadataRepository, SqliteClient, SqlMetadataRepository, Tenant } from "../../src/index.js"
+import { at } from "../support/fixtures.js"
+
+/** How many lookups reached the repository under the cache. */
+export class Calls extends Context.Tag("test/Calls")<Calls, { byToken: number }>() {}
+
+const callsLayer = Layer.sync(Calls, () => ({ byToken: 0 }))
+
+/** The SQL repository on SQLite :memory:, counting the token lookups that reach it. */
+const countedRepository = Layer.effect(
+  MetadataRepository.MetadataRepository,
+  Effect.gen(function*() {
+    const repository = yield* MetadataRepository.MetadataRepository
+    const calls = yield* Calls
+    return {
+      ...repository,
+      getTenantByToken: (token: string) => Effect.suspend(() => {
+        calls.byToken++
+        return repository.getTenantByToken(token)
+      })
+    }
+  })
+).pipe(Layer.provide(SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory))))
+
+export const options = { hitTtl: "1 minute", missTtl: "400 millis" } as const
+
+/**
+ * The cached repository over SQLite :memory: and the given cache, with the `Calls` counter and the
+ * cache itself in context.
+ */
+export const cachedRepository = <E>(cache: Layer.Layer<Cache.Cache, E>) =>
+  CachedMetadataRepository.layer(options).pipe(
+    Layer.provide(countedRepository),
+    Layer.provideMerge(cache),
+    Layer.provideMerge(callsLayer)
+  )
+
+const tenant = () => Tenant.make({ name: "Acme", apiToken: `tok-${randomUUID()}`, plan: "pro", createdAt: at(3), config: { region: "eu" } })
+
+/** What the cached lookup adds to the MetadataRepository contract. */
+export const cachedMetadataRepositoryContract = <E>(
+  name: string,
+  cache: Layer.Layer<Cache.Cache, E>,
+  contractOptions: { readonly clock: "test-clock" | "real"; readonly excludeTestServices?: boolean }
+) =>
+  layer(cachedRepository(cache), { timeout: "60 seconds", excludeTestServices: contractOptions.excludeTestServices ?? false })(
+    `CachedMetadataRepository: ${name}`,
+    (it) => {
+      const elapse = (d: Duration.DurationInput) =>
+        contractOptions.clock === "test-clock" ? TestClock.adjust(d) : Effect.sleep(Duration.sum(d, "50 millis"))
+      const Repo = MetadataRepository.MetadataRepository
+
+      /** The lookups that reach the repository while `self` runs. */
+      const counting = <A, E2, R>(self: Effect.Effect<A, E2, R>) =>
+        Effect.gen(function*() {
+          const calls = yield* Calls
+          const before = calls.byToken
+          const result = yield* self
+          return [result, calls.byToken - before] as const
+        })
+
+      describe("getTenantByToken", () => {
+        it.effect("a hit does not reach the repository, and returns the tenant with its dates", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const t = tenant()
+            yield* repo.createTenant(t)
+            const [first, missCalls] = yield* counting(repo.getTenantByToken(t.apiToken))
+            expect(missCalls).toBe(1)
+            expect(Option.getOrThrow(first)).toEqual(t)
+            const [again, hitCalls] = yield* counting(Effect.forEach([1, 2, 3], () => repo.getTenantByToken(t.apiToken)))
+            expect(hitCalls).toBe(0)
+            for (const hit of again) {
+              expect(Option.getOrThrow(hit)).toEqual(t)
+              expect(Option.getOrThrow(hit).createdAt).toBeInstanceOf(Date)
+            }
+          }))
+
+        it.effect("concurrent lookups of one token reach the repository once", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const t = tenant()
+            yield* repo.createTenant(t)
+            const [results, calls] = yield* counting(
+              Effect.forEach(Array.from({ length: 20 }), () => repo.getTenantByToken(t.apiToken), { concurrency: "unbounded" })
+            )
+            expect(calls).toBe(1)
+            expect(results.every((r) => Option.getOrThrow(r).id === t.id)).toBe(true)
+          }))
+
+        it.effect("a miss is cached briefly, then asked again", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const unknown = `tok-${randomUUID()}`
+            const [misses, calls] = yield* counting(Effect.forEach([1, 2, 3], () => repo.getTenantByToken(unknown)))
+            expect(misses.every(Option.isNone)).toBe(true)
+            expect(calls).toBe(1)
+            yield* elapse(options.missTtl)
+            const [later, callsLater] = yield* counting(repo.getTenantByToken(unknown))
+            expect(Option.isNone(later)).toBe(true)
+            expect(callsLater).toBe(1)
+          }))
+
+        it.effect("a tenant created with a token that was just unknown is found at once", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const t = tenant()
+            expect(Option.isNone(yield* repo.getTenantByToken(t.apiToken))).toBe(true)
+            yield* repo.createTenant(t)
+            expect(Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken))).toEqual(t)
+          }))
+
+        it.effect("the cache key is a hash: the token is in neither the key nor the value", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const cache = yield* Cache.Cache
+            const t = tenant()
+            yield* repo.createTenant(t)
+            yield* repo.getTenantByToken(t.apiToken)
+            const key = CachedMetadataRepository.tokenKey(t.apiToken)
+            expect(key).not.toContain(t.apiToken)
+            expect(key).toMatch(/^tenant-by-token:v1:[0-9a-f]{64}$/)
+            const value = Buffer.from(Option.getOrThrow(yield* cache.get(key))).toString("utf8")
+            expect(value).not.toContain(t.apiToken)
+            expect(value).toContain(t.id)
+          }))
+
+        it.effect("an invalid token is InvalidInput; a lone surrogate never matches the U+FFFD token", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const t = { ...tenant(), apiToken: `tok-\uFFFD-${randomUUID()}` }
+            yield* repo.createTenant(t)
+            expect(Option.isSome(yield* repo.getTenantByToken(t.apiToken))).toBe(true)
+            const lone = t.apiToken.replace("\uFFFD", "\ud800")
+            expect((yield* Effect.flip(repo.getTenantByToken(lone)))._tag).toBe("InvalidInput")
+            expect((yield* Effect.flip(repo.getTenantByToken("")))._tag).toBe("InvalidInput")
+          }))
+      })
+
+      describe("invalidation", () => {
+        it.effect("an update that changes the token drops the old token's entry", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const t = tenant()
+            yield* repo.createTenant(t)
+            expect(Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken))).toEqual(t)
+            const updated = { ...t, name: "Acme Corp", apiToken: `tok-${randomUUID()}` }
+            yield* repo.updateTenant(updated)
+            const [old, calls] = yield* counting(repo.getTenantByToken(t.apiToken))
+            expect(Option.isNone(old)).toBe(true)
+            expect(calls).toBe(1)
+            expect(Option.getOrThrow(yield* repo.getTenantByToken(updated.apiToken))).toEqual(updated)
+          }))
+
+        it.effect("an update that keeps the token drops its entry too", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const t = tenant()
+            yield* repo.createTenant(t)
+            yield* repo.getTenantByToken(t.apiToken)
+            const renamed = { ...t, name: "Renamed", plan: "enterprise" }
+            yield* repo.updateTenant(renamed)
+            expect(Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken))).toEqual(renamed)
+          }))
+
+        it.effect("a failed update changes nothing in the cache", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const a = tenant()
+            const b = tenant()
+            yield* repo.createTenant(a)
+            yield* repo.createTenant(b)
+            yield* repo.getTenantByToken(a.apiToken)
+            expect((yield* Effect.flip(repo.updateTenant({ ...b, apiToken: a.apiToken })))._tag).toBe("StorageConflict")
+            expect(Option.getOrThrow(yield* repo.getTenantByToken(a.apiToken))).toEqual(a)
+            expect(Option.getOrThrow(yield* repo.getTenantByToken(b.apiToken))).toEqual(b)
+          }))
+
+        it.effect("a delete drops the entry", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const t = tenant()
+            yield* repo.createTenant(t)
+            expect(Option.isSome(yield* repo.getTenantByToken(t.apiToken))).toBe(true)
+            expect(yield* repo.deleteTenant(t.id)).toBe(true)
+            expect(Option.isNone(yield* repo.getTenantByToken(t.apiToken))).toBe(true)
+          }))
+      })
+    }
+  )

@@ -1,0 +1,142 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import { Cache, RedisCache } from "../../src/index.js"
+import { describeLive } from "../support/live.js"
+import { freePort, privateRedis, redisServerInstalled } from "../support/redisServer.js"
+
+const bytes = (s: string) => new Uint8Array(Buffer.from(s, "utf8"))
+const text = (b: Uint8Array) => Buffer.from(b).toString("utf8")
+
+const installed = await redisServerInstalled()
+
+/** Short timeouts so the faults below resolve quickly; the tests assert outcomes, never durations. */
+const fast = { commandTimeout: "500 millis", connectTimeout: "2 seconds", reconnectMaxDelay: "200 millis", prefix: "fault:" } as const
+
+/** Retries until the cache answers again: the client reconnects on its own, with bounded back-off. */
+const eventually = <A, E>(self: Effect.Effect<A, E>) => Effect.retry(self, Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(300))))
+
+const cacheOn = <E>(layer: Layer.Layer<Cache.Cache, E>) => Effect.map(Layer.build(layer), Context.get(Cache.Cache))
+
+describeLive(installed, () => {
+  describe("RedisCache against a server that fails", () => {
+    it.scopedLive("a stopped server gives StorageUnavailable, and the same layer recovers once it is back", () =>
+      Effect.gen(function*() {
+        const server = yield* privateRedis()
+        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: server.url }))
+        yield* cache.set("k", bytes("before"), "1 minute")
+        expect(Option.map(yield* cache.get("k"), text)).toEqual(Option.some("before"))
+
+        yield* server.stop
+        for (const failed of [
+          yield* Effect.flip(cache.get("k")),
+          yield* Effect.flip(cache.set("k", bytes("during"), "1 minute")),
+          yield* Effect.flip(cache.invalidate("k")),
+          yield* Effect.flip(cache.healthCheck()),
+          yield* Effect.flip(cache.getOrSet("other", "1 minute", Effect.succeed(bytes("x"))))
+        ]) {
+          expect(failed._tag).toBe("StorageUnavailable")
+          expect(failed.backend).toBe("redis")
+        }
+
+        yield* server.start
+        yield* eventually(cache.healthCheck())
+        // The server kept nothing (no persistence); the cache works as before.
+        expect(Option.isNone(yield* cache.get("k"))).toBe(true)
+        yield* cache.set("k", bytes("after"), "1 minute")
+        expect(Option.map(yield* cache.get("k"), text)).toEqual(Option.some("after"))
+      }))
+
+    it.scopedLive("a frozen server (no answer at all) gives StorageUnavailable within the command timeout, then recovers", () =>
+      Effect.gen(function*() {
+        const server = yield* privateRedis()
+        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: server.url }))
+        yield* cache.set("k", bytes("v"), "1 minute")
+
+        yield* server.freeze
+        const timedOut = yield* Effect.flip(cache.get("k"))
+        expect(timedOut._tag).toBe("StorageUnavailable")
+        const setTimedOut = yield* Effect.flip(cache.set("k", bytes("w"), "1 minute"))
+        expect(setTimedOut._tag).toBe("StorageUnavailable")
+
+        yield* server.thaw
+        // The late replies to the timed-out commands are matched to them and dropped: no reply goes to the wrong caller.
+        const value = yield* eventually(cache.get("k"))
+        expect(Option.isSome(value)).toBe(true)
+        yield* cache.set("k2", bytes("fresh"), "1 minute")
+        expect(Option.map(yield* cache.get("k2"), text)).toEqual(Option.some("fresh"))
+      }))
+
+    it.scopedLive("a command in flight when the server dies fails typed, and a restart on the same port recovers", () =>
+      Effect.gen(function*() {
+        const server = yield* privateRedis()
+        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: server.url }))
+        yield* cache.set("k", bytes("v"), "1 minute")
+        yield* server.freeze
+        const inFlight = yield* Effect.fork(Effect.flip(cache.get("k")))
+        yield* Effect.sleep("50 millis")
+        yield* server.kill
+        const failed = yield* Fiber.join(inFlight)
+        expect(failed._tag).toBe("StorageUnavailable")
+        yield* server.start
+        yield* eventually(cache.set("k", bytes("again"), "1 minute"))
+        expect(Option.map(yield* cache.get("k"), text)).toEqual(Option.some("again"))
+      }))
+  })
+
+  describe("RedisCache layer", () => {
+    it.scopedLive("building against nothing fails with StorageUnavailable naming host:port and the timeout, never the password", () =>
+      Effect.gen(function*() {
+        const port = yield* Effect.promise(freePort)
+        const error = yield* Effect.flip(
+          Layer.build(RedisCache.layer({ url: `redis://admin:s3cret-pw@127.0.0.1:${port}`, connectTimeout: "300 millis" }))
+        )
+        expect(error._tag).toBe("StorageUnavailable")
+        expect(error.backend).toBe("redis")
+        expect(error.message).toContain(`127.0.0.1:${port}`)
+        expect(error.message).toContain("300ms")
+        expect(JSON.stringify(error)).not.toContain("s3cret-pw")
+        expect(String(error)).not.toContain("s3cret-pw")
+      }))
+
+    it.scopedLive("reads its settings through Config, and quits its connection when the scope closes", () =>
+      Effect.gen(function*() {
+        const server = yield* privateRedis()
+        const provider = ConfigProvider.fromMap(new Map([
+          ["LLMTRACE_REDIS_URL", server.url],
+          ["LLMTRACE_CACHE_PREFIX", "from-config:"],
+          ["LLMTRACE_REDIS_COMMAND_TIMEOUT", "1 second"]
+        ]))
+        const clients = Effect.map(server.command("INFO", "clients"), (info) => Number(/connected_clients:(\d+)/.exec(String(info))?.[1]))
+        const before = yield* clients
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(RedisCache.layerConfig, scope).pipe(Effect.withConfigProvider(provider))
+        const cache = Context.get(context, Cache.Cache)
+        yield* cache.set("k", bytes("v"), "1 minute")
+        expect(yield* server.command("EXISTS", "from-config:k")).toBe(1)
+        const ttl = Number(yield* server.command("PTTL", "from-config:k"))
+        expect(ttl).toBeGreaterThan(0)
+        expect(ttl).toBeLessThanOrEqual(60_000)
+        expect(yield* clients).toBe(before + 1)
+        yield* Scope.close(scope, Exit.void)
+        yield* eventually(Effect.flatMap(clients, (n) => (n === before ? Effect.void : Effect.fail("still connected"))))
+      }))
+
+    it.scopedLive("a bad LLMTRACE_REDIS_URL is a ConfigError naming the variable, without the URL", () =>
+      Effect.gen(function*() {
+        const provider = ConfigProvider.fromMap(new Map([["LLMTRACE_REDIS_URL", "http://user:pw-secret@localhost:6379"]]))
+        const exit = yield* Effect.exit(Layer.build(RedisCache.layerConfig).pipe(Effect.withConfigProvider(provider)))
+        expect(Exit.isFailure(exit)).toBe(true)
+        const rendered = Exit.isFailure(exit) ? String(exit.cause) : ""
+        expect(rendered).toContain("LLMTRACE_REDIS_URL")
+        expect(rendered).not.toContain("pw-secret")
+      }))
+  })
+})
