@@ -23,3 +23,7 @@ export * as MemoryTraceRepository from "./memory/MemoryTraceRepository.js"
 export * as SqliteClient from "./sql/SqliteClient.js"
 export * as SqlMetadataRepository from "./sql/SqlMetadataRepository.js"
 export * as SqlMigrations from "./sql/Migrations.js"
+
+export * as ClickHouseClient from "./clickhouse/ClickHouseClient.js"
+export * as ClickHouseMigrations from "./clickhouse/ClickHouseMigrations.js"
+export * as ClickHouseTraceRepository from "./clickhouse/ClickHouseTraceRepository.js"
