@@ -27,12 +27,27 @@ export interface Options {
 /** Span filters of a query as SQL over a span row, with their parameters. `1` when there are none. */
 const spanFilters = (q: TraceQuery, params: Params): string => {
   const where: Array<string> = []
-  if (q.provider !== undefined) (params.provider = q.provider, where.push("provider = {provider:String}"))
-  if (q.modelName !== undefined) (params.model = q.modelName, where.push("model_name = {model:String}"))
-  if (q.operationName !== undefined) (params.operation = q.operationName, where.push("operation_name = {operation:String}"))
+  if (q.provider !== undefined) {
+    params.provider = q.provider
+    where.push("provider = {provider:String}")
+  }
+  if (q.modelName !== undefined) {
+    params.model = q.modelName
+    where.push("model_name = {model:String}")
+  }
+  if (q.operationName !== undefined) {
+    params.operation = q.operationName
+    where.push("operation_name = {operation:String}")
+  }
   // A NULL score compares to NULL, which WHERE treats as false: unscored spans match no score filter.
-  if (q.minSecurityScore !== undefined) (params.minScore = q.minSecurityScore, where.push("security_score >= {minScore:UInt8}"))
-  if (q.maxSecurityScore !== undefined) (params.maxScore = q.maxSecurityScore, where.push("security_score <= {maxScore:UInt8}"))
+  if (q.minSecurityScore !== undefined) {
+    params.minScore = q.minSecurityScore
+    where.push("security_score >= {minScore:UInt8}")
+  }
+  if (q.maxSecurityScore !== undefined) {
+    params.maxScore = q.maxSecurityScore
+    where.push("security_score <= {maxScore:UInt8}")
+  }
   Object.entries(q.tags).forEach(([key, value], i) => {
     params[`tagKey${i}`] = key
     params[`tagValue${i}`] = value
@@ -44,8 +59,14 @@ const spanFilters = (q: TraceQuery, params: Params): string => {
 /** Inclusive time range over a DateTime64 column. */
 const timeRange = (column: string, q: TraceQuery, params: Params): string => {
   const where: Array<string> = []
-  if (q.startTime !== undefined) (params.from = toDateTime64(q.startTime), where.push(`${column} >= {from:DateTime64(3, 'UTC')}`))
-  if (q.endTime !== undefined) (params.to = toDateTime64(q.endTime), where.push(`${column} <= {to:DateTime64(3, 'UTC')}`))
+  if (q.startTime !== undefined) {
+    params.from = toDateTime64(q.startTime)
+    where.push(`${column} >= {from:DateTime64(3, 'UTC')}`)
+  }
+  if (q.endTime !== undefined) {
+    params.to = toDateTime64(q.endTime)
+    where.push(`${column} <= {to:DateTime64(3, 'UTC')}`)
+  }
   return where.length === 0 ? "1" : where.join(" AND ")
 }
 
@@ -198,7 +219,10 @@ export const make = (
         Effect.gen(function*() {
           const params: Params = { tenant: q.tenantId, limit: q.limit, offset: q.offset }
           const conditions = [spanFilters(q, params), timeRange("start_time", q, params)]
-          if (q.traceId !== undefined) (params.traceId = q.traceId, conditions.push("trace_id = {traceId:String}"))
+          if (q.traceId !== undefined) {
+            params.traceId = q.traceId
+            conditions.push("trace_id = {traceId:String}")
+          }
           const filters = conditions.filter((c) => c !== "1").join(" AND ") || "1"
           // Pick the page from narrow columns first, then read the wide ones for that page only.
           const rows = yield* ch.query<SpanRow>(
