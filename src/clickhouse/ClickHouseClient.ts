@@ -189,8 +189,9 @@ export const config: Config.Config<Options> = Config.all({
 export const layerWith = (options: Options): Layer.Layer<ClickHouseClient, StorageUnavailable> =>
   Layer.scoped(ClickHouseClient, make(options))
 
+/** The client configured from the environment; `overrides` win over it (e.g. a test's own database). */
+export const layerConfig = (overrides: Partial<Options> = {}): Layer.Layer<ClickHouseClient, StorageUnavailable | ConfigError.ConfigError> =>
+  Layer.scoped(ClickHouseClient, Effect.flatMap(config, (options) => make({ ...options, ...overrides })))
+
 /** The client configured from the environment. */
-export const layer: Layer.Layer<ClickHouseClient, StorageUnavailable | ConfigError.ConfigError> = Layer.scoped(
-  ClickHouseClient,
-  Effect.flatMap(config, make)
-)
+export const layer: Layer.Layer<ClickHouseClient, StorageUnavailable | ConfigError.ConfigError> = layerConfig()
