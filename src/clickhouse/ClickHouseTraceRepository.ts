@@ -1,4 +1,5 @@
 import * as Config from "effect/Config"
+import * as Context from "effect/Context"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -8,9 +9,11 @@ import type { TenantId, TraceId } from "../domain/Ids.js"
 import type { StorageStats, TraceQuery } from "../domain/Query.js"
 import type { TraceEvent, TraceSpan } from "../domain/Trace.js"
 import type { StorageError } from "../StorageError.js"
+import { withTimeout } from "../Timeout.js"
 import * as TraceRepository from "../TraceRepository.js"
 import { ClickHouseClient, type ClickHouseClientShape, type Params } from "./ClickHouseClient.js"
 import * as ClickHouseMigrations from "./ClickHouseMigrations.js"
+import { TraceSink } from "./TraceWriter.js"
 import { columns, fromDateTime64, fromRow, nextVersion, type SpanRow, toDateTime64, toRow } from "./SpanRows.js"
 
 export interface Options {
@@ -81,7 +84,16 @@ const byStartThenId = (a: TraceSpan, b: TraceSpan) =>
 export const make = (
   ch: ClickHouseClientShape,
   options: Options = {}
-): Effect.Effect<TraceRepository.TraceRepositoryShape, StorageError> =>
+): Effect.Effect<TraceRepository.TraceRepositoryShape, StorageError> => Effect.map(makeWithSink(ch, options), (parts) => parts.repository)
+
+/**
+ * The repository and a {@link TraceWriter.TraceSink} over the same tables: the sink inserts spans the
+ * TraceWriter already validated, without validating them a second time (it is the ingest hot path).
+ */
+export const makeWithSink = (
+  ch: ClickHouseClientShape,
+  options: Options = {}
+): Effect.Effect<{ readonly repository: TraceRepository.TraceRepositoryShape; readonly sink: Context.Tag.Service<TraceSink> }, StorageError> =>
   Effect.gen(function*() {
     const db = ch.database
     if (options.skipSchemaCheck !== true) {
@@ -210,7 +222,14 @@ export const make = (
         return stats
       })
 
-    return TraceRepository.make("clickhouse", {
+    const timeout = Duration.decode(options.timeout ?? "30 seconds")
+    const sink: Context.Tag.Service<TraceSink> = {
+      storeSpans: Effect.fn("TraceWriter.flush", { attributes: { "storage.backend": "clickhouse" } })(
+        (list: ReadonlyArray<TraceSpan>) => insertSpans("TraceWriter.flush", list),
+        (self) => withTimeout(self, { backend: "clickhouse", operation: "TraceWriter.flush", timeout })
+      )
+    }
+    const repository = TraceRepository.make("clickhouse", {
       storeTrace: (trace) => insertSpans("TraceRepository.storeTrace", trace.spans, trace),
       storeSpan: (span) => insertSpans("TraceRepository.storeSpan", [span]),
       storeSpans: (list) => insertSpans("TraceRepository.storeSpans", list),
@@ -275,7 +294,8 @@ export const make = (
       getStats: (tenantId) => statsOf("TraceRepository.getStats", tenantId),
       getGlobalStats: () => statsOf("TraceRepository.getGlobalStats", undefined),
       healthCheck: () => ch.query("TraceRepository.healthCheck", "SELECT 1 AS ok").pipe(Effect.asVoid)
-    }, options.timeout === undefined ? {} : { timeout: options.timeout })
+    }, { timeout })
+    return { repository, sink }
   })
 
 /** Repository options from the environment (see `.env.example`). */
@@ -290,10 +310,17 @@ export const config: Config.Config<Options> = Config.all({
   )
 })
 
-/** The repository over a {@link ClickHouseClient}, with the given options. */
-export const layerWith = (options: Options = {}): Layer.Layer<TraceRepository.TraceRepository, StorageError, ClickHouseClient> =>
-  Layer.effect(TraceRepository.TraceRepository, Effect.flatMap(ClickHouseClient, (ch) => make(ch, options)))
+const toContext = (parts: Effect.Effect.Success<ReturnType<typeof makeWithSink>>) =>
+  Context.make(TraceRepository.TraceRepository, parts.repository).pipe(Context.add(TraceSink, parts.sink))
 
-/** The repository over a {@link ClickHouseClient}, configured from the environment. */
-export const layer: Layer.Layer<TraceRepository.TraceRepository, StorageError | ConfigError.ConfigError, ClickHouseClient> =
-  Layer.effect(TraceRepository.TraceRepository, Effect.flatMap(Effect.zip(ClickHouseClient, config), ([ch, options]) => make(ch, options)))
+/** The repository (and the TraceWriter's sink) over a {@link ClickHouseClient}, with the given options. */
+export const layerWith = (
+  options: Options = {}
+): Layer.Layer<TraceRepository.TraceRepository | TraceSink, StorageError, ClickHouseClient> =>
+  Layer.effectContext(Effect.map(Effect.flatMap(ClickHouseClient, (ch) => makeWithSink(ch, options)), toContext))
+
+/** The repository (and the TraceWriter's sink) over a {@link ClickHouseClient}, configured from the environment. */
+export const layer: Layer.Layer<TraceRepository.TraceRepository | TraceSink, StorageError | ConfigError.ConfigError, ClickHouseClient> =
+  Layer.effectContext(
+    Effect.map(Effect.flatMap(Effect.zip(ClickHouseClient, config), ([ch, options]) => makeWithSink(ch, options)), toContext)
+  )
