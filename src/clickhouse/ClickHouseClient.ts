@@ -1,0 +1,197 @@
+import { ClickHouseLogLevel, createClient, type ClickHouseClient as NodeClient } from "@clickhouse/client"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { type StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import { classify } from "./ClickHouseErrors.js"
+
+/** Query parameters, bound server-side as `{name:Type}`; never spliced into the SQL text. */
+export type Params = Record<string, unknown>
+
+export interface ClickHouseClientShape {
+  /** `server` over HTTP(S), or the embedded `chdb` engine in this process. */
+  readonly engine: "server" | "chdb"
+  /** The URL without its password, for messages and logs. */
+  readonly address: string
+  /** The database every table lives in; always spliced qualified (chDB ignores the client's `database`). */
+  readonly database: string
+  /** The official client, for what the helpers below do not cover (benchmarks, raw inserts). */
+  readonly client: NodeClient
+  /** Rows of a SELECT as JSON objects. `max_execution_time` is added inline: it is what stops chDB work. */
+  readonly query: <A>(operation: string, sql: string, params?: Params) => Effect.Effect<Array<A>, StorageUnavailable | StorageQueryError>
+  /** A statement without result rows (DDL, DELETE). */
+  readonly command: (operation: string, sql: string, params?: Params) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
+  /** Inserts rows as `JSONEachRow` into a qualified table. */
+  readonly insert: (operation: string, table: string, rows: ReadonlyArray<object>) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
+}
+
+export class ClickHouseClient extends Context.Tag("llmtrace-storage/ClickHouseClient")<ClickHouseClient, ClickHouseClientShape>() {}
+
+export interface Options {
+  /** `http(s)://host:port`, `chdb:<dir>` (embedded, on disk) or `chdb::memory:` (embedded, temporary). */
+  readonly url: string
+  readonly database?: string
+  readonly username?: string
+  readonly password?: Redacted.Redacted<string>
+  /** Upper bound of one request, and the inline `max_execution_time` of each SELECT. Default 30 s. */
+  readonly requestTimeout?: Duration.DurationInput
+  /** How long building the layer waits for the first answer. Default 10 s. */
+  readonly connectTimeout?: Duration.DurationInput
+  /** HTTP compression of requests and responses (server only). Default true. */
+  readonly compression?: boolean
+  /** Check the connection when the layer is built. Default true. */
+  readonly verify?: boolean
+}
+
+type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>
+
+const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** Checks a database name before it is spliced into SQL (identifiers cannot be bound parameters). */
+export const validDatabase = (database: string): boolean => identifier.test(database)
+
+/** The URL as it may be printed: the password is removed. */
+export const redactUrl = (url: string): string => {
+  if (url.startsWith("chdb:")) return url
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== "") parsed.password = ""
+    return parsed.toString().replace(/\/$/, "")
+  } catch {
+    return "<unparsable URL>"
+  }
+}
+
+const unavailable = (operation: string, message: string, cause?: unknown) =>
+  new StorageUnavailable({ backend: "clickhouse", operation, message, ...(cause === undefined ? {} : { cause }) })
+
+/** Loads chDB only when asked for: it is an optional dependency of about 540 MB. */
+const openChdb = (path: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const { createChdbConnection } = await import("chdb/connection")
+      if (path !== ":memory:") await (await import("node:fs/promises")).mkdir(path, { recursive: true })
+      return createChdbConnection({ path })
+    },
+    catch: (cause) =>
+      unavailable(
+        "ClickHouseClient.make",
+        /Cannot find (module|package) 'chdb/.test(String(cause))
+          ? "the embedded ClickHouse engine is not installed: run `npm install chdb` (an optional dependency), or use an http(s):// URL"
+          : `cannot open the embedded ClickHouse engine at ${path}: ${String(cause)}`,
+        cause
+      )
+  })
+
+/**
+ * Opens a client: a server for `http(s)://`, the embedded engine for `chdb:`. It answers a query
+ * within `connectTimeout` or fails with {@link StorageUnavailable} naming the address; closing the
+ * scope closes the client (and, for chDB, releases the data directory for the next opener).
+ */
+export const make = (options: Options): Effect.Effect<ClickHouseClientShape, StorageUnavailable, Scope.Scope> =>
+  Effect.gen(function*() {
+    const operation = "ClickHouseClient.make"
+    const address = redactUrl(options.url)
+    const database = options.database ?? "llmtrace"
+    if (!validDatabase(database)) {
+      return yield* unavailable(operation, `invalid ClickHouse database name ${JSON.stringify(database)}: use letters, digits and _`)
+    }
+    const requestTimeout = Duration.decode(options.requestTimeout ?? "30 seconds")
+    const connectTimeout = Duration.decode(options.connectTimeout ?? "10 seconds")
+    const log = { level: ClickHouseLogLevel.OFF }
+    let engine: "server" | "chdb"
+    let client: NodeClient
+    if (options.url.startsWith("chdb:")) {
+      engine = "chdb"
+      const dir = options.url.slice("chdb:".length)
+      if (dir === "") return yield* unavailable(operation, "a chdb: URL needs a directory, e.g. chdb:./data or chdb::memory:")
+      const connection = yield* openChdb(dir === ":memory:" ? dir : (yield* Effect.promise(() => import("node:path"))).resolve(dir))
+      // chdb types its connection against its own copy of client-common: same shape, distinct declarations.
+      client = createClient({ connection: connection as unknown as ClientConnection, log })
+    } else if (/^https?:\/\//.test(options.url)) {
+      engine = "server"
+      client = createClient({
+        url: options.url,
+        username: options.username ?? "default",
+        password: options.password === undefined ? "" : Redacted.value(options.password),
+        request_timeout: Duration.toMillis(requestTimeout),
+        compression: { request: options.compression ?? true, response: options.compression ?? true },
+        log
+      })
+    } else {
+      return yield* unavailable(operation, `unsupported ClickHouse URL ${address}: use http(s)://host:port, chdb:<dir> or chdb::memory:`)
+    }
+    yield* Effect.addFinalizer(() => Effect.promise(() => client.close().catch(() => undefined)).pipe(Effect.timeout("10 seconds"), Effect.ignore))
+
+    const maxSeconds = Math.max(1, Math.ceil(Duration.toSeconds(requestTimeout)))
+    const withLimit = (sql: string) => (/\bSETTINGS\b[^)]*$/.test(sql) ? sql : `${sql}\nSETTINGS max_execution_time = ${maxSeconds}`)
+
+    const shape: ClickHouseClientShape = {
+      engine,
+      address,
+      database,
+      client,
+      query: <A>(op: string, sql: string, params: Params = {}) =>
+        Effect.tryPromise({
+          try: async (signal) => {
+            const result = await client.query({ query: withLimit(sql), query_params: params, format: "JSONEachRow", abort_signal: signal })
+            return result.json<A>()
+          },
+          catch: classify(op, address)
+        }),
+      command: (op, sql, params = {}) =>
+        Effect.tryPromise({
+          try: (signal) => client.command({ query: sql, query_params: params, abort_signal: signal }),
+          catch: classify(op, address)
+        }).pipe(Effect.asVoid),
+      insert: (op, table, rows) =>
+        rows.length === 0
+          ? Effect.void
+          : Effect.tryPromise({
+            try: (signal) => client.insert({ table, values: rows as Array<object>, format: "JSONEachRow", abort_signal: signal }),
+            catch: classify(op, address)
+          }).pipe(Effect.asVoid)
+    }
+
+    if (options.verify ?? true) {
+      yield* shape.query(operation, "SELECT 1 AS ok").pipe(
+        Effect.timeoutFail({
+          duration: connectTimeout,
+          onTimeout: () => unavailable(operation, `ClickHouse at ${address} did not answer within ${Duration.format(connectTimeout)}`)
+        }),
+        Effect.mapError((e) =>
+          e._tag === "StorageUnavailable" ? e : unavailable(operation, `ClickHouse at ${address} cannot be used: ${e.message}`, e)
+        )
+      )
+    }
+    return shape
+  })
+
+/** Reads the client options from the environment (see `.env.example`). */
+export const config: Config.Config<Options> = Config.all({
+  url: Config.string("LLMTRACE_CLICKHOUSE_URL").pipe(Config.withDefault("http://localhost:8123")),
+  database: Config.string("LLMTRACE_CLICKHOUSE_DATABASE").pipe(
+    Config.withDefault("llmtrace"),
+    Config.validate({ message: "must be letters, digits and _ (not starting with a digit)", validation: validDatabase })
+  ),
+  username: Config.string("LLMTRACE_CLICKHOUSE_USER").pipe(Config.withDefault("default")),
+  password: Config.redacted("LLMTRACE_CLICKHOUSE_PASSWORD").pipe(Config.withDefault(Redacted.make(""))),
+  requestTimeout: Config.duration("LLMTRACE_CLICKHOUSE_REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
+  connectTimeout: Config.duration("LLMTRACE_CLICKHOUSE_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
+  compression: Config.boolean("LLMTRACE_CLICKHOUSE_COMPRESSION").pipe(Config.withDefault(true))
+})
+
+export const layerWith = (options: Options): Layer.Layer<ClickHouseClient, StorageUnavailable> =>
+  Layer.scoped(ClickHouseClient, make(options))
+
+/** The client configured from the environment; `overrides` win over it (e.g. a test's own database). */
+export const layerConfig = (overrides: Partial<Options> = {}): Layer.Layer<ClickHouseClient, StorageUnavailable | ConfigError.ConfigError> =>
+  Layer.scoped(ClickHouseClient, Effect.flatMap(config, (options) => make({ ...options, ...overrides })))
+
+/** The client configured from the environment. */
+export const layer: Layer.Layer<ClickHouseClient, StorageUnavailable | ConfigError.ConfigError> = layerConfig()

@@ -1,0 +1,220 @@
+import * as Effect from "effect/Effect"
+import { type StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import type { ClickHouseClientShape } from "./ClickHouseClient.js"
+
+/** Where applied migrations are recorded, in the trace database. */
+export const table = "llmtrace_migrations"
+
+export interface SchemaOptions {
+  readonly database: string
+  /** Cluster name: DDL gets `ON CLUSTER` and tables Replicated engines (one shard, n replicas). */
+  readonly cluster?: string | undefined
+  /** Drop spans (and traces) older than this many days, through a table `TTL`. */
+  readonly retentionDays?: number | undefined
+}
+
+export interface Migration {
+  readonly version: number
+  readonly name: string
+  readonly statements: (options: SchemaOptions) => ReadonlyArray<string>
+}
+
+const clusterName = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
+
+const onCluster = (o: SchemaOptions) => (o.cluster === undefined ? "" : ` ON CLUSTER \`${o.cluster}\``)
+
+/** A MergeTree-family engine, Replicated in cluster mode (the ZooKeeper path and replica come from macros). */
+const engine = (o: SchemaOptions, kind: string, tableName: string, args = "") =>
+  o.cluster === undefined
+    ? `${kind}(${args})`
+    : `Replicated${kind}('/clickhouse/tables/{shard}/${o.database}/${tableName}', '{replica}'${args === "" ? "" : `, ${args}`})`
+
+/** The retention clause of each table; empty when no retention is configured. */
+export const ttl = (o: SchemaOptions, tableName: "spans" | "traces"): string => {
+  if (o.retentionDays === undefined) return ""
+  const column = tableName === "spans" ? "start_time" : "assumeNotNull(coalesce(created_at, span_start))"
+  return `toDateTime(${column}) + toIntervalDay(${o.retentionDays})`
+}
+
+const ttlClause = (o: SchemaOptions, tableName: "spans" | "traces") => (o.retentionDays === undefined ? "" : `\nTTL ${ttl(o, tableName)}`)
+
+/**
+ * Ordered, versioned schema changes. Never edit one that has shipped: add the next version.
+ * Every statement is `IF NOT EXISTS`, so a run that stopped half-way is simply run again.
+ *
+ * - spans: one row per stored copy; re-stores are collapsed by ReplacingMergeTree(version) in the
+ *   background and by `LIMIT 1 BY span_id` on read (a re-store may move a span to another key).
+ *   The key starts with (tenant_id, trace_id): whole traces, which every trace query returns, are
+ *   one range; time ranges prune by month partition and a minmax index; span ids by a bloom filter.
+ * - traces: one row per trace after merges (AggregatingMergeTree keeps the earliest createdAt given
+ *   to storeTrace and the earliest span start); reads aggregate with GROUP BY, so counts are exact.
+ */
+export const migrations: ReadonlyArray<Migration> = [
+  {
+    version: 1,
+    name: "traces_and_spans",
+    statements: (o) => [
+      `CREATE TABLE IF NOT EXISTS ${o.database}.spans${onCluster(o)}
+(
+    tenant_id String,
+    trace_id String,
+    span_id String,
+    parent_span_id Nullable(String),
+    operation_name LowCardinality(String),
+    start_time DateTime64(3, 'UTC'),
+    end_time Nullable(DateTime64(3, 'UTC')),
+    provider LowCardinality(String),
+    model_name LowCardinality(String),
+    prompt String CODEC(ZSTD(3)),
+    response Nullable(String) CODEC(ZSTD(3)),
+    prompt_tokens Nullable(Int64),
+    completion_tokens Nullable(Int64),
+    total_tokens Nullable(Int64),
+    time_to_first_token_ms Nullable(Float64),
+    duration_ms Nullable(Float64),
+    status_code Nullable(Int64),
+    error_message Nullable(String) CODEC(ZSTD(3)),
+    estimated_cost_usd Nullable(Float64),
+    security_score Nullable(UInt8),
+    security_findings String CODEC(ZSTD(3)),
+    tags Map(String, String),
+    events String CODEC(ZSTD(3)),
+    agent_actions String CODEC(ZSTD(3)),
+    size_bytes UInt64,
+    version UInt64,
+    INDEX idx_span_id span_id TYPE bloom_filter GRANULARITY 4,
+    INDEX idx_start_time start_time TYPE minmax GRANULARITY 4,
+    INDEX idx_security_score security_score TYPE minmax GRANULARITY 4
+)
+ENGINE = ${engine(o, "ReplacingMergeTree", "spans", "version")}
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (tenant_id, trace_id, span_id)${ttlClause(o, "spans")}`,
+      `CREATE TABLE IF NOT EXISTS ${o.database}.traces${onCluster(o)}
+(
+    tenant_id String,
+    trace_id String,
+    created_at SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC'))),
+    span_start SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC')))
+)
+ENGINE = ${engine(o, "AggregatingMergeTree", "traces")}
+ORDER BY (tenant_id, trace_id)${ttlClause(o, "traces")}`
+    ]
+  }
+]
+
+/** The statements that create the database and the version table, before any migration. */
+export const bootstrap = (o: SchemaOptions): ReadonlyArray<string> => [
+  `CREATE DATABASE IF NOT EXISTS ${o.database}${onCluster(o)}`,
+  `CREATE TABLE IF NOT EXISTS ${o.database}.${table}${onCluster(o)}
+(
+    version UInt32,
+    name String,
+    applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ${engine(o, "ReplacingMergeTree", table)}
+ORDER BY version`
+]
+
+/** Every DDL statement of a fresh install, in order (what the golden tests pin). */
+export const allStatements = (o: SchemaOptions, list: ReadonlyArray<Migration> = migrations): ReadonlyArray<string> => [
+  ...bootstrap(o),
+  ...list.flatMap((m) => m.statements(o))
+]
+
+const checkOptions = (o: SchemaOptions): Effect.Effect<void, StorageUnavailable> => {
+  const problem =
+    !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.database) ? `invalid database name ${JSON.stringify(o.database)}` :
+    o.cluster !== undefined && !clusterName.test(o.cluster) ? `invalid cluster name ${JSON.stringify(o.cluster)}` :
+    o.retentionDays !== undefined && !(Number.isInteger(o.retentionDays) && o.retentionDays > 0) ? `retention must be a positive number of days` :
+    undefined
+  return problem === undefined
+    ? Effect.void
+    : Effect.fail(new StorageUnavailable({ backend: "clickhouse", operation: "ClickHouseMigrations.run", message: problem }))
+}
+
+/** Versions already recorded; none when the version table does not exist yet. */
+export const applied = (client: ClickHouseClientShape, database: string) =>
+  client.query<{ readonly version: number | string }>(
+    "ClickHouseMigrations.applied",
+    `SELECT DISTINCT version FROM ${database}.${table} ORDER BY version`
+  ).pipe(
+    Effect.map((rows) => rows.map((r) => Number(r.version))),
+    Effect.catchIf((e) => e._tag === "StorageQueryError", () => Effect.succeed<Array<number>>([]))
+  )
+
+/**
+ * Applies pending migrations in order and records each one after all its statements succeeded;
+ * returns the versions it ran. Two processes starting at once both run `IF NOT EXISTS` DDL and
+ * both record the version, which the ReplacingMergeTree collapses.
+ */
+export const run = (
+  client: ClickHouseClientShape,
+  options: SchemaOptions,
+  list: ReadonlyArray<Migration> = migrations
+): Effect.Effect<ReadonlyArray<number>, StorageUnavailable | StorageQueryError> =>
+  Effect.gen(function*() {
+    yield* checkOptions(options)
+    for (const statement of bootstrap(options)) yield* client.command("ClickHouseMigrations.run", statement)
+    const done = new Set(yield* applied(client, options.database))
+    const ran: Array<number> = []
+    for (const migration of [...list].sort((a, b) => a.version - b.version)) {
+      if (done.has(migration.version)) continue
+      for (const statement of migration.statements(options)) yield* client.command(`ClickHouseMigrations.${migration.name}`, statement)
+      yield* client.insert("ClickHouseMigrations.run", `${options.database}.${table}`, [{ version: migration.version, name: migration.name }])
+      ran.push(migration.version)
+    }
+    yield* applyRetention(client, options)
+    return ran
+  })
+
+/**
+ * Brings the tables' TTL in line with the configured retention when it changed since they were
+ * created. Existing parts are not rewritten at once (`materialize_ttl_after_modify = 0`): rows
+ * expire at the next merges.
+ */
+const applyRetention = (client: ClickHouseClientShape, o: SchemaOptions) =>
+  Effect.forEach(["spans", "traces"] as const, (name) =>
+    Effect.gen(function*() {
+      const rows = yield* client.query<{ readonly engine_full: string }>(
+        "ClickHouseMigrations.retention",
+        "SELECT engine_full FROM system.tables WHERE database = {database:String} AND name = {name:String}",
+        { database: o.database, name }
+      )
+      const current = rows[0]?.engine_full
+      if (current === undefined) return
+      const wanted = o.retentionDays === undefined ? undefined : `toIntervalDay(${o.retentionDays})`
+      const has = / TTL /.test(current)
+      if (wanted === undefined && !has) return
+      if (wanted !== undefined && current.includes(wanted)) return
+      yield* client.command(
+        "ClickHouseMigrations.retention",
+        wanted === undefined
+          ? `ALTER TABLE ${o.database}.${name}${onCluster(o)} REMOVE TTL`
+          : `ALTER TABLE ${o.database}.${name}${onCluster(o)} MODIFY TTL ${ttl(o, name)} SETTINGS materialize_ttl_after_modify = 0`
+      )
+    }), { discard: true })
+
+/** The newest version this build knows. */
+export const latest = Math.max(...migrations.map((m) => m.version))
+
+/**
+ * Makes sure the schema is current: runs pending migrations when `autoMigrate` is on, otherwise
+ * refuses an outdated schema with a message that says what to run.
+ */
+export const ensure = (
+  client: ClickHouseClientShape,
+  options: SchemaOptions & { readonly autoMigrate: boolean }
+): Effect.Effect<void, StorageUnavailable | StorageQueryError> =>
+  options.autoMigrate
+    ? Effect.asVoid(run(client, options))
+    : Effect.gen(function*() {
+      const versions = yield* applied(client, options.database)
+      const missing = migrations.filter((m) => !versions.includes(m.version))
+      if (missing.length > 0) {
+        return yield* new StorageUnavailable({
+          backend: "clickhouse",
+          operation: "ClickHouseMigrations.ensure",
+          message: `the ClickHouse schema in ${options.database} lacks migration ${missing.map((m) => m.version).join(", ")} of ${latest} and LLMTRACE_AUTO_MIGRATE is false: run \`llmtrace-storage migrate\``
+        })
+      }
+    })

@@ -1,0 +1,326 @@
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type { TenantId, TraceId } from "../domain/Ids.js"
+import type { StorageStats, TraceQuery } from "../domain/Query.js"
+import type { TraceEvent, TraceSpan } from "../domain/Trace.js"
+import type { StorageError } from "../StorageError.js"
+import { withTimeout } from "../Timeout.js"
+import * as TraceRepository from "../TraceRepository.js"
+import { ClickHouseClient, type ClickHouseClientShape, type Params } from "./ClickHouseClient.js"
+import * as ClickHouseMigrations from "./ClickHouseMigrations.js"
+import { TraceSink } from "./TraceWriter.js"
+import { columns, fromDateTime64, fromRow, nextVersion, type SpanRow, toDateTime64, toRow } from "./SpanRows.js"
+
+export interface Options {
+  /** Upper bound of every call. Default 30 seconds. */
+  readonly timeout?: Duration.DurationInput
+  /** Run pending migrations when the layer is built (else refuse an outdated schema). Default true. */
+  readonly autoMigrate?: boolean
+  /** Do not look at the schema at all (tools that only write, e.g. against an engine that is down). */
+  readonly skipSchemaCheck?: boolean
+  readonly retentionDays?: number | undefined
+  readonly cluster?: string | undefined
+}
+
+/** Span filters of a query as SQL over a span row, with their parameters. `1` when there are none. */
+const spanFilters = (q: TraceQuery, params: Params): string => {
+  const where: Array<string> = []
+  if (q.provider !== undefined) {
+    params.provider = q.provider
+    where.push("provider = {provider:String}")
+  }
+  if (q.modelName !== undefined) {
+    params.model = q.modelName
+    where.push("model_name = {model:String}")
+  }
+  if (q.operationName !== undefined) {
+    params.operation = q.operationName
+    where.push("operation_name = {operation:String}")
+  }
+  // A NULL score compares to NULL, which WHERE treats as false: unscored spans match no score filter.
+  if (q.minSecurityScore !== undefined) {
+    params.minScore = q.minSecurityScore
+    where.push("security_score >= {minScore:UInt8}")
+  }
+  if (q.maxSecurityScore !== undefined) {
+    params.maxScore = q.maxSecurityScore
+    where.push("security_score <= {maxScore:UInt8}")
+  }
+  Object.entries(q.tags).forEach(([key, value], i) => {
+    params[`tagKey${i}`] = key
+    params[`tagValue${i}`] = value
+    where.push(`mapContains(tags, {tagKey${i}:String}) AND tags[{tagKey${i}:String}] = {tagValue${i}:String}`)
+  })
+  return where.length === 0 ? "1" : where.join(" AND ")
+}
+
+/** Inclusive time range over a DateTime64 column. */
+const timeRange = (column: string, q: TraceQuery, params: Params): string => {
+  const where: Array<string> = []
+  if (q.startTime !== undefined) {
+    params.from = toDateTime64(q.startTime)
+    where.push(`${column} >= {from:DateTime64(3, 'UTC')}`)
+  }
+  if (q.endTime !== undefined) {
+    params.to = toDateTime64(q.endTime)
+    where.push(`${column} <= {to:DateTime64(3, 'UTC')}`)
+  }
+  return where.length === 0 ? "1" : where.join(" AND ")
+}
+
+const byStartThenId = (a: TraceSpan, b: TraceSpan) =>
+  a.startTime.getTime() - b.startTime.getTime() || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0)
+
+/**
+ * The TraceRepository on ClickHouse (a server or the embedded engine, same SQL). See
+ * ClickHouseMigrations for the schema. Reads take the newest stored copy of each span
+ * (`ORDER BY version DESC LIMIT 1 BY span_id`), so a re-store is visible at once, before merges.
+ */
+export const make = (
+  ch: ClickHouseClientShape,
+  options: Options = {}
+): Effect.Effect<TraceRepository.TraceRepositoryShape, StorageError> => Effect.map(makeWithSink(ch, options), (parts) => parts.repository)
+
+/**
+ * The repository and a {@link TraceWriter.TraceSink} over the same tables: the sink inserts spans the
+ * TraceWriter already validated, without validating them a second time (it is the ingest hot path).
+ */
+export const makeWithSink = (
+  ch: ClickHouseClientShape,
+  options: Options = {}
+): Effect.Effect<{ readonly repository: TraceRepository.TraceRepositoryShape; readonly sink: Context.Tag.Service<TraceSink> }, StorageError> =>
+  Effect.gen(function*() {
+    const db = ch.database
+    if (options.skipSchemaCheck !== true) {
+      yield* ClickHouseMigrations.ensure(ch, {
+        database: db,
+        cluster: options.cluster,
+        retentionDays: options.retentionDays,
+        autoMigrate: options.autoMigrate ?? true
+      })
+    }
+    const spans = `${db}.spans`
+    const traces = `${db}.traces`
+
+    /** The spans (newest copy each) whose ids some copy matching `where` has, filtered again by `where`. */
+    const latestSpans = (select: string, where: string) =>
+      `SELECT ${select} FROM ${spans}
+       WHERE tenant_id = {tenant:String}${where === "1" ? "" : ` AND span_id IN (SELECT span_id FROM ${spans} WHERE tenant_id = {tenant:String} AND ${where})`}
+       ORDER BY version DESC LIMIT 1 BY span_id`
+
+    const traceCreated = `coalesce(min(created_at), min(span_start))`
+
+    const insertSpans = (operation: string, list: ReadonlyArray<TraceSpan>, explicit?: TraceEvent) =>
+      Effect.gen(function*() {
+        const version = nextVersion
+        const earliest = new Map<string, TraceSpan>()
+        for (const s of list) {
+          const key = `${s.tenantId}/${s.traceId}`
+          const seen = earliest.get(key)
+          if (seen === undefined || s.startTime < seen.startTime) earliest.set(key, s)
+        }
+        const traceRows: Array<object> = [...earliest.values()].map((s) => ({
+          tenant_id: s.tenantId,
+          trace_id: s.traceId,
+          created_at: null,
+          span_start: toDateTime64(s.startTime)
+        }))
+        if (explicit !== undefined) {
+          traceRows.push({ tenant_id: explicit.tenantId, trace_id: explicit.traceId, created_at: toDateTime64(explicit.createdAt), span_start: null })
+        }
+        // The trace first: spans never exist without their trace, even if the second insert fails (a retry repairs it).
+        yield* ch.insert(operation, traces, traceRows)
+        yield* ch.insert(operation, spans, list.map((s) => toRow(s, version())))
+      })
+
+    /** Ids and createdAt of the tenant's traces selected by a query, newest first, one page. */
+    const findTraces = (q: TraceQuery) =>
+      Effect.gen(function*() {
+        const params: Params = { tenant: q.tenantId, limit: q.limit, offset: q.offset }
+        const filters = spanFilters(q, params)
+        if (q.traceId !== undefined) params.traceId = q.traceId
+        const rows = yield* ch.query<{ readonly trace_id: string; readonly created: string }>(
+          "TraceRepository.queryTraces",
+          `SELECT trace_id, created FROM (
+             SELECT trace_id, ${traceCreated} AS created FROM ${traces}
+             WHERE tenant_id = {tenant:String}${q.traceId === undefined ? "" : " AND trace_id = {traceId:String}"}
+             GROUP BY trace_id
+           )
+           WHERE ${timeRange("created", q, params)}${filters === "1" ? "" : `
+             AND trace_id IN (SELECT trace_id FROM (${latestSpans(`span_id, trace_id, provider, model_name, operation_name, security_score, tags`, filters)}) WHERE ${filters})`}
+           ORDER BY created DESC, trace_id ASC
+           LIMIT {limit:UInt32} OFFSET {offset:UInt32}`,
+          params
+        )
+        return rows.map((r) => ({ traceId: r.trace_id as TraceId, createdAt: fromDateTime64(r.created) }))
+      })
+
+    /** All spans (newest copy each) of the given traces, oldest first per trace. */
+    const spansOf = (operation: string, tenantId: TenantId, traceIds: ReadonlyArray<string>) =>
+      traceIds.length === 0
+        ? Effect.succeed(new Map<string, Array<TraceSpan>>())
+        : Effect.map(
+          ch.query<SpanRow>(
+            operation,
+            `SELECT * FROM (${latestSpans(columns, "trace_id IN {traceIds:Array(String)}")}) WHERE trace_id IN {traceIds:Array(String)}`,
+            { tenant: tenantId, traceIds }
+          ),
+          (rows) => {
+            const grouped = new Map<string, Array<TraceSpan>>()
+            for (const row of rows) {
+              const span = fromRow(row)
+              const list = grouped.get(span.traceId)
+              if (list === undefined) grouped.set(span.traceId, [span])
+              else list.push(span)
+            }
+            for (const list of grouped.values()) list.sort(byStartThenId)
+            return grouped
+          }
+        )
+
+    const queryTraces = (q: TraceQuery) =>
+      Effect.gen(function*() {
+        const found = yield* findTraces(q)
+        const grouped = yield* spansOf("TraceRepository.queryTraces", q.tenantId, found.map((t) => t.traceId))
+        return found.map((t): TraceEvent => ({ traceId: t.traceId, tenantId: q.tenantId, createdAt: t.createdAt, spans: grouped.get(t.traceId) ?? [] }))
+      })
+
+    const statsOf = (operation: string, tenantId: TenantId | undefined) =>
+      Effect.gen(function*() {
+        const params: Params = tenantId === undefined ? {} : { tenant: tenantId }
+        const where = tenantId === undefined ? "1" : "tenant_id = {tenant:String}"
+        const rows = yield* ch.query<{
+          readonly traces: number | string
+          readonly oldest: string | null
+          readonly newest: string | null
+          readonly spans: number | string
+          readonly bytes: number | string
+        }>(
+          operation,
+          `SELECT t.traces, t.oldest, t.newest, s.spans, s.bytes FROM
+             (SELECT count() AS traces, min(created) AS oldest, max(created) AS newest
+                FROM (SELECT ${traceCreated} AS created FROM ${traces} WHERE ${where} GROUP BY tenant_id, trace_id)) AS t
+           CROSS JOIN
+             (SELECT count() AS spans, sum(size) AS bytes
+                FROM (SELECT argMax(size_bytes, version) AS size FROM ${spans} WHERE ${where} GROUP BY tenant_id, span_id)) AS s`,
+          params
+        )
+        const row = rows[0]
+        const totalTraces = Number(row?.traces ?? 0)
+        const stats: StorageStats = {
+          totalTraces,
+          totalSpans: Number(row?.spans ?? 0),
+          storageSizeBytes: Number(row?.bytes ?? 0),
+          ...(totalTraces > 0 && row?.oldest ? { oldestTrace: fromDateTime64(row.oldest) } : {}),
+          ...(totalTraces > 0 && row?.newest ? { newestTrace: fromDateTime64(row.newest) } : {})
+        }
+        return stats
+      })
+
+    const timeout = Duration.decode(options.timeout ?? "30 seconds")
+    const sink: Context.Tag.Service<TraceSink> = {
+      storeSpans: Effect.fn("TraceWriter.flush", { attributes: { "storage.backend": "clickhouse" } })(
+        (list: ReadonlyArray<TraceSpan>) => insertSpans("TraceWriter.flush", list),
+        (self) => withTimeout(self, { backend: "clickhouse", operation: "TraceWriter.flush", timeout })
+      )
+    }
+    const repository = TraceRepository.make("clickhouse", {
+      storeTrace: (trace) => insertSpans("TraceRepository.storeTrace", trace.spans, trace),
+      storeSpan: (span) => insertSpans("TraceRepository.storeSpan", [span]),
+      storeSpans: (list) => insertSpans("TraceRepository.storeSpans", list),
+      queryTraces,
+      querySpans: (q) =>
+        Effect.gen(function*() {
+          const params: Params = { tenant: q.tenantId, limit: q.limit, offset: q.offset }
+          const conditions = [spanFilters(q, params), timeRange("start_time", q, params)]
+          if (q.traceId !== undefined) {
+            params.traceId = q.traceId
+            conditions.push("trace_id = {traceId:String}")
+          }
+          const filters = conditions.filter((c) => c !== "1").join(" AND ") || "1"
+          // Pick the page from narrow columns first, then read the wide ones for that page only.
+          const rows = yield* ch.query<SpanRow>(
+            "TraceRepository.querySpans",
+            `SELECT ${columns} FROM ${spans}
+             WHERE tenant_id = {tenant:String} AND (span_id, version) IN (
+               SELECT span_id, version FROM (${latestSpans("span_id, version, trace_id, start_time, provider, model_name, operation_name, security_score, tags", filters)})
+               WHERE ${filters}
+               ORDER BY start_time DESC, span_id DESC
+               LIMIT {limit:UInt32} OFFSET {offset:UInt32}
+             )
+             ORDER BY start_time DESC, span_id DESC
+             LIMIT 1 BY span_id`,
+            params
+          )
+          return rows.map(fromRow)
+        }),
+      getTrace: (tenantId, traceId) =>
+        Effect.map(
+          queryTraces({ tenantId, traceId, tags: {}, limit: 1, offset: 0 }),
+          (found) => Option.fromNullable(found[0])
+        ),
+      getSpan: (tenantId, spanId) =>
+        Effect.map(
+          ch.query<SpanRow>(
+            "TraceRepository.getSpan",
+            `SELECT ${columns} FROM ${spans} WHERE tenant_id = {tenant:String} AND span_id = {spanId:String} ORDER BY version DESC LIMIT 1`,
+            { tenant: tenantId, spanId }
+          ),
+          (rows) => Option.map(Option.fromNullable(rows[0]), fromRow)
+        ),
+      deleteTracesBefore: (tenantId, before) =>
+        Effect.gen(function*() {
+          const operation = "TraceRepository.deleteTracesBefore"
+          const rows = yield* ch.query<{ readonly trace_id: string }>(
+            operation,
+            `SELECT trace_id FROM (SELECT trace_id, ${traceCreated} AS created FROM ${traces} WHERE tenant_id = {tenant:String} GROUP BY trace_id)
+             WHERE created < {before:DateTime64(3, 'UTC')}`,
+            { tenant: tenantId, before: toDateTime64(before) }
+          )
+          const ids = rows.map((r) => r.trace_id)
+          // Spans first: a trace row outliving its spans after a failure is still deleted by the next call.
+          for (let i = 0; i < ids.length; i += 10_000) {
+            const traceIds = ids.slice(i, i + 10_000)
+            yield* ch.command(operation, `DELETE FROM ${spans} WHERE tenant_id = {tenant:String} AND trace_id IN {traceIds:Array(String)}`, { tenant: tenantId, traceIds })
+            yield* ch.command(operation, `DELETE FROM ${traces} WHERE tenant_id = {tenant:String} AND trace_id IN {traceIds:Array(String)}`, { tenant: tenantId, traceIds })
+          }
+          return ids.length
+        }),
+      getStats: (tenantId) => statsOf("TraceRepository.getStats", tenantId),
+      getGlobalStats: () => statsOf("TraceRepository.getGlobalStats", undefined),
+      healthCheck: () => ch.query("TraceRepository.healthCheck", "SELECT 1 AS ok").pipe(Effect.asVoid)
+    }, { timeout })
+    return { repository, sink }
+  })
+
+/** Repository options from the environment (see `.env.example`). */
+export const config: Config.Config<Options> = Config.all({
+  timeout: Config.duration("LLMTRACE_CLICKHOUSE_QUERY_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
+  autoMigrate: Config.boolean("LLMTRACE_AUTO_MIGRATE").pipe(Config.withDefault(true)),
+  retentionDays: Config.option(Config.integer("LLMTRACE_CLICKHOUSE_RETENTION_DAYS").pipe(
+    Config.validate({ message: "must be a positive number of days", validation: (n) => n > 0 })
+  )).pipe(Config.map(Option.getOrUndefined)),
+  cluster: Config.option(Config.string("LLMTRACE_CLICKHOUSE_CLUSTER")).pipe(
+    Config.map((o) => Option.getOrUndefined(Option.filter(o, (s) => s !== "")))
+  )
+})
+
+const toContext = (parts: Effect.Effect.Success<ReturnType<typeof makeWithSink>>) =>
+  Context.make(TraceRepository.TraceRepository, parts.repository).pipe(Context.add(TraceSink, parts.sink))
+
+/** The repository (and the TraceWriter's sink) over a {@link ClickHouseClient}, with the given options. */
+export const layerWith = (
+  options: Options = {}
+): Layer.Layer<TraceRepository.TraceRepository | TraceSink, StorageError, ClickHouseClient> =>
+  Layer.effectContext(Effect.map(Effect.flatMap(ClickHouseClient, (ch) => makeWithSink(ch, options)), toContext))
+
+/** The repository (and the TraceWriter's sink) over a {@link ClickHouseClient}, configured from the environment. */
+export const layer: Layer.Layer<TraceRepository.TraceRepository | TraceSink, StorageError | ConfigError.ConfigError, ClickHouseClient> =
+  Layer.effectContext(
+    Effect.map(Effect.flatMap(Effect.zip(ClickHouseClient, config), ([ch, options]) => makeWithSink(ch, options)), toContext)
+  )

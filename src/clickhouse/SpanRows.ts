@@ -1,0 +1,138 @@
+import type { SpanId, TenantId, TraceId } from "../domain/Ids.js"
+import type { AgentAction, SecurityFinding, SpanEvent, TraceSpan } from "../domain/Trace.js"
+
+/** A span as stored: snake_case columns, NULL for an absent optional, nested lists as JSON text. */
+export interface SpanRow {
+  readonly tenant_id: string
+  readonly trace_id: string
+  readonly span_id: string
+  readonly parent_span_id: string | null
+  readonly operation_name: string
+  readonly start_time: string
+  readonly end_time: string | null
+  readonly provider: string
+  readonly model_name: string
+  readonly prompt: string
+  readonly response: string | null
+  readonly prompt_tokens: number | string | null
+  readonly completion_tokens: number | string | null
+  readonly total_tokens: number | string | null
+  readonly time_to_first_token_ms: number | null
+  readonly duration_ms: number | null
+  readonly status_code: number | string | null
+  readonly error_message: string | null
+  readonly estimated_cost_usd: number | null
+  readonly security_score: number | null
+  readonly security_findings: string
+  readonly tags: Readonly<Record<string, string>>
+  readonly events: string
+  readonly agent_actions: string
+}
+
+export interface SpanInsertRow extends SpanRow {
+  readonly size_bytes: number
+  readonly version: number
+}
+
+/** The columns a span is read back from, in table order. */
+export const columns =
+  "tenant_id, trace_id, span_id, parent_span_id, operation_name, start_time, end_time, provider, model_name, prompt, response, " +
+  "prompt_tokens, completion_tokens, total_tokens, time_to_first_token_ms, duration_ms, status_code, error_message, " +
+  "estimated_cost_usd, security_score, security_findings, tags, events, agent_actions"
+
+/**
+ * A DateTime64(3) value as ClickHouse parses it on every version: `YYYY-MM-DD hh:mm:ss.SSS` in UTC.
+ * (A JS Date loses its milliseconds as a parameter and ISO strings with `Z` are rejected.)
+ */
+export const toDateTime64 = (d: Date): string => {
+  const iso = d.toISOString()
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`
+}
+
+/** Reads a DateTime64(3, 'UTC') column back into a Date. */
+export const fromDateTime64 = (s: string): Date => new Date(`${s.replace(" ", "T")}Z`)
+
+const nullable = <A, B>(a: A | undefined, f: (a: A) => B): B | null => (a === undefined ? null : f(a))
+
+let lastVersion = 0
+/**
+ * Version of a stored copy: microseconds since the epoch, strictly increasing within a process, so
+ * the later of two stores of a span wins even inside one millisecond.
+ */
+export const nextVersion = (): number => {
+  lastVersion = Math.max(Date.now() * 1000, lastVersion + 1)
+  return lastVersion
+}
+
+export const toRow = (s: TraceSpan, version: number): SpanInsertRow => {
+  const findings = JSON.stringify(s.securityFindings)
+  const events = JSON.stringify(s.events)
+  const actions = JSON.stringify(s.agentActions)
+  const prompt = s.prompt
+  const response = s.response ?? null
+  return {
+    tenant_id: s.tenantId,
+    trace_id: s.traceId,
+    span_id: s.spanId,
+    parent_span_id: s.parentSpanId ?? null,
+    operation_name: s.operationName,
+    start_time: toDateTime64(s.startTime),
+    end_time: nullable(s.endTime, toDateTime64),
+    provider: s.provider,
+    model_name: s.modelName,
+    prompt,
+    response,
+    prompt_tokens: s.promptTokens ?? null,
+    completion_tokens: s.completionTokens ?? null,
+    total_tokens: s.totalTokens ?? null,
+    time_to_first_token_ms: s.timeToFirstTokenMs ?? null,
+    duration_ms: s.durationMs ?? null,
+    status_code: s.statusCode ?? null,
+    error_message: s.errorMessage ?? null,
+    estimated_cost_usd: s.estimatedCostUsd ?? null,
+    security_score: s.securityScore ?? null,
+    security_findings: findings,
+    tags: s.tags,
+    events,
+    agent_actions: actions,
+    // An estimate of the stored size (UTF-16 length of the text fields): cheap on the hot path.
+    size_bytes: 200 + prompt.length + (response?.length ?? 0) + findings.length + events.length + actions.length +
+      (s.errorMessage?.length ?? 0),
+    version
+  }
+}
+
+type Mutable<A> = { -readonly [K in keyof A]: A[K] }
+
+const withDate = <K extends string>(key: K) => <A extends Record<K, unknown>>(a: A): A => ({ ...a, [key]: new Date(a[key] as string) })
+
+/** Rebuilds a span from its row; a NULL column becomes an absent key, as it was stored. */
+export const fromRow = (r: SpanRow): TraceSpan => {
+  const span: Mutable<TraceSpan> = {
+    traceId: r.trace_id as TraceId,
+    spanId: r.span_id as SpanId,
+    tenantId: r.tenant_id as TenantId,
+    operationName: r.operation_name,
+    startTime: fromDateTime64(r.start_time),
+    provider: r.provider,
+    modelName: r.model_name,
+    prompt: r.prompt,
+    securityFindings: (JSON.parse(r.security_findings) as Array<SecurityFinding>).map(withDate("detectedAt")),
+    tags: r.tags,
+    events: (JSON.parse(r.events) as Array<SpanEvent>).map(withDate("timestamp")),
+    agentActions: (JSON.parse(r.agent_actions) as Array<AgentAction>).map(withDate("timestamp"))
+  }
+  if (r.parent_span_id !== null) span.parentSpanId = r.parent_span_id as SpanId
+  if (r.end_time !== null) span.endTime = fromDateTime64(r.end_time)
+  if (r.response !== null) span.response = r.response
+  if (r.prompt_tokens !== null) span.promptTokens = Number(r.prompt_tokens)
+  if (r.completion_tokens !== null) span.completionTokens = Number(r.completion_tokens)
+  if (r.total_tokens !== null) span.totalTokens = Number(r.total_tokens)
+  if (r.time_to_first_token_ms !== null) span.timeToFirstTokenMs = r.time_to_first_token_ms
+  if (r.duration_ms !== null) span.durationMs = r.duration_ms
+  if (r.status_code !== null) span.statusCode = Number(r.status_code)
+  if (r.error_message !== null) span.errorMessage = r.error_message
+  if (r.estimated_cost_usd !== null) span.estimatedCostUsd = r.estimated_cost_usd
+  if (r.security_score !== null) span.securityScore = r.security_score
+  return span
+}

@@ -1,0 +1,10 @@
+import * as Layer from "effect/Layer"
+import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/index.js"
+import { traceRepositoryContract } from "../contract/TraceRepositoryContract.js"
+
+// The embedded engine in a temporary directory: one per process, closed with the layer's scope.
+const repository = ClickHouseTraceRepository.layerWith().pipe(
+  Layer.provide(ClickHouseClient.layerWith({ url: "chdb::memory:", database: "llmtrace_contract" }))
+)
+
+traceRepositoryContract("ClickHouse (embedded chDB, in memory)", repository, { excludeTestServices: true })

@@ -1,0 +1,121 @@
+import { expect, layer } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import {
+  ClickHouseClient,
+  ClickHouseTraceRepository,
+  newTenantId,
+  newTraceId,
+  type TenantId,
+  TraceRepository,
+  TraceWriter
+} from "../../src/index.js"
+import { at, span } from "../support/fixtures.js"
+
+// The embedded engine in a temporary directory (one per process), for the whole file.
+const chdb = ClickHouseTraceRepository.layerWith().pipe(
+  Layer.provide(ClickHouseClient.layerWith({ url: "chdb::memory:", database: "llmtrace_writer" }))
+)
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-writer-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+/** A port nothing listens on: bound once by the OS, then released. */
+const closedPort = Effect.async<number>((resume) => {
+  const server = createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 1
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+const spansOf = (tenantId: TenantId, n: number, traces: number) => {
+  const traceIds = Array.from({ length: traces }, () => newTraceId())
+  return Array.from({ length: n }, (_, i) => span(tenantId, traceIds[i % traces]!, { startTime: at(i % 1000), prompt: `prompt ${i}` }))
+}
+
+const totalSpans = (tenantId: TenantId) =>
+  Effect.flatMap(TraceRepository.TraceRepository, (repo) => repo.getStats(tenantId)).pipe(Effect.map((s) => [s.totalTraces, s.totalSpans]))
+
+layer(chdb, { timeout: "120 seconds", excludeTestServices: true })("TraceWriter on the embedded engine", (it) => {
+  it.effect("stores all of 100k spans when its scope is closed while batches are still buffered", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const tenantId = newTenantId()
+      const spans = spansOf(tenantId, 100_000, 10_000)
+      const storedWhenClosing = yield* Effect.scoped(
+        Effect.gen(function*() {
+          const writer = yield* TraceWriter.make({
+            batchSize: 5_000,
+            capacity: 20_000,
+            flushInterval: "50 millis",
+            deadLetterPath: path.join(dir, "dead.jsonl")
+          })
+          yield* writer.writeAll(spans)
+          return (yield* totalSpans(tenantId))[1]!
+        })
+      )
+      // The scope closed mid-stream (not everything was stored yet); closing flushed the rest.
+      expect(storedWhenClosing).toBeLessThan(100_000)
+      expect(yield* totalSpans(tenantId)).toEqual([10_000, 100_000])
+      expect(existsSync(path.join(dir, "dead.jsonl"))).toBe(false)
+    }).pipe(Effect.scoped), 180_000)
+
+  it.effect("dead-letters batches while the engine is unreachable, then replays them exactly once", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = path.join(dir, "dead.jsonl")
+      const port = yield* closedPort
+      const unreachable = ClickHouseTraceRepository.layerWith({ skipSchemaCheck: true }).pipe(
+        Layer.provide(ClickHouseClient.layerWith({ url: `http://127.0.0.1:${port}`, verify: false, requestTimeout: "2 seconds" }))
+      )
+      const tenantId = newTenantId()
+      const spans = spansOf(tenantId, 2_500, 100)
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          const writer = yield* TraceWriter.make({ batchSize: 1_000, maxRetries: 2, retryDelay: "10 millis", deadLetterPath: file })
+          yield* writer.writeAll(spans)
+        })
+      ).pipe(Effect.provide(unreachable))
+      expect(readFileSync(file, "utf8").trim().split("\n")).toHaveLength(2_500)
+
+      // The engine is back: the exported replay stores every span once and removes the file.
+      const result = yield* TraceWriter.replayDeadLetters(file)
+      expect(result).toEqual({ replayed: 2_500, rejected: 0 })
+      expect(existsSync(file)).toBe(false)
+      expect(yield* totalSpans(tenantId)).toEqual([100, 2_500])
+      const repo = yield* TraceRepository.TraceRepository
+      const stored = yield* repo.querySpans({ tenantId, tags: {}, limit: 10_000, offset: 0 })
+      expect(new Set(stored.map((s) => s.spanId)).size).toBe(2_500)
+      expect(stored).toHaveLength(2_500)
+    }).pipe(Effect.scoped), 120_000)
+
+  it.effect("replays a dead-letter file when it starts", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = path.join(dir, "dead.jsonl")
+      const tenantId = newTenantId()
+      const spans = spansOf(tenantId, 300, 30)
+      const { DeadLetters } = yield* Effect.promise(() => import("../../src/index.js"))
+      yield* DeadLetters.append(file, spans)
+      yield* DeadLetters.append(file, spans.slice(0, 10)) // a batch dead-lettered twice is still stored once
+      yield* Effect.scoped(TraceWriter.make({ deadLetterPath: file }))
+      expect(existsSync(file)).toBe(false)
+      expect(yield* totalSpans(tenantId)).toEqual([30, 300])
+    }).pipe(Effect.scoped), 60_000)
+
+  it.effect("rejects an invalid span at write time, before it is buffered", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const writer = yield* TraceWriter.make({ deadLetterPath: path.join(dir, "dead.jsonl") })
+      const error = yield* Effect.flip(writer.write({ ...span(newTenantId(), newTraceId()), securityScore: 101 }))
+      expect(error._tag === "InvalidInput" && error.path).toEqual(["securityScore"])
+    }).pipe(Effect.scoped))
+})

@@ -1,0 +1,58 @@
+CREATE DATABASE IF NOT EXISTS llmtrace ON CLUSTER `llmtrace_cluster`;
+
+CREATE TABLE IF NOT EXISTS llmtrace.llmtrace_migrations ON CLUSTER `llmtrace_cluster`
+(
+    version UInt32,
+    name String,
+    applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/llmtrace/llmtrace_migrations', '{replica}')
+ORDER BY version;
+
+CREATE TABLE IF NOT EXISTS llmtrace.spans ON CLUSTER `llmtrace_cluster`
+(
+    tenant_id String,
+    trace_id String,
+    span_id String,
+    parent_span_id Nullable(String),
+    operation_name LowCardinality(String),
+    start_time DateTime64(3, 'UTC'),
+    end_time Nullable(DateTime64(3, 'UTC')),
+    provider LowCardinality(String),
+    model_name LowCardinality(String),
+    prompt String CODEC(ZSTD(3)),
+    response Nullable(String) CODEC(ZSTD(3)),
+    prompt_tokens Nullable(Int64),
+    completion_tokens Nullable(Int64),
+    total_tokens Nullable(Int64),
+    time_to_first_token_ms Nullable(Float64),
+    duration_ms Nullable(Float64),
+    status_code Nullable(Int64),
+    error_message Nullable(String) CODEC(ZSTD(3)),
+    estimated_cost_usd Nullable(Float64),
+    security_score Nullable(UInt8),
+    security_findings String CODEC(ZSTD(3)),
+    tags Map(String, String),
+    events String CODEC(ZSTD(3)),
+    agent_actions String CODEC(ZSTD(3)),
+    size_bytes UInt64,
+    version UInt64,
+    INDEX idx_span_id span_id TYPE bloom_filter GRANULARITY 4,
+    INDEX idx_start_time start_time TYPE minmax GRANULARITY 4,
+    INDEX idx_security_score security_score TYPE minmax GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/llmtrace/spans', '{replica}', version)
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (tenant_id, trace_id, span_id)
+TTL toDateTime(start_time) + toIntervalDay(90);
+
+CREATE TABLE IF NOT EXISTS llmtrace.traces ON CLUSTER `llmtrace_cluster`
+(
+    tenant_id String,
+    trace_id String,
+    created_at SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC'))),
+    span_start SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC')))
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/llmtrace/traces', '{replica}')
+ORDER BY (tenant_id, trace_id)
+TTL toDateTime(assumeNotNull(coalesce(created_at, span_start))) + toIntervalDay(90);

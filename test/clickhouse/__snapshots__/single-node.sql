@@ -1,0 +1,56 @@
+CREATE DATABASE IF NOT EXISTS llmtrace;
+
+CREATE TABLE IF NOT EXISTS llmtrace.llmtrace_migrations
+(
+    version UInt32,
+    name String,
+    applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree()
+ORDER BY version;
+
+CREATE TABLE IF NOT EXISTS llmtrace.spans
+(
+    tenant_id String,
+    trace_id String,
+    span_id String,
+    parent_span_id Nullable(String),
+    operation_name LowCardinality(String),
+    start_time DateTime64(3, 'UTC'),
+    end_time Nullable(DateTime64(3, 'UTC')),
+    provider LowCardinality(String),
+    model_name LowCardinality(String),
+    prompt String CODEC(ZSTD(3)),
+    response Nullable(String) CODEC(ZSTD(3)),
+    prompt_tokens Nullable(Int64),
+    completion_tokens Nullable(Int64),
+    total_tokens Nullable(Int64),
+    time_to_first_token_ms Nullable(Float64),
+    duration_ms Nullable(Float64),
+    status_code Nullable(Int64),
+    error_message Nullable(String) CODEC(ZSTD(3)),
+    estimated_cost_usd Nullable(Float64),
+    security_score Nullable(UInt8),
+    security_findings String CODEC(ZSTD(3)),
+    tags Map(String, String),
+    events String CODEC(ZSTD(3)),
+    agent_actions String CODEC(ZSTD(3)),
+    size_bytes UInt64,
+    version UInt64,
+    INDEX idx_span_id span_id TYPE bloom_filter GRANULARITY 4,
+    INDEX idx_start_time start_time TYPE minmax GRANULARITY 4,
+    INDEX idx_security_score security_score TYPE minmax GRANULARITY 4
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (tenant_id, trace_id, span_id);
+
+CREATE TABLE IF NOT EXISTS llmtrace.traces
+(
+    tenant_id String,
+    trace_id String,
+    created_at SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC'))),
+    span_start SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC')))
+)
+ENGINE = AggregatingMergeTree()
+ORDER BY (tenant_id, trace_id);
