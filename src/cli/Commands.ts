@@ -14,16 +14,18 @@ import { Tenant } from "../domain/Tenant.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import * as Storage from "../Storage.js"
 import * as TraceRepository from "../TraceRepository.js"
+import { fromParseError } from "../StorageError.js"
 import { storage } from "./Storage.js"
 import { clip, render } from "./Table.js"
 
 /** An expected failure of a command, reported as one line. */
 export class CommandFailed extends Data.TaggedError("CommandFailed")<{ readonly message: string }> {}
 
-const tenantOption = Options.text("tenant").pipe(
-  Options.withSchema(TenantId),
-  Options.withDescription("the tenant's id (a UUID)")
-)
+/** A tenant id from the command line; a bad one is a one-line error, not a schema dump. */
+const tenantId = (raw: string) =>
+  Schema.decodeUnknown(TenantId)(raw).pipe(Effect.mapError(() => new CommandFailed({ message: `not a tenant id (a UUID): ${JSON.stringify(raw)}` })))
+
+const tenantOption = Options.text("tenant").pipe(Options.withDescription("the tenant's id (a UUID)"))
 const json = Options.boolean("json").pipe(Options.withDescription("print JSON lines instead of a table"))
 
 export const health = Command.make("health", {}, () =>
@@ -49,7 +51,7 @@ export const stats = Command.make("stats", { tenant: tenantOption.pipe(Options.o
     const traces = yield* TraceRepository.TraceRepository
     const metadata = yield* MetadataRepository.MetadataRepository
     if (Option.isSome(tenant)) {
-      return yield* Console.log(render([statsRow(tenant.value, yield* traces.getStats(tenant.value))]))
+      return yield* Console.log(render([statsRow(tenant.value, yield* traces.getStats(yield* tenantId(tenant.value)))]))
     }
     const tenants = yield* metadata.listTenants()
     const rows = yield* Effect.forEach(tenants, (t) => Effect.map(traces.getStats(t.id), (s) => statsRow(t.name, s)))
@@ -78,7 +80,7 @@ export const query = Command.make("query", queryOptions, (o) =>
   Effect.gen(function*() {
     const repo = yield* TraceRepository.TraceRepository
     const q = yield* Schema.decodeUnknown(TraceQuery)({
-      tenantId: o.tenant,
+      tenantId: yield* tenantId(o.tenant),
       ...Option.match(o.provider, { onNone: () => ({}), onSome: (provider) => ({ provider }) }),
       ...Option.match(o.model, { onNone: () => ({}), onSome: (modelName) => ({ modelName }) }),
       ...Option.match(o.operation, { onNone: () => ({}), onSome: (operationName) => ({ operationName }) }),
@@ -99,13 +101,13 @@ export const query = Command.make("query", queryOptions, (o) =>
     const spans = yield* repo.querySpans(q)
     if (o.json) return yield* Effect.forEach(spans, (s) => Console.log(JSON.stringify(s)), { discard: true })
     yield* Console.log(render(spans.map((s) => ({ start: s.startTime, provider: s.provider, model: s.modelName, operation: s.operationName, score: s.securityScore, "ms": s.durationMs, prompt: clip(s.prompt, 50) }))))
-  }).pipe(Effect.mapError((e) => (e._tag === "ParseError" ? new CommandFailed({ message: e.message.replace(/\s+/g, " ") }) : e)))
+  }).pipe(Effect.mapError((e) => (e._tag === "ParseError" ? new CommandFailed({ message: `invalid query: ${fromParseError("storage", "query")(e).message}` }) : e)))
 ).pipe(Command.withDescription("spans (or --traces) of one tenant, newest first, with filters"), Command.provide(storage))
 
 export const purge = Command.make("purge", { tenant: tenantOption, before: Options.date("before").pipe(Options.withDescription("delete traces created before this date")) }, ({ before, tenant }) =>
   Effect.gen(function*() {
     const repo = yield* TraceRepository.TraceRepository
-    const deleted = yield* repo.deleteTracesBefore(tenant, before)
+    const deleted = yield* repo.deleteTracesBefore(yield* tenantId(tenant), before)
     yield* Console.log(`deleted ${deleted} trace${deleted === 1 ? "" : "s"} of ${tenant} created before ${before.toISOString()}`)
   })
 ).pipe(Command.withDescription("delete a tenant's traces (and their spans) created before a date"), Command.provide(storage))
@@ -133,9 +135,9 @@ const tenantsCreate = Command.make(
     })
 ).pipe(Command.withDescription("create a tenant; prints its id and API token"))
 
-const tenantsDelete = Command.make("delete", { id: Args.text({ name: "id" }).pipe(Args.withSchema(TenantId)) }, ({ id }) =>
+const tenantsDelete = Command.make("delete", { id: Args.text({ name: "id" }) }, ({ id }) =>
   Effect.gen(function*() {
-    const existed = yield* (yield* MetadataRepository.MetadataRepository).deleteTenant(id)
+    const existed = yield* (yield* MetadataRepository.MetadataRepository).deleteTenant(yield* tenantId(id))
     if (!existed) return yield* new CommandFailed({ message: `no tenant ${id}` })
     yield* Console.log(`deleted tenant ${id} with its config, audit events, API keys and reports`)
   })

@@ -6,6 +6,7 @@ import * as Predicate from "effect/Predicate"
 /** One readable line for an expected failure: no stack trace, never a password (errors never carry one). */
 export const describe = (error: unknown): string => {
   if (ConfigError.isConfigError(error)) return `configuration: ${String(error).replace(/\s+/g, " ")}`
+  if (Predicate.isTagged(error, "CommandFailed") && Predicate.hasProperty(error, "message")) return String(error.message)
   if (Predicate.hasProperty(error, "_tag") && Predicate.hasProperty(error, "message")) {
     const where = Predicate.hasProperty(error, "backend") ? ` [${String(error.backend)}]` : ""
     const path = Predicate.hasProperty(error, "path") && Array.isArray(error.path) && error.path.length > 0 ? ` at ${error.path.join(".")}` : ""

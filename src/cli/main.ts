@@ -9,13 +9,14 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { health, purge, query, stats, tenants } from "./Commands.js"
 import * as Demo from "./Demo.js"
+import { ingest, migrate, replayDeadLetters } from "./Operations.js"
 import { describeCause } from "./Errors.js"
 import { root } from "./Storage.js"
 
 const cli = Command.run(
   root.pipe(
     Command.withDescription("Operate llmtrace-storage: run the demo, migrate, check health, ingest, query and purge traces, manage tenants."),
-    Command.withSubcommands([Demo.command, health, stats, query, purge, tenants])
+    Command.withSubcommands([Demo.command, migrate, health, ingest, stats, query, purge, replayDeadLetters, tenants])
   ),
   { name: "llmtrace-storage", version: "0.1.0" }
 )

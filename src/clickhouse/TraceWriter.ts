@@ -9,6 +9,7 @@ import * as Mailbox from "effect/Mailbox"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { TraceSpan } from "../domain/Trace.js"
 import { type InvalidInput, type StorageError, StorageUnavailable, validate } from "../StorageError.js"
 import { TraceRepository } from "../TraceRepository.js"
@@ -33,6 +34,11 @@ export interface TraceWriterShape {
   readonly write: (span: TraceSpan) => Effect.Effect<void, InvalidInput | StorageUnavailable>
   /** Buffers spans in order; waits while the buffer is full. */
   readonly writeAll: (spans: Iterable<TraceSpan>) => Effect.Effect<void, InvalidInput | StorageUnavailable>
+  /**
+   * Waits until every span accepted before the call has settled: stored, or (after its retries)
+   * appended to the dead-letter file. A partial batch leaves after the flush interval.
+   */
+  readonly flush: Effect.Effect<void>
 }
 
 export class TraceWriter extends Context.Tag("llmtrace-storage/TraceWriter")<TraceWriter, TraceWriterShape>() {}
@@ -50,6 +56,8 @@ export interface Options {
   readonly retryDelay?: Duration.DurationInput
   /** Batches that still fail are appended here and replayed when the writer starts. */
   readonly deadLetterPath?: string
+  /** Replay the dead-letter file when the writer starts. Default true. */
+  readonly replayOnStart?: boolean
   /** Inserts running at once: JS prepares the next batch while the engine writes one. Default 2. */
   readonly concurrency?: number
 }
@@ -75,7 +83,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, nev
       Schedule.intersect(Schedule.recurs(options.maxRetries ?? 5))
     )
 
-    yield* replayDeadLetters(deadLetterPath, sink, batchSize).pipe(
+    if (options.replayOnStart ?? true) yield* replayDeadLetters(deadLetterPath, sink, batchSize).pipe(
       Effect.tap((r) => (r.replayed > 0 ? Effect.logInfo(`TraceWriter replayed ${r.replayed} dead-lettered spans`) : Effect.void)),
       Effect.catchAll((e) => Effect.logWarning(`TraceWriter could not replay ${deadLetterPath} yet; it stays for the next start: ${e.message}`))
     )
@@ -98,20 +106,29 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, nev
     }
 
     const mailbox = yield* Mailbox.make<TraceSpan>({ capacity: options.capacity ?? 100_000 })
+    // Spans accepted, and spans settled (stored or dead-lettered) in acceptance order: mapEffect
+    // emits in order even when batches run concurrently, so `settled` is a low watermark.
+    let accepted = 0
+    const settled = yield* SubscriptionRef.make(0)
     const consumer = yield* Mailbox.toStream(mailbox).pipe(
       Stream.groupedWithin(batchSize, Duration.decode(options.flushInterval ?? "1 second")),
-      Stream.mapEffect(flush, { concurrency: options.concurrency ?? 2 }),
-      Stream.runDrain,
+      Stream.mapEffect((batch) => Effect.as(flush(batch), batch.length), { concurrency: options.concurrency ?? 2 }),
+      Stream.runForEach((n) => SubscriptionRef.update(settled, (total) => total + n)),
       Effect.forkScoped
     )
     // Added after forkScoped, so it runs first on close: stop taking spans, then drain what is buffered.
     yield* Effect.addFinalizer(() => Effect.zipRight(mailbox.end, consumer.await))
 
     const check = validate(TraceSpan, "clickhouse", "TraceWriter.write")
-    const offer = (span: TraceSpan) => Effect.flatMap(mailbox.offer(span), (accepted) => (accepted ? Effect.void : Effect.fail(closed)))
+    const offer = (span: TraceSpan) =>
+      Effect.flatMap(mailbox.offer(span), (ok) => (ok ? Effect.sync(() => void accepted++) : Effect.fail(closed)))
     return {
       write: (span) => Effect.flatMap(check(span), offer),
-      writeAll: (spans) => Effect.forEach(spans, (span) => Effect.flatMap(check(span), offer), { discard: true })
+      writeAll: (spans) => Effect.forEach(spans, (span) => Effect.flatMap(check(span), offer), { discard: true }),
+      flush: Effect.suspend(() => {
+        const target = accepted
+        return settled.changes.pipe(Stream.takeUntil((n) => n >= target), Stream.runDrain)
+      })
     }
   })
 
@@ -132,7 +149,8 @@ export const config: Config.Config<Options> = Config.all({
   flushInterval: Config.duration("LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
   capacity: Config.integer("LLMTRACE_TRACE_WRITER_CAPACITY").pipe(Config.withDefault(100_000)),
   maxRetries: Config.integer("LLMTRACE_TRACE_WRITER_MAX_RETRIES").pipe(Config.withDefault(5)),
-  deadLetterPath: Config.string("LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH").pipe(Config.withDefault(defaultDeadLetterPath))
+  deadLetterPath: Config.string("LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH").pipe(Config.withDefault(defaultDeadLetterPath)),
+  replayOnStart: Config.boolean("LLMTRACE_TRACE_WRITER_REPLAY_ON_START").pipe(Config.withDefault(true))
 })
 
 export const layerWith = (options: Options = {}): Layer.Layer<TraceWriter, never, TraceSink> => Layer.scoped(TraceWriter, make(options))

@@ -102,6 +102,17 @@ export const run = Effect.gen(function*() {
   })
 })
 
+/** {@link run} with any failure (a driver error, a failed migration) as a {@link StorageQueryError}. */
+export const runChecked: Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, StorageQueryError, SqlClient.SqlClient> =
+  Effect.flatMap(SqlClient.SqlClient, (sql) => {
+    const backend = dialect(sql).backend
+    return run.pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.fail(new StorageQueryError({ backend, operation: "Migrations.run", message: `${backend} migrations failed: ${Cause.pretty(cause).split("\n")[0]}`, cause }))
+      )
+    )
+  })
+
 /** The newest migration this build knows. */
 export const latest = Math.max(...Object.keys(migrations).map((key) => Number(key.split("_")[0])))
 
@@ -114,14 +125,7 @@ export const ensure = (autoMigrate: boolean): Effect.Effect<void, StorageUnavail
     const sql = yield* SqlClient.SqlClient
     const backend = dialect(sql).backend
     const operation = "Migrations.ensure"
-    if (autoMigrate) {
-      yield* run.pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.fail(new StorageQueryError({ backend, operation, message: `${backend} migrations failed: ${Cause.pretty(cause).split("\n")[0]}`, cause }))
-        )
-      )
-      return
-    }
+    if (autoMigrate) return yield* Effect.asVoid(runChecked)
     const applied = yield* sql<{ readonly v: number | null }>`SELECT max(migration_id) AS v FROM ${sql(table)}`.pipe(
       Effect.map((rows) => Number(rows[0]?.v ?? 0)),
       Effect.orElseSucceed(() => 0)

@@ -1,0 +1,111 @@
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+// The real command in a child process, the way an operator runs it.
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const tsx = path.join(root, "node_modules/.bin/tsx")
+const main = path.join(root, "src/cli/main.ts")
+const scratch = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-cli-"))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+interface Result {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Result> =>
+  new Promise((resolve) => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LLMTRACE_")))
+    execFile(tsx, [main, ...args], { cwd: scratch, env: { ...clean, ...env }, timeout: 120_000, maxBuffer: 16 * 2 ** 20 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
+  })
+
+const dataDir = (name: string) => path.join(scratch, name)
+
+describe("llmtrace-storage", () => {
+  it("demo on a fresh data directory with no environment prints the tables, and a second run changes no count", async () => {
+    const first = await cli(["demo"], { LLMTRACE_DATA_DIR: dataDir("demo") })
+    expect(first.stderr).toBe("")
+    expect(first.code).toBe(0)
+    expect(first.stdout).toContain("Per-tenant stats")
+    expect(first.stdout).toContain("Slowest spans")
+    expect(first.stdout).toContain("Most suspicious spans")
+    expect(first.stdout).toMatch(/acme\s+enterprise\s+150\s+200/)
+    expect(first.stdout).toContain("Health: traces ok, metadata ok, cache ok")
+    const second = await cli(["demo"], { LLMTRACE_DATA_DIR: dataDir("demo") })
+    expect(second.code).toBe(0)
+    expect(second.stdout).toMatch(/acme\s+enterprise\s+150\s+200/)
+    expect(second.stdout).toMatch(/globex\s+free\s+150\s+200/)
+  }, 180_000)
+
+  it("ingest stores every good line, reports each bad one with its number, and the counts are exact", async () => {
+    const env = { LLMTRACE_DATA_DIR: dataDir("ingest") }
+    const created = await cli(["tenants", "create", "--name", "ingest", "--token", "tok-ingest"], env)
+    expect(created.code).toBe(0)
+    const tenantId = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(created.stdout)![0]
+    const traceId = "11111111-1111-4111-8111-111111111111"
+    const good = Array.from({ length: 25 }, (_, i) =>
+      JSON.stringify({ traceId, spanId: `22222222-2222-4222-8222-${String(i).padStart(12, "0")}`, tenantId, operationName: "chat", startTime: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(), provider: "OpenAI", modelName: "gpt-4o", prompt: `prompt ${i} with "quotes" and \\ and \u0000`, securityScore: i * 4 }))
+    const lines = [
+      ...good.slice(0, 10),
+      "{not json",
+      JSON.stringify({ traceId, tenantId, operationName: "no span id" }),
+      ...good.slice(10, 20),
+      JSON.stringify({ ...JSON.parse(good[0]!), spanId: "33333333-2222-4222-8222-000000000000", securityScore: 101 }),
+      "",
+      JSON.stringify({ traceId: "44444444-1111-4111-8111-111111111111", tenantId, createdAt: "2026-02-01T00:00:00.000Z", spans: good.slice(20).map((l) => ({ ...JSON.parse(l), traceId: "44444444-1111-4111-8111-111111111111" })) })
+    ]
+    const file = path.join(scratch, "spans.jsonl")
+    writeFileSync(file, lines.join("\n") + "\n")
+    const result = await cli(["ingest", file], env)
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("ingested 25 spans (1 whole traces) from 25 lines")
+    expect(result.stdout).toContain("3 bad lines skipped")
+    expect(result.stderr).toContain("line 11: not JSON")
+    expect(result.stderr).toContain("line 12: spanId")
+    expect(result.stderr).toMatch(/line 23: securityScore: .*101/)
+    const spans = await cli(["query", "--tenant", tenantId, "--limit", "100", "--json"], env)
+    const stored = spans.stdout.trim().split("\n").map((l) => JSON.parse(l) as { prompt: string; traceId: string })
+    expect(stored).toHaveLength(25)
+    expect(stored.filter((s) => s.traceId === traceId)).toHaveLength(20)
+    expect(stored.map((s) => s.prompt)).toContain('prompt 3 with "quotes" and \\ and \u0000')
+    const stats = await cli(["stats", "--tenant", tenantId], env)
+    expect(stats.stdout).toMatch(/\s2\s+25\s/)
+  }, 180_000)
+
+  it("health exits 1 with one line naming the unreachable backend, and never prints its password", async () => {
+    const result = await cli(["health"], {
+      LLMTRACE_STORAGE_PROFILE: "production",
+      LLMTRACE_CLICKHOUSE_URL: "http://127.0.0.1:1",
+      LLMTRACE_CLICKHOUSE_PASSWORD: "Secr3t-Pa55",
+      LLMTRACE_POSTGRES_URL: "postgres://llmtrace:Secr3t-Pa55@127.0.0.1:1/llmtrace",
+      LLMTRACE_REDIS_URL: "redis://:Secr3t-Pa55@127.0.0.1:1"
+    })
+    expect(result.code).toBe(1)
+    const errors = result.stderr.trim().split("\n").filter((l) => l.startsWith("error:"))
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(/StorageUnavailable/)
+    expect(`${result.stdout}${result.stderr}`).not.toContain("Secr3t-Pa55")
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+  }, 60_000)
+
+  it("a bad argument is one line and a non-zero exit code", async () => {
+    const result = await cli(["query", "--tenant", "not-a-uuid"], { LLMTRACE_STORAGE_PROFILE: "memory" })
+    expect(result.code).not.toBe(0)
+    expect(result.stderr.trim()).toBe('error: not a tenant id (a UUID): "not-a-uuid"')
+  }, 60_000)
+
+  it("--help works on every command", async () => {
+    const commands = [[], ["demo"], ["migrate"], ["health"], ["ingest"], ["stats"], ["query"], ["purge"], ["replay-dead-letters"], ["tenants"], ["tenants", "create"]]
+    const results = await Promise.all(commands.map((command) => cli([...command, "--help"], { LLMTRACE_STORAGE_PROFILE: "memory" })))
+    results.forEach((result, i) => {
+      expect(result.code, commands[i]!.join(" ")).toBe(0)
+      expect(result.stdout).toContain("USAGE")
+    })
+  }, 180_000)
+})
