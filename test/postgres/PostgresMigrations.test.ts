@@ -7,9 +7,10 @@ import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { MetadataRepository, PostgresClient, SqlMetadataRepository, SqlMigrations } from "../../src/index.js"
-import { createDatabase, databaseUrl, dropDatabase, postgresAvailable } from "../support/postgres.js"
+import { describeLive } from "../support/live.js"
+import { createDatabase, databaseUrl, dropDatabase, livePostgres } from "../support/postgres.js"
 
-const live = await postgresAvailable()
+const live = await livePostgres()
 const run = promisify(execFile)
 const child = fileURLToPath(new URL("../support/migrate-child.ts", import.meta.url))
 const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url))
@@ -28,7 +29,7 @@ const tables = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`
 ).pipe(Effect.map((rows) => rows.map((r) => r.table_name)))
 
-describe.runIf(live)("PostgreSQL migrations", () => {
+describeLive(live, () => describe("PostgreSQL migrations", () => {
   it.live("run once, then find nothing pending", () =>
     inFreshDatabase((url) =>
       Effect.gen(function*() {
@@ -65,7 +66,17 @@ describe.runIf(live)("PostgreSQL migrations", () => {
         expect((yield* tables)).toHaveLength(6)
       }).pipe(Effect.provide(client(url)))
     ), 180_000)
-})
+
+  it.live("a wrong password fails with StorageUnavailable that does not echo it", () =>
+    Effect.gen(function*() {
+      const u = new URL(databaseUrl("llmtrace"))
+      u.username = "llmtrace_no_such_role"
+      u.password = "wrong-Pa55word"
+      const error = yield* Layer.build(PostgresClient.layer({ url: Redacted.make(u.toString()) })).pipe(Effect.scoped, Effect.flip)
+      expect(error._tag).toBe("StorageUnavailable")
+      expect(`${error.message} ${JSON.stringify(error)}`).not.toContain("wrong-Pa55word")
+    }), 30_000)
+}))
 
 describe("PostgreSQL client layer", () => {
   it.live("an unreachable server fails with StorageUnavailable naming host and database, never the password", () =>
@@ -78,13 +89,4 @@ describe("PostgreSQL client layer", () => {
       expect(String(error)).not.toContain("s3cret-Pa55")
     }), 30_000)
 
-  it.live("a wrong password fails with StorageUnavailable that does not echo it", () =>
-    Effect.gen(function*() {
-      const u = new URL(databaseUrl("llmtrace"))
-      u.username = "llmtrace_no_such_role"
-      u.password = "wrong-Pa55word"
-      const error = yield* Layer.build(PostgresClient.layer({ url: Redacted.make(u.toString()) })).pipe(Effect.scoped, Effect.flip)
-      expect(error._tag).toBe("StorageUnavailable")
-      expect(`${error.message} ${JSON.stringify(error)}`).not.toContain("wrong-Pa55word")
-    }).pipe(Effect.when(() => live)), 30_000)
 })

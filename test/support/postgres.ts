@@ -5,12 +5,10 @@ import * as Redacted from "effect/Redacted"
 import { randomBytes } from "node:crypto"
 import pg from "pg"
 import { PostgresClient } from "../../src/index.js"
+import { requireService } from "./live.js"
 
 /** The server the live suites use; its role needs CREATEDB (`.ci/run` creates it so). */
 export const postgresUrl = process.env.LLMTRACE_POSTGRES_URL ?? "postgres://llmtrace:llmtrace@localhost:5432/llmtrace"
-
-const howToStart =
-  "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` (then `bash .ci/run` creates the llmtrace role) or `docker compose up -d --wait postgres`"
 
 const withAdmin = async <A>(f: (client: pg.Client) => Promise<A>): Promise<A> => {
   const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 3000 })
@@ -23,21 +21,18 @@ const withAdmin = async <A>(f: (client: pg.Client) => Promise<A>): Promise<A> =>
 }
 
 /**
- * Whether the live PostgreSQL suites can run. Under `CI=true` a missing server fails the file with
- * one line naming the service, the variable and how to start it; elsewhere the suite is skipped
- * with that same line.
+ * Probed once per test file: under `CI=true` a missing server fails the file with one line naming
+ * the service, the variable and how to start it; elsewhere the suite is reported as skipped with it.
  */
-export const postgresAvailable = async (): Promise<boolean> => {
-  try {
-    await withAdmin((c) => c.query("SELECT 1"))
-    return true
-  } catch (error) {
-    const line = `PostgreSQL is not reachable at ${PostgresClient.describe(Redacted.make(postgresUrl))} (LLMTRACE_POSTGRES_URL): ${(error as Error).message}; ${howToStart}`
-    if (process.env.CI) throw new Error(line)
-    console.warn(`skipped: ${line}`)
-    return false
-  }
-}
+export const livePostgres = () =>
+  requireService({
+    name: "PostgreSQL",
+    variable: "LLMTRACE_POSTGRES_URL",
+    address: PostgresClient.describe(Redacted.make(postgresUrl)),
+    probe: () => withAdmin((c) => c.query("SELECT 1")),
+    howToStart:
+      "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` and `bash .ci/run` (which creates the llmtrace role), or `docker compose up -d --wait postgres`"
+  })
 
 /** A database URL on the same server, for a database name. */
 export const databaseUrl = (name: string): string => {
