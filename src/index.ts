@@ -15,6 +15,8 @@ export * from "./StorageError.js"
 export * as Cache from "./Cache.js"
 export * as MetadataRepository from "./MetadataRepository.js"
 export * as Storage from "./Storage.js"
+export * as StorageConfig from "./StorageConfig.js"
+export * as StorageMigrations from "./StorageMigrations.js"
 export * as StorageProfile from "./StorageProfile.js"
 export * as TraceRepository from "./TraceRepository.js"
 

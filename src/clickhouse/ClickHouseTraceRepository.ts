@@ -1,8 +1,9 @@
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { TenantId, TraceId } from "../domain/Ids.js"
@@ -302,9 +303,17 @@ export const makeWithSink = (
 export const config: Config.Config<Options> = Config.all({
   timeout: Config.duration("LLMTRACE_CLICKHOUSE_QUERY_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
   autoMigrate: Config.boolean("LLMTRACE_AUTO_MIGRATE").pipe(Config.withDefault(true)),
-  retentionDays: Config.option(Config.integer("LLMTRACE_CLICKHOUSE_RETENTION_DAYS").pipe(
-    Config.validate({ message: "must be a positive number of days", validation: (n) => n > 0 })
-  )).pipe(Config.map(Option.getOrUndefined)),
+  // Empty means unset, so a sourced `.env.example` (which lists it empty) keeps everything.
+  retentionDays: Config.option(Config.string("LLMTRACE_CLICKHOUSE_RETENTION_DAYS")).pipe(
+    Config.mapOrFail((value) => {
+      const text = Option.getOrElse(value, () => "").trim()
+      if (text === "") return Either.right(undefined)
+      const days = Number(text)
+      return Number.isInteger(days) && days > 0
+        ? Either.right(days)
+        : Either.left(ConfigError.InvalidData(["LLMTRACE_CLICKHOUSE_RETENTION_DAYS"], "must be a positive whole number of days"))
+    })
+  ),
   cluster: Config.option(Config.string("LLMTRACE_CLICKHOUSE_CLUSTER")).pipe(
     Config.map((o) => Option.getOrUndefined(Option.filter(o, (s) => s !== "")))
   )
