@@ -37,6 +37,12 @@ export type CacheBackend = Omit<CacheShape, "getOrSet" | "set"> & {
 export interface MakeOptions {
   /** Upper bound of every call; default 5 seconds. */
   readonly timeout?: Duration.DurationInput
+  /**
+   * The backend itself fails every call with `StorageUnavailable` within `timeout` (a driver-level
+   * command timeout, as on Redis), so `make` adds no timer of its own: an Effect timer per call
+   * forks two fibers, which on a hot cache costs more than the network round trip. Default false.
+   */
+  readonly backendBoundsCalls?: boolean
 }
 
 const CacheKey = NonEmptyText.annotations({ identifier: "CacheKey" })
@@ -45,13 +51,20 @@ const Bytes = Schema.Uint8ArrayFromSelf
 export const make = (backend: Backend, impl: CacheBackend, options: MakeOptions = {}): CacheShape => {
   const timeout = Duration.decode(options.timeout ?? "5 seconds")
   const bounded = (method: keyof CacheShape) => <A>(self: Effect.Effect<A, StorageError>) =>
-    withTimeout(self, { backend, operation: `Cache.${method}`, timeout })
+    options.backendBoundsCalls === true ? self : withTimeout(self, { backend, operation: `Cache.${method}`, timeout })
   const span = { attributes: { "storage.backend": backend } }
-  const keyFor = (method: keyof CacheShape) => validate(CacheKey, backend, `Cache.${method}`)
+  // The schema reports a bad key; a good one (the hot path) is recognised without running it.
+  const keyFor = (method: keyof CacheShape) => {
+    const slow = validate(CacheKey, backend, `Cache.${method}`)
+    return (key: string): Effect.Effect<string, InvalidInput> =>
+      typeof key === "string" && key.length > 0 && key.isWellFormed() ? Effect.succeed(key) : slow(key)
+  }
   const getKey = keyFor("get")
   const setKey = keyFor("set")
   const dropKey = keyFor("invalidate")
-  const bytes = validate(Bytes, backend, "Cache.set")
+  const slowBytes = validate(Bytes, backend, "Cache.set")
+  const bytes = (value: Uint8Array): Effect.Effect<Uint8Array, InvalidInput> =>
+    value instanceof Uint8Array ? Effect.succeed(value) : slowBytes(value)
   const ttlOf = (input: Duration.DurationInput, operation: string) =>
     Effect.suspend(() => {
       const ttl = Duration.decodeUnknown(input)

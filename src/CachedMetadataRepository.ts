@@ -12,7 +12,7 @@ import type { TenantId } from "./domain/Ids.js"
 import { NonEmptyText } from "./domain/Primitives.js"
 import { Tenant } from "./domain/Tenant.js"
 import * as MetadataRepository from "./MetadataRepository.js"
-import { type StorageError, StorageUnavailable, validate } from "./StorageError.js"
+import { type InvalidInput, type StorageError, StorageUnavailable, validate } from "./StorageError.js"
 
 export interface Options {
   /** How long a found tenant stays cached. Default 60 s. */
@@ -36,7 +36,7 @@ export const tokenKey = (apiToken: string): string =>
  */
 const Entry = Schema.parseJson(Schema.NullOr(Tenant.omit("apiToken")))
 const encodeEntry = Schema.encode(Entry)
-const decodeEntry = Schema.decode(Entry)
+const decodeEntry = Schema.decodeEither(Entry)
 const utf8 = new TextEncoder()
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true })
 const missBytes = utf8.encode("null")
@@ -67,7 +67,10 @@ export const make = (
 ): MetadataRepository.MetadataRepositoryShape => {
   const hitTtl = Duration.decode(options.hitTtl ?? defaults.hitTtl)
   const missTtl = Duration.decode(options.missTtl ?? defaults.missTtl)
-  const validToken = validate(NonEmptyText, "storage", "MetadataRepository.getTenantByToken")
+  const slowToken = validate(NonEmptyText, "storage", "MetadataRepository.getTenantByToken")
+  // A lone surrogate would hash like U+FFFD and hit another token's entry: only well-formed tokens are looked up.
+  const validToken = (token: string): Effect.Effect<string, InvalidInput> =>
+    typeof token === "string" && token.length > 0 && token.isWellFormed() ? Effect.succeed(token) : slowToken(token)
 
   const lookup = (apiToken: string, key: string) =>
     repository.getTenantByToken(apiToken).pipe(
@@ -86,8 +89,13 @@ export const make = (
       }))
     )
 
-  const decode = (bytes: Uint8Array) =>
-    Effect.try(() => fromUtf8.decode(bytes)).pipe(Effect.flatMap((json) => decodeEntry(json)))
+  const decode = (bytes: Uint8Array): Either.Either<typeof Entry.Type, unknown> => {
+    try {
+      return decodeEntry(fromUtf8.decode(bytes))
+    } catch (error) {
+      return Either.left(error)
+    }
+  }
 
   const getTenantByToken = Effect.fn("CachedMetadataRepository.getTenantByToken")(function*(token: string) {
     const apiToken = yield* validToken(token)
@@ -100,7 +108,7 @@ export const make = (
       yield* Effect.logWarning("tenant cache unavailable, reading the repository", failure)
       return yield* repository.getTenantByToken(apiToken)
     }
-    const entry = yield* Effect.either(decode(cached.right))
+    const entry = decode(cached.right)
     if (Either.isLeft(entry)) {
       yield* Effect.logWarning("dropping an unreadable tenant cache entry", entry.left)
       yield* Effect.ignore(cache.invalidate(key))

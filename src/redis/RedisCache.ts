@@ -40,7 +40,13 @@ export const make: Effect.Effect<Cache.CacheShape, never, RedisClient.RedisClien
           ))),
       invalidate: (key) => Effect.asVoid(redis.use("Cache.invalidate", (client) => client.unlink(prefix + key))),
       healthCheck: () => Effect.asVoid(redis.use("Cache.healthCheck", (client) => client.ping()))
-    }, { timeout: commandTimeout })
+    }, {
+      timeout: commandTimeout,
+      // A single server: ioredis bounds every command by `commandTimeout` and refuses commands at
+      // once while disconnected. A cluster may queue a command while it re-reads its slots: there
+      // `Cache.make` keeps its own timer.
+      backendBoundsCalls: redis.options.clusterNodes.length === 0
+    })
   }
 )
 

@@ -68,6 +68,9 @@ const clientOptions = (options: RedisConfig.ResolvedRedisOptions): IORedisOption
   maxRetriesPerRequest: 0,
   autoResendUnfulfilledCommands: false,
   enableReadyCheck: true,
+  // Commands issued in the same tick go out in one write: under concurrency, one syscall for many
+  // commands instead of one each (replies and timeouts stay per command).
+  enableAutoPipelining: options.autoPipelining,
   retryStrategy: backoff(options.reconnectMaxDelay)
 })
 
@@ -81,13 +84,18 @@ const create = (options: RedisConfig.ResolvedRedisOptions): Client => {
   const raw = Redacted.value(options.url)
   if (options.clusterNodes.length === 0) return new Redis(raw, clientOptions(options))
   const url = new URL(raw)
+  const { enableOfflineQueue: _queue, retryStrategy: _retry, ...nodeOptions } = clientOptions(options)
   return new Cluster(options.clusterNodes.map((n) => ({ host: n.host, port: n.port })), {
     lazyConnect: true,
-    enableOfflineQueue: false,
+    // ioredis's own cluster ready check goes through this queue (with it off, a cluster never
+    // becomes ready); `use` refuses commands while the cluster is not ready instead.
+    enableOfflineQueue: true,
     enableReadyCheck: true,
     clusterRetryStrategy: backoff(options.reconnectMaxDelay),
+    enableAutoPipelining: options.autoPipelining,
     slotsRefreshTimeout: Math.ceil(Duration.toMillis(options.connectTimeout)),
-    redisOptions: { ...clientOptions(options), ...credentials(url), lazyConnect: false }
+    // Node connections: the cluster client manages their queue and reconnection itself.
+    redisOptions: { ...nodeOptions, ...credentials(url), lazyConnect: false }
   })
 }
 
@@ -143,8 +151,12 @@ export const make = (options: RedisConfig.RedisOptions = {}): Effect.Effect<Redi
       (client) => release(client, resolved.shutdownTimeout)
     )
     yield* awaitReady(client, address, resolved, () => lastError)
+    const toError = (operation: string) => toStorageError(address, operation, resolved.commandTimeout)
+    const isCluster = client instanceof Cluster
     const use = <A>(operation: string, f: (client: Client) => Promise<A>) =>
-      Effect.tryPromise({ try: () => f(client), catch: toStorageError(address, operation, resolved.commandTimeout) })
+      isCluster && client.status !== "ready"
+        ? Effect.fail(toError(operation)(new Error(`cluster not ready (${client.status})`)))
+        : Effect.tryPromise({ try: () => f(client), catch: toError(operation) })
     return { client, address, options: resolved, use }
   }).pipe(Effect.withSpan("RedisClient.make"))
 

@@ -26,6 +26,12 @@ export interface RedisOptions {
    * credentials and TLS of `url` apply to every node.
    */
   readonly clusterNodes?: ReadonlyArray<string | ClusterNode>
+  /**
+   * Send the commands issued in one tick as one pipeline (ioredis `enableAutoPipelining`). Default
+   * true: under concurrency it saves a socket write per command; each command keeps its own reply,
+   * error and timeout.
+   */
+  readonly autoPipelining?: boolean
 }
 
 /** {@link RedisOptions} with every default applied. */
@@ -37,6 +43,7 @@ export interface ResolvedRedisOptions {
   readonly reconnectMaxDelay: Duration.Duration
   readonly shutdownTimeout: Duration.Duration
   readonly clusterNodes: ReadonlyArray<ClusterNode>
+  readonly autoPipelining: boolean
 }
 
 export interface ClusterNode {
@@ -50,7 +57,8 @@ export const defaults = {
   connectTimeout: Duration.seconds(5),
   commandTimeout: Duration.seconds(2),
   reconnectMaxDelay: Duration.seconds(2),
-  shutdownTimeout: Duration.seconds(1)
+  shutdownTimeout: Duration.seconds(1),
+  autoPipelining: true
 } as const
 
 /** Checks a Redis URL; the message never repeats the URL (it may hold a password). */
@@ -133,7 +141,8 @@ export const resolve = (options: RedisOptions = {}): ResolvedRedisOptions => {
     commandTimeout: positive(options.commandTimeout ?? defaults.commandTimeout, "commandTimeout"),
     reconnectMaxDelay: positive(options.reconnectMaxDelay ?? defaults.reconnectMaxDelay, "reconnectMaxDelay"),
     shutdownTimeout: positive(options.shutdownTimeout ?? defaults.shutdownTimeout, "shutdownTimeout"),
-    clusterNodes: nodes.right
+    clusterNodes: nodes.right,
+    autoPipelining: options.autoPipelining ?? defaults.autoPipelining
   }
 }
 
@@ -159,6 +168,7 @@ const duration = (name: string, fallback: Duration.Duration) =>
  * | `LLMTRACE_REDIS_RECONNECT_MAX_DELAY` | `2 seconds` |
  * | `LLMTRACE_REDIS_SHUTDOWN_TIMEOUT` | `1 second` |
  * | `LLMTRACE_REDIS_CLUSTER_NODES` | empty: a single server (else `host:port,host:port,…`) |
+ * | `LLMTRACE_REDIS_AUTO_PIPELINING` | `true` |
  */
 export const config: Config.Config<ResolvedRedisOptions> = Config.all({
   url: Config.redacted("LLMTRACE_REDIS_URL").pipe(
@@ -177,5 +187,6 @@ export const config: Config.Config<ResolvedRedisOptions> = Config.all({
       Either.mapLeft(parseNodes(list.split(",")), (message) => ConfigError.InvalidData([], message))
     ),
     Config.withDefault([])
-  )
+  ),
+  autoPipelining: Config.boolean("LLMTRACE_REDIS_AUTO_PIPELINING").pipe(Config.withDefault(defaults.autoPipelining))
 })

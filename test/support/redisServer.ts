@@ -67,7 +67,9 @@ export const privateRedis = (options: { readonly cluster?: boolean } = {}): Effe
     let proc: ChildProcess | undefined
     const args = [
       "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
-      ...(options.cluster === true ? ["--cluster-enabled", "yes", "--cluster-config-file", path.join(dir, "nodes.conf")] : [])
+      ...(options.cluster === true ? [
+        "--cluster-enabled", "yes", "--cluster-config-file", path.join(dir, "nodes.conf"), "--cluster-announce-ip", "127.0.0.1"
+      ] : [])
     ]
     const exited = (p: ChildProcess) => p.exitCode !== null || p.signalCode !== null
     const waitExit = (p: ChildProcess) => new Promise<void>((resolve) => (exited(p) ? resolve() : p.once("exit", () => resolve())))
