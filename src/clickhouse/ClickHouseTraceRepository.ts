@@ -115,27 +115,16 @@ export const makeWithSink = (
 
     const traceCreated = `coalesce(min(created_at), min(span_start))`
 
+    // Span inserts register their traces through the spans_to_traces materialized view; only
+    // storeTrace adds a row of its own, for the createdAt it was given (and for a trace without spans).
     const insertSpans = (operation: string, list: ReadonlyArray<TraceSpan>, explicit?: TraceEvent) =>
       Effect.gen(function*() {
-        const version = nextVersion
-        const earliest = new Map<string, TraceSpan>()
-        for (const s of list) {
-          const key = `${s.tenantId}/${s.traceId}`
-          const seen = earliest.get(key)
-          if (seen === undefined || s.startTime < seen.startTime) earliest.set(key, s)
-        }
-        const traceRows: Array<object> = [...earliest.values()].map((s) => ({
-          tenant_id: s.tenantId,
-          trace_id: s.traceId,
-          created_at: null,
-          span_start: toDateTime64(s.startTime)
-        }))
         if (explicit !== undefined) {
-          traceRows.push({ tenant_id: explicit.tenantId, trace_id: explicit.traceId, created_at: toDateTime64(explicit.createdAt), span_start: null })
+          yield* ch.insert(operation, traces, [
+            { tenant_id: explicit.tenantId, trace_id: explicit.traceId, created_at: toDateTime64(explicit.createdAt), span_start: null }
+          ])
         }
-        // The trace first: spans never exist without their trace, even if the second insert fails (a retry repairs it).
-        yield* ch.insert(operation, traces, traceRows)
-        yield* ch.insert(operation, spans, list.map((s) => toRow(s, version())))
+        yield* ch.insert(operation, spans, list.map((s) => toRow(s, nextVersion())))
       })
 
     /** Ids and createdAt of the tenant's traces selected by a query, newest first, one page. */
@@ -259,10 +248,15 @@ export const makeWithSink = (
           )
           return rows.map(fromRow)
         }),
+      // Both lookups at once: the trace's createdAt and its spans are independent queries.
       getTrace: (tenantId, traceId) =>
         Effect.map(
-          queryTraces({ tenantId, traceId, tags: {}, limit: 1, offset: 0 }),
-          (found) => Option.fromNullable(found[0])
+          Effect.all([
+            findTraces({ tenantId, traceId, tags: {}, limit: 1, offset: 0 }),
+            spansOf("TraceRepository.getTrace", tenantId, [traceId])
+          ], { concurrency: 2 }),
+          ([found, grouped]) =>
+            Option.map(Option.fromNullable(found[0]), (t): TraceEvent => ({ traceId, tenantId, createdAt: t.createdAt, spans: grouped.get(traceId) ?? [] }))
         ),
       getSpan: (tenantId, spanId) =>
         Effect.map(
