@@ -59,6 +59,18 @@ const envs = ["prod", "staging", "dev"] as const
 const tenants: Array<TenantId> = Array.from({ length: TENANTS }, () => newTenantId())
 const origin = Date.UTC(2026, 0, 1)
 
+/** A seeded generator (mulberry32): the same data every run, without the aliasing of `i % k` choices. */
+const random = (() => {
+  let a = 0x9e3779b9
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+})()
+const pick = <A>(xs: ReadonlyArray<A>): A => xs[Math.floor(random() * xs.length)]!
+
 const makeSpans = (): Array<TraceSpan> => {
   const spans: Array<TraceSpan> = []
   let traceId: TraceId = newTraceId()
@@ -71,16 +83,16 @@ const makeSpans = (): Array<TraceSpan> => {
       t = origin + Math.floor(i / SPANS_PER_TRACE) * 1_000 // one trace a second: 1M spans ≈ 2.3 days
     }
     const start = new Date(t + (i % SPANS_PER_TRACE) * 100)
-    const scored = i % 3 !== 0
+    const scored = random() < 0.7
     spans.push({
       traceId,
       spanId: newSpanId(),
       tenantId,
-      operationName: operations[i % operations.length]!,
+      operationName: pick(operations),
       startTime: start,
       endTime: new Date(start.getTime() + 850),
-      provider: providers[(i >> 1) % providers.length]!,
-      modelName: models[i % models.length]!,
+      provider: pick(providers),
+      modelName: pick(models),
       prompt: promptFor(i),
       response: `Response ${i}: ${promptTexts[(i * 3) % promptTexts.length]!.slice(0, 200)}`,
       promptTokens: 120 + (i % 50),
@@ -89,11 +101,11 @@ const makeSpans = (): Array<TraceSpan> => {
       durationMs: 850,
       statusCode: 200,
       estimatedCostUsd: 0.0021,
-      ...(scored ? { securityScore: (i * 37) % 101 } : {}),
-      securityFindings: i % 5 === 0
+      ...(scored ? { securityScore: Math.floor(random() * 101) } : {}),
+      securityFindings: random() < 0.2
         ? [SecurityFinding.make({ severity: "High", findingType: "prompt_injection", description: "instruction override", detectedAt: start, confidenceScore: 0.9, metadata: { rule: "PI-001" } })]
         : [],
-      tags: { env: envs[(i >> 2) % envs.length]!, team: `team-${i % 7}`, region: i % 2 === 0 ? "eu" : "us", user: `u-${i % 1000}` },
+      tags: { env: pick(envs), team: `team-${Math.floor(random() * 7)}`, region: random() < 0.5 ? "eu" : "us", user: `u-${Math.floor(random() * 1000)}` },
       events: [],
       agentActions: []
     })
