@@ -250,16 +250,25 @@ export const makeWithSink = (
           )
           return rows.map(fromRow)
         }),
-      // Both lookups at once: the trace's createdAt and its spans are independent queries.
+      // One round trip in the common case: the spans, with the trace's createdAt as a scalar subquery.
+      // No rows means no spans: the trace may still exist without any, which the second lookup tells.
       getTrace: (tenantId, traceId) =>
-        Effect.map(
-          Effect.all([
-            findTraces({ tenantId, traceId, tags: {}, limit: 1, offset: 0 }),
-            spansOf("TraceRepository.getTrace", tenantId, [traceId])
-          ], { concurrency: 2 }),
-          ([found, grouped]) =>
-            Option.map(Option.fromNullable(found[0]), (t): TraceEvent => ({ traceId, tenantId, createdAt: t.createdAt, spans: grouped.get(traceId) ?? [] }))
-        ),
+        Effect.gen(function*() {
+          const rows = yield* ch.query<SpanRow & { readonly created: string | null }>(
+            "TraceRepository.getTrace",
+            `SELECT ${columns}, (SELECT ${traceCreated} FROM ${traces} WHERE tenant_id = {tenant:String} AND trace_id = {traceId:String}) AS created
+             FROM ${spans} WHERE tenant_id = {tenant:String} AND trace_id = {traceId:String}
+             ORDER BY version DESC LIMIT 1 BY span_id`,
+            { tenant: tenantId, traceId }
+          )
+          const created = rows[0]?.created
+          if (created === undefined || created === null) {
+            const found = yield* findTraces({ tenantId, traceId, tags: {}, limit: 1, offset: 0 })
+            return Option.map(Option.fromNullable(found[0]), (t): TraceEvent => ({ traceId, tenantId, createdAt: t.createdAt, spans: [] }))
+          }
+          const list = rows.map(fromRow).sort(byStartThenId)
+          return Option.some<TraceEvent>({ traceId, tenantId, createdAt: fromDateTime64(created), spans: list })
+        }),
       getSpan: (tenantId, spanId) =>
         Effect.map(
           ch.query<SpanRow>(
