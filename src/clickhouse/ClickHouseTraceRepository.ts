@@ -307,11 +307,18 @@ export const makeWithSink = (
 export const config: Config.Config<Options> = Config.all({
   timeout: Config.duration("LLMTRACE_CLICKHOUSE_QUERY_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
   autoMigrate: Config.boolean("LLMTRACE_AUTO_MIGRATE").pipe(Config.withDefault(true)),
-  retentionDays: Config.option(Config.integer("LLMTRACE_CLICKHOUSE_RETENTION_DAYS").pipe(
-    Config.validate({ message: "must be a positive number of days", validation: (n) => n > 0 })
-  )).pipe(Config.map(Option.getOrUndefined)),
-  cluster: Config.option(Config.string("LLMTRACE_CLICKHOUSE_CLUSTER")).pipe(
-    Config.map((o) => Option.getOrUndefined(Option.filter(o, (s) => s !== "")))
+  // Empty means unset, so `.env.example` can list the variable without a value.
+  retentionDays: Config.string("LLMTRACE_CLICKHOUSE_RETENTION_DAYS").pipe(
+    Config.withDefault(""),
+    Config.validate({
+      message: "must be a positive whole number of days, or empty",
+      validation: (s) => s.trim() === "" || /^[1-9][0-9]*$/.test(s.trim())
+    }),
+    Config.map((s) => (s.trim() === "" ? undefined : Number(s.trim())))
+  ),
+  cluster: Config.string("LLMTRACE_CLICKHOUSE_CLUSTER").pipe(
+    Config.withDefault(""),
+    Config.map((s) => (s.trim() === "" ? undefined : s.trim()))
   )
 })
 

@@ -158,7 +158,8 @@ export const config: Config.Config<Options> = Config.all({
   flushInterval: Config.duration("LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
   capacity: Config.integer("LLMTRACE_TRACE_WRITER_CAPACITY").pipe(Config.withDefault(100_000)),
   maxRetries: Config.integer("LLMTRACE_TRACE_WRITER_MAX_RETRIES").pipe(Config.withDefault(5)),
-  deadLetterPath: Config.string("LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH").pipe(Config.withDefault(defaultDeadLetterPath))
+  deadLetterPath: Config.string("LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH").pipe(Config.withDefault(defaultDeadLetterPath)),
+  validate: Config.boolean("LLMTRACE_TRACE_WRITER_VALIDATE").pipe(Config.withDefault(true))
 })
 
 export const layerWith = (options: Options = {}): Layer.Layer<TraceWriter, never, TraceSink> => Layer.scoped(TraceWriter, make(options))
