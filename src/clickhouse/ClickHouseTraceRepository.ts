@@ -309,11 +309,12 @@ export const config: Config.Config<Options> = Config.all({
   autoMigrate: Config.boolean("LLMTRACE_AUTO_MIGRATE").pipe(Config.withDefault(true)),
   // Empty means unset, so `.env.example` can list the variable without a value.
   retentionDays: Config.string("LLMTRACE_CLICKHOUSE_RETENTION_DAYS").pipe(
-    Config.withDefault(""),
+    // validate before withDefault, so an error names the variable
     Config.validate({
       message: "must be a positive whole number of days, or empty",
       validation: (s) => s.trim() === "" || /^[1-9][0-9]*$/.test(s.trim())
     }),
+    Config.withDefault(""),
     Config.map((s) => (s.trim() === "" ? undefined : Number(s.trim())))
   ),
   cluster: Config.string("LLMTRACE_CLICKHOUSE_CLUSTER").pipe(
