@@ -176,8 +176,8 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
 export const config: Config.Config<Options> = Config.all({
   url: Config.string("LLMTRACE_CLICKHOUSE_URL").pipe(Config.withDefault("http://localhost:8123")),
   database: Config.string("LLMTRACE_CLICKHOUSE_DATABASE").pipe(
-    Config.withDefault("llmtrace"),
-    Config.validate({ message: "must be letters, digits and _ (not starting with a digit)", validation: validDatabase })
+    Config.validate({ message: "must be letters, digits and _ (not starting with a digit)", validation: validDatabase }),
+    Config.withDefault("llmtrace")
   ),
   username: Config.string("LLMTRACE_CLICKHOUSE_USER").pipe(Config.withDefault("default")),
   password: Config.redacted("LLMTRACE_CLICKHOUSE_PASSWORD").pipe(Config.withDefault(Redacted.make(""))),

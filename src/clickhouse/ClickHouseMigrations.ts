@@ -48,6 +48,8 @@ const ttlClause = (o: SchemaOptions, tableName: "spans" | "traces") => (o.retent
  *   one range; time ranges prune by month partition and a minmax index; span ids by a bloom filter.
  * - traces: one row per trace after merges (AggregatingMergeTree keeps the earliest createdAt given
  *   to storeTrace and the earliest span start); reads aggregate with GROUP BY, so counts are exact.
+ *   A materialized view fills it from every span insert: the engine keeps the registry of traces in
+ *   the same insert, so ingest is one insert per batch.
  */
 export const migrations: ReadonlyArray<Migration> = [
   {
@@ -97,7 +99,15 @@ ORDER BY (tenant_id, trace_id, span_id)${ttlClause(o, "spans")}`,
     span_start SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC')))
 )
 ENGINE = ${engine(o, "AggregatingMergeTree", "traces")}
-ORDER BY (tenant_id, trace_id)${ttlClause(o, "traces")}`
+ORDER BY (tenant_id, trace_id)${ttlClause(o, "traces")}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${o.database}.spans_to_traces${onCluster(o)} TO ${o.database}.traces
+AS SELECT
+    tenant_id,
+    trace_id,
+    CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS created_at,
+    min(start_time) AS span_start
+FROM ${o.database}.spans
+GROUP BY tenant_id, trace_id`
     ]
   }
 ]

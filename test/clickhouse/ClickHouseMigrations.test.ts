@@ -26,7 +26,7 @@ layer(ClickHouseClient.layerWith({ url: "chdb::memory:" }), { timeout: "120 seco
       expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([1])
       expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([])
       expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1])
-      expect(yield* tables(options.database)).toEqual(["llmtrace_migrations", "spans", "traces"])
+      expect(yield* tables(options.database)).toEqual(["llmtrace_migrations", "spans", "spans_to_traces", "traces"])
     }))
 
   it.effect("resume after a run that stopped half-way through a migration", () =>
@@ -50,7 +50,7 @@ layer(ClickHouseClient.layerWith({ url: "chdb::memory:" }), { timeout: "120 seco
       expect(yield* tables(options.database)).toContain("extra")
       expect(yield* ClickHouseMigrations.run(ch, options, [...first, second(false)])).toEqual([2])
       expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2])
-      expect(yield* tables(options.database)).toEqual(["extra", "extra_2", "llmtrace_migrations", "spans", "traces"])
+      expect(yield* tables(options.database)).toEqual(["extra", "extra_2", "llmtrace_migrations", "spans", "spans_to_traces", "traces"])
     }))
 
   it.effect("apply, change and remove the retention TTL as configured", () =>

@@ -56,3 +56,12 @@ CREATE TABLE IF NOT EXISTS llmtrace.traces ON CLUSTER `llmtrace_cluster`
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/llmtrace/traces', '{replica}')
 ORDER BY (tenant_id, trace_id)
 TTL toDateTime(assumeNotNull(coalesce(created_at, span_start))) + toIntervalDay(90);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS llmtrace.spans_to_traces ON CLUSTER `llmtrace_cluster` TO llmtrace.traces
+AS SELECT
+    tenant_id,
+    trace_id,
+    CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS created_at,
+    min(start_time) AS span_start
+FROM llmtrace.spans
+GROUP BY tenant_id, trace_id;

@@ -54,3 +54,12 @@ CREATE TABLE IF NOT EXISTS llmtrace.traces
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (tenant_id, trace_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS llmtrace.spans_to_traces TO llmtrace.traces
+AS SELECT
+    tenant_id,
+    trace_id,
+    CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS created_at,
+    min(start_time) AS span_start
+FROM llmtrace.spans
+GROUP BY tenant_id, trace_id;

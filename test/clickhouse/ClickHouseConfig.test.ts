@@ -1,0 +1,64 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { createServer } from "node:net"
+import { ClickHouseClient, ClickHouseTraceRepository, TraceWriter } from "../../src/index.js"
+
+const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+
+const closedPort = Effect.async<number>((resume) => {
+  const server = createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 1
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+describe("ClickHouse configuration", () => {
+  it.effect("reads defaults, and the password as a redacted value", () =>
+    Effect.gen(function*() {
+      const client = yield* ClickHouseClient.config.pipe(withEnv({ LLMTRACE_CLICKHOUSE_PASSWORD: "s3cret" }))
+      expect(client).toMatchObject({ url: "http://localhost:8123", database: "llmtrace", username: "default", compression: true })
+      expect(Redacted.isRedacted(client.password)).toBe(true)
+      expect(String(client.password)).not.toContain("s3cret")
+      const repo = yield* ClickHouseTraceRepository.config.pipe(withEnv({ LLMTRACE_CLICKHOUSE_RETENTION_DAYS: "", LLMTRACE_CLICKHOUSE_CLUSTER: "" }))
+      expect(repo).toMatchObject({ autoMigrate: true, retentionDays: undefined, cluster: undefined })
+      const writer = yield* TraceWriter.config.pipe(withEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "5000", LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL: "250 millis" }))
+      expect(writer).toMatchObject({ batchSize: 5000, capacity: 100_000, maxRetries: 5, validate: true })
+    }))
+
+  it.effect("names the variable of a bad value", () =>
+    Effect.gen(function*() {
+      const retention = yield* Effect.flip(ClickHouseTraceRepository.config.pipe(withEnv({ LLMTRACE_CLICKHOUSE_RETENTION_DAYS: "-3" })))
+      expect(String(retention)).toContain("LLMTRACE_CLICKHOUSE_RETENTION_DAYS")
+      const database = yield* Effect.flip(ClickHouseClient.config.pipe(withEnv({ LLMTRACE_CLICKHOUSE_DATABASE: "a;b" })))
+      expect(String(database)).toContain("LLMTRACE_CLICKHOUSE_DATABASE")
+    }))
+
+  it("prints a URL without its password", () => {
+    expect(ClickHouseClient.redactUrl("https://alice:s3cret@ch.example.com:8443")).toBe("https://alice@ch.example.com:8443")
+    expect(ClickHouseClient.redactUrl("chdb:./data")).toBe("chdb:./data")
+  })
+
+  it.live("fails to build with StorageUnavailable naming the address (no password) when nothing answers", () =>
+    Effect.gen(function*() {
+      const port = yield* closedPort
+      const layer = ClickHouseClient.layerConfig().pipe(Layer.launch, Effect.scoped)
+      const error = yield* Effect.flip(layer.pipe(withEnv({
+        LLMTRACE_CLICKHOUSE_URL: `http://bob:hunter2@127.0.0.1:${port}`,
+        LLMTRACE_CLICKHOUSE_CONNECT_TIMEOUT: "3 seconds"
+      })))
+      expect(error._tag).toBe("StorageUnavailable")
+      expect(error.message).toContain(`http://bob@127.0.0.1:${port}`)
+      expect(error.message).not.toContain("hunter2")
+    }), 30_000)
+
+  it.live("refuses an unsupported URL", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(ClickHouseClient.make({ url: "ftp://x" })))
+      expect(error.message).toContain("unsupported ClickHouse URL")
+    }))
+})
