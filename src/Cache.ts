@@ -52,7 +52,8 @@ export const make = (backend: Backend, impl: CacheBackend, options: MakeOptions 
   const timeout = Duration.decode(options.timeout ?? "5 seconds")
   const bounded = (method: keyof CacheShape) => <A>(self: Effect.Effect<A, StorageError>) =>
     options.backendBoundsCalls === true ? self : withTimeout(self, { backend, operation: `Cache.${method}`, timeout })
-  const span = { attributes: { "storage.backend": backend } }
+  // No call-site stack per span: capturing it costs more than a cache hit takes.
+  const span = { attributes: { "storage.backend": backend }, captureStackTrace: false }
   // The schema reports a bad key; a good one (the hot path) is recognised without running it.
   const keyFor = (method: keyof CacheShape) => {
     const slow = validate(CacheKey, backend, `Cache.${method}`)

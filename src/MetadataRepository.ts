@@ -56,6 +56,11 @@ export class MetadataRepository extends Context.Tag("llmtrace-storage/MetadataRe
 export interface MakeOptions {
   /** Upper bound of every call; default 10 seconds. */
   readonly timeout?: Duration.DurationInput
+  /**
+   * The backend bounds every call itself (driver-level timeouts, or no I/O at all), so `make` adds
+   * no timer: an Effect timer per call forks fibers, which costs more than a fast query. Default false.
+   */
+  readonly backendBoundsCalls?: boolean
 }
 
 /**
@@ -64,11 +69,12 @@ export interface MakeOptions {
  */
 export const make = (backend: Backend, impl: MetadataRepositoryShape, options: MakeOptions = {}): MetadataRepositoryShape => {
   const timeout = Duration.decode(options.timeout ?? "10 seconds")
-  const span = { attributes: { "storage.backend": backend } }
+  // No call-site stack per span: capturing it costs more than many queries take.
+  const span = { attributes: { "storage.backend": backend }, captureStackTrace: false }
   const check = <A, I>(schema: Schema.Schema<A, I>, method: keyof MetadataRepositoryShape) =>
     validate(schema, backend, `MetadataRepository.${method}`)
   const bounded = (method: keyof MetadataRepositoryShape) => <A>(self: Effect.Effect<A, StorageError>) =>
-    withTimeout(self, { backend, operation: `MetadataRepository.${method}`, timeout })
+    options.backendBoundsCalls === true ? self : withTimeout(self, { backend, operation: `MetadataRepository.${method}`, timeout })
 
   /** An operation of one argument, validated by `schema`. */
   const unary = <M extends keyof MetadataRepositoryShape, A, I>(method: M, schema: Schema.Schema<A, I>, run: (a: A) => Effect.Effect<unknown, StorageError>) => {

@@ -67,7 +67,10 @@ export const fromParseError = (backend: Backend, operation: string) => (error: P
  * with {@link InvalidInput}. Defaults are applied by the domain constructors, not here.
  */
 export const validate = <A, I>(schema: Schema.Schema<A, I>, backend: Backend, operation: string) => {
+  // Valid input, the hot path, is recognised by the guard (several times cheaper than building a
+  // validation effect); only a failure runs the full validation, for the path and message.
+  const valid = Schema.is(schema)
   const run = Schema.validate(schema, { errors: "all", onExcessProperty: "ignore" })
   return (input: A): Effect.Effect<A, InvalidInput> =>
-    Effect.mapError(run(input), fromParseError(backend, operation))
+    valid(input) ? Effect.succeed(input) : Effect.mapError(run(input), fromParseError(backend, operation))
 }

@@ -40,6 +40,11 @@ export class TraceRepository extends Context.Tag("llmtrace-storage/TraceReposito
 export interface MakeOptions {
   /** Upper bound of every call; default 30 seconds. */
   readonly timeout?: Duration.DurationInput
+  /**
+   * The backend bounds every call itself (driver-level timeouts, or no I/O at all), so `make` adds
+   * no timer: an Effect timer per call forks fibers, which costs more than a fast query. Default false.
+   */
+  readonly backendBoundsCalls?: boolean
 }
 
 /**
@@ -52,8 +57,9 @@ export const make = (backend: Backend, impl: TraceRepositoryShape, options: Make
   const check = <A, I>(schema: Schema.Schema<A, I>, method: keyof TraceRepositoryShape) =>
     validate(schema, backend, `TraceRepository.${method}`)
   const bounded = (method: keyof TraceRepositoryShape) => <A>(self: Effect.Effect<A, StorageError>) =>
-    withTimeout(self, { backend, operation: `TraceRepository.${method}`, timeout })
-  const span = { attributes: { "storage.backend": backend } }
+    options.backendBoundsCalls === true ? self : withTimeout(self, { backend, operation: `TraceRepository.${method}`, timeout })
+  // No call-site stack per span: capturing it costs more than many queries take.
+  const span = { attributes: { "storage.backend": backend }, captureStackTrace: false }
 
   const trace = check(TraceEvent, "storeTrace")
   const span1 = check(TraceSpan, "storeSpan")

@@ -157,7 +157,7 @@ export const make: Effect.Effect<TraceRepository.TraceRepositoryShape> = Effect.
     getStats: (tenantId) => Effect.sync(() => statsOf(tenants.has(tenantId) ? [tenantData(tenantId)] : [])),
     getGlobalStats: () => Effect.sync(() => statsOf(tenants.values())),
     healthCheck: () => Effect.void
-  })
+  }, { backendBoundsCalls: true }) // no I/O: nothing to time out
 })
 
 export const layer: Layer.Layer<TraceRepository.TraceRepository> = Layer.effect(TraceRepository.TraceRepository, make)

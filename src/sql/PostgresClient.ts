@@ -28,10 +28,17 @@ export const describe = (url: Redacted.Redacted): string => {
   }
 }
 
-/** The URL with `statement_timeout` sent as a startup option, so every pooled connection has it. */
+/**
+ * The URL with the statement bounds every pooled connection gets: `statement_timeout` stops the
+ * work on the server; the driver's `query_timeout`, a second later, fails a call whose server or
+ * network went silent. With the pool's `connectTimeout` on acquiring a connection, every call is
+ * bounded by the driver itself.
+ */
 const withStatementTimeout = (url: Redacted.Redacted, timeout: Duration.Duration): Redacted.Redacted => {
   const u = new URL(Redacted.value(url))
-  u.searchParams.set("options", `${u.searchParams.get("options") ?? ""} -c statement_timeout=${Duration.toMillis(timeout)}`.trim())
+  const ms = Duration.toMillis(timeout)
+  u.searchParams.set("options", `${u.searchParams.get("options") ?? ""} -c statement_timeout=${ms}`.trim())
+  u.searchParams.set("query_timeout", String(ms + 1000))
   return Redacted.make(u.toString())
 }
 

@@ -18,10 +18,14 @@ const isUniqueViolation = (code: string) =>
 /** Foreign-key violation (the parent row is missing): PostgreSQL 23503, SQLite SQLITE_CONSTRAINT_FOREIGNKEY. */
 const isForeignKeyViolation = (code: string) => code === "23503" || code === "SQLITE_CONSTRAINT_FOREIGNKEY"
 
-/** Connection-level failures: PostgreSQL classes 08 and 57P, socket errors, a busy SQLite file. */
-const isUnavailable = (code: string) =>
-  code.startsWith("08") || code.startsWith("57P") || code === "ECONNREFUSED" || code === "ECONNRESET" ||
-  code === "ETIMEDOUT" || code === "EPIPE" || code === "ENOTFOUND" || code === "SQLITE_BUSY" || code === "SQLITE_CANTOPEN"
+/**
+ * Connection-level failures and timeouts: PostgreSQL classes 08 and 57P, a statement cancelled by
+ * `statement_timeout` (57014), socket errors, the driver's own timeouts, a busy SQLite file.
+ */
+const isUnavailable = (code: string, message: string) =>
+  code.startsWith("08") || code.startsWith("57P") || code === "57014" || code === "ECONNREFUSED" || code === "ECONNRESET" ||
+  code === "ETIMEDOUT" || code === "EPIPE" || code === "ENOTFOUND" || code === "SQLITE_BUSY" || code === "SQLITE_CANTOPEN" ||
+  (code === "" && /timeout|timed out|terminated|Connection terminated/i.test(message))
 
 /**
  * Maps a driver failure to the storage error it means, by the driver's error code.
@@ -38,6 +42,6 @@ export const classify = (
   if (isForeignKeyViolation(code) && parent !== undefined) {
     return new StorageNotFound({ backend, operation, entity: parent.entity, id: parent.id, message: `${parent.entity} ${parent.id} does not exist` })
   }
-  if (isUnavailable(code)) return new StorageUnavailable({ backend, operation, message: detail, cause: error })
+  if (isUnavailable(code, detail)) return new StorageUnavailable({ backend, operation, message: detail, cause: error })
   return new StorageQueryError({ backend, operation, message: detail, cause: error })
 }

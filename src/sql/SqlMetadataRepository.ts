@@ -201,6 +201,10 @@ export const make = Effect.gen(function*() {
         run("listReports")
       ),
     healthCheck: () => sql`SELECT 1`.pipe(Effect.asVoid, run("healthCheck"))
+  }, {
+    // SQLite calls are synchronous (a timer could not interrupt them); PostgreSQL calls are bounded
+    // by the pool's connect timeout and the driver's statement and query timeouts (PostgresClient).
+    backendBoundsCalls: true
   })
 })
 

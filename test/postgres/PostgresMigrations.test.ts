@@ -7,6 +7,7 @@ import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { MetadataRepository, PostgresClient, SqlMetadataRepository, SqlMigrations } from "../../src/index.js"
+import { classify } from "../../src/sql/SqlErrors.js"
 import { describeLive } from "../support/live.js"
 import { createDatabase, databaseUrl, dropDatabase, livePostgres } from "../support/postgres.js"
 
@@ -66,6 +67,16 @@ describeLive(live, () => describe("PostgreSQL migrations", () => {
         expect((yield* tables)).toHaveLength(6)
       }).pipe(Effect.provide(client(url)))
     ), 180_000)
+
+  it.live("a statement past its timeout stops on the server and is StorageUnavailable", () =>
+    inFreshDatabase((url) =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const error = yield* sql`SELECT pg_sleep(5)`.pipe(Effect.mapError(classify("postgres", "test.sleep")), Effect.flip)
+        expect(error._tag).toBe("StorageUnavailable")
+        expect(yield* sql`SELECT 1 AS one`).toEqual([{ one: 1 }])
+      }).pipe(Effect.provide(PostgresClient.layer({ url: Redacted.make(url), statementTimeout: "300 millis" })))
+    ), 30_000)
 
   it.live("a wrong password fails with StorageUnavailable that does not echo it", () =>
     Effect.gen(function*() {
