@@ -62,7 +62,7 @@ export const ingest = Command.make(
       yield* writer.flush
       const seconds = (Date.now() - started) / 1000
       yield* Console.log(
-        `ingested ${summary.spans} spans${summary.traces > 0 ? ` (${summary.traces} whole traces)` : ""} from ${summary.lines} lines in ${seconds.toFixed(1)} s; ${summary.bad} bad line${summary.bad === 1 ? "" : "s"} skipped`
+        `ingested ${summary.spans} span${summary.spans === 1 ? "" : "s"}${summary.traces > 0 ? ` (${summary.traces} whole trace${summary.traces === 1 ? "" : "s"})` : ""} from ${summary.lines} lines in ${seconds.toFixed(1)} s; ${summary.bad} bad line${summary.bad === 1 ? "" : "s"} skipped`
       )
     })
 ).pipe(

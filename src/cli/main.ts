@@ -13,6 +13,12 @@ import { ingest, migrate, replayDeadLetters } from "./Operations.js"
 import { describeCause } from "./Errors.js"
 import { root } from "./Storage.js"
 
+// A reader that stops early (`| head`) closes the pipe: that ends the command quietly, not with a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0)
+  throw error
+})
+
 const cli = Command.run(
   root.pipe(
     Command.withDescription("Operate llmtrace-storage: run the demo, migrate, check health, ingest, query and purge traces, manage tenants."),

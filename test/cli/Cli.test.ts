@@ -64,7 +64,7 @@ describe("llmtrace-storage", () => {
     writeFileSync(file, lines.join("\n") + "\n")
     const result = await cli(["ingest", file], env)
     expect(result.code).toBe(0)
-    expect(result.stdout).toContain("ingested 25 spans (1 whole traces) from 25 lines")
+    expect(result.stdout).toContain("ingested 25 spans (1 whole trace) from 25 lines")
     expect(result.stdout).toContain("3 bad lines skipped")
     expect(result.stderr).toContain("line 11: not JSON")
     expect(result.stderr).toContain("line 12: spanId")
