@@ -24,6 +24,12 @@ const isUnavailable = (code: string) =>
   code === "ETIMEDOUT" || code === "EPIPE" || code === "ENOTFOUND" || code === "SQLITE_BUSY" || code === "SQLITE_CANTOPEN"
 
 /**
+ * node-postgres reports a connection lost under a running query (e.g. killed by
+ * `pg_terminate_backend` or a server restart) without any code, only with these messages.
+ */
+const lostConnection = /Connection terminated|is not queryable|timeout exceeded when trying to connect/i
+
+/**
  * Maps a driver failure to the storage error it means, by the driver's error code.
  * `parent` names what a foreign-key violation says is missing (e.g. the tenant).
  */
@@ -38,6 +44,6 @@ export const classify = (
   if (isForeignKeyViolation(code) && parent !== undefined) {
     return new StorageNotFound({ backend, operation, entity: parent.entity, id: parent.id, message: `${parent.entity} ${parent.id} does not exist` })
   }
-  if (isUnavailable(code)) return new StorageUnavailable({ backend, operation, message: detail, cause: error })
+  if (isUnavailable(code) || (code === "" && lostConnection.test(detail))) return new StorageUnavailable({ backend, operation, message: detail, cause: error })
   return new StorageQueryError({ backend, operation, message: detail, cause: error })
 }
