@@ -143,7 +143,7 @@ export const hostileTraces = <E>(name: string, repository: Layer.Layer<TraceRepo
         const trace = yield* repo.getTrace(tenantId, traceIds[0]!)
         expect(Option.map(trace, (t) => t.spans.length)).toEqual(Option.some(100))
         const filtered = yield* Effect.forEach(
-          short.filter((_, i) => i % 10 === 0),
+          short.filter((_, i) => i % 20 === 0),
           (s) => repo.querySpans(TraceQuery.make({ tenantId, tags: { [asKey(s)]: s }, limit: 10 })).pipe(Effect.map((found) => [s, found.map((f) => f.prompt)] as const)),
           { concurrency: 4 }
         )
