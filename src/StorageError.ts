@@ -71,6 +71,45 @@ export const validate = <A, I>(schema: Schema.Schema<A, I>, backend: Backend, op
   // validation effect); only a failure runs the full validation, for the path and message.
   const valid = Schema.is(schema)
   const run = Schema.validate(schema, { errors: "all", onExcessProperty: "ignore" })
-  return (input: A): Effect.Effect<A, InvalidInput> =>
-    valid(input) ? Effect.succeed(input) : Effect.mapError(run(input), fromParseError(backend, operation))
+  return (input: A): Effect.Effect<A, InvalidInput> => {
+    const proto = protoKeyPath(input)
+    if (proto === undefined) {
+      return valid(input) ? Effect.succeed(input) : Effect.mapError(run(input), fromParseError(backend, operation))
+    }
+    return Effect.fail(new InvalidInput({ backend, operation, path: proto, message: `${[...proto, "__proto__"].join(".")}: __proto__ cannot be a key (a decoded object cannot keep it)` }))
+  }
+}
+
+const isPlainObject = (value: object): boolean => {
+  const proto: unknown = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/**
+ * The path of the first plain object in `value` with an own `__proto__` key. Schema decoding copies
+ * keys by assignment, which drops such a key silently (or, for an object value, swaps the copy's
+ * prototype): a map or JSON key `__proto__` is refused instead, the same way on every backend.
+ */
+const protoKeyPath = (value: unknown): Array<string | number> | undefined => {
+  const path: Array<string | number> = []
+  const visit = (v: unknown): boolean => {
+    if (typeof v !== "object" || v === null) return false
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        path.push(i)
+        if (visit(v[i])) return true
+        path.pop()
+      }
+      return false
+    }
+    if (!isPlainObject(v)) return false
+    if (Object.hasOwn(v, "__proto__")) return true
+    for (const key in v) {
+      path.push(key)
+      if (visit((v as Record<string, unknown>)[key])) return true
+      path.pop()
+    }
+    return false
+  }
+  return visit(value) ? path : undefined
 }

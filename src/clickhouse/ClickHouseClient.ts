@@ -67,6 +67,24 @@ export const redactUrl = (url: string): string => {
   }
 }
 
+/**
+ * Credentials written into a server URL (`http://user:password@host:8123`) are taken out of it and
+ * passed as options, where they win over the configured user and password: the URL the client keeps
+ * (and may print) then holds no secret.
+ */
+const splitCredentials = (url: string) =>
+  Effect.try({
+    try: () => {
+      const parsed = new URL(url)
+      const username = parsed.username === "" ? undefined : decodeURIComponent(parsed.username)
+      const password = parsed.password === "" ? undefined : decodeURIComponent(parsed.password)
+      parsed.username = ""
+      parsed.password = ""
+      return { url: parsed.toString(), username, password: username !== undefined && password === undefined ? "" : password }
+    },
+    catch: () => unavailable("ClickHouseClient.make", `LLMTRACE_CLICKHOUSE_URL is not a valid URL: ${redactUrl(url)}`)
+  })
+
 const unavailable = (operation: string, message: string, cause?: unknown) =>
   new StorageUnavailable({ backend: "clickhouse", operation, message, ...(cause === undefined ? {} : { cause }) })
 
@@ -115,10 +133,11 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
       client = createClient({ connection: connection as unknown as ClientConnection, log })
     } else if (/^https?:\/\//.test(options.url)) {
       engine = "server"
+      const server = yield* splitCredentials(options.url)
       client = createClient({
-        url: options.url,
-        username: options.username ?? "default",
-        password: options.password === undefined ? "" : Redacted.value(options.password),
+        url: server.url,
+        username: server.username ?? options.username ?? "default",
+        password: server.password ?? (options.password === undefined ? "" : Redacted.value(options.password)),
         request_timeout: Duration.toMillis(requestTimeout),
         compression: { request: options.compression ?? true, response: options.compression ?? true },
         log

@@ -13,8 +13,22 @@ export const Text = Schema.String.pipe(
 /** Text that must not be empty (a provider, a model, an operation name, a cache key). */
 export const NonEmptyText = Text.pipe(Schema.minLength(1, { message: () => "must not be empty" }))
 
+/**
+ * A record whose keys are checked like {@link Text}. A plain `Schema.Record({ key: Text, ... })` would
+ * silently DROP a key that fails the key schema (a lone surrogate), so keys are read as any string and
+ * the record is refused instead, naming the bad key. (`__proto__`, which no decoded object can keep as
+ * a key, is refused at the services' boundary: see `StorageError.validate`.)
+ */
+export const textRecord = <V, I, R>(value: Schema.Schema<V, I, R>) =>
+  Schema.Record({ key: Schema.String, value }).pipe(
+    Schema.filter((record) => {
+      const bad = Object.keys(record).find((k) => !k.isWellFormed())
+      return bad === undefined || { path: [bad], message: "key must be well-formed Unicode (no lone UTF-16 surrogates)" }
+    })
+  )
+
 /** A map of strings to strings (tags, metadata). */
-export const TextMap = Schema.Record({ key: Text, value: Text })
+export const TextMap = textRecord(Text)
 
 /** A millisecond-precision instant; encoded as an ISO-8601 string, decoded only when valid. */
 export const Timestamp = Schema.transform(Schema.String, Schema.ValidDateFromSelf, {
@@ -39,10 +53,10 @@ export const Json: Schema.Schema<Json> = Schema.Union(
   Schema.Finite,
   Text,
   Schema.Array(Schema.suspend(() => Json)),
-  Schema.Record({ key: Text, value: Schema.suspend(() => Json) })
+  textRecord(Schema.suspend((): Schema.Schema<Json> => Json))
 ).annotations({ identifier: "Json" })
 
-export const JsonObject = Schema.Record({ key: Text, value: Json }).annotations({ identifier: "JsonObject" })
+export const JsonObject = textRecord(Json).annotations({ identifier: "JsonObject" })
 export type JsonObject = typeof JsonObject.Type
 
 /** Byte length of a string once encoded as UTF-8. */

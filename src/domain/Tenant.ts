@@ -1,6 +1,6 @@
 import * as Schema from "effect/Schema"
 import { newTenantId, TenantId } from "./Ids.js"
-import { JsonObject, NonEmptyText, NonNegativeFinite, NonNegativeInt, Text, Timestamp } from "./Primitives.js"
+import { JsonObject, NonEmptyText, NonNegativeFinite, NonNegativeInt, Text, textRecord, Timestamp } from "./Primitives.js"
 
 export const Tenant = Schema.Struct({
   id: Schema.propertySignature(TenantId).pipe(Schema.withConstructorDefault(newTenantId)),
@@ -17,11 +17,11 @@ export type MonitoringScope = typeof MonitoringScope.Type
 
 export const TenantConfig = Schema.Struct({
   tenantId: TenantId,
-  securityThresholds: Schema.optionalWith(Schema.Record({ key: Text, value: Schema.Finite }), {
+  securityThresholds: Schema.optionalWith(textRecord(Schema.Finite), {
     default: () => ({}),
     exact: true
   }),
-  featureFlags: Schema.optionalWith(Schema.Record({ key: Text, value: Schema.Boolean }), {
+  featureFlags: Schema.optionalWith(textRecord(Schema.Boolean), {
     default: () => ({}),
     exact: true
   }),

@@ -22,10 +22,16 @@ const isForeignKeyViolation = (code: string) => code === "23503" || code === "SQ
  * Connection-level failures and timeouts: PostgreSQL classes 08 and 57P, a statement cancelled by
  * `statement_timeout` (57014), socket errors, the driver's own timeouts, a busy SQLite file.
  */
-const isUnavailable = (code: string, message: string) =>
+const isUnavailable = (code: string) =>
   code.startsWith("08") || code.startsWith("57P") || code === "57014" || code === "ECONNREFUSED" || code === "ECONNRESET" ||
-  code === "ETIMEDOUT" || code === "EPIPE" || code === "ENOTFOUND" || code === "SQLITE_BUSY" || code === "SQLITE_CANTOPEN" ||
-  (code === "" && /timeout|timed out|terminated|Connection terminated/i.test(message))
+  code === "ETIMEDOUT" || code === "EPIPE" || code === "ENOTFOUND" || code === "SQLITE_BUSY" || code === "SQLITE_CANTOPEN"
+
+/**
+ * node-postgres reports a connection lost under a running query (e.g. killed by
+ * `pg_terminate_backend` or a server restart), a pool wait past its timeout and its own
+ * `query_timeout` without any code, only with these messages.
+ */
+const lostConnection = /Connection terminated|is not queryable|timeout exceeded when trying to connect|Query read timeout/i
 
 /**
  * Maps a driver failure to the storage error it means, by the driver's error code.
@@ -42,6 +48,6 @@ export const classify = (
   if (isForeignKeyViolation(code) && parent !== undefined) {
     return new StorageNotFound({ backend, operation, entity: parent.entity, id: parent.id, message: `${parent.entity} ${parent.id} does not exist` })
   }
-  if (isUnavailable(code, detail)) return new StorageUnavailable({ backend, operation, message: detail, cause: error })
+  if (isUnavailable(code) || (code === "" && lostConnection.test(detail))) return new StorageUnavailable({ backend, operation, message: detail, cause: error })
   return new StorageQueryError({ backend, operation, message: detail, cause: error })
 }

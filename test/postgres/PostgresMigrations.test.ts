@@ -52,10 +52,10 @@ describeLive(live, () => describe("PostgreSQL migrations", () => {
       }).pipe(Effect.provide(client(url)))
     ), 60_000)
 
-  it.live("several processes migrating one fresh database at once leave one schema and no error", () =>
+  it.live("10 processes migrating one fresh database at once leave one schema and no error", () =>
     inFreshDatabase((url) =>
       Effect.gen(function*() {
-        const processes = 6
+        const processes = 10
         const outputs = yield* Effect.promise(() =>
           Promise.all(Array.from({ length: processes }, () => run(tsx, [child, url], { timeout: 120_000 })))
         )

@@ -1,0 +1,4 @@
+import { MemoryTraceRepository } from "../../src/index.js"
+import { concurrentStores } from "./loadSuite.js"
+
+concurrentStores("memory", MemoryTraceRepository.layer)
