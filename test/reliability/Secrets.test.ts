@@ -171,9 +171,9 @@ describeLive(livePg, () => describeLive(liveRd, () => {
     })
     // `migrate` needs no cache: it is run where Redis is not the backend that fails.
     const cases: ReadonlyArray<[string, ReadonlyArray<string>, (port: number) => Record<string, string>]> = [
-      ["ClickHouse", ["health", "stats", "migrate"], (port) => ({ LLMTRACE_CLICKHOUSE_URL: `http://alice:${enc(pw.clickhouseUrl)}@127.0.0.1:${port}` })],
-      ["PostgreSQL", ["health", "stats", "migrate"], (port) => ({ LLMTRACE_POSTGRES_URL: `postgres://llmtrace:${enc(pw.postgres)}@127.0.0.1:${port}/llmtrace` })],
-      ["Redis", ["health", "stats"], (port) => ({ LLMTRACE_REDIS_URL: `redis://:${enc(pw.redis)}@127.0.0.1:${port}`, LLMTRACE_REDIS_CONNECT_TIMEOUT: "1 second" })]
+      ["ClickHouse", ["health", "migrate"], (port) => ({ LLMTRACE_CLICKHOUSE_URL: `http://alice:${enc(pw.clickhouseUrl)}@127.0.0.1:${port}` })],
+      ["PostgreSQL", ["health"], (port) => ({ LLMTRACE_POSTGRES_URL: `postgres://llmtrace:${enc(pw.postgres)}@127.0.0.1:${port}/llmtrace` })],
+      ["Redis", ["stats"], (port) => ({ LLMTRACE_REDIS_URL: `redis://:${enc(pw.redis)}@127.0.0.1:${port}`, LLMTRACE_REDIS_CONNECT_TIMEOUT: "1 second" })]
     ]
     for (const [name, commands, env] of cases) {
       it.live(`${name}: ${commands.join(", ")} fail with one line naming the address, never the password`, () =>

@@ -5,9 +5,17 @@ import { AuditEvent, AuditQuery, MetadataRepository, SqlMetadataRepository, Tena
 import { at } from "../support/fixtures.js"
 import { describeLive } from "../support/live.js"
 import { livePostgres, scopedDatabase } from "../support/postgres.js"
+import { hostileMetadata } from "./hostileSuite.js"
+import { metadataIsolation } from "./isolationSuite.js"
+
+// Live PostgreSQL: each suite in a database of its own, dropped when its layer closes.
+const postgres = () => SqlMetadataRepository.layer().pipe(Layer.provide(scopedDatabase))
 
 describeLive(await livePostgres(), () => {
-  layer(SqlMetadataRepository.layer().pipe(Layer.provide(scopedDatabase)), { timeout: "120 seconds", excludeTestServices: true })("load: PostgreSQL", (it) => {
+  hostileMetadata("PostgreSQL", postgres())
+  metadataIsolation("PostgreSQL", postgres())
+
+  layer(postgres(), { timeout: "120 seconds", excludeTestServices: true })("load: PostgreSQL", (it) => {
     it.effect("1000 concurrent recordAuditEvent calls across 10 tenants leave exact per-tenant counts", () =>
       Effect.gen(function*() {
         const repo = yield* MetadataRepository.MetadataRepository
