@@ -25,16 +25,24 @@ export const gc = (): void => {
 }
 
 /** Samples `process.memoryUsage().rss` every `everyMs` while `f` runs; returns its result and the peak (bytes). */
-export const withPeakRss = async <A>(f: () => Promise<A>, everyMs = 20): Promise<{ readonly value: A; readonly peakRss: number }> => {
-  let peak = process.memoryUsage().rss
-  const timer = setInterval(() => {
-    const rss = process.memoryUsage().rss
-    if (rss > peak) peak = rss
-  }, everyMs)
+export const withPeakRss = async <A>(
+  f: () => Promise<A>,
+  everyMs = 20
+): Promise<{ readonly value: A; readonly peakRss: number; readonly peakJs: number }> => {
+  let peak = 0
+  // JavaScript's share: V8 heap in use plus external memory (Buffers), apart from the engine's own allocations
+  let peakJs = 0
+  const probe = () => {
+    const m = process.memoryUsage()
+    peak = Math.max(peak, m.rss)
+    peakJs = Math.max(peakJs, m.heapUsed + m.external)
+  }
+  probe()
+  const timer = setInterval(probe, everyMs)
   try {
     const value = await f()
-    peak = Math.max(peak, process.memoryUsage().rss)
-    return { value, peakRss: peak }
+    probe()
+    return { value, peakRss: peak, peakJs }
   } finally {
     clearInterval(timer)
   }

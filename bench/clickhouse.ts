@@ -138,6 +138,10 @@ export interface ClickHouseOptions {
   readonly reps: number
   /** spans written lazily through one TraceWriter, RSS sampled; the query table grows to this */
   readonly memorySpans: number
+  /** the memory case's TraceWriter capacity (spans buffered); default 100,000, the writer's default */
+  readonly memoryCapacity?: number
+  /** only the memory case (and the queries on its table): BENCH_ONLY=memory */
+  readonly memoryOnly?: boolean
   /** also insert memorySpans raw (lazily) for the memory case's baseline */
   readonly memoryBaseline: boolean
   /** table sizes at which the queries are measured (ascending, the last <= memorySpans) */
@@ -161,11 +165,14 @@ export interface ClickHouseResults {
     readonly spans: number
     readonly writerRowsPerSecond: number
     readonly writerPeakRss: number
+    /** peak V8 heap used + external (the writer's buffer, the rows, the insert bodies), when measured */
+    readonly writerPeakJs?: number
     readonly rssBefore: number
     readonly capacity: number
     readonly batchSize: number
     readonly rawRowsPerSecond?: number
     readonly rawPeakRss?: number
+    readonly rawPeakJs?: number
   }
   readonly batchScaling: ReadonlyArray<ScalingPoint>
   /** per query kind, one point per table size */
@@ -204,7 +211,7 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
 
     // -- 1. memory: memorySpans lazily through one TraceWriter; the query table grows with it ---------
     await truncate(WRITER_DB)
-    const capacity = 100_000
+    const capacity = o.memoryCapacity ?? 100_000
     const memBatch = 10_000
     const source = new SpanSource()
     const tableScaling = { queryTraces: [] as Array<ScalingPoint>, getTrace: [] as Array<ScalingPoint>, getStats: [] as Array<ScalingPoint> }
@@ -212,6 +219,7 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
     const rssBefore = process.memoryUsage().rss
     let writerMs = 0
     let writerPeak = 0
+    let writerPeakJs = 0
     const tenantOf = (k: number) => tenants[k % TENANTS]!
     const filtered = (k: number) =>
       TraceQuery.make({ tenantId: tenantOf(k), provider: "Anthropic", minSecurityScore: 50, tags: { env: "prod" }, limit: 50 })
@@ -267,7 +275,7 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
       const w = yield* TraceWriter.make({ batchSize: memBatch, capacity, deadLetterPath, flushInterval: "10 minutes", replayOnStart: false })
       for (const size of [...sizes, o.memorySpans]) {
         if (source.produced >= size) continue
-        const { peakRss, value: ms } = yield* Effect.promise(() => withPeakRss(async () => {
+        const { peakRss, peakJs, value: ms } = yield* Effect.promise(() => withPeakRss(async () => {
           const start = performance.now()
           while (source.produced < size) {
             const chunk = source.next(Math.min(memBatch, size - source.produced))
@@ -278,29 +286,33 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
         }))
         writerMs += ms
         writerPeak = Math.max(writerPeak, peakRss)
-        console.error(`  wrote up to ${fmt(size)} spans: peak RSS ${mib(peakRss)}`)
+        writerPeakJs = Math.max(writerPeakJs, peakJs)
+        console.error(`  wrote up to ${fmt(size)} spans: peak RSS ${mib(peakRss)}, peak JS heap + external ${mib(peakJs)}`)
         if (sizes.includes(size)) yield* Effect.promise(() => measureQueries(size))
       }
     }).pipe(Effect.provideService(TraceWriter.TraceSink, sink))))
     const nWriter = await count(WRITER_DB)
     if (nWriter !== o.memorySpans) throw new Error(`row count ${nWriter}, expected ${o.memorySpans}`)
     let memory: ClickHouseResults["memory"] = {
-      spans: o.memorySpans, writerRowsPerSecond: o.memorySpans / (writerMs / 1000), writerPeakRss: writerPeak, rssBefore, capacity, batchSize: memBatch
+      spans: o.memorySpans, writerRowsPerSecond: o.memorySpans / (writerMs / 1000), writerPeakRss: writerPeak, writerPeakJs, rssBefore, capacity, batchSize: memBatch
     }
     if (o.memoryBaseline) {
       await truncate(RAW_DB)
       const rawSource = new SpanSource()
       gc()
-      const { peakRss, value: ms } = await withPeakRss(async () => {
+      const { peakRss, peakJs, value: ms } = await withPeakRss(async () => {
         const start = performance.now()
         while (rawSource.produced < o.memorySpans) {
           await run(ch.insert("bench.raw", `${RAW_DB}.spans`, rawSource.next(Math.min(memBatch, o.memorySpans - rawSource.produced)).map((s) => toRow(s, nextVersion()))))
         }
         return performance.now() - start
       })
-      memory = { ...memory, rawRowsPerSecond: o.memorySpans / (ms / 1000), rawPeakRss: peakRss }
-      console.error(`  raw insert of ${fmt(o.memorySpans)} lazily made rows: ${fmt(memory.rawRowsPerSecond ?? 0)} rows/s, peak RSS ${mib(peakRss)}`)
+      memory = { ...memory, rawRowsPerSecond: o.memorySpans / (ms / 1000), rawPeakRss: peakRss, rawPeakJs: peakJs }
+      console.error(`  raw insert of ${fmt(o.memorySpans)} lazily made rows: ${fmt(memory.rawRowsPerSecond ?? 0)} rows/s, peak RSS ${mib(peakRss)}, peak JS heap + external ${mib(peakJs)}`)
     }
+
+    const engine = (await run(ch.query<{ v: string }>("bench.version", "SELECT version() AS v")))[0]?.v ?? "?"
+    if (o.memoryOnly === true) return { ingest: [], memory, batchScaling: [], tableScaling, engine }
 
     // -- 2. ingest, pre-generated spans (generation not timed), paired -----------------------------------
     const ingestCase = async (caseName: string, spans: ReadonlyArray<TraceSpan>, batch: number, reps: number, validate: boolean, aim?: string) => {
@@ -339,7 +351,6 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
       }
       batchScaling.push({ x: b, result: await ingestCase(`ingest against batch size: ${fmt(b)}, ${fmt(n)} spans`, spans, b, o.scalingReps, true, ">= 0.8x") })
     }
-    const engine = (await run(ch.query<{ v: string }>("bench.version", "SELECT version() AS v")))[0]?.v ?? "?"
     return { ingest, memory, batchScaling, tableScaling, engine }
   } finally {
     await runtime.dispose()
@@ -360,8 +371,10 @@ export const clickHouseReport = (r: ClickHouseResults): string => {
     table([...r.ingest, ...[...r.tableScaling.queryTraces, ...r.tableScaling.getTrace, ...r.tableScaling.getStats].map((p) => p.result)]),
     "",
     `Memory: ${fmt(m.spans)} spans generated lazily (10k at a time) through one TraceWriter (batch ${fmt(m.batchSize)}, capacity ${fmt(m.capacity)}): ` +
-    `**peak RSS ${mib(m.writerPeakRss)}** (RSS before ${mib(m.rssBefore)}, the engine in-process), ${fmt(m.writerRowsPerSecond)} rows/s` +
-    (m.rawRowsPerSecond !== undefined ? `; the raw insert of the same ${fmt(m.spans)} rows made lazily: ${fmt(m.rawRowsPerSecond)} rows/s, peak RSS ${mib(m.rawPeakRss ?? 0)}` : "") + ".",
+    `**peak RSS ${mib(m.writerPeakRss)}** (RSS before ${mib(m.rssBefore)}, the engine in-process)` +
+    (m.writerPeakJs !== undefined ? `, peak JS heap + external ${mib(m.writerPeakJs)}` : "") + `, ${fmt(m.writerRowsPerSecond)} rows/s` +
+    (m.rawRowsPerSecond !== undefined ? `; the raw insert of the same ${fmt(m.spans)} rows made lazily: ${fmt(m.rawRowsPerSecond)} rows/s, peak RSS ${mib(m.rawPeakRss ?? 0)}` +
+      (m.rawPeakJs !== undefined ? `, peak JS heap + external ${mib(m.rawPeakJs)}` : "") : "") + ".",
     "",
     "Ingest against batch size (rows/s, median (min–max)):",
     "",
@@ -375,8 +388,10 @@ if (isMain(import.meta.url)) {
   const n = Number(process.argv[2] ?? process.env.BENCH_SPANS ?? 1_000_000)
   const reps = Number(process.env.BENCH_REPS ?? 5)
   runClickHouse({
+    ...(process.env.BENCH_CAPACITY !== undefined ? { memoryCapacity: Number(process.env.BENCH_CAPACITY) } : {}),
+    memoryOnly: process.env.BENCH_ONLY === "memory",
     ingestSpans: Math.min(n, 100_000), ingestBatch: 10_000, reps, memorySpans: n, memoryBaseline: true,
-    tableSizes: [10_000, 100_000, 1_000_000].filter((s) => s < n).concat([n]), queryCalls: 10, queryReps: reps,
+    tableSizes: process.env.BENCH_ONLY === "memory" ? [] : [10_000, 100_000, 1_000_000].filter((s) => s < n).concat([n]), queryCalls: 10, queryReps: reps,
     batchSizes: [100, 1_000, 10_000, 100_000], batchSpans: Math.min(n, 100_000), scalingReps: Math.max(1, Math.min(reps, 3))
   }).then((r) => console.log(`### ClickHouse (chDB ${r.engine})\n\nMachine: ${machine()}\n\n${clickHouseReport(r)}\n`))
     .catch((error: unknown) => {
