@@ -144,7 +144,10 @@ export interface ClickHouseOptions {
   readonly memoryOnly?: boolean
   /** also insert memorySpans raw (lazily) for the memory case's baseline */
   readonly memoryBaseline: boolean
-  /** table sizes at which the queries are measured (ascending, the last <= memorySpans) */
+  /**
+   * table sizes at which the queries are measured (ascending, the last <= memorySpans); multiples of the writer's
+   * 10k batch, since the memory case's writer flushes by size (its interval is 10 minutes)
+   */
   readonly tableSizes: ReadonlyArray<number>
   readonly queryCalls: number
   readonly queryReps: number
@@ -359,7 +362,7 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
 }
 
 export const quickClickHouse: ClickHouseOptions = {
-  ingestSpans: 5_000, ingestBatch: 5_000, reps: 3, memorySpans: 10_000, memoryBaseline: false, tableSizes: [2_000, 10_000],
+  ingestSpans: 5_000, ingestBatch: 5_000, reps: 3, memorySpans: 20_000, memoryBaseline: false, tableSizes: [10_000, 20_000],
   queryCalls: 3, queryReps: 3, batchSizes: [1_000, 10_000], batchSpans: 5_000, scalingReps: 3
 }
 
