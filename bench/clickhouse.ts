@@ -1,15 +1,19 @@
 /**
- * ClickHouse benchmark on the embedded engine (chDB), in one run:
- * - ingest: N realistic spans through TraceWriter vs the engine's own JSONEachRow insert of the
- *   same rows, pre-built (client.insert, same batch size);
- * - queries: queryTraces with filters and getTrace vs the equivalent hand-written SQL.
- * Usage: `npm run bench:clickhouse [spans]` or `BENCH_SPANS=100000 npm run bench:clickhouse`
- * (default 1,000,000 spans; BENCH_REPS repetitions, default 5).
+ * ClickHouse benchmark on the embedded engine (chDB), every figure next to its baseline in the same run:
+ * - ingest: spans through TraceWriter vs the engine's own JSONEachRow insert of the same rows
+ *   (`client.insert`, same batch size), alternating within each repetition;
+ * - ingest against batch size (TraceWriter with that batchSize vs raw inserts of that size);
+ * - memory: N spans (default 1M) generated lazily and written through one TraceWriter, peak RSS sampled;
+ *   queries (`queryTraces` with filters, `getTrace`, `getStats`) vs hand-written SQL at growing table sizes
+ *   on that same table, each with its peak RSS.
+ * `runClickHouse` is called by bench/run.ts (`npm run bench`); `npm run bench:clickhouse [spans]` runs it alone
+ * (BENCH_SPANS, default 1,000,000; BENCH_REPS, default 5).
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { cpus, tmpdir } from "node:os"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import {
@@ -28,10 +32,8 @@ import {
   TraceWriter
 } from "../src/index.js"
 import { columns, nextVersion, toRow } from "../src/clickhouse/SpanRows.js"
+import { type CaseResult, compare, fmt, gc, isMain, machine, mib, type Sample, table, timeCalls, withPeakRss } from "./Harness.js"
 
-const N = Number(process.argv[2] ?? process.env.BENCH_SPANS ?? 1_000_000)
-const REPS = Number(process.env.BENCH_REPS ?? 5)
-const BATCH = 10_000
 const TENANTS = 10
 const SPANS_PER_TRACE = 5
 
@@ -59,201 +61,344 @@ const envs = ["prod", "staging", "dev"] as const
 const tenants: Array<TenantId> = Array.from({ length: TENANTS }, () => newTenantId())
 const origin = Date.UTC(2026, 0, 1)
 
-/** A seeded generator (mulberry32): the same data every run, without the aliasing of `i % k` choices. */
-const random = (() => {
-  let a = 0x9e3779b9
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+/**
+ * Realistic spans made on demand (`next(n)`), never all at once: a seeded generator (mulberry32), 5 spans a
+ * trace, one trace a second (1M spans ≈ 2.3 days), 10 tenants. Every 500th trace is kept as a getTrace sample.
+ */
+export class SpanSource {
+  private a = 0x9e3779b9
+  private i = 0
+  private traceId: TraceId = newTraceId()
+  private tenantId: TenantId = tenants[0]!
+  private t = origin
+  readonly samples: Array<{ readonly index: number; readonly tenantId: TenantId; readonly traceId: TraceId }> = []
+
+  private random(): number {
+    this.a = (this.a + 0x6d2b79f5) | 0
+    let t = Math.imul(this.a ^ (this.a >>> 15), 1 | this.a)
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-})()
-const pick = <A>(xs: ReadonlyArray<A>): A => xs[Math.floor(random() * xs.length)]!
-
-const makeSpans = (): Array<TraceSpan> => {
-  const spans: Array<TraceSpan> = []
-  let traceId: TraceId = newTraceId()
-  let tenantId = tenants[0]!
-  let t = origin
-  for (let i = 0; i < N; i++) {
-    if (i % SPANS_PER_TRACE === 0) {
-      traceId = newTraceId()
-      tenantId = tenants[(i / SPANS_PER_TRACE) % TENANTS]!
-      t = origin + Math.floor(i / SPANS_PER_TRACE) * 1_000 // one trace a second: 1M spans ≈ 2.3 days
-    }
-    const start = new Date(t + (i % SPANS_PER_TRACE) * 100)
-    const scored = random() < 0.7
-    spans.push({
-      traceId,
-      spanId: newSpanId(),
-      tenantId,
-      operationName: pick(operations),
-      startTime: start,
-      endTime: new Date(start.getTime() + 850),
-      provider: pick(providers),
-      modelName: pick(models),
-      prompt: promptFor(i),
-      response: `Response ${i}: ${promptTexts[(i * 3) % promptTexts.length]!.slice(0, 200)}`,
-      promptTokens: 120 + (i % 50),
-      completionTokens: 80 + (i % 30),
-      totalTokens: 200 + (i % 80),
-      durationMs: 850,
-      statusCode: 200,
-      estimatedCostUsd: 0.0021,
-      ...(scored ? { securityScore: Math.floor(random() * 101) } : {}),
-      securityFindings: random() < 0.2
-        ? [SecurityFinding.make({ severity: "High", findingType: "prompt_injection", description: "instruction override", detectedAt: start, confidenceScore: 0.9, metadata: { rule: "PI-001" } })]
-        : [],
-      tags: { env: pick(envs), team: `team-${Math.floor(random() * 7)}`, region: random() < 0.5 ? "eu" : "us", user: `u-${Math.floor(random() * 1000)}` },
-      events: [],
-      agentActions: []
-    })
+  private pick<A>(xs: ReadonlyArray<A>): A {
+    return xs[Math.floor(this.random() * xs.length)]!
   }
-  return spans
-}
 
-// ---- stats ------------------------------------------------------------------------------------
-
-const median = (xs: ReadonlyArray<number>) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-const summary = (xs: ReadonlyArray<number>) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) })
-const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
-const now = () => performance.now()
-
-// ---- run --------------------------------------------------------------------------------------
-
-const dir = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-bench-"))
-const clientLayer = ClickHouseClient.layerWith({ url: `chdb:${dir}`, database: "bench_writer", requestTimeout: "300 seconds" })
-const repoLayer = ClickHouseTraceRepository.layerWith({ timeout: "300 seconds" }).pipe(Layer.provideMerge(clientLayer))
-
-const program = Effect.gen(function*() {
-  const ch = yield* ClickHouseClient.ClickHouseClient
-  const repo = yield* TraceRepository.TraceRepository
-  const sink = yield* TraceWriter.TraceSink
-  yield* ClickHouseMigrations.run(ch, { database: "bench_raw" })
-  console.log(`ClickHouse benchmark: ${fmt(N)} spans, ${REPS} repetitions, batches of ${fmt(BATCH)}, engine ${ch.engine}, ` +
-    `${cpus().length} cores, Node ${process.version}`)
-
-  let t0 = now()
-  const spans = makeSpans()
-  const rows = spans.map((s) => toRow(s, nextVersion()))
-  console.log(`generated ${fmt(N)} spans and their rows in ${fmt((now() - t0) / 1000, 1)} s ` +
-    `(prompt ~${promptFor(1).length} chars, ${fmt(N / SPANS_PER_TRACE)} traces, ${TENANTS} tenants)`)
-
-  const truncate = (db: string) =>
-    Effect.forEach(["spans", "traces"], (t) => ch.command("bench.truncate", `TRUNCATE TABLE ${db}.${t}`), { discard: true })
-  const count = (db: string) =>
-    Effect.map(ch.query<{ n: number | string }>("bench.count", `SELECT count() AS n FROM ${db}.spans`), (r) => Number(r[0]?.n))
-
-  // -- ingest: alternate raw and writer so neither gets a systematically warmer engine
-  const raw: Array<number> = []
-  const writer: Array<number> = []
-  const trusted: Array<number> = []
-  const deadLetterPath = path.join(dir, "dead.jsonl")
-  for (let rep = 0; rep < REPS; rep++) {
-    yield* truncate("bench_raw")
-    t0 = now()
-    for (let i = 0; i < rows.length; i += BATCH) yield* ch.insert("bench.raw", "bench_raw.spans", rows.slice(i, i + BATCH))
-    raw.push(N / ((now() - t0) / 1000))
-
-    for (const [validate, out] of [[false, trusted], [true, writer]] as const) {
-      yield* truncate("bench_writer")
-      t0 = now()
-      yield* Effect.scoped(
-        Effect.gen(function*() {
-          const w = yield* TraceWriter.make({ batchSize: BATCH, deadLetterPath, validate })
-          yield* w.writeAll(spans)
-        }).pipe(Effect.provideService(TraceWriter.TraceSink, sink))
-      )
-      out.push(N / ((now() - t0) / 1000))
-    }
-    const [nRaw, nWriter] = [yield* count("bench_raw"), yield* count("bench_writer")]
-    if (nRaw !== N || nWriter !== N) throw new Error(`row counts: raw ${nRaw}, writer ${nWriter}, expected ${N}`)
-    console.log(`  rep ${rep + 1}: raw ${fmt(raw[rep]!)} rows/s, TraceWriter ${fmt(writer[rep]!)} rows/s, ` +
-      `TraceWriter without validation ${fmt(trusted[rep]!)} rows/s`)
+  get produced(): number {
+    return this.i
   }
-  const rawS = summary(raw)
-  const writerS = summary(writer)
-  const trustedS = summary(trusted)
 
-  // -- queries on the TraceWriter's table (N spans)
-  yield* ch.command("bench.optimize", "OPTIMIZE TABLE bench_writer.spans FINAL").pipe(Effect.ignore)
-  const tenantOf = (k: number) => tenants[k % TENANTS]!
-  const filtered = (k: number) =>
-    TraceQuery.make({ tenantId: tenantOf(k), provider: "Anthropic", minSecurityScore: 50, tags: { env: "prod" }, limit: 50 })
-  const sampleTraces = Array.from({ length: 50 }, (_, k) => spans[Math.floor(((k * 7919) % 997) / 997 * N)]!)
-  const handTraces = `
-    WITH page AS (
-      SELECT trace_id, coalesce(min(created_at), min(span_start)) AS created
-      FROM bench_writer.traces WHERE tenant_id = {t:String}
-      GROUP BY trace_id
-      HAVING trace_id IN (
-        SELECT trace_id FROM bench_writer.spans FINAL
-        WHERE tenant_id = {t:String} AND provider = {p:String} AND security_score >= {s:UInt8} AND tags['env'] = {env:String})
-      ORDER BY created DESC, trace_id LIMIT 50)
-    SELECT ${columns.split(", ").map((c) => `s.${c}`).join(", ")}, page.created AS created
-    FROM bench_writer.spans AS s FINAL INNER JOIN page ON s.trace_id = page.trace_id
-    WHERE s.tenant_id = {t:String}
-    ORDER BY created DESC, s.trace_id, s.start_time`
-  const handTrace = `
-    SELECT ${columns}, (SELECT coalesce(min(created_at), min(span_start)) FROM bench_writer.traces WHERE tenant_id = {t:String} AND trace_id = {id:String}) AS created
-    FROM bench_writer.spans FINAL WHERE tenant_id = {t:String} AND trace_id = {id:String} ORDER BY start_time`
-
-  const time = <A, E>(calls: number, f: (k: number) => Effect.Effect<A, E>) =>
-    Effect.gen(function*() {
-      const out: Array<number> = []
-      for (let rep = 0; rep < REPS; rep++) {
-        for (let k = 0; k < calls; k++) {
-          const s = now()
-          yield* f(rep * calls + k)
-          out.push(now() - s)
-        }
+  next(n: number): Array<TraceSpan> {
+    const out: Array<TraceSpan> = []
+    for (const end = this.i + n; this.i < end; this.i++) {
+      const i = this.i
+      if (i % SPANS_PER_TRACE === 0) {
+        this.traceId = newTraceId()
+        this.tenantId = tenants[(i / SPANS_PER_TRACE) % TENANTS]!
+        this.t = origin + Math.floor(i / SPANS_PER_TRACE) * 1_000
+        if ((i / SPANS_PER_TRACE) % 500 === 0) this.samples.push({ index: i, tenantId: this.tenantId, traceId: this.traceId })
       }
-      return summary(out)
+      const start = new Date(this.t + (i % SPANS_PER_TRACE) * 100)
+      const scored = this.random() < 0.7
+      out.push({
+        traceId: this.traceId,
+        spanId: newSpanId(),
+        tenantId: this.tenantId,
+        operationName: this.pick(operations),
+        startTime: start,
+        endTime: new Date(start.getTime() + 850),
+        provider: this.pick(providers),
+        modelName: this.pick(models),
+        prompt: promptFor(i),
+        response: `Response ${i}: ${promptTexts[(i * 3) % promptTexts.length]!.slice(0, 200)}`,
+        promptTokens: 120 + (i % 50),
+        completionTokens: 80 + (i % 30),
+        totalTokens: 200 + (i % 80),
+        durationMs: 850,
+        statusCode: 200,
+        estimatedCostUsd: 0.0021,
+        ...(scored ? { securityScore: Math.floor(this.random() * 101) } : {}),
+        securityFindings: this.random() < 0.2
+          ? [SecurityFinding.make({ severity: "High", findingType: "prompt_injection", description: "instruction override", detectedAt: start, confidenceScore: 0.9, metadata: { rule: "PI-001" } })]
+          : [],
+        tags: { env: this.pick(envs), team: `team-${Math.floor(this.random() * 7)}`, region: this.random() < 0.5 ? "eu" : "us", user: `u-${Math.floor(this.random() * 1000)}` },
+        events: [],
+        agentActions: []
+      })
+    }
+    return out
+  }
+}
+
+// ---- the benchmark ----------------------------------------------------------------------------
+
+export interface ClickHouseOptions {
+  /** spans per repetition of the headline ingest case (pre-generated) */
+  readonly ingestSpans: number
+  readonly ingestBatch: number
+  readonly reps: number
+  /** spans written lazily through one TraceWriter, RSS sampled; the query table grows to this */
+  readonly memorySpans: number
+  /** the memory case's TraceWriter capacity (spans buffered); default 100,000, the writer's default */
+  readonly memoryCapacity?: number
+  /** only the memory case (and the queries on its table): BENCH_ONLY=memory */
+  readonly memoryOnly?: boolean
+  /** also insert memorySpans raw (lazily) for the memory case's baseline */
+  readonly memoryBaseline: boolean
+  /**
+   * table sizes at which the queries are measured (ascending, the last <= memorySpans); multiples of the writer's
+   * 10k batch, since the memory case's writer flushes by size (its interval is 10 minutes)
+   */
+  readonly tableSizes: ReadonlyArray<number>
+  readonly queryCalls: number
+  readonly queryReps: number
+  /** batch sizes of the ingest scaling, and how many spans each point writes (at least one batch) */
+  readonly batchSizes: ReadonlyArray<number>
+  readonly batchSpans: number
+  readonly scalingReps: number
+}
+
+export interface ScalingPoint {
+  readonly x: number
+  readonly result: CaseResult
+}
+
+export interface ClickHouseResults {
+  readonly ingest: ReadonlyArray<CaseResult>
+  readonly memory: {
+    readonly spans: number
+    readonly writerRowsPerSecond: number
+    readonly writerPeakRss: number
+    /** peak V8 heap used + external (the writer's buffer, the rows, the insert bodies), when measured */
+    readonly writerPeakJs?: number
+    readonly rssBefore: number
+    readonly capacity: number
+    readonly batchSize: number
+    readonly rawRowsPerSecond?: number
+    readonly rawPeakRss?: number
+    readonly rawPeakJs?: number
+  }
+  readonly batchScaling: ReadonlyArray<ScalingPoint>
+  /** per query kind, one point per table size */
+  readonly tableScaling: Readonly<Record<"queryTraces" | "getTrace" | "getStats", ReadonlyArray<ScalingPoint>>>
+  readonly engine: string
+}
+
+const GROUP = "ClickHouse (embedded chDB)"
+const WRITER_DB = "bench_writer"
+const RAW_DB = "bench_raw"
+
+export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseResults> => {
+  const dir = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-bench-"))
+  const clientLayer = ClickHouseClient.layerWith({ url: `chdb:${dir}`, database: WRITER_DB, requestTimeout: "600 seconds" })
+  const runtime = ManagedRuntime.make(ClickHouseTraceRepository.layerWith({ timeout: "600 seconds" }).pipe(Layer.provideMerge(clientLayer)))
+  const run = <A, E>(effect: Effect.Effect<A, E, ClickHouseClient.ClickHouseClient | TraceRepository.TraceRepository | TraceWriter.TraceSink>) =>
+    runtime.runPromise(effect)
+  try {
+    const ch = await run(ClickHouseClient.ClickHouseClient)
+    const repo = await run(TraceRepository.TraceRepository)
+    const sink = await run(TraceWriter.TraceSink)
+    await run(ClickHouseMigrations.run(ch, { database: RAW_DB }))
+    const deadLetterPath = path.join(dir, "dead.jsonl")
+
+    const truncate = (db: string) =>
+      run(Effect.forEach(["spans", "traces"], (t) => ch.command("bench.truncate", `TRUNCATE TABLE ${db}.${t}`), { discard: true }))
+    const count = (db: string) =>
+      run(Effect.map(ch.query<{ n: number | string }>("bench.count", `SELECT count() AS n FROM ${db}.spans`), (r) => Number(r[0]?.n)))
+    const rawInsert = (rows: ReadonlyArray<object>, batch: number) =>
+      run(Effect.forEach(Array.from({ length: Math.ceil(rows.length / batch) }, (_, k) => k * batch),
+        (from) => ch.insert("bench.raw", `${RAW_DB}.spans`, rows.slice(from, from + batch)), { discard: true }))
+    /** A TraceWriter in its own scope: writes `spans` (or chunks from `chunks`) and closes (which flushes). */
+    const writerRun = (writeAll: (w: TraceWriter.TraceWriterShape) => Effect.Effect<void, unknown>, options: TraceWriter.Options) =>
+      run(Effect.scoped(Effect.flatMap(TraceWriter.make({ deadLetterPath, flushInterval: "10 minutes", replayOnStart: false, ...options }), writeAll))
+        .pipe(Effect.provideService(TraceWriter.TraceSink, sink)))
+
+    // -- 1. memory: memorySpans lazily through one TraceWriter; the query table grows with it ---------
+    await truncate(WRITER_DB)
+    const capacity = o.memoryCapacity ?? 100_000
+    const memBatch = 10_000
+    const source = new SpanSource()
+    const tableScaling = { queryTraces: [] as Array<ScalingPoint>, getTrace: [] as Array<ScalingPoint>, getStats: [] as Array<ScalingPoint> }
+    gc()
+    const rssBefore = process.memoryUsage().rss
+    let writerMs = 0
+    let writerPeak = 0
+    let writerPeakJs = 0
+    const tenantOf = (k: number) => tenants[k % TENANTS]!
+    const filtered = (k: number) =>
+      TraceQuery.make({ tenantId: tenantOf(k), provider: "Anthropic", minSecurityScore: 50, tags: { env: "prod" }, limit: 50 })
+    const handTraces = `
+      WITH page AS (
+        SELECT trace_id, coalesce(min(created_at), min(span_start)) AS created
+        FROM ${WRITER_DB}.traces WHERE tenant_id = {t:String}
+        GROUP BY trace_id
+        HAVING trace_id IN (
+          SELECT trace_id FROM ${WRITER_DB}.spans FINAL
+          WHERE tenant_id = {t:String} AND provider = {p:String} AND security_score >= {s:UInt8} AND tags['env'] = {env:String})
+        ORDER BY created DESC, trace_id LIMIT 50)
+      SELECT ${columns.split(", ").map((c) => `s.${c}`).join(", ")}, page.created AS created
+      FROM ${WRITER_DB}.spans AS s FINAL INNER JOIN page ON s.trace_id = page.trace_id
+      WHERE s.tenant_id = {t:String}
+      ORDER BY created DESC, s.trace_id, s.start_time`
+    const handTrace = `
+      SELECT ${columns}, (SELECT coalesce(min(created_at), min(span_start)) FROM ${WRITER_DB}.traces WHERE tenant_id = {t:String} AND trace_id = {id:String}) AS created
+      FROM ${WRITER_DB}.spans FINAL WHERE tenant_id = {t:String} AND trace_id = {id:String} ORDER BY start_time`
+    const handStats = `
+      SELECT uniqExact(trace_id) AS traces, min(start_time) AS oldest, max(start_time) AS newest, count() AS spans, sum(size_bytes) AS bytes
+      FROM ${WRITER_DB}.spans FINAL WHERE tenant_id = {t:String}`
+
+    const measureQueries = async (size: number) => {
+      const samples = source.samples.filter((s) => s.index < size)
+      const q = (k: number) => ch.query("bench.hand", handTraces, { t: tenantOf(k), p: "Anthropic", s: 50, env: "prod" })
+      const found = (await run(repo.queryTraces(filtered(1)))).length
+      const handFound = new Set((await run(ch.query<{ trace_id: string }>("bench.hand", handTraces, { t: tenantOf(1), p: "Anthropic", s: 50, env: "prod" }))).map((r) => r.trace_id)).size
+      if (found !== handFound) throw new Error(`queryTraces found ${found} traces, the hand-written SQL ${handFound}`)
+      const label = `${fmt(size)} spans`
+      const common = { group: GROUP, unit: "calls", ops: o.queryCalls, reps: o.queryReps, aim: "<= 1.5x", ratioOf: "latency" as const }
+      tableScaling.queryTraces.push({ x: size, result: await compare({
+        ...common, case: `queryTraces (provider + min score + tag, limit 50: ${found} traces), ${label}`,
+        ours: () => timeCalls(o.queryCalls, (k) => run(repo.queryTraces(filtered(k)))),
+        baseline: () => timeCalls(o.queryCalls, (k) => run(q(k)))
+      }) })
+      const sampleAt = (k: number) => samples[(k * 7) % samples.length]!
+      tableScaling.getTrace.push({ x: size, result: await compare({
+        ...common, case: `getTrace, ${label}`,
+        ours: () => timeCalls(o.queryCalls, (k) => run(repo.getTrace(sampleAt(k).tenantId, sampleAt(k).traceId))),
+        baseline: () => timeCalls(o.queryCalls, (k) => run(ch.query("bench.hand", handTrace, { t: sampleAt(k).tenantId, id: sampleAt(k).traceId })))
+      }) })
+      tableScaling.getStats.push({ x: size, result: await compare({
+        ...common, case: `getStats (one tenant), ${label}`,
+        ours: () => timeCalls(o.queryCalls, (k) => run(repo.getStats(tenantOf(k)))),
+        baseline: () => timeCalls(o.queryCalls, (k) => run(ch.query("bench.hand", handStats, { t: tenantOf(k) })))
+      }) })
+    }
+
+    const sizes = [...o.tableSizes].filter((s) => s <= o.memorySpans).sort((a, b) => a - b)
+    console.error(`ClickHouse: ${fmt(o.memorySpans)} spans lazily through one TraceWriter (batch ${fmt(memBatch)}, capacity ${fmt(capacity)}), queries at ${sizes.map((s) => fmt(s)).join(", ")} spans`)
+    await run(Effect.scoped(Effect.gen(function*() {
+      const w = yield* TraceWriter.make({ batchSize: memBatch, capacity, deadLetterPath, flushInterval: "10 minutes", replayOnStart: false })
+      for (const size of [...sizes, o.memorySpans]) {
+        if (source.produced >= size) continue
+        const { peakRss, peakJs, value: ms } = yield* Effect.promise(() => withPeakRss(async () => {
+          const start = performance.now()
+          while (source.produced < size) {
+            const chunk = source.next(Math.min(memBatch, size - source.produced))
+            await runtime.runPromise(w.writeAll(chunk))
+          }
+          await runtime.runPromise(w.flush)
+          return performance.now() - start
+        }))
+        writerMs += ms
+        writerPeak = Math.max(writerPeak, peakRss)
+        writerPeakJs = Math.max(writerPeakJs, peakJs)
+        console.error(`  wrote up to ${fmt(size)} spans: peak RSS ${mib(peakRss)}, peak JS heap + external ${mib(peakJs)}`)
+        if (sizes.includes(size)) yield* Effect.promise(() => measureQueries(size))
+      }
+    }).pipe(Effect.provideService(TraceWriter.TraceSink, sink))))
+    const nWriter = await count(WRITER_DB)
+    if (nWriter !== o.memorySpans) throw new Error(`row count ${nWriter}, expected ${o.memorySpans}`)
+    let memory: ClickHouseResults["memory"] = {
+      spans: o.memorySpans, writerRowsPerSecond: o.memorySpans / (writerMs / 1000), writerPeakRss: writerPeak, writerPeakJs, rssBefore, capacity, batchSize: memBatch
+    }
+    if (o.memoryBaseline) {
+      await truncate(RAW_DB)
+      const rawSource = new SpanSource()
+      gc()
+      const { peakRss, peakJs, value: ms } = await withPeakRss(async () => {
+        const start = performance.now()
+        while (rawSource.produced < o.memorySpans) {
+          await run(ch.insert("bench.raw", `${RAW_DB}.spans`, rawSource.next(Math.min(memBatch, o.memorySpans - rawSource.produced)).map((s) => toRow(s, nextVersion()))))
+        }
+        return performance.now() - start
+      })
+      memory = { ...memory, rawRowsPerSecond: o.memorySpans / (ms / 1000), rawPeakRss: peakRss, rawPeakJs: peakJs }
+      console.error(`  raw insert of ${fmt(o.memorySpans)} lazily made rows: ${fmt(memory.rawRowsPerSecond ?? 0)} rows/s, peak RSS ${mib(peakRss)}, peak JS heap + external ${mib(peakJs)}`)
+    }
+
+    const engine = (await run(ch.query<{ v: string }>("bench.version", "SELECT version() AS v")))[0]?.v ?? "?"
+    if (o.memoryOnly === true) return { ingest: [], memory, batchScaling: [], tableScaling, engine }
+
+    // -- 2. ingest, pre-generated spans (generation not timed), paired -----------------------------------
+    const ingestCase = async (caseName: string, spans: ReadonlyArray<TraceSpan>, batch: number, reps: number, validate: boolean, aim?: string) => {
+      const rows = spans.map((s) => toRow(s, nextVersion()))
+      return compare({
+        group: GROUP, case: caseName, unit: "rows", ops: spans.length, reps, warmup: false,
+        ...(aim !== undefined ? { aim } : {}),
+        before: (who) => truncate(who === "ours" ? WRITER_DB : RAW_DB),
+        ours: async () => {
+          await writerRun((w) => w.writeAll(spans), { batchSize: batch, capacity: Math.max(capacity, 2 * batch), validate })
+          if ((await count(WRITER_DB)) !== spans.length) throw new Error("TraceWriter lost rows")
+        },
+        baseline: async () => {
+          await rawInsert(rows, batch)
+          if ((await count(RAW_DB)) !== spans.length) throw new Error("raw insert lost rows")
+        }
+      })
+    }
+    console.error(`ClickHouse: ingest of ${fmt(o.ingestSpans)} pre-generated spans, batches of ${fmt(o.ingestBatch)}, ${o.reps} repetitions`)
+    let spans = new SpanSource().next(o.ingestSpans)
+    const ingest = [
+      await ingestCase(`ingest, TraceWriter (validating) vs raw JSONEachRow insert, ${fmt(o.ingestSpans)} spans, batch ${fmt(o.ingestBatch)}`, spans, o.ingestBatch, o.reps, true, ">= 0.8x"),
+      await ingestCase(`ingest, TraceWriter validate: false vs raw insert, ${fmt(o.ingestSpans)} spans, batch ${fmt(o.ingestBatch)}`, spans, o.ingestBatch, o.reps, false, ">= 0.8x")
+    ]
+
+    // -- 3. ingest against batch size ---------------------------------------------------------------
+    console.error(`ClickHouse: ingest against batch size ${o.batchSizes.map((b) => fmt(b)).join(", ")} (${fmt(o.batchSpans)} spans a run, ${o.scalingReps} repetitions)`)
+    const batchScaling: Array<ScalingPoint> = []
+    for (const b of o.batchSizes) {
+      // at least one whole batch per run: the 100k point writes 100k spans
+      const n = Math.max(o.batchSpans, b)
+      if (spans.length !== n) {
+        spans = []
+        gc()
+        spans = new SpanSource().next(n)
+      }
+      batchScaling.push({ x: b, result: await ingestCase(`ingest against batch size: ${fmt(b)}, ${fmt(n)} spans`, spans, b, o.scalingReps, true, ">= 0.8x") })
+    }
+    return { ingest, memory, batchScaling, tableScaling, engine }
+  } finally {
+    await runtime.dispose()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export const quickClickHouse: ClickHouseOptions = {
+  ingestSpans: 5_000, ingestBatch: 5_000, reps: 3, memorySpans: 20_000, memoryBaseline: false, tableSizes: [10_000, 20_000],
+  queryCalls: 3, queryReps: 3, batchSizes: [1_000, 10_000], batchSpans: 5_000, scalingReps: 3
+}
+
+const summarize = (s: Sample) => `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`
+
+export const clickHouseReport = (r: ClickHouseResults): string => {
+  const m = r.memory
+  return [
+    table([...r.ingest, ...[...r.tableScaling.queryTraces, ...r.tableScaling.getTrace, ...r.tableScaling.getStats].map((p) => p.result)]),
+    "",
+    `Memory: ${fmt(m.spans)} spans generated lazily (10k at a time) through one TraceWriter (batch ${fmt(m.batchSize)}, capacity ${fmt(m.capacity)}): ` +
+    `**peak RSS ${mib(m.writerPeakRss)}** (RSS before ${mib(m.rssBefore)}, the engine in-process)` +
+    (m.writerPeakJs !== undefined ? `, peak JS heap + external ${mib(m.writerPeakJs)}` : "") + `, ${fmt(m.writerRowsPerSecond)} rows/s` +
+    (m.rawRowsPerSecond !== undefined ? `; the raw insert of the same ${fmt(m.spans)} rows made lazily: ${fmt(m.rawRowsPerSecond)} rows/s, peak RSS ${mib(m.rawPeakRss ?? 0)}` +
+      (m.rawPeakJs !== undefined ? `, peak JS heap + external ${mib(m.rawPeakJs)}` : "") : "") + ".",
+    "",
+    "Ingest against batch size (rows/s, median (min–max)):",
+    "",
+    "| batch size | TraceWriter | raw insert | ratio (paired) | peak RSS ours / raw |",
+    "|---:|---:|---:|---:|---:|",
+    ...r.batchScaling.map((p) => `| ${fmt(p.x)} | ${summarize(p.result.ours.throughput)} | ${summarize(p.result.baseline.throughput)} | ${p.result.pairedRatio.median.toFixed(2)}x | ${mib(p.result.ours.peakRss)} / ${mib(p.result.baseline.peakRss)} |`)
+  ].join("\n")
+}
+
+if (isMain(import.meta.url)) {
+  const n = Number(process.argv[2] ?? process.env.BENCH_SPANS ?? 1_000_000)
+  const reps = Number(process.env.BENCH_REPS ?? 5)
+  runClickHouse({
+    ...(process.env.BENCH_CAPACITY !== undefined ? { memoryCapacity: Number(process.env.BENCH_CAPACITY) } : {}),
+    memoryOnly: process.env.BENCH_ONLY === "memory",
+    ingestSpans: Math.min(n, 100_000), ingestBatch: 10_000, reps, memorySpans: n, memoryBaseline: true,
+    tableSizes: process.env.BENCH_ONLY === "memory" ? [] : [10_000, 100_000, 1_000_000].filter((s) => s < n).concat([n]), queryCalls: 10, queryReps: reps,
+    batchSizes: [100, 1_000, 10_000, 100_000], batchSpans: Math.min(n, 100_000), scalingReps: Math.max(1, Math.min(reps, 3))
+  }).then((r) => console.log(`### ClickHouse (chDB ${r.engine})\n\nMachine: ${machine()}\n\n${clickHouseReport(r)}\n`))
+    .catch((error: unknown) => {
+      console.error(error)
+      process.exitCode = 1
     })
-  // Warm both paths once (first-query costs are not what we measure).
-  yield* repo.queryTraces(filtered(0))
-  yield* ch.query("bench.hand", handTraces, { t: tenantOf(0), p: "Anthropic", s: 50, env: "prod" })
-  const found = (yield* repo.queryTraces(filtered(1))).length
-  const handFound = new Set((yield* ch.query<{ trace_id: string }>("bench.hand", handTraces, { t: tenantOf(1), p: "Anthropic", s: 50, env: "prod" })).map((r) => r.trace_id)).size
-  if (found !== handFound) throw new Error(`queryTraces found ${found} traces, the hand-written SQL ${handFound}`)
-
-  const qRepo = yield* time(10, (k) => repo.queryTraces(filtered(k)))
-  const qHand = yield* time(10, (k) => ch.query("bench.hand", handTraces, { t: tenantOf(k), p: "Anthropic", s: 50, env: "prod" }))
-  const gRepo = yield* time(10, (k) => repo.getTrace(sampleTraces[k % 50]!.tenantId, sampleTraces[k % 50]!.traceId))
-  const gHand = yield* time(10, (k) => ch.query("bench.hand", handTrace, { t: sampleTraces[k % 50]!.tenantId, id: sampleTraces[k % 50]!.traceId }))
-
-  const line = (name: string, s: { median: number; min: number; max: number }, unit: string, digits: number) =>
-    `| ${name} | ${fmt(s.median, digits)} ${unit} | ${fmt(s.min, digits)} | ${fmt(s.max, digits)} |`
-  console.log("")
-  console.log(`| measure (${fmt(N)} spans) | median | min | max |`)
-  console.log("|---|---|---|---|")
-  console.log(line("raw JSONEachRow insert (client.insert, pre-built rows)", rawS, "rows/s", 0))
-  console.log(line("TraceWriter (validate, convert, insert spans + traces)", writerS, "rows/s", 0))
-  console.log(line("TraceWriter, validate: false (convert, insert spans + traces)", trustedS, "rows/s", 0))
-  console.log(line(`queryTraces (provider + score + tag, limit 50; ${found} traces)`, qRepo, "ms", 1))
-  console.log(line("hand-written SQL for it (FINAL)", qHand, "ms", 1))
-  console.log(line("getTrace", gRepo, "ms", 1))
-  console.log(line("hand-written SQL for it (FINAL)", gHand, "ms", 1))
-  console.log("")
-  // Paired per repetition (the two ran back to back), so load from elsewhere on the machine cancels out.
-  const paired = (xs: ReadonlyArray<number>) => summary(xs.map((x, i) => x / raw[i]!))
-  const pv = paired(writer)
-  const pt = paired(trusted)
-  console.log(`ingest ratio TraceWriter / raw: ${fmt(writerS.median / rawS.median, 2)}x validating, ` +
-    `${fmt(trustedS.median / rawS.median, 2)}x with validate: false (ratio of medians; aim >= 0.8x)`)
-  console.log(`  paired per repetition: validating median ${fmt(pv.median, 2)}x (min ${fmt(pv.min, 2)}, max ${fmt(pv.max, 2)}), ` +
-    `validate: false median ${fmt(pt.median, 2)}x (min ${fmt(pt.min, 2)}, max ${fmt(pt.max, 2)})`)
-  console.log(`queryTraces / hand-written: ${fmt(qRepo.median / qHand.median, 2)}x; getTrace / hand-written: ${fmt(gRepo.median / gHand.median, 2)}x (aim <= 1.5x)`)
-})
-
-Effect.runPromise(program.pipe(Effect.provide(repoLayer), Effect.scoped))
-  .catch((error) => {
-    console.error(error)
-    process.exitCode = 1
-  })
-  .finally(() => rmSync(dir, { recursive: true, force: true }))
+}

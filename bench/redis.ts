@@ -5,8 +5,10 @@
  *   npm run bench:redis            # LLMTRACE_REDIS_URL, else redis://127.0.0.1:6379
  *   BENCH_REPS=9 BENCH_OPS=20000 npm run bench:redis
  *
- * Every figure is the median of the repetitions (min and max beside it), raw and Effect runs
- * alternating so drift of the machine hits both alike. Keys live under a random prefix, removed at the end.
+ * Every figure is the median of the repetitions (min and max beside it); raw ioredis with its defaults
+ * (the baseline), raw ioredis with RedisCache's client options (a second baseline) and RedisCache run in
+ * a rotating order within each repetition. Keys live under a random prefix, removed at the end.
+ * `runRedis` is called by bench/run.ts (`npm run bench`).
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -14,7 +16,6 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import { Redis } from "ioredis"
 import { randomUUID } from "node:crypto"
-import { availableParallelism, cpus } from "node:os"
 import {
   Cache,
   CachedMetadataRepository,
@@ -24,33 +25,15 @@ import {
   SqlMetadataRepository,
   Tenant
 } from "../src/index.js"
+import { type CaseResult, compare as compareCase, isMain, machine, table } from "./Harness.js"
 
 const url = process.env.LLMTRACE_REDIS_URL ?? "redis://127.0.0.1:6379"
-const reps = Number(process.env.BENCH_REPS ?? 7)
-const opsPerRep = Number(process.env.BENCH_OPS ?? 20_000)
+const GROUP = "Redis cache"
 const prefix = `llmtrace-bench:${randomUUID()}:`
 const keyCount = 1000
 const value = new Uint8Array(Buffer.from("x".repeat(256)))
 const autoPipelining = process.env.LLMTRACE_REDIS_AUTO_PIPELINING !== "false"
 const keys = Array.from({ length: keyCount }, (_, i) => `k${i}`)
-
-interface Stat {
-  readonly median: number
-  readonly min: number
-  readonly max: number
-}
-const stat = (xs: ReadonlyArray<number>): Stat => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  return { median: sorted[Math.floor(sorted.length / 2)] ?? 0, min: sorted[0] ?? 0, max: sorted[sorted.length - 1] ?? 0 }
-}
-
-/** ops/s of `run`, which performs `ops` operations. */
-const measure = async (ops: number, run: () => Promise<void>): Promise<number> => {
-  const start = process.hrtime.bigint()
-  await run()
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9
-  return ops / seconds
-}
 
 /** `ops` calls of `op` by `concurrency` workers, each waiting for its previous call. */
 const workers = async (ops: number, concurrency: number, op: (i: number) => Promise<unknown>) => {
@@ -63,7 +46,20 @@ const workers = async (ops: number, concurrency: number, op: (i: number) => Prom
   }))
 }
 
-const main = async () => {
+export interface RedisOptions {
+  readonly ops: number
+  readonly reps: number
+}
+
+export const redisHeading = (o: RedisOptions): string =>
+  `Redis at ${new URL(url).host}, 256-byte values over ${keyCount} keys, ${o.ops} operations per run at concurrency 100 ` +
+  `(${Math.max(1000, Math.floor(o.ops / 4))} at concurrency 1), median of ${o.reps} repetitions, auto-pipelining ${autoPipelining}. ` +
+  "Baseline: raw ioredis with its defaults; the second baseline is raw ioredis with the options RedisCache gives its client " +
+  "(command timeout, no offline queue, auto-pipelining), so its ratio is the cost of the Effect layer alone."
+
+export const runRedis = async (o: RedisOptions): Promise<ReadonlyArray<CaseResult>> => {
+  const { reps } = o
+  const opsPerRep = o.ops
   const raw = new Redis(url)
   // Raw ioredis with the options RedisCache gives its client (command timeout, no offline queue,
   // auto-pipelining): the difference to RedisCache is then Effect's alone.
@@ -108,34 +104,22 @@ const main = async () => {
   }
   const rawRun = (op: (i: number) => Promise<unknown>, ops: number, concurrency: number) => () => workers(ops, concurrency, op)
 
-  const rows: Array<{ name: string; raw: Stat; same: Stat; effect: Stat }> = []
-  const compare = async (name: string, ops: number, rawFn: () => Promise<void>, sameFn: () => Promise<void>, effectFn: () => Promise<void>) => {
-    // One unmeasured round each to warm the JIT.
-    await rawFn()
-    await sameFn()
-    await effectFn()
-    const r: Array<number> = []
-    const m: Array<number> = []
-    const e: Array<number> = []
-    const runs: Array<[Array<number>, () => Promise<void>]> = [[r, rawFn], [m, sameFn], [e, effectFn]]
-    for (let rep = 0; rep < reps; rep++) {
-      // Rotate the order so a slow moment of the machine does not always hit the same contender.
-      for (let j = 0; j < runs.length; j++) {
-        const run = runs[(rep + j) % runs.length]
-        if (run !== undefined) run[0].push(await measure(ops, run[1]))
-      }
-    }
-    const row = { name, raw: stat(r), same: stat(m), effect: stat(e) }
-    rows.push(row)
-    console.error(`${name}: raw ${row.raw.median.toFixed(0)}, raw same options ${row.same.median.toFixed(0)}, RedisCache ${row.effect.median.toFixed(0)} ops/s`)
+  const rows: Array<CaseResult> = []
+  const compare = async (name: string, ops: number, concurrency: number, rawFn: () => Promise<void>, sameFn: () => Promise<void>, effectFn: () => Promise<unknown>) => {
+    rows.push(await compareCase({
+      group: GROUP, case: name, unit: "ops", ops, concurrency, reps, aim: ">= 0.9x",
+      ours: async () => void (await effectFn()),
+      baseline: rawFn,
+      extra: { label: "raw ioredis with RedisCache's options", run: sameFn }
+    }))
   }
 
   for (const concurrency of [1, 100]) {
     const ops = concurrency === 1 ? Math.max(1000, Math.floor(opsPerRep / 4)) : opsPerRep
-    await compare(`GET, concurrency ${concurrency}`, ops, rawRun(rawOps.get, ops, concurrency), rawRun(sameOps.get, ops, concurrency), effectRun(effectOps.get, ops, concurrency))
-    await compare(`SET PX, concurrency ${concurrency}`, ops, rawRun(rawOps.set, ops, concurrency), rawRun(sameOps.set, ops, concurrency), effectRun(effectOps.set, ops, concurrency))
+    await compare(`GET, concurrency ${concurrency}`, ops, concurrency, rawRun(rawOps.get, ops, concurrency), rawRun(sameOps.get, ops, concurrency), effectRun(effectOps.get, ops, concurrency))
+    await compare(`SET PX, concurrency ${concurrency}`, ops, concurrency, rawRun(rawOps.set, ops, concurrency), rawRun(sameOps.set, ops, concurrency), effectRun(effectOps.set, ops, concurrency))
     // The same with Effect's tracer off (`Layer.setTracerEnabled(false)`): what the per-call spans cost.
-    await compare(`GET, concurrency ${concurrency}, tracer off`, ops, rawRun(rawOps.get, ops, concurrency), rawRun(sameOps.get, ops, concurrency), effectRun(effectOps.get, ops, concurrency, false))
+    await compare(`GET, concurrency ${concurrency}, tracer off`, ops, concurrency, rawRun(rawOps.get, ops, concurrency), rawRun(sameOps.get, ops, concurrency), effectRun(effectOps.get, ops, concurrency, false))
   }
 
   // The tenant hit path: a cached getTenantByToken (hash the token, GET, decode the Tenant) versus a raw GET of the same key.
@@ -149,6 +133,7 @@ const main = async () => {
     await compare(
       `getTenantByToken hit vs raw GET, concurrency ${concurrency}`,
       ops,
+      concurrency,
       rawRun(() => raw.getBuffer(tenantKey), ops, concurrency),
       rawRun(() => same.getBuffer(tenantKey), ops, concurrency),
       effectRun(() => repository.getTenantByToken(tenant.apiToken), ops, concurrency)
@@ -156,6 +141,7 @@ const main = async () => {
     await compare(
       `getTenantByToken hit vs raw GET, concurrency ${concurrency}, tracer off`,
       ops,
+      concurrency,
       rawRun(() => raw.getBuffer(tenantKey), ops, concurrency),
       rawRun(() => same.getBuffer(tenantKey), ops, concurrency),
       effectRun(() => repository.getTenantByToken(tenant.apiToken), ops, concurrency, false)
@@ -173,18 +159,24 @@ const main = async () => {
   await raw.quit()
   await same.quit()
 
-  const fmt = (s: Stat) => `${s.median.toFixed(0)} (${s.min.toFixed(0)}–${s.max.toFixed(0)})`
-  const cpu = cpus()[0]?.model ?? "unknown cpu"
-  console.log(`Node ${process.version}, ${availableParallelism()} cores (${cpu}), Redis at ${new URL(url).host}, ${reps} repetitions, 256-byte values over ${keyCount} keys, auto-pipelining ${autoPipelining}\n`)
-  console.log("| operation | raw ioredis (defaults) | raw ioredis (RedisCache's options) | RedisCache | ratio to raw defaults | ratio to raw same options |")
-  console.log("|---|---|---|---|---|---|")
-  for (const row of rows) {
-    console.log(`| ${row.name} | ${fmt(row.raw)} | ${fmt(row.same)} | ${fmt(row.effect)} | ${(row.effect.median / row.raw.median).toFixed(2)}x | ${(row.effect.median / row.same.median).toFixed(2)}x |`)
-  }
-  console.log("\nops/s, median (min–max).")
+  return rows
 }
 
-main().catch((error: unknown) => {
-  console.error(error)
-  process.exit(1)
-})
+/** The second baseline's figures beside the table. */
+export const redisExtraTable = (rows: ReadonlyArray<CaseResult>): string =>
+  [
+    "| case | raw ioredis, RedisCache's options ops/s | RedisCache / it (paired) |",
+    "|---|---:|---:|",
+    ...rows.flatMap((r) => r.extra === undefined ? [] : [
+      `| ${r.case} | ${Math.round(r.extra.figures.throughput.median)} (${Math.round(r.extra.figures.throughput.min)}–${Math.round(r.extra.figures.throughput.max)}) | ${r.extra.pairedRatio.median.toFixed(2)}x |`
+    ])
+  ].join("\n")
+
+if (isMain(import.meta.url)) {
+  const o: RedisOptions = { ops: Number(process.env.BENCH_OPS ?? 20_000), reps: Number(process.env.BENCH_REPS ?? 7) }
+  runRedis(o).then((rows) => console.log(`### ${GROUP}\n\n${redisHeading(o)}\n\nMachine: ${machine()}\n\n${table(rows)}\n\n${redisExtraTable(rows)}\n`))
+    .catch((error: unknown) => {
+      console.error(error)
+      process.exitCode = 1
+    })
+}
