@@ -1,21 +1,13 @@
+import { closedPort } from "../support/ports.js"
 import { describe, expect, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { createServer } from "node:net"
 import { ClickHouseClient, ClickHouseTraceRepository, TraceWriter } from "../../src/index.js"
 
 const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
-const closedPort = Effect.async<number>((resume) => {
-  const server = createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 1
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
 
 describe("ClickHouse configuration", () => {
   it.effect("reads defaults, and the password as a redacted value", () =>

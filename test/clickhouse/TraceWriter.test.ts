@@ -1,8 +1,8 @@
+import { closedPort } from "../support/ports.js"
 import { expect, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import {
@@ -26,15 +26,6 @@ const tempDir = Effect.acquireRelease(
   (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
 
-/** A port nothing listens on: bound once by the OS, then released. */
-const closedPort = Effect.async<number>((resume) => {
-  const server = createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 1
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
 
 const spansOf = (tenantId: TenantId, n: number, traces: number) => {
   const traceIds = Array.from({ length: traces }, () => newTraceId())

@@ -10,7 +10,8 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import { Cache, RedisCache } from "../../src/index.js"
 import { describeLive } from "../support/live.js"
-import { freePort, privateRedis, redisServerInstalled } from "../support/redisServer.js"
+import { freePort } from "../support/ports.js"
+import { privateRedis, redisServerInstalled } from "../support/redisServer.js"
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "utf8"))
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8")

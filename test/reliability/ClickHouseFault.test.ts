@@ -4,7 +4,8 @@ import * as Layer from "effect/Layer"
 import * as http from "node:http"
 import type * as net from "node:net"
 import { ClickHouseClient, ClickHouseTraceRepository, newTenantId, TraceQuery, TraceRepository } from "../../src/index.js"
-import { closedPort, silentServer } from "../support/secrets.js"
+import { closedPort } from "../support/ports.js"
+import { silentServer } from "../support/secrets.js"
 
 /**
  * A stand-in for a ClickHouse server on a fixed port: `down` (nothing listens: connections are

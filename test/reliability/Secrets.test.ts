@@ -13,7 +13,8 @@ import { ClickHouseClient, PostgresClient, RedisCache, StorageProfile } from "..
 import { describeLive } from "../support/live.js"
 import { livePostgres, postgresUrl } from "../support/postgres.js"
 import { liveRedis, redisUrl } from "../support/redis.js"
-import { captureOutput, closedPort, leaks, renderings, secret } from "../support/secrets.js"
+import { closedPort } from "../support/ports.js"
+import { captureOutput, leaks, renderings, secret } from "../support/secrets.js"
 
 const pw = {
   clickhouseUrl: secret("chUrl"),

@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import * as net from "node:net"
+import { freePort } from "./ports.js"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { requireService } from "./live.js"
@@ -25,17 +25,7 @@ export const redisServerInstalled = () =>
     howToStart: "`apt-get install redis-server` (or set REDIS_SERVER to the binary)"
   })
 
-/** A port nothing listens on right now: bind port 0, read the port the kernel chose, close. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port"))))
-    })
-  })
+
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

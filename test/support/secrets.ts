@@ -52,15 +52,6 @@ export const captureOutput: Effect.Effect<{ readonly texts: Array<string>; reado
     return { texts, logger: Layer.merge(logger, Logger.minimumLogLevel(LogLevel.All)) }
   })
 
-/** A port nothing listens on (bound, read, closed). */
-export const closedPort: Effect.Effect<number> = Effect.async<number>((resume) => {
-  const server = net.createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 1
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
 
 /**
  * A TCP server that accepts connections and never answers, held open for the scope; its sockets
