@@ -30,8 +30,27 @@ export const textRecord = <V, I, R>(value: Schema.Schema<V, I, R>) =>
 /** A map of strings to strings (tags, metadata). */
 export const TextMap = textRecord(Text)
 
-/** A millisecond-precision instant; encoded as an ISO-8601 string, decoded only when valid. */
-export const Timestamp = Schema.transform(Schema.String, Schema.ValidDateFromSelf, {
+/**
+ * The instants every engine can hold: ClickHouse `DateTime64(3)` keeps 1900-01-01 to 2299-12-31 (UTC).
+ * A date outside is refused on every engine alike, before anything is written (DESIGN.md §10).
+ */
+export const MIN_TIMESTAMP_MS = Date.UTC(1900, 0, 1)
+export const MAX_TIMESTAMP_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999)
+
+/** Whether a Date is valid and within {@link MIN_TIMESTAMP_MS}..{@link MAX_TIMESTAMP_MS}. */
+export const isStorableDate = (d: Date): boolean => {
+  const t = d.getTime()
+  return t >= MIN_TIMESTAMP_MS && t <= MAX_TIMESTAMP_MS
+}
+
+const StorableDate = Schema.ValidDateFromSelf.pipe(
+  Schema.filter((d) => isStorableDate(d) || "must be between 1900-01-01T00:00:00.000Z and 2299-12-31T23:59:59.999Z", {
+    identifier: "StorableDate"
+  })
+)
+
+/** A millisecond-precision instant every engine can hold; encoded as an ISO-8601 string, decoded only when valid. */
+export const Timestamp = Schema.transform(Schema.String, StorableDate, {
   strict: true,
   decode: (s) => new Date(s),
   encode: (d) => d.toISOString()
