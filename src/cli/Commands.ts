@@ -10,6 +10,7 @@ import * as Schema from "effect/Schema"
 import { randomBytes } from "node:crypto"
 import { TenantId } from "../domain/Ids.js"
 import { TraceQuery } from "../domain/Query.js"
+import * as SpanFilters from "../domain/SpanFilters.js"
 import { Tenant } from "../domain/Tenant.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import * as Storage from "../Storage.js"
@@ -59,15 +60,30 @@ export const stats = Command.make("stats", { tenant: tenantOption.pipe(Options.o
   })
 ).pipe(Command.withDescription("traces, spans and bytes per tenant (or of one tenant)"), Command.provide(storage))
 
+/** A CLI flag for each span filter, named and described by the filter table. */
+const flagOf = (flag: SpanFilters.Flag): Options.Options<Option.Option<unknown>> => {
+  switch (flag.kind) {
+    case "text":
+      return Options.text(flag.name).pipe(Options.withDescription(flag.description), Options.optional)
+    case "integer":
+      return Options.integer(flag.name).pipe(Options.withDescription(flag.description), Options.optional)
+    case "keyValue":
+      return Options.keyValueMap(flag.name).pipe(
+        Options.withDescription(flag.description),
+        Options.map((m) => Object.fromEntries(HashMap.toEntries(m))),
+        Options.optional
+      )
+  }
+}
+
+const filterOptions = Options.all(
+  Object.fromEntries(SpanFilters.names.map((name) => [name, flagOf(SpanFilters.table[name].flag)]))
+)
+
 const queryOptions = {
   tenant: tenantOption,
-  provider: Options.text("provider").pipe(Options.optional),
-  model: Options.text("model").pipe(Options.optional),
-  operation: Options.text("operation").pipe(Options.optional),
-  minScore: Options.integer("min-score").pipe(Options.optional),
-  maxScore: Options.integer("max-score").pipe(Options.optional),
+  filters: filterOptions,
   traceId: Options.text("trace-id").pipe(Options.optional),
-  tag: Options.keyValueMap("tag").pipe(Options.optional, Options.withDescription("key=value; repeat for several (all must match)")),
   since: Options.date("since").pipe(Options.optional),
   until: Options.date("until").pipe(Options.optional),
   limit: Options.integer("limit").pipe(Options.withDefault(20)),
@@ -81,15 +97,10 @@ export const query = Command.make("query", queryOptions, (o) =>
     const repo = yield* TraceRepository.TraceRepository
     const q = yield* Schema.decodeUnknown(TraceQuery)({
       tenantId: yield* tenantId(o.tenant),
-      ...Option.match(o.provider, { onNone: () => ({}), onSome: (provider) => ({ provider }) }),
-      ...Option.match(o.model, { onNone: () => ({}), onSome: (modelName) => ({ modelName }) }),
-      ...Option.match(o.operation, { onNone: () => ({}), onSome: (operationName) => ({ operationName }) }),
-      ...Option.match(o.minScore, { onNone: () => ({}), onSome: (minSecurityScore) => ({ minSecurityScore }) }),
-      ...Option.match(o.maxScore, { onNone: () => ({}), onSome: (maxSecurityScore) => ({ maxSecurityScore }) }),
+      ...Object.fromEntries(Object.entries(o.filters).flatMap(([name, value]) => (Option.isSome(value) ? [[name, value.value]] : []))),
       ...Option.match(o.traceId, { onNone: () => ({}), onSome: (traceId) => ({ traceId }) }),
       ...Option.match(o.since, { onNone: () => ({}), onSome: (d) => ({ startTime: d.toISOString() }) }),
       ...Option.match(o.until, { onNone: () => ({}), onSome: (d) => ({ endTime: d.toISOString() }) }),
-      tags: Option.match(o.tag, { onNone: () => ({}), onSome: (m) => Object.fromEntries(HashMap.toEntries(m)) }),
       limit: o.limit,
       offset: o.offset
     })

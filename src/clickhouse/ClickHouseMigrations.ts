@@ -39,6 +39,14 @@ export const ttl = (o: SchemaOptions, tableName: "spans" | "traces"): string => 
 const ttlClause = (o: SchemaOptions, tableName: "spans" | "traces") => (o.retentionDays === undefined ? "" : `\nTTL ${ttl(o, tableName)}`)
 
 /**
+ * What a span counts towards storageSizeBytes (`spanStorageBytes` in the domain): `length` is bytes
+ * in ClickHouse, and the JSON columns hold the text `JSON.stringify` wrote.
+ */
+export const sizeBytes =
+  "length(prompt) + length(ifNull(response, '')) + length(ifNull(error_message, '')) + length(security_findings) + " +
+  "length(events) + length(agent_actions) + arraySum(arrayMap((k, v) -> length(k) + length(v), mapKeys(tags), mapValues(tags)))"
+
+/**
  * Ordered, versioned schema changes. Never edit one that has shipped: add the next version.
  * Every statement is `IF NOT EXISTS`, so a run that stopped half-way is simply run again.
  *
@@ -47,9 +55,8 @@ const ttlClause = (o: SchemaOptions, tableName: "spans" | "traces") => (o.retent
  *   The key starts with (tenant_id, trace_id): whole traces, which every trace query returns, are
  *   one range; time ranges prune by month partition and a minmax index; span ids by a bloom filter.
  * - traces: one row per trace after merges (AggregatingMergeTree keeps the earliest createdAt given
- *   to storeTrace and the earliest span start); reads aggregate with GROUP BY, so counts are exact.
- *   A materialized view fills it from every span insert: the engine keeps the registry of traces in
- *   the same insert, so ingest is one insert per batch.
+ *   to storeTrace); reads aggregate with GROUP BY, so counts are exact. Version 1 also filled it
+ *   from every span insert through a materialized view, which version 2 drops.
  */
 export const migrations: ReadonlyArray<Migration> = [
   {
@@ -108,6 +115,21 @@ AS SELECT
     min(start_time) AS span_start
 FROM ${o.database}.spans
 GROUP BY tenant_id, trace_id`
+    ]
+  },
+  {
+    // A span's identity is (tenant, span id) and a trace's start is computed from its current spans
+    // (see TraceQueries): the view's `min` kept the earliest start ever stored, also of spans that
+    // moved to another trace, so `traces` now holds only the createdAt given to storeTrace (the rows
+    // the view wrote are ignored by every read). `size_bytes` is measured by the engine, in UTF-8
+    // bytes, the same sum the memory engine counts (`spanStorageBytes`); rows stored before are
+    // measured again by a background mutation.
+    version: 2,
+    name: "span_identity_and_size",
+    statements: (o) => [
+      `DROP VIEW IF EXISTS ${o.database}.spans_to_traces${onCluster(o)}`,
+      `ALTER TABLE ${o.database}.spans${onCluster(o)} MODIFY COLUMN size_bytes UInt64 DEFAULT ${sizeBytes}`,
+      `ALTER TABLE ${o.database}.spans${onCluster(o)} UPDATE size_bytes = ${sizeBytes} WHERE 1`
     ]
   }
 ]

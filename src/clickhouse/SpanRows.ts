@@ -29,8 +29,8 @@ export interface SpanRow {
   readonly agent_actions: string
 }
 
+/** A row as inserted; `size_bytes` is the column's DEFAULT, computed by the engine (migration 2). */
 export interface SpanInsertRow extends SpanRow {
-  readonly size_bytes: number
   readonly version: number
 }
 
@@ -40,14 +40,18 @@ export const columns =
   "prompt_tokens, completion_tokens, total_tokens, time_to_first_token_ms, duration_ms, status_code, error_message, " +
   "estimated_cost_usd, security_score, security_findings, tags, events, agent_actions"
 
+const pad = (n: number, width: number) => String(n).padStart(width, "0")
+
 /**
  * A DateTime64(3) value as ClickHouse parses it on every version: `YYYY-MM-DD hh:mm:ss.SSS` in UTC.
- * (A JS Date loses its milliseconds as a parameter and ISO strings with `Z` are rejected.)
+ * (A JS Date loses its milliseconds as a parameter and ISO strings with `Z` are rejected.) Built
+ * from the UTC fields, not by slicing `toISOString()`, whose year has six digits and a sign outside
+ * 0000..9999: every date of the storable range (`isStorableDate`) comes out exact, and no other
+ * reaches an engine (the services refuse it as InvalidInput).
  */
-export const toDateTime64 = (d: Date): string => {
-  const iso = d.toISOString()
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`
-}
+export const toDateTime64 = (d: Date): string =>
+  `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} ` +
+  `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${pad(d.getUTCMilliseconds(), 3)}`
 
 /** Reads a DateTime64(3, 'UTC') column back into a Date. */
 export const fromDateTime64 = (s: string): Date => new Date(`${s.replace(" ", "T")}Z`)
@@ -68,8 +72,6 @@ export const toRow = (s: TraceSpan, version: number): SpanInsertRow => {
   const findings = JSON.stringify(s.securityFindings)
   const events = JSON.stringify(s.events)
   const actions = JSON.stringify(s.agentActions)
-  const prompt = s.prompt
-  const response = s.response ?? null
   return {
     tenant_id: s.tenantId,
     trace_id: s.traceId,
@@ -80,8 +82,8 @@ export const toRow = (s: TraceSpan, version: number): SpanInsertRow => {
     end_time: nullable(s.endTime, toDateTime64),
     provider: s.provider,
     model_name: s.modelName,
-    prompt,
-    response,
+    prompt: s.prompt,
+    response: s.response ?? null,
     prompt_tokens: s.promptTokens ?? null,
     completion_tokens: s.completionTokens ?? null,
     total_tokens: s.totalTokens ?? null,
@@ -95,9 +97,6 @@ export const toRow = (s: TraceSpan, version: number): SpanInsertRow => {
     tags: s.tags,
     events,
     agent_actions: actions,
-    // An estimate of the stored size (UTF-16 length of the text fields): cheap on the hot path.
-    size_bytes: 200 + prompt.length + (response?.length ?? 0) + findings.length + events.length + actions.length +
-      (s.errorMessage?.length ?? 0),
     version
   }
 }

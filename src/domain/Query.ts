@@ -1,7 +1,7 @@
 import * as Schema from "effect/Schema"
 import { TenantId, TraceId } from "./Ids.js"
-import { NonEmptyText, NonNegativeInt, TextMap, Timestamp } from "./Primitives.js"
-import { Provider, SecurityScore } from "./Trace.js"
+import { NonEmptyText, NonNegativeInt, Timestamp } from "./Primitives.js"
+import * as SpanFilters from "./SpanFilters.js"
 
 /** Rows a query returns when it names no limit. */
 export const DEFAULT_LIMIT = 100
@@ -23,21 +23,17 @@ const timeRange = <A extends { readonly startTime?: Date | undefined; readonly e
   { path: ["endTime"], message: "endTime must not be before startTime" }
 
 /**
- * Filters over traces and spans of one tenant. Span filters select the spans that match all of them;
- * a trace matches when one of its spans does. `startTime`/`endTime` bound a trace's createdAt
+ * Filters over traces and spans of one tenant. Span filters (see SpanFilters.table) select the spans
+ * that match all of them; a trace matches when one of its spans does. `startTime`/`endTime` bound a trace's createdAt
  * (queryTraces) or a span's startTime (querySpans), both inclusive.
  */
 const TraceQueryFields = Schema.Struct({
   tenantId: TenantId,
   startTime: Schema.optional(Timestamp),
   endTime: Schema.optional(Timestamp),
-  provider: Schema.optional(Provider),
-  modelName: Schema.optional(NonEmptyText),
-  operationName: Schema.optional(NonEmptyText),
-  minSecurityScore: Schema.optional(SecurityScore),
-  maxSecurityScore: Schema.optional(SecurityScore),
   traceId: Schema.optional(TraceId),
-  tags: Schema.optionalWith(TextMap, { default: () => ({}), exact: true }),
+  // provider, modelName, operationName, minSecurityScore, maxSecurityScore, tags
+  ...SpanFilters.fields,
   ...page
 })
 const TraceQueryChecked = TraceQueryFields.pipe(

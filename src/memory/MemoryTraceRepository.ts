@@ -5,7 +5,8 @@ import type { SpanId, TenantId, TraceId } from "../domain/Ids.js"
 import type { StorageStats, TraceQuery } from "../domain/Query.js"
 import type { TraceEvent, TraceSpan } from "../domain/Trace.js"
 import * as TraceRepository from "../TraceRepository.js"
-import { spanMatches, hasSpanFilters, inRange } from "./TraceFilter.js"
+import * as SpanFilters from "../domain/SpanFilters.js"
+import { spanStorageBytes } from "../domain/StorageSize.js"
 
 interface TraceRecord {
   /** The earliest createdAt given to storeTrace; undefined while the trace is known only by its spans. */
@@ -17,6 +18,10 @@ interface TenantData {
   readonly traces: Map<TraceId, TraceRecord>
   readonly spans: Map<SpanId, TraceSpan>
 }
+
+/** Inclusive time range of a query. */
+const inRange = (t: Date, q: TraceQuery): boolean =>
+  (q.startTime === undefined || t >= q.startTime) && (q.endTime === undefined || t <= q.endTime)
 
 const byStartThenId = (a: TraceSpan, b: TraceSpan) =>
   a.startTime.getTime() - b.startTime.getTime() || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0)
@@ -43,12 +48,18 @@ export const make: Effect.Effect<TraceRepository.TraceRepositoryShape> = Effect.
     return record
   }
 
+  /**
+   * A span's identity is (tenant, spanId): stored again under another trace id, it moves there. A
+   * trace known only by its spans ends when its last span moves away.
+   */
   const putSpan = (input: TraceSpan) => {
     const span = structuredClone(input)
     const data = tenantData(span.tenantId)
     const previous = data.spans.get(span.spanId)
     if (previous !== undefined && previous.traceId !== span.traceId) {
-      data.traces.get(previous.traceId)?.spanIds.delete(span.spanId)
+      const left = data.traces.get(previous.traceId)
+      left?.spanIds.delete(span.spanId)
+      if (left !== undefined && left.createdAt === undefined && left.spanIds.size === 0) data.traces.delete(previous.traceId)
     }
     data.spans.set(span.spanId, span)
     traceRecord(data, span.traceId).spanIds.add(span.spanId)
@@ -57,9 +68,9 @@ export const make: Effect.Effect<TraceRepository.TraceRepositoryShape> = Effect.
   const spansOf = (data: TenantData, record: TraceRecord): Array<TraceSpan> =>
     [...record.spanIds].flatMap((id) => data.spans.get(id) ?? []).sort(byStartThenId)
 
-  /** A trace's createdAt: the one it was stored with, else its earliest span's start. */
+  /** A trace's createdAt: the one it was stored with, else its earliest current span's start (it has one). */
   const createdAtOf = (data: TenantData, record: TraceRecord): Date =>
-    record.createdAt ?? spansOf(data, record)[0]?.startTime ?? new Date(0)
+    record.createdAt ?? spansOf(data, record)[0]!.startTime
 
   const traceOf = (data: TenantData, tenantId: TenantId, traceId: TraceId, record: TraceRecord): TraceEvent => ({
     traceId,
@@ -77,7 +88,7 @@ export const make: Effect.Effect<TraceRepository.TraceRepositoryShape> = Effect.
     for (const data of datas) {
       totalTraces += data.traces.size
       totalSpans += data.spans.size
-      for (const span of data.spans.values()) storageSizeBytes += Buffer.byteLength(JSON.stringify(span))
+      for (const span of data.spans.values()) storageSizeBytes += spanStorageBytes(span)
       for (const record of data.traces.values()) {
         const t = createdAtOf(data, record).getTime()
         oldest = oldest === undefined ? t : Math.min(oldest, t)
@@ -109,13 +120,13 @@ export const make: Effect.Effect<TraceRepository.TraceRepositoryShape> = Effect.
       Effect.sync(() => {
         const data = tenants.get(query.tenantId)
         if (data === undefined) return []
-        const spanFilters = hasSpanFilters(query)
+        const filters = SpanFilters.active(query)
         const found: Array<TraceEvent> = []
         for (const [traceId, record] of data.traces) {
           if (query.traceId !== undefined && query.traceId !== traceId) continue
           const trace = traceOf(data, query.tenantId, traceId, record)
           if (!inRange(trace.createdAt, query)) continue
-          if (spanFilters && !trace.spans.some((s) => spanMatches(s, query))) continue
+          if (filters.length > 0 && !trace.spans.some((s) => SpanFilters.matchesAll(filters, s))) continue
           found.push(trace)
         }
         found.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.traceId < b.traceId ? -1 : 1))
@@ -125,8 +136,9 @@ export const make: Effect.Effect<TraceRepository.TraceRepositoryShape> = Effect.
       Effect.sync(() => {
         const data = tenants.get(query.tenantId)
         if (data === undefined) return []
+        const filters = SpanFilters.active(query)
         const found = [...data.spans.values()].filter(
-          (s) => inRange(s.startTime, query) && (query.traceId === undefined || s.traceId === query.traceId) && spanMatches(s, query)
+          (s) => inRange(s.startTime, query) && (query.traceId === undefined || s.traceId === query.traceId) && SpanFilters.matchesAll(filters, s)
         )
         found.sort((a, b) => byStartThenId(b, a))
         return page(found, query)

@@ -1,0 +1,144 @@
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { SpanId, TenantId } from "../domain/Ids.js"
+import type { TraceQuery } from "../domain/Query.js"
+import * as SpanFilters from "../domain/SpanFilters.js"
+import type { TraceSpan } from "../domain/Trace.js"
+import type { ClickHouseClientShape, Params } from "./ClickHouseClient.js"
+import { columns, fromRow, nextVersion, type SpanRow, toDateTime64, toRow } from "./SpanRows.js"
+
+/**
+ * The span queries of the ClickHouse TraceRepository, one function per query with its row mapping.
+ *
+ * A span's identity is (tenant_id, span_id): stored again, under any trace, its newest copy (highest
+ * `version`) is the current one and every other copy is ignored. The sorting key is
+ * (tenant_id, trace_id, span_id), so `FINAL` and background merges collapse re-stores within a
+ * trace only: a span that moved to another trace leaves a stale copy behind, which every read and
+ * count skips through {@link isCurrent}.
+ */
+
+export const spansTable = (ch: ClickHouseClientShape) => `${ch.database}.spans`
+
+/** A {@link SpanFilters.Bind} that adds each value to `params` under a fresh name. */
+export const binder = (params: Params): SpanFilters.Bind => {
+  let next = 0
+  return (value, type) => {
+    const name = `p${next++}`
+    params[name] = value
+    return `{${name}:${type}}`
+  }
+}
+
+/** `a AND b AND ...`, or `1` for no condition. */
+export const and = (conditions: ReadonlyArray<string>): string => (conditions.length === 0 ? "1" : conditions.join(" AND "))
+
+/** The inclusive time range of a query over a DateTime64 column, as conditions. */
+export const timeRange = (column: string, q: TraceQuery, bind: SpanFilters.Bind): Array<string> => [
+  ...(q.startTime === undefined ? [] : [`${column} >= ${bind(toDateTime64(q.startTime), "DateTime64(3, 'UTC')")}`]),
+  ...(q.endTime === undefined ? [] : [`${column} <= ${bind(toDateTime64(q.endTime), "DateTime64(3, 'UTC')")}`])
+]
+
+/**
+ * A condition over `spans` rows that holds for the current copy of each span only: the newest
+ * version of its (tenant_id, span_id). `tenant` scopes the lookup (`1` for every tenant);
+ * `candidates`, a condition the current copies the caller wants all meet (its own WHERE), narrows
+ * the span ids looked up: a trace's spans are read by key, then their copies by the span id index.
+ */
+export const isCurrent = (spans: string, tenant: string, candidates: string): string =>
+  `(tenant_id, span_id, version) IN (SELECT tenant_id, span_id, max(version) FROM ${spans} WHERE ${tenant}${
+    candidates === "1" ? "" : ` AND span_id IN (SELECT span_id FROM ${spans} WHERE ${tenant} AND ${candidates})`
+  } GROUP BY tenant_id, span_id)`
+
+const tenantScope = "tenant_id = {tenant:String}"
+
+/**
+ * Inserts spans, each as a new copy that wins over every earlier one. `size_bytes` is left to the
+ * column's DEFAULT (migration 2): the engine measures the stored text, nothing is counted here.
+ */
+export const insertSpans = (ch: ClickHouseClientShape, operation: string, list: ReadonlyArray<TraceSpan>) =>
+  ch.insert(operation, spansTable(ch), list.map((s) => toRow(s, nextVersion())))
+
+/** The current spans matching a query, newest start first, one page. */
+export const querySpans = (ch: ClickHouseClientShape, q: TraceQuery) =>
+  Effect.gen(function*() {
+    const spans = spansTable(ch)
+    const params: Params = { tenant: q.tenantId, limit: q.limit, offset: q.offset }
+    const bind = binder(params)
+    const where = and([
+      ...SpanFilters.active(q).flatMap((f) => f.clickhouse(bind)),
+      ...timeRange("start_time", q, bind),
+      ...(q.traceId === undefined ? [] : [`trace_id = ${bind(q.traceId, "String")}`])
+    ])
+    // Pick the page from narrow columns first, then read the wide ones for that page only.
+    const rows = yield* ch.query<SpanRow>(
+      "TraceRepository.querySpans",
+      `SELECT ${columns} FROM ${spans}
+       WHERE ${tenantScope} AND (span_id, version) IN (
+         SELECT span_id, version FROM ${spans}
+         WHERE ${tenantScope} AND ${where} AND ${isCurrent(spans, tenantScope, where)}
+         ORDER BY start_time DESC, span_id DESC
+         LIMIT {limit:UInt32} OFFSET {offset:UInt32}
+       )
+       ORDER BY start_time DESC, span_id DESC
+       LIMIT 1 BY span_id`,
+      params
+    )
+    return rows.map(fromRow)
+  })
+
+/** The current copy of one span. */
+export const getSpan = (ch: ClickHouseClientShape, tenantId: TenantId, spanId: SpanId) =>
+  Effect.map(
+    ch.query<SpanRow>(
+      "TraceRepository.getSpan",
+      `SELECT ${columns} FROM ${spansTable(ch)} WHERE ${tenantScope} AND span_id = {spanId:String} ORDER BY version DESC LIMIT 1`,
+      { tenant: tenantId, spanId }
+    ),
+    (rows) => Option.map(Option.fromNullable(rows[0]), fromRow)
+  )
+
+const byStartThenId = (a: TraceSpan, b: TraceSpan) =>
+  a.startTime.getTime() - b.startTime.getTime() || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0)
+
+/** The current spans of the given traces, grouped by trace id, oldest first in each. */
+export const spansOfTraces = (ch: ClickHouseClientShape, operation: string, tenantId: TenantId, traceIds: ReadonlyArray<string>) => {
+  if (traceIds.length === 0) return Effect.succeed(new Map<string, Array<TraceSpan>>())
+  const spans = spansTable(ch)
+  const inTraces = "trace_id IN {traceIds:Array(String)}"
+  return Effect.map(
+    ch.query<SpanRow>(
+      operation,
+      `SELECT ${columns} FROM ${spans} WHERE ${tenantScope} AND ${inTraces} AND ${isCurrent(spans, tenantScope, inTraces)}
+       LIMIT 1 BY span_id`,
+      { tenant: tenantId, traceIds }
+    ),
+    (rows) => {
+      const grouped = new Map<string, Array<TraceSpan>>()
+      for (const row of rows) {
+        const span = fromRow(row)
+        const list = grouped.get(span.traceId)
+        if (list === undefined) grouped.set(span.traceId, [span])
+        else list.push(span)
+      }
+      for (const list of grouped.values()) list.sort(byStartThenId)
+      return grouped
+    }
+  )
+}
+
+/** The current spans of one trace, oldest first, with the createdAt the trace was stored with (if any). */
+export const spansOfTrace = (ch: ClickHouseClientShape, tenantId: TenantId, traceId: string) => {
+  const spans = spansTable(ch)
+  const inTrace = "trace_id = {traceId:String}"
+  return Effect.map(
+    ch.query<SpanRow & { readonly explicit: string | null }>(
+      "TraceRepository.getTrace",
+      // The explicit createdAt rides along as a scalar subquery: one round trip when the trace has spans.
+      `SELECT ${columns}, (SELECT min(created_at) FROM ${ch.database}.traces WHERE ${tenantScope} AND ${inTrace}) AS explicit
+       FROM ${spans} WHERE ${tenantScope} AND ${inTrace} AND ${isCurrent(spans, tenantScope, inTrace)}
+       LIMIT 1 BY span_id`,
+      { tenant: tenantId, traceId }
+    ),
+    (rows) => ({ spans: rows.map(fromRow).sort(byStartThenId), explicit: rows[0]?.explicit ?? null })
+  )
+}

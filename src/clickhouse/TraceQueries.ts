@@ -1,0 +1,166 @@
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { TenantId, TraceId } from "../domain/Ids.js"
+import type { StorageStats, TraceQuery } from "../domain/Query.js"
+import * as SpanFilters from "../domain/SpanFilters.js"
+import type { TraceEvent } from "../domain/Trace.js"
+import type { StorageError } from "../StorageError.js"
+import type { ClickHouseClientShape, Params } from "./ClickHouseClient.js"
+import { and, binder, insertSpans, isCurrent, spansOfTrace, spansOfTraces, spansTable, timeRange } from "./SpanQueries.js"
+import { fromDateTime64, toDateTime64 } from "./SpanRows.js"
+
+/**
+ * The trace queries of the ClickHouse TraceRepository, one function per query with its row mapping.
+ *
+ * The `traces` table holds only the createdAt given to storeTrace (migration 2 dropped the view
+ * that registered every span insert: its `min` kept the earliest start ever stored, also of spans
+ * that moved away). A trace exists while it has that row or at least one current span; its
+ * createdAt is the explicit one, else the earliest start among its current spans.
+ */
+
+const tracesTable = (ch: ClickHouseClientShape) => `${ch.database}.traces`
+
+/**
+ * `(tenant_id, trace_id, created)` of every trace in scope: `tenant` over both tables (`1` for all
+ * tenants), `traces` a condition over trace_id that narrows the lookup.
+ */
+const traceCreated = (ch: ClickHouseClientShape, tenant: string, traces = "1") => {
+  const spans = spansTable(ch)
+  return `SELECT tenant_id, trace_id, if(countIf(explicit = 1) > 0, minIf(t, explicit = 1), min(t)) AS created FROM (
+      SELECT tenant_id, trace_id, assumeNotNull(created_at) AS t, toUInt8(1) AS explicit
+      FROM ${tracesTable(ch)} WHERE ${tenant} AND ${traces} AND created_at IS NOT NULL
+      UNION ALL
+      SELECT tenant_id, trace_id, start_time AS t, toUInt8(0) AS explicit
+      FROM ${spans} WHERE ${tenant} AND ${traces} AND ${isCurrent(spans, tenant, traces)}
+    ) GROUP BY tenant_id, trace_id`
+}
+
+const tenantScope = "tenant_id = {tenant:String}"
+
+/** Stores a trace: its createdAt as a row of its own (also for a trace without spans), then its spans. */
+export const storeTrace = (ch: ClickHouseClientShape, trace: TraceEvent) =>
+  Effect.zipRight(
+    ch.insert("TraceRepository.storeTrace", tracesTable(ch), [
+      { tenant_id: trace.tenantId, trace_id: trace.traceId, created_at: toDateTime64(trace.createdAt), span_start: null }
+    ]),
+    insertSpans(ch, "TraceRepository.storeTrace", trace.spans)
+  )
+
+/** Traces matching a query (a trace matches through one of its current spans), newest first, one page, with their spans. */
+export const queryTraces = (ch: ClickHouseClientShape, q: TraceQuery) =>
+  Effect.gen(function*() {
+    const spans = spansTable(ch)
+    const params: Params = { tenant: q.tenantId, limit: q.limit, offset: q.offset }
+    const bind = binder(params)
+    const traceScope = q.traceId === undefined ? "1" : `trace_id = ${bind(q.traceId, "String")}`
+    const filters = and(SpanFilters.active(q).flatMap((f) => f.clickhouse(bind)))
+    const matching = filters === "1"
+      ? []
+      : [`trace_id IN (SELECT trace_id FROM ${spans} WHERE ${tenantScope} AND ${filters} AND ${isCurrent(spans, tenantScope, filters)})`]
+    const rows = yield* ch.query<{ readonly trace_id: string; readonly created: string }>(
+      "TraceRepository.queryTraces",
+      `SELECT trace_id, created FROM (${traceCreated(ch, tenantScope, traceScope)})
+       WHERE ${and([...timeRange("created", q, bind), ...matching])}
+       ORDER BY created DESC, trace_id ASC
+       LIMIT {limit:UInt32} OFFSET {offset:UInt32}`,
+      params
+    )
+    const grouped = yield* spansOfTraces(ch, "TraceRepository.queryTraces", q.tenantId, rows.map((r) => r.trace_id))
+    return rows.map((r): TraceEvent => ({
+      traceId: r.trace_id as TraceId,
+      tenantId: q.tenantId,
+      createdAt: fromDateTime64(r.created),
+      spans: grouped.get(r.trace_id) ?? []
+    }))
+  })
+
+/** One trace with its current spans: none when it was never stored or all its spans moved away. */
+export const getTrace = (ch: ClickHouseClientShape, tenantId: TenantId, traceId: TraceId) =>
+  Effect.gen(function*() {
+    const found = yield* spansOfTrace(ch, tenantId, traceId)
+    const first = found.spans[0]
+    if (first !== undefined) {
+      const createdAt = found.explicit === null ? first.startTime : fromDateTime64(found.explicit)
+      return Option.some<TraceEvent>({ traceId, tenantId, createdAt, spans: found.spans })
+    }
+    // No current span: the trace exists only if storeTrace gave it a createdAt.
+    const rows = yield* ch.query<{ readonly explicit: string | null }>(
+      "TraceRepository.getTrace",
+      `SELECT min(created_at) AS explicit FROM ${tracesTable(ch)} WHERE ${tenantScope} AND trace_id = {traceId:String}`,
+      { tenant: tenantId, traceId }
+    )
+    const explicit = rows[0]?.explicit ?? null
+    return explicit === null ? Option.none() : Option.some<TraceEvent>({ traceId, tenantId, createdAt: fromDateTime64(explicit), spans: [] })
+  })
+
+/** Trace ids deleted per round: each round has its own time bound, so a purge of any size finishes. */
+export const deleteChunk = 10_000
+
+/**
+ * Deletes the tenant's traces created before `before`, `deleteChunk` traces per round, each round
+ * passed through `bound`. With a trace go its rows in both tables and every copy of the spans
+ * currently in it (a stale copy elsewhere would otherwise become current again); a span that moved
+ * away to a trace that stays keeps its current copy.
+ */
+export const deleteTracesBefore = (
+  ch: ClickHouseClientShape,
+  tenantId: TenantId,
+  before: Date,
+  bound: <A>(round: Effect.Effect<A, StorageError>) => Effect.Effect<A, StorageError>
+) =>
+  Effect.gen(function*() {
+    const operation = "TraceRepository.deleteTracesBefore"
+    const spans = spansTable(ch)
+    const rows = yield* bound(ch.query<{ readonly trace_id: string }>(
+      operation,
+      `SELECT trace_id FROM (${traceCreated(ch, tenantScope)}) WHERE created < {before:DateTime64(3, 'UTC')}`,
+      { tenant: tenantId, before: toDateTime64(before) }
+    ))
+    const ids = rows.map((r) => r.trace_id)
+    const inTraces = "trace_id IN {traceIds:Array(String)}"
+    for (let i = 0; i < ids.length; i += deleteChunk) {
+      const params = { tenant: tenantId, traceIds: ids.slice(i, i + deleteChunk) }
+      // Spans first: a trace row outliving its spans after a failure is still deleted by the next call.
+      yield* bound(Effect.zipRight(
+        ch.command(
+          operation,
+          `DELETE FROM ${spans} WHERE ${tenantScope} AND (${inTraces} OR span_id IN (
+             SELECT span_id FROM ${spans} WHERE ${tenantScope} AND ${inTraces} AND ${isCurrent(spans, tenantScope, inTraces)}))`,
+          params
+        ),
+        ch.command(operation, `DELETE FROM ${tracesTable(ch)} WHERE ${tenantScope} AND ${inTraces}`, params)
+      ))
+    }
+    return ids.length
+  })
+
+/** Counts of one tenant (or of all): traces, current spans, their storage size, oldest and newest trace. */
+export const stats = (ch: ClickHouseClientShape, operation: string, tenantId: TenantId | undefined) =>
+  Effect.gen(function*() {
+    const spans = spansTable(ch)
+    const tenant = tenantId === undefined ? "1" : tenantScope
+    const rows = yield* ch.query<{
+      readonly traces: number | string
+      readonly oldest: string | null
+      readonly newest: string | null
+      readonly spans: number | string
+      readonly bytes: number | string
+    }>(
+      operation,
+      `SELECT t.traces, t.oldest, t.newest, s.spans, s.bytes FROM
+         (SELECT count() AS traces, min(created) AS oldest, max(created) AS newest FROM (${traceCreated(ch, tenant)})) AS t
+       CROSS JOIN
+         (SELECT count() AS spans, sum(size_bytes) AS bytes FROM ${spans} WHERE ${tenant} AND ${isCurrent(spans, tenant, "1")}) AS s`,
+      tenantId === undefined ? {} : { tenant: tenantId }
+    )
+    const row = rows[0]
+    const totalTraces = Number(row?.traces ?? 0)
+    const result: StorageStats = {
+      totalTraces,
+      totalSpans: Number(row?.spans ?? 0),
+      storageSizeBytes: Number(row?.bytes ?? 0),
+      ...(totalTraces > 0 && row?.oldest ? { oldestTrace: fromDateTime64(row.oldest) } : {}),
+      ...(totalTraces > 0 && row?.newest ? { newestTrace: fromDateTime64(row.newest) } : {})
+    }
+    return result
+  })
