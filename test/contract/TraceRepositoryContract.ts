@@ -3,6 +3,8 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import {
+  MAX_TIMESTAMP_MS,
+  MIN_TIMESTAMP_MS,
   newSpanId,
   newTenantId,
   newTraceId,
@@ -10,7 +12,8 @@ import {
   TraceEvent,
   TraceQuery,
   TraceRepository,
-  type TraceSpan
+  type TraceSpan,
+  spanStorageBytes
 } from "../../src/index.js"
 import { at, bigString, complexSpan, hostileStrings, ids, prompts, sortSpans, span } from "../support/fixtures.js"
 
@@ -360,6 +363,207 @@ export const traceRepositoryContract = <E>(
             const after = yield* repo.getGlobalStats()
             expect(after.totalTraces - before.totalTraces).toBe(2)
             expect(after.totalSpans - before.totalSpans).toBe(3)
+          }), timeout)
+      })
+
+      describe("span identity: (tenant, span id)", () => {
+        it.effect("a span stored again under another trace moves there: listed once, counted once, gone from the old trace", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const tenantId = newTenantId()
+            const [a, b] = [newTraceId(), newTraceId()]
+            const s1 = span(tenantId, a, { startTime: at(1), provider: "Anthropic", tags: { env: "prod" } })
+            const s2 = span(tenantId, a, { startTime: at(2) })
+            const s3 = span(tenantId, b, { startTime: at(3) })
+            const globalBefore = yield* repo.getGlobalStats()
+            yield* repo.storeSpans([s1, s2, s3])
+            const bytesBefore = (yield* repo.getStats(tenantId)).storageSizeBytes
+            // Same text size (provider is not counted; "prod" and "test" have 4 bytes each).
+            const moved: TraceSpan = { ...s1, traceId: b, startTime: at(4), provider: "OpenAI", tags: { env: "test" } }
+            yield* repo.storeSpan(moved)
+
+            expect(yield* repo.querySpans(q(tenantId))).toEqual([moved, s3, s2])
+            expect(Option.getOrThrow(yield* repo.getSpan(tenantId, s1.spanId))).toEqual(moved)
+            expect(Option.getOrThrow(yield* repo.getTrace(tenantId, a)).spans).toEqual([s2])
+            expect(Option.getOrThrow(yield* repo.getTrace(tenantId, b)).spans).toEqual([s3, moved])
+            expect(yield* repo.querySpans(q(tenantId, { traceId: a }))).toEqual([s2])
+            expect((yield* repo.querySpans(q(tenantId, { traceId: b }))).map((s) => s.spanId)).toEqual([s1.spanId, s3.spanId])
+            // The copy left behind matches nothing any more.
+            for (const stale of [{ provider: "Anthropic" }, { tags: { env: "prod" } }]) {
+              expect(yield* repo.querySpans(q(tenantId, stale))).toEqual([])
+              expect(yield* repo.queryTraces(q(tenantId, stale))).toEqual([])
+            }
+            expect(traceIds(yield* repo.queryTraces(q(tenantId, { provider: "OpenAI" })))).toEqual([b, a])
+            expect(traceIds(yield* repo.queryTraces(q(tenantId, { tags: { env: "test" } })))).toEqual([b])
+            const stats = yield* repo.getStats(tenantId)
+            expect(stats).toMatchObject({ totalTraces: 2, totalSpans: 3, storageSizeBytes: bytesBefore })
+            const globalAfter = yield* repo.getGlobalStats()
+            expect(globalAfter.totalSpans - globalBefore.totalSpans).toBe(3)
+            expect(globalAfter.totalTraces - globalBefore.totalTraces).toBe(2)
+          }), timeout)
+
+        it.effect("a trace known only by its spans ends when its last span moves away; one stored with storeTrace stays, empty", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const tenantId = newTenantId()
+            const [spansOnly, stored, target] = [newTraceId(), newTraceId(), newTraceId()]
+            const s1 = span(tenantId, spansOnly, { startTime: at(1) })
+            const s2 = span(tenantId, stored, { startTime: at(2) })
+            yield* repo.storeSpan(s1)
+            yield* repo.storeTrace(TraceEvent.make({ tenantId, traceId: stored, createdAt: at(0), spans: [s2] }))
+            yield* repo.storeSpans([{ ...s1, traceId: target }, { ...s2, traceId: target }])
+
+            expect(Option.isNone(yield* repo.getTrace(tenantId, spansOnly))).toBe(true)
+            expect(Option.getOrThrow(yield* repo.getTrace(tenantId, stored))).toEqual({ tenantId, traceId: stored, createdAt: at(0), spans: [] })
+            expect(traceIds(yield* repo.queryTraces(q(tenantId)))).toEqual([target, stored])
+            expect(yield* repo.queryTraces(q(tenantId, { traceId: spansOnly }))).toEqual([])
+            expect(yield* repo.getStats(tenantId)).toMatchObject({ totalTraces: 2, totalSpans: 2, oldestTrace: at(0), newestTrace: at(1) })
+            expect(yield* repo.deleteTracesBefore(tenantId, at(1))).toBe(1)
+            expect(traceIds(yield* repo.queryTraces(q(tenantId)))).toEqual([target])
+          }), timeout)
+
+        it.effect("deleting a trace takes the spans that moved into it, not those that moved out, and no older copy comes back", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const tenantId = newTenantId()
+            const [old, kept] = [newTraceId(), newTraceId()]
+            const x = span(tenantId, old, { startTime: at(1) })
+            const y1 = span(tenantId, kept, { startTime: at(50) })
+            const y2 = span(tenantId, kept, { startTime: at(51) })
+            yield* repo.storeSpans([x, y1, y2])
+            const movedIn: TraceSpan = { ...y1, traceId: old, startTime: at(2) }
+            const movedOut: TraceSpan = { ...x, traceId: kept, startTime: at(52) }
+            yield* repo.storeSpan(movedIn)
+            yield* repo.storeSpan(movedOut)
+            expect(Option.getOrThrow(yield* repo.getTrace(tenantId, old))).toEqual({ tenantId, traceId: old, createdAt: at(2), spans: [movedIn] })
+
+            expect(yield* repo.deleteTracesBefore(tenantId, at(10))).toBe(1)
+            expect(Option.isNone(yield* repo.getSpan(tenantId, y1.spanId))).toBe(true)
+            expect(Option.getOrThrow(yield* repo.getSpan(tenantId, x.spanId))).toEqual(movedOut)
+            expect(Option.getOrThrow(yield* repo.getTrace(tenantId, kept)).spans).toEqual([y2, movedOut])
+            expect(yield* repo.querySpans(q(tenantId))).toEqual([movedOut, y2])
+            expect(yield* repo.getStats(tenantId)).toMatchObject({ totalTraces: 1, totalSpans: 2, oldestTrace: at(51) })
+          }), timeout)
+      })
+
+      describe("trace start", () => {
+        it.effect("a spans-only trace starts at the earliest start among its current spans, also after a re-store moves one later", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const tenantId = newTenantId()
+            const [traceId, other] = [newTraceId(), newTraceId()]
+            const s1 = span(tenantId, traceId, { startTime: at(1) })
+            const s2 = span(tenantId, traceId, { startTime: at(5) })
+            yield* repo.storeSpans([s1, s2])
+            expect(Option.getOrThrow(yield* repo.getTrace(tenantId, traceId)).createdAt).toEqual(at(1))
+
+            const later: TraceSpan = { ...s1, startTime: at(10) }
+            yield* repo.storeSpan(later)
+            expect(Option.getOrThrow(yield* repo.getTrace(tenantId, traceId))).toEqual({ tenantId, traceId, createdAt: at(5), spans: [s2, later] })
+            expect((yield* repo.queryTraces(q(tenantId)))[0]!.createdAt).toEqual(at(5))
+            expect(traceIds(yield* repo.queryTraces(q(tenantId, { startTime: at(3), endTime: at(6) })))).toEqual([traceId])
+            expect(yield* repo.queryTraces(q(tenantId, { endTime: at(2) }))).toEqual([])
+            expect(yield* repo.getStats(tenantId)).toMatchObject({ oldestTrace: at(5), newestTrace: at(5) })
+            expect(yield* repo.deleteTracesBefore(tenantId, at(5))).toBe(0)
+
+            // Its earliest span moves to another trace: it starts at the one left.
+            yield* repo.storeSpan({ ...s2, traceId: other })
+            expect(Option.getOrThrow(yield* repo.getTrace(tenantId, traceId)).createdAt).toEqual(at(10))
+            expect(yield* repo.getStats(tenantId)).toMatchObject({ totalTraces: 2, oldestTrace: at(5), newestTrace: at(10) })
+          }), timeout)
+
+        it.effect("a trace stored with storeTrace keeps its createdAt whatever its spans do", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const tenantId = newTenantId()
+            const traceId = newTraceId()
+            const s = span(tenantId, traceId, { startTime: at(3) })
+            yield* repo.storeTrace(TraceEvent.make({ tenantId, traceId, createdAt: at(2), spans: [s] }))
+            yield* repo.storeSpan({ ...s, startTime: at(7) })
+            expect(Option.getOrThrow(yield* repo.getTrace(tenantId, traceId)).createdAt).toEqual(at(2))
+            expect((yield* repo.queryTraces(q(tenantId)))[0]!.createdAt).toEqual(at(2))
+          }), timeout)
+      })
+
+      describe("dates", () => {
+        const outside = [
+          ["year 10000", new Date(Date.UTC(10000, 0, 1))],
+          ["year -1", new Date(Date.UTC(-1, 5, 15))],
+          ["1899-12-31T23:59:59.999Z", new Date(MIN_TIMESTAMP_MS - 1)],
+          ["2300-01-01T00:00:00.000Z", new Date(MAX_TIMESTAMP_MS + 1)]
+        ] as const
+        for (const [name, bad] of outside) {
+          it.effect(`refuses ${name} as InvalidInput naming the field, wherever a date goes, and stores nothing`, () =>
+            Effect.gen(function*() {
+              const repo = yield* Repo
+              const { tenantId, traceId } = ids()
+              const good = complexSpan(tenantId, traceId, at(1))
+              const path = <A, E extends { readonly _tag: string }>(self: Effect.Effect<A, E>) =>
+                Effect.map(Effect.flip(self), (e) => (e._tag === "InvalidInput" ? (e as unknown as { path: ReadonlyArray<unknown> }).path : e._tag))
+              expect(yield* path(repo.storeSpan({ ...good, startTime: bad }))).toEqual(["startTime"])
+              expect(yield* path(repo.storeSpan({ ...good, endTime: bad }))).toEqual(["endTime"])
+              expect(yield* path(repo.storeSpans([good, { ...good, securityFindings: [{ ...good.securityFindings[0]!, detectedAt: bad }] }])))
+                .toEqual([1, "securityFindings", 0, "detectedAt"])
+              expect(yield* path(repo.storeSpan({ ...good, events: [{ ...good.events[0]!, timestamp: bad }] }))).toEqual(["events", 0, "timestamp"])
+              expect(yield* path(repo.storeTrace({ tenantId, traceId, createdAt: bad, spans: [good] }))).toEqual(["createdAt"])
+              expect(yield* path(repo.querySpans({ ...q(tenantId), startTime: bad }))).toEqual(["startTime"])
+              expect(yield* path(repo.queryTraces({ ...q(tenantId), endTime: bad }))).toEqual(["endTime"])
+              expect(yield* path(repo.deleteTracesBefore(tenantId, bad))).toEqual([1])
+              expect(yield* repo.getStats(tenantId)).toEqual({ totalTraces: 0, totalSpans: 0, storageSizeBytes: 0 })
+            }), timeout)
+        }
+
+        it.effect("stores and reads back the first and the last instant of the range exactly", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const { tenantId, traceId } = ids()
+            const [first, last] = [new Date(MIN_TIMESTAMP_MS), new Date(MAX_TIMESTAMP_MS)]
+            expect([first.toISOString(), last.toISOString()]).toEqual(["1900-01-01T00:00:00.000Z", "2299-12-31T23:59:59.999Z"])
+            const base = complexSpan(tenantId, traceId, first)
+            const s: TraceSpan = {
+              ...base,
+              endTime: last,
+              securityFindings: [{ ...base.securityFindings[0]!, detectedAt: first }, { ...base.securityFindings[1]!, detectedAt: last }],
+              events: [{ ...base.events[0]!, timestamp: last }],
+              agentActions: [{ ...base.agentActions[0]!, timestamp: first }]
+            }
+            const late = span(tenantId, traceId, { startTime: last })
+            yield* repo.storeTrace(TraceEvent.make({ tenantId, traceId, createdAt: first, spans: [s, late] }))
+            expect(Option.getOrThrow(yield* repo.getSpan(tenantId, s.spanId))).toEqual(s)
+            expect(Option.getOrThrow(yield* repo.getTrace(tenantId, traceId))).toEqual({ tenantId, traceId, createdAt: first, spans: [s, late] })
+            expect(yield* repo.querySpans(q(tenantId, { startTime: first, endTime: last }))).toEqual([late, s])
+            expect(yield* repo.querySpans(q(tenantId, { startTime: last }))).toEqual([late])
+            expect(traceIds(yield* repo.queryTraces(q(tenantId, { endTime: first })))).toEqual([traceId])
+            expect(yield* repo.getStats(tenantId)).toMatchObject({ oldestTrace: first, newestTrace: first })
+            expect(yield* repo.deleteTracesBefore(tenantId, first)).toBe(0)
+            expect(yield* repo.deleteTracesBefore(tenantId, last)).toBe(1)
+          }), timeout)
+      })
+
+      describe("storage size", () => {
+        it.effect("storageSizeBytes is the UTF-8 bytes of the stored text, exactly, counted once per current span", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const { tenantId, traceId } = ids()
+            // prompt 4 + 1 + 2, response 6, error 2, tag key 6 + value 3, and "[]" for findings, events, actions.
+            const plain = span(tenantId, traceId, { prompt: "🚀 hi", response: "漢字", errorMessage: "é", tags: { "キー": "値" }, startTime: at(1) })
+            expect(spanStorageBytes(plain)).toBe(30)
+            yield* repo.storeSpan(plain)
+            expect((yield* repo.getStats(tenantId)).storageSizeBytes).toBe(30)
+            yield* repo.storeSpan({ ...plain, traceId: newTraceId() })
+            yield* repo.storeSpan(plain)
+            expect((yield* repo.getStats(tenantId)).storageSizeBytes).toBe(30)
+
+            // Nested lists count as the JSON text they are stored as: multi-byte text, escapes and dates included.
+            const complex = complexSpan(tenantId, traceId, at(2))
+            const nested = { ...complex, prompt: "北京 👨‍👩‍👧", events: [{ ...complex.events[0]!, description: "événement \"✓\"" }] }
+            const expected = [nested.prompt, nested.response, nested.errorMessage, ...Object.keys(nested.tags), ...Object.values(nested.tags)]
+              .reduce((sum, text) => sum + Buffer.byteLength(text ?? ""), 0) +
+              [nested.securityFindings, nested.events, nested.agentActions].reduce((sum, list) => sum + Buffer.byteLength(JSON.stringify(list)), 0)
+            yield* repo.storeSpan(nested)
+            expect((yield* repo.getStats(tenantId)).storageSizeBytes).toBe(30 + expected)
+            yield* repo.deleteTracesBefore(tenantId, at(100))
+            expect((yield* repo.getStats(tenantId)).storageSizeBytes).toBe(0)
           }), timeout)
       })
 
