@@ -106,6 +106,35 @@ const openChdb = (path: string) =>
       )
   })
 
+type ChdbConnection = Effect.Effect.Success<ReturnType<typeof openChdb>>
+
+/** Waits until no native chDB call is running any more (a timed-out call keeps running in the engine). */
+const drainChdb = Effect.promise(async () => (await import("chdb")).drainPending())
+
+/**
+ * Releases the embedded engine: waits (bounded) for the calls still running in it, closes the
+ * connection (which removes a `:memory:` engine's temporary directory), then waits for the engine's
+ * own deferred teardown. Tearing the engine down under a running call, or exiting the process with a
+ * connection open, is what crashed the process (exit 139) and left `chdb-node-mem-*` behind.
+ */
+const closeChdb = (connection: ChdbConnection, wait: Duration.Duration) =>
+  Effect.gen(function*() {
+    const drained = yield* Effect.timeout(drainChdb, wait).pipe(Effect.isSuccess)
+    if (!drained) {
+      yield* Effect.logWarning(`chDB: calls still running in the embedded engine after ${Duration.format(wait)}; closing it anyway`)
+    }
+    yield* Effect.promise(() => connection.close().catch(() => undefined))
+    yield* Effect.timeout(drainChdb, wait).pipe(Effect.ignore)
+  })
+
+/**
+ * The embedded engine, acquired and released with the scope. Opening it is uninterruptible: a
+ * sibling layer that fails while chDB loads (hundreds of milliseconds) no longer leaves a connection
+ * opened after its scope closed, which nothing would ever release.
+ */
+const acquireChdb = (path: string, wait: Duration.Duration) =>
+  Effect.acquireRelease(openChdb(path), (connection) => closeChdb(connection, wait))
+
 /**
  * Opens a client: a server for `http(s)://`, the embedded engine for `chdb:`. It answers a query
  * within `connectTimeout` or fails with {@link StorageUnavailable} naming the address; closing the
@@ -128,8 +157,11 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
       engine = "chdb"
       const dir = options.url.slice("chdb:".length)
       if (dir === "") return yield* unavailable(operation, "a chdb: URL needs a directory, e.g. chdb:./data or chdb::memory:")
-      const connection = yield* openChdb(dir === ":memory:" ? dir : (yield* Effect.promise(() => import("node:path"))).resolve(dir))
+      const resolved = dir === ":memory:" ? dir : (yield* Effect.promise(() => import("node:path"))).resolve(dir)
+      // The release waits for calls still running in the engine: at most one request's bound, and a margin.
+      const connection = yield* acquireChdb(resolved, Duration.sum(requestTimeout, Duration.seconds(5)))
       // chdb types its connection against its own copy of client-common: same shape, distinct declarations.
+      // Closing the connection is closing this client: it has no other resource.
       client = createClient({ connection: connection as unknown as ClientConnection, log })
     } else if (/^https?:\/\//.test(options.url)) {
       engine = "server"
@@ -142,13 +174,27 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
         compression: { request: options.compression ?? true, response: options.compression ?? true },
         log
       })
+      const http = client
+      yield* Effect.addFinalizer(() => Effect.promise(() => http.close().catch(() => undefined)).pipe(Effect.timeout("10 seconds"), Effect.ignore))
     } else {
       return yield* unavailable(operation, `unsupported ClickHouse URL ${address}: use http(s)://host:port, chdb:<dir> or chdb::memory:`)
     }
-    yield* Effect.addFinalizer(() => Effect.promise(() => client.close().catch(() => undefined)).pipe(Effect.timeout("10 seconds"), Effect.ignore))
 
     const maxSeconds = Math.max(1, Math.ceil(Duration.toSeconds(requestTimeout)))
     const withLimit = (sql: string) => (/\bSETTINGS\b[^)]*$/.test(sql) ? sql : `${sql}\nSETTINGS max_execution_time = ${maxSeconds}`)
+    // Statements and inserts get the same limit as a setting (an INSERT's SETTINGS would have to go
+    // before its FORMAT, which the client writes): chDB runs it as a `SET` before the statement.
+    const settings = { max_execution_time: maxSeconds }
+    /**
+     * Every call is bounded by an Effect timeout, which returns on both transports: chDB ignores
+     * the abort signal (its C API cannot interrupt a call), so a timed-out call keeps running in
+     * the engine until it ends or `max_execution_time` stops it; closing the client waits for it.
+     */
+    const bounded = <A>(op: string, self: Effect.Effect<A, StorageUnavailable | StorageQueryError>) =>
+      Effect.timeoutFail(self, {
+        duration: requestTimeout,
+        onTimeout: () => unavailable(op, `ClickHouse at ${address} did not answer within ${Duration.format(requestTimeout)}`)
+      })
 
     const shape: ClickHouseClientShape = {
       engine,
@@ -156,25 +202,26 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
       database,
       client,
       query: <A>(op: string, sql: string, params: Params = {}) =>
-        Effect.tryPromise({
+        bounded(op, Effect.tryPromise({
           try: async (signal) => {
             const result = await client.query({ query: withLimit(sql), query_params: params, format: "JSONEachRow", abort_signal: signal })
             return result.json<A>()
           },
           catch: classify(op, address)
-        }),
+        })),
       command: (op, sql, params = {}) =>
-        Effect.tryPromise({
-          try: (signal) => client.command({ query: sql, query_params: params, abort_signal: signal }),
+        bounded(op, Effect.tryPromise({
+          try: (signal) => client.command({ query: sql, query_params: params, clickhouse_settings: settings, abort_signal: signal }),
           catch: classify(op, address)
-        }).pipe(Effect.asVoid),
+        })).pipe(Effect.asVoid),
       insert: (op, table, rows) =>
         rows.length === 0
           ? Effect.void
-          : Effect.tryPromise({
-            try: (signal) => client.insert({ table, values: rows as Array<object>, format: "JSONEachRow", abort_signal: signal }),
+          : bounded(op, Effect.tryPromise({
+            try: (signal) =>
+              client.insert({ table, values: rows as Array<object>, format: "JSONEachRow", clickhouse_settings: settings, abort_signal: signal }),
             catch: classify(op, address)
-          }).pipe(Effect.asVoid)
+          })).pipe(Effect.asVoid)
     }
 
     if (options.verify ?? true) {

@@ -97,7 +97,7 @@ export const getTrace = (ch: ClickHouseClientShape, tenantId: TenantId, traceId:
 export const deleteChunk = 10_000
 
 /**
- * Deletes the tenant's traces created before `before`, `deleteChunk` traces per round, each round
+ * Deletes the tenant's traces created before `before`, `chunk` traces per round, each round
  * passed through `bound`. With a trace go its rows in both tables and every copy of the spans
  * currently in it (a stale copy elsewhere would otherwise become current again); a span that moved
  * away to a trace that stays keeps its current copy.
@@ -106,7 +106,8 @@ export const deleteTracesBefore = (
   ch: ClickHouseClientShape,
   tenantId: TenantId,
   before: Date,
-  bound: <A>(round: Effect.Effect<A, StorageError>) => Effect.Effect<A, StorageError>
+  bound: <A>(round: Effect.Effect<A, StorageError>) => Effect.Effect<A, StorageError>,
+  chunk: number = deleteChunk
 ) =>
   Effect.gen(function*() {
     const operation = "TraceRepository.deleteTracesBefore"
@@ -118,8 +119,8 @@ export const deleteTracesBefore = (
     ))
     const ids = rows.map((r) => r.trace_id)
     const inTraces = "trace_id IN {traceIds:Array(String)}"
-    for (let i = 0; i < ids.length; i += deleteChunk) {
-      const params = { tenant: tenantId, traceIds: ids.slice(i, i + deleteChunk) }
+    for (let i = 0; i < ids.length; i += chunk) {
+      const params = { tenant: tenantId, traceIds: ids.slice(i, i + chunk) }
       // Spans first: a trace row outliving its spans after a failure is still deleted by the next call.
       yield* bound(Effect.zipRight(
         ch.command(

@@ -1,8 +1,8 @@
-import { expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { ClickHouseClient, ClickHouseTraceRepository, newTenantId, newTraceId, TraceQuery, TraceRepository } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseTraceQueries, ClickHouseTraceRepository, newTenantId, newTraceId, TraceQuery, TraceRepository } from "../../src/index.js"
 import { at, span } from "../support/fixtures.js"
 
 // Behaviour that depends on how the ClickHouse schema deduplicates, beyond the shared contract.
@@ -44,4 +44,33 @@ layer(repository, { timeout: "120 seconds", excludeTestServices: true })("ClickH
       yield* repo.storeTrace({ tenantId, traceId, createdAt: at(4), spans: [] })
       expect(Option.getOrThrow(yield* repo.getTrace(tenantId, traceId))).toEqual({ tenantId, traceId, createdAt: at(3), spans: [s] })
     }))
+})
+
+layer(repository, { timeout: "120 seconds", excludeTestServices: true })("ClickHouse bounds", (it) => {
+  it.effect("deleteTracesBefore passes the lookup and each round of the purge, not the whole purge, through its bound", () =>
+    Effect.gen(function*() {
+      const repo = yield* TraceRepository.TraceRepository
+      const ch = yield* ClickHouseClient.ClickHouseClient
+      const tenantId = newTenantId()
+      yield* repo.storeSpans([1, 2, 3, 4, 5].map((m) => span(tenantId, newTraceId(), { startTime: at(m) })))
+      let bounded = 0
+      const bound = <A, E>(self: Effect.Effect<A, E>) => Effect.suspend(() => (bounded++, self))
+      expect(yield* ClickHouseTraceQueries.deleteTracesBefore(ch, tenantId, at(100), bound, 2)).toBe(5)
+      expect(bounded).toBe(1 + 3)
+      expect(yield* repo.getStats(tenantId)).toEqual({ totalTraces: 0, totalSpans: 0, storageSizeBytes: 0 })
+    }))
+})
+
+describe("chDB call bounds", () => {
+  it.scopedLive("a statement and a query that outlast the request bound fail with StorageUnavailable naming it; the engine finishes them before it closes", () =>
+    Effect.gen(function*() {
+      const ch = yield* ClickHouseClient.make({ url: "chdb::memory:", database: "llmtrace_bounds", requestTimeout: "1 second" })
+      // Inline settings win over the client's own limit: the engine would run for 3 seconds.
+      const slow = "SELECT sleepEachRow(0.5) FROM numbers(6) SETTINGS max_execution_time = 60"
+      for (const call of [ch.command("test.command", slow), ch.query("test.query", slow)]) {
+        const error = yield* Effect.flip(call)
+        expect(error._tag).toBe("StorageUnavailable")
+        expect(error.message).toContain("did not answer within 1s")
+      }
+    }), 60_000)
 })
