@@ -1,6 +1,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository, newTenantId, newTraceId, spanStorageBytes, TraceQuery } from "../../src/index.js"
+import { at, span } from "../support/fixtures.js"
 
 const Client = ClickHouseClient.ClickHouseClient
 
@@ -23,18 +24,18 @@ layer(ClickHouseClient.layerWith({ url: "chdb::memory:" }), { timeout: "120 seco
     Effect.gen(function*() {
       const ch = yield* Client
       const options = { database: "llmtrace_idempotent" }
-      expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([1])
+      expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([1, 2])
       expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([])
-      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1])
-      expect(yield* tables(options.database)).toEqual(["llmtrace_migrations", "spans", "spans_to_traces", "traces"])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2])
+      expect(yield* tables(options.database)).toEqual(["llmtrace_migrations", "spans", "traces"])
     }))
 
   it.effect("resume after a run that stopped half-way through a migration", () =>
     Effect.gen(function*() {
       const ch = yield* Client
       const options = { database: "llmtrace_partial" }
-      const second = (broken: boolean): ClickHouseMigrations.Migration => ({
-        version: 2,
+      const next = (broken: boolean): ClickHouseMigrations.Migration => ({
+        version: 3,
         name: "extra",
         statements: (o) => [
           `CREATE TABLE IF NOT EXISTS ${o.database}.extra (id String) ENGINE = MergeTree ORDER BY id`,
@@ -43,14 +44,39 @@ layer(ClickHouseClient.layerWith({ url: "chdb::memory:" }), { timeout: "120 seco
         ]
       })
       const first = ClickHouseMigrations.migrations
-      const failure = yield* Effect.flip(ClickHouseMigrations.run(ch, options, [...first, second(true)]))
+      const failure = yield* Effect.flip(ClickHouseMigrations.run(ch, options, [...first, next(true)]))
       expect(failure._tag).toBe("StorageQueryError")
-      // The first migration is recorded, the second is not, though its first statement ran.
-      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1])
-      expect(yield* tables(options.database)).toContain("extra")
-      expect(yield* ClickHouseMigrations.run(ch, options, [...first, second(false)])).toEqual([2])
+      // The shipped migrations are recorded, the broken one is not, though its first statement ran.
       expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2])
-      expect(yield* tables(options.database)).toEqual(["extra", "extra_2", "llmtrace_migrations", "spans", "spans_to_traces", "traces"])
+      expect(yield* tables(options.database)).toContain("extra")
+      expect(yield* ClickHouseMigrations.run(ch, options, [...first, next(false)])).toEqual([3])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3])
+      expect(yield* tables(options.database)).toEqual(["extra", "extra_2", "llmtrace_migrations", "spans", "traces"])
+    }))
+
+  it.effect("migration 2 on a version-1 schema: the view goes, size_bytes is measured by the engine, traces stored before read alike", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const database = "llmtrace_upgrade"
+      expect(yield* ClickHouseMigrations.run(ch, { database }, ClickHouseMigrations.migrations.slice(0, 1))).toEqual([1])
+      const v1 = yield* ClickHouseTraceRepository.make({ ...ch, database }, { autoMigrate: false, skipSchemaCheck: true })
+      const tenantId = newTenantId()
+      const before = span(tenantId, newTraceId(), { startTime: at(1), prompt: "🚀" })
+      yield* v1.storeSpan(before)
+      expect(yield* tables(database)).toContain("spans_to_traces")
+
+      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([2])
+      expect(yield* tables(database)).not.toContain("spans_to_traces")
+      const repo = yield* ClickHouseTraceRepository.make({ ...ch, database }, { autoMigrate: false })
+      const after = span(tenantId, newTraceId(), { startTime: at(2), prompt: "漢字" })
+      yield* repo.storeSpan(after)
+      expect((yield* repo.queryTraces(TraceQuery.make({ tenantId }))).map((t) => [t.traceId, t.createdAt])).toEqual([[after.traceId, at(2)], [before.traceId, at(1)]])
+      const sizes = yield* ch.query<{ span_id: string; size_bytes: string | number }>(
+        "test.size",
+        `SELECT span_id, size_bytes FROM ${database}.spans WHERE span_id = {id:String}`,
+        { id: after.spanId }
+      )
+      expect(sizes.map((r) => Number(r.size_bytes))).toEqual([spanStorageBytes(after)])
     }))
 
   it.effect("apply, change and remove the retention TTL as configured", () =>

@@ -65,3 +65,9 @@ AS SELECT
     min(start_time) AS span_start
 FROM llmtrace.spans
 GROUP BY tenant_id, trace_id;
+
+DROP VIEW IF EXISTS llmtrace.spans_to_traces ON CLUSTER `llmtrace_cluster`;
+
+ALTER TABLE llmtrace.spans ON CLUSTER `llmtrace_cluster` MODIFY COLUMN size_bytes UInt64 DEFAULT length(prompt) + length(ifNull(response, '')) + length(ifNull(error_message, '')) + length(security_findings) + length(events) + length(agent_actions) + arraySum(arrayMap((k, v) -> length(k) + length(v), mapKeys(tags), mapValues(tags)));
+
+ALTER TABLE llmtrace.spans ON CLUSTER `llmtrace_cluster` UPDATE size_bytes = length(prompt) + length(ifNull(response, '')) + length(ifNull(error_message, '')) + length(security_findings) + length(events) + length(agent_actions) + arraySum(arrayMap((k, v) -> length(k) + length(v), mapKeys(tags), mapValues(tags))) WHERE 1;
