@@ -14,7 +14,7 @@ import { columns, fromRow, nextVersion, type SpanRow, toDateTime64, toRow } from
  * `version`) is the current one and every other copy is ignored. The sorting key is
  * (tenant_id, trace_id, span_id), so `FINAL` and background merges collapse re-stores within a
  * trace only: a span that moved to another trace leaves a stale copy behind, which every read and
- * count skips through {@link isCurrent}.
+ * count skips: they read {@link currentSpans}.
  */
 
 export const spansTable = (ch: ClickHouseClientShape) => `${ch.database}.spans`
@@ -38,16 +38,34 @@ export const timeRange = (column: string, q: TraceQuery, bind: SpanFilters.Bind)
   ...(q.endTime === undefined ? [] : [`${column} <= ${bind(toDateTime64(q.endTime), "DateTime64(3, 'UTC')")}`])
 ]
 
+/** The wide text columns, left out where only keys and filters are needed. */
+const wide = "prompt, response, error_message, security_findings, events, agent_actions"
+
 /**
- * A condition over `spans` rows that holds for the current copy of each span only: the newest
- * version of its (tenant_id, span_id). `tenant` scopes the lookup (`1` for every tenant);
- * `candidates`, a condition the current copies the caller wants all meet (its own WHERE), narrows
- * the span ids looked up: a trace's spans are read by key, then their copies by the span id index.
+ * A table expression: the current copy of each span in scope, the newest version of its
+ * (tenant_id, span_id), with every column but the wide texts (so a filter over any other column
+ * applies to it). `tenant` scopes the lookup (`1` for every tenant); `candidates`, a condition the
+ * current copies the caller wants all meet (its own WHERE, which it applies again over this),
+ * narrows the span ids looked at: a trace's spans are found by key, then their copies by the span
+ * id index. (`ORDER BY version DESC LIMIT 1 BY` measured several times faster here than an
+ * `IN (… max(version) … GROUP BY span_id)` set.)
  */
-export const isCurrent = (spans: string, tenant: string, candidates: string): string =>
-  `(tenant_id, span_id, version) IN (SELECT tenant_id, span_id, max(version) FROM ${spans} WHERE ${tenant}${
+export const currentSpans = (spans: string, tenant: string, candidates: string): string =>
+  `(SELECT * EXCEPT (${wide}) FROM ${spans} WHERE ${tenant}${
     candidates === "1" ? "" : ` AND span_id IN (SELECT span_id FROM ${spans} WHERE ${tenant} AND ${candidates})`
-  } GROUP BY tenant_id, span_id)`
+  } ORDER BY version DESC LIMIT 1 BY tenant_id, span_id)`
+
+/**
+ * The wide rows of the current copies of the spans in scope that meet `where` (a condition as for
+ * {@link currentSpans}): every copy of a candidate span id is read, the newest kept, then `where`
+ * applied to it.
+ */
+const currentRows = (spans: string, where: string): string =>
+  `SELECT ${columns} FROM (
+     SELECT ${columns} FROM ${spans}
+     WHERE tenant_id = {tenant:String} AND span_id IN (SELECT span_id FROM ${spans} WHERE tenant_id = {tenant:String} AND ${where})
+     ORDER BY version DESC LIMIT 1 BY span_id
+   ) WHERE ${where}`
 
 const tenantScope = "tenant_id = {tenant:String}"
 
@@ -74,8 +92,8 @@ export const querySpans = (ch: ClickHouseClientShape, q: TraceQuery) =>
       "TraceRepository.querySpans",
       `SELECT ${columns} FROM ${spans}
        WHERE ${tenantScope} AND (span_id, version) IN (
-         SELECT span_id, version FROM ${spans}
-         WHERE ${tenantScope} AND ${where} AND ${isCurrent(spans, tenantScope, where)}
+         SELECT span_id, version FROM ${currentSpans(spans, tenantScope, where)}
+         WHERE ${where}
          ORDER BY start_time DESC, span_id DESC
          LIMIT {limit:UInt32} OFFSET {offset:UInt32}
        )
@@ -108,8 +126,7 @@ export const spansOfTraces = (ch: ClickHouseClientShape, operation: string, tena
   return Effect.map(
     ch.query<SpanRow>(
       operation,
-      `SELECT ${columns} FROM ${spans} WHERE ${tenantScope} AND ${inTraces} AND ${isCurrent(spans, tenantScope, inTraces)}
-       LIMIT 1 BY span_id`,
+      currentRows(spans, inTraces),
       { tenant: tenantId, traceIds }
     ),
     (rows) => {
@@ -134,9 +151,8 @@ export const spansOfTrace = (ch: ClickHouseClientShape, tenantId: TenantId, trac
     ch.query<SpanRow & { readonly explicit: string | null }>(
       "TraceRepository.getTrace",
       // The explicit createdAt rides along as a scalar subquery: one round trip when the trace has spans.
-      `SELECT ${columns}, (SELECT min(created_at) FROM ${ch.database}.traces WHERE ${tenantScope} AND ${inTrace}) AS explicit
-       FROM ${spans} WHERE ${tenantScope} AND ${inTrace} AND ${isCurrent(spans, tenantScope, inTrace)}
-       LIMIT 1 BY span_id`,
+      `SELECT *, (SELECT min(created_at) FROM ${ch.database}.traces WHERE ${tenantScope} AND ${inTrace}) AS explicit
+       FROM (${currentRows(spans, inTrace)})`,
       { tenant: tenantId, traceId }
     ),
     (rows) => ({ spans: rows.map(fromRow).sort(byStartThenId), explicit: rows[0]?.explicit ?? null })

@@ -6,7 +6,7 @@ import * as SpanFilters from "../domain/SpanFilters.js"
 import type { TraceEvent } from "../domain/Trace.js"
 import type { StorageError } from "../StorageError.js"
 import type { ClickHouseClientShape, Params } from "./ClickHouseClient.js"
-import { and, binder, insertSpans, isCurrent, spansOfTrace, spansOfTraces, spansTable, timeRange } from "./SpanQueries.js"
+import { and, binder, currentSpans, insertSpans, spansOfTrace, spansOfTraces, spansTable, timeRange } from "./SpanQueries.js"
 import { fromDateTime64, toDateTime64 } from "./SpanRows.js"
 
 /**
@@ -31,7 +31,7 @@ const traceCreated = (ch: ClickHouseClientShape, tenant: string, traces = "1") =
       FROM ${tracesTable(ch)} WHERE ${tenant} AND ${traces} AND created_at IS NOT NULL
       UNION ALL
       SELECT tenant_id, trace_id, start_time AS t, toUInt8(0) AS explicit
-      FROM ${spans} WHERE ${tenant} AND ${traces} AND ${isCurrent(spans, tenant, traces)}
+      FROM ${currentSpans(spans, tenant, traces)} WHERE ${traces}
     ) GROUP BY tenant_id, trace_id`
 }
 
@@ -56,7 +56,7 @@ export const queryTraces = (ch: ClickHouseClientShape, q: TraceQuery) =>
     const filters = and(SpanFilters.active(q).flatMap((f) => f.clickhouse(bind)))
     const matching = filters === "1"
       ? []
-      : [`trace_id IN (SELECT trace_id FROM ${spans} WHERE ${tenantScope} AND ${filters} AND ${isCurrent(spans, tenantScope, filters)})`]
+      : [`trace_id IN (SELECT trace_id FROM ${currentSpans(spans, tenantScope, filters)} WHERE ${filters})`]
     const rows = yield* ch.query<{ readonly trace_id: string; readonly created: string }>(
       "TraceRepository.queryTraces",
       `SELECT trace_id, created FROM (${traceCreated(ch, tenantScope, traceScope)})
@@ -126,7 +126,7 @@ export const deleteTracesBefore = (
         ch.command(
           operation,
           `DELETE FROM ${spans} WHERE ${tenantScope} AND (${inTraces} OR span_id IN (
-             SELECT span_id FROM ${spans} WHERE ${tenantScope} AND ${inTraces} AND ${isCurrent(spans, tenantScope, inTraces)}))`,
+             SELECT span_id FROM ${currentSpans(spans, tenantScope, inTraces)} WHERE ${inTraces}))`,
           params
         ),
         ch.command(operation, `DELETE FROM ${tracesTable(ch)} WHERE ${tenantScope} AND ${inTraces}`, params)
@@ -151,7 +151,7 @@ export const stats = (ch: ClickHouseClientShape, operation: string, tenantId: Te
       `SELECT t.traces, t.oldest, t.newest, s.spans, s.bytes FROM
          (SELECT count() AS traces, min(created) AS oldest, max(created) AS newest FROM (${traceCreated(ch, tenant)})) AS t
        CROSS JOIN
-         (SELECT count() AS spans, sum(size_bytes) AS bytes FROM ${spans} WHERE ${tenant} AND ${isCurrent(spans, tenant, "1")}) AS s`,
+         (SELECT count() AS spans, sum(size_bytes) AS bytes FROM ${currentSpans(spans, tenant, "1")}) AS s`,
       tenantId === undefined ? {} : { tenant: tenantId }
     )
     const row = rows[0]
