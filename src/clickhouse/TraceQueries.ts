@@ -120,17 +120,27 @@ export const deleteTracesBefore = (
     const ids = rows.map((r) => r.trace_id)
     const inTraces = "trace_id IN {traceIds:Array(String)}"
     for (let i = 0; i < ids.length; i += chunk) {
-      const params = { tenant: tenantId, traceIds: ids.slice(i, i + chunk) }
-      // Spans first: a trace row outliving its spans after a failure is still deleted by the next call.
-      yield* bound(Effect.zipRight(
-        ch.command(
+      const traceIds = ids.slice(i, i + chunk)
+      const params = { tenant: tenantId, traceIds }
+      yield* bound(Effect.gen(function*() {
+        // Spans that moved into these traces and left a copy elsewhere (rare): their ids are looked up
+        // first, so the DELETE has no subquery (a mutation with one is refused on replicated tables).
+        const moved = yield* ch.query<{ readonly span_id: string }>(
           operation,
-          `DELETE FROM ${spans} WHERE ${tenantScope} AND (${inTraces} OR span_id IN (
-             SELECT span_id FROM ${currentSpans(spans, tenantScope, inTraces)} WHERE ${inTraces}))`,
+          `SELECT DISTINCT span_id FROM ${spans}
+           WHERE ${tenantScope} AND NOT ${inTraces} AND span_id IN (SELECT span_id FROM ${currentSpans(spans, tenantScope, inTraces)} WHERE ${inTraces})`,
           params
-        ),
-        ch.command(operation, `DELETE FROM ${tracesTable(ch)} WHERE ${tenantScope} AND ${inTraces}`, params)
-      ))
+        )
+        // Spans first: a trace row outliving its spans after a failure is still deleted by the next call.
+        yield* ch.command(
+          operation,
+          moved.length === 0
+            ? `DELETE FROM ${spans} WHERE ${tenantScope} AND ${inTraces}`
+            : `DELETE FROM ${spans} WHERE ${tenantScope} AND (${inTraces} OR span_id IN {moved:Array(String)})`,
+          { ...params, moved: moved.map((r) => r.span_id) }
+        )
+        yield* ch.command(operation, `DELETE FROM ${tracesTable(ch)} WHERE ${tenantScope} AND ${inTraces}`, params)
+      }))
     }
     return ids.length
   })
