@@ -228,8 +228,8 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
       TraceQuery.make({ tenantId: tenantOf(k), provider: "Anthropic", minSecurityScore: 50, tags: { env: "prod" }, limit: 50 })
     const handTraces = `
       WITH page AS (
-        SELECT trace_id, coalesce(min(created_at), min(span_start)) AS created
-        FROM ${WRITER_DB}.traces WHERE tenant_id = {t:String}
+        SELECT trace_id, min(start_time) AS created
+        FROM ${WRITER_DB}.spans FINAL WHERE tenant_id = {t:String}
         GROUP BY trace_id
         HAVING trace_id IN (
           SELECT trace_id FROM ${WRITER_DB}.spans FINAL
@@ -240,7 +240,7 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
       WHERE s.tenant_id = {t:String}
       ORDER BY created DESC, s.trace_id, s.start_time`
     const handTrace = `
-      SELECT ${columns}, (SELECT coalesce(min(created_at), min(span_start)) FROM ${WRITER_DB}.traces WHERE tenant_id = {t:String} AND trace_id = {id:String}) AS created
+      SELECT ${columns}, (SELECT min(start_time) FROM ${WRITER_DB}.spans FINAL WHERE tenant_id = {t:String} AND trace_id = {id:String}) AS created
       FROM ${WRITER_DB}.spans FINAL WHERE tenant_id = {t:String} AND trace_id = {id:String} ORDER BY start_time`
     const handStats = `
       SELECT uniqExact(trace_id) AS traces, min(start_time) AS oldest, max(start_time) AS newest, count() AS spans, sum(size_bytes) AS bytes

@@ -21,16 +21,18 @@ import { fromDateTime64, toDateTime64 } from "./SpanRows.js"
 const tracesTable = (ch: ClickHouseClientShape) => `${ch.database}.traces`
 
 /**
- * `(tenant_id, trace_id, created)` of every trace in scope: `tenant` over both tables (`1` for all
- * tenants), `traces` a condition over trace_id that narrows the lookup.
+ * `(tenant_id, trace_id, created, spans, bytes)` of every trace in scope, from one pass over the
+ * current spans: `tenant` over both tables (`1` for all tenants), `traces` a condition over
+ * trace_id that narrows the lookup. `spans` and `bytes` count its current spans and their size.
  */
 const traceCreated = (ch: ClickHouseClientShape, tenant: string, traces = "1") => {
   const spans = spansTable(ch)
-  return `SELECT tenant_id, trace_id, if(countIf(explicit = 1) > 0, minIf(t, explicit = 1), min(t)) AS created FROM (
-      SELECT tenant_id, trace_id, assumeNotNull(created_at) AS t, toUInt8(1) AS explicit
+  return `SELECT tenant_id, trace_id, if(countIf(explicit = 1) > 0, minIf(t, explicit = 1), min(t)) AS created,
+      sum(n) AS spans, sum(b) AS bytes FROM (
+      SELECT tenant_id, trace_id, assumeNotNull(created_at) AS t, toUInt8(1) AS explicit, toUInt64(0) AS n, toUInt64(0) AS b
       FROM ${tracesTable(ch)} WHERE ${tenant} AND ${traces} AND created_at IS NOT NULL
       UNION ALL
-      SELECT tenant_id, trace_id, start_time AS t, toUInt8(0) AS explicit
+      SELECT tenant_id, trace_id, start_time AS t, toUInt8(0) AS explicit, toUInt64(1) AS n, size_bytes AS b
       FROM ${currentSpans(spans, tenant, traces)} WHERE ${traces}
     ) GROUP BY tenant_id, trace_id`
 }
@@ -148,7 +150,6 @@ export const deleteTracesBefore = (
 /** Counts of one tenant (or of all): traces, current spans, their storage size, oldest and newest trace. */
 export const stats = (ch: ClickHouseClientShape, operation: string, tenantId: TenantId | undefined) =>
   Effect.gen(function*() {
-    const spans = spansTable(ch)
     const tenant = tenantId === undefined ? "1" : tenantScope
     const rows = yield* ch.query<{
       readonly traces: number | string
@@ -158,10 +159,8 @@ export const stats = (ch: ClickHouseClientShape, operation: string, tenantId: Te
       readonly bytes: number | string
     }>(
       operation,
-      `SELECT t.traces, t.oldest, t.newest, s.spans, s.bytes FROM
-         (SELECT count() AS traces, min(created) AS oldest, max(created) AS newest FROM (${traceCreated(ch, tenant)})) AS t
-       CROSS JOIN
-         (SELECT count() AS spans, sum(size_bytes) AS bytes FROM ${currentSpans(spans, tenant, "1")}) AS s`,
+      `SELECT count() AS traces, min(created) AS oldest, max(created) AS newest, sum(spans) AS spans, sum(bytes) AS bytes
+       FROM (${traceCreated(ch, tenant)})`,
       tenantId === undefined ? {} : { tenant: tenantId }
     )
     const row = rows[0]
