@@ -24,9 +24,9 @@ export interface ClickHouseClientShape {
   readonly client: NodeClient
   /** Rows of a SELECT as JSON objects. `max_execution_time` is added inline: it is what stops chDB work. */
   readonly query: <A>(operation: string, sql: string, params?: Params) => Effect.Effect<Array<A>, StorageUnavailable | StorageQueryError>
-  /** A statement without result rows (DDL, DELETE). */
+  /** A statement without result rows (DDL, DELETE), with `max_execution_time` as a setting. */
   readonly command: (operation: string, sql: string, params?: Params) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
-  /** Inserts rows as `JSONEachRow` into a qualified table. */
+  /** Inserts rows as `JSONEachRow` into a qualified table, with `max_execution_time` as a setting. */
   readonly insert: (operation: string, table: string, rows: ReadonlyArray<object>) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
 }
 
@@ -38,7 +38,11 @@ export interface Options {
   readonly database?: string
   readonly username?: string
   readonly password?: Redacted.Redacted<string>
-  /** Upper bound of one request, and the inline `max_execution_time` of each SELECT. Default 30 s. */
+  /**
+   * Upper bound of every call (an Effect timeout, on both transports) and its `max_execution_time`.
+   * Default 30 s. On chDB a call that times out keeps running in the engine until it ends or
+   * `max_execution_time` stops it; closing the client waits for it.
+   */
   readonly requestTimeout?: Duration.DurationInput
   /** How long building the layer waits for the first answer. Default 10 s. */
   readonly connectTimeout?: Duration.DurationInput

@@ -8,6 +8,7 @@ import {
   newSpanId,
   newTenantId,
   newTraceId,
+  SpanFilters,
   type TenantId,
   TraceEvent,
   TraceQuery,
@@ -281,6 +282,32 @@ export const traceRepositoryContract = <E>(
             expect((yield* repo.querySpans(q(tenantId, { tags: { team: "a" } }))).map((s) => s.spanId)).toEqual([other.spanId, tagged.spanId])
             expect((yield* repo.querySpans(q(tenantId, { tags: { env: "dev" } }))).map((s) => s.spanId)).toEqual([other.spanId])
           }), timeout)
+      })
+
+      describe("the span filter table", () => {
+        // One example per filter of SpanFilters.table (a missing one does not compile): the value, a
+        // span it selects and one it does not. Each runs through querySpans and queryTraces.
+        const examples: { readonly [K in SpanFilters.Name]: readonly [NonNullable<TraceQuery[K]>, Partial<TraceSpan>, Partial<TraceSpan>] } = {
+          provider: ["Bedrock", { provider: "Bedrock" }, { provider: "bedrock" }],
+          modelName: ["gpt-4o-mini", { modelName: "gpt-4o-mini" }, { modelName: "gpt-4o" }],
+          operationName: ["embedding", { operationName: "embedding" }, { operationName: "chat" }],
+          minSecurityScore: [40, { securityScore: 40 }, { securityScore: 39 }],
+          maxSecurityScore: [40, { securityScore: 40 }, { securityScore: 41 }],
+          tags: [{ env: "prod", "ключ": "値" }, { tags: { env: "prod", "ключ": "値", other: "x" } }, { tags: { env: "prod" } }]
+        }
+        for (const name of SpanFilters.names) {
+          it.effect(`${name}: selects the same spans and traces on every engine`, () =>
+            Effect.gen(function*() {
+              const repo = yield* Repo
+              const tenantId = newTenantId()
+              const [value, match, miss] = examples[name]
+              const hit = span(tenantId, newTraceId(), { startTime: at(1), ...match })
+              const other = span(tenantId, newTraceId(), { startTime: at(2), ...miss })
+              yield* repo.storeSpans([hit, other])
+              expect(yield* repo.querySpans(q(tenantId, { [name]: value }))).toEqual([hit])
+              expect(traceIds(yield* repo.queryTraces(q(tenantId, { [name]: value })))).toEqual([hit.traceId])
+            }), timeout)
+        }
       })
 
       describe("tenant isolation", () => {
