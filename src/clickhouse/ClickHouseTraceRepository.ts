@@ -15,7 +15,7 @@ import * as TraceQueries from "./TraceQueries.js"
 import { TraceSink } from "./TraceWriter.js"
 
 export interface Options {
-  /** Upper bound of every call. Default 30 seconds. */
+  /** Upper bound of every repository call (deleteTracesBefore: of each round of its purge). Default 30 seconds. */
   readonly timeout?: Duration.DurationInput
   /** Run pending migrations when the layer is built (else refuse an outdated schema). Default true. */
   readonly autoMigrate?: boolean
