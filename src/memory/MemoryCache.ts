@@ -47,18 +47,13 @@ export const make = (_options: Options = {}): Effect.Effect<Cache.CacheShape> =>
   }, { backendBoundsCalls: true }) // no I/O: nothing to time out
 })
 
-/** No options yet: the {@link Options} of every adapter, kept so every module composes alike. */
-export type Options = Record<string, never>
+/** None yet; the cache still composes like every adapter. */
+export type Options = ConfigFields.None
+export const fields = ConfigFields.none
+export const config: Config.Config<Options> = ConfigFields.nothing
 
-/** No option to read (see `ConfigFields`). */
-export const fields = {} satisfies ConfigFields.Fields<Options>
-
-/** The default configuration: nothing to read. */
-export const config: Config.Config<Options> = Config.succeed({})
-
-/** From explicit options; reads no configuration. */
+/** A fresh, private cache. */
 export const layer = (options: Options = {}): Layer.Layer<Cache.Cache> => Layer.effect(Cache.Cache, make(options))
 
-/** From a configuration, e.g. {@link config}. */
 export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<Cache.Cache, ConfigError.ConfigError> =>
   Layer.effect(Cache.Cache, Effect.flatMap(Config.unwrap(config), make))

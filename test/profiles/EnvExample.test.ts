@@ -6,19 +6,8 @@ import * as ConfigProviderPathPatch from "effect/ConfigProviderPathPatch"
 import * as Effect from "effect/Effect"
 import * as HashSet from "effect/HashSet"
 import { readFileSync } from "node:fs"
-import {
-  CachedMetadataRepository,
-  ClickHouseClient,
-  ClickHouseTraceRepository,
-  MemoryCache,
-  MemoryTraceRepository,
-  PostgresClient,
-  RedisCache,
-  RedisClient,
-  SqliteClient,
-  SqlMetadataRepository,
-  StorageConfig
-} from "../../src/index.js"
+import { StorageConfig } from "../../src/index.js"
+import { adapters } from "../support/adapters.js"
 
 /** Every variable a configuration reads: a provider that has none and records each request. */
 const variablesRead = (configs: ReadonlyArray<Config.Config<unknown>>) => {
@@ -51,18 +40,6 @@ describe(".env.example", () => {
 })
 
 describe("the LLMTRACE_* names live in StorageConfig only", () => {
-  const adapters = {
-    ClickHouseClient,
-    ClickHouseTraceRepository,
-    PostgresClient,
-    SqliteClient,
-    SqlMetadataRepository,
-    RedisClient,
-    RedisCache,
-    CachedMetadataRepository,
-    MemoryTraceRepository,
-    MemoryCache
-  }
   for (const [name, adapter] of Object.entries(adapters)) {
     it(`${name}.config reads its own option names, and nothing else`, () => {
       expect(variablesRead([adapter.config])).toEqual(Object.keys(adapter.fields).sort())

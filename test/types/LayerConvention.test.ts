@@ -27,6 +27,7 @@ import {
   TraceRepository
 } from "../../src/index.js"
 import type { TraceSink } from "../../src/clickhouse/TraceWriter.js"
+import { adapters } from "../support/adapters.js"
 
 /**
  * The one shape of every adapter module, as Effect's own SQL clients have it: `make(options)`,
@@ -52,71 +53,60 @@ type Trio<M extends Record<keyof Convention<never, unknown, unknown>, unknown>> 
 
 type Optional<O> = [options?: O]
 
+/** What each adapter module must be. */
+interface Expected {
+  readonly ClickHouseClient: Convention<
+    ClickHouseClient.Options,
+    Layer.Layer<ClickHouseClient.ClickHouseClient, StorageUnavailable>,
+    Effect.Effect<ClickHouseClient.ClickHouseClientShape, StorageUnavailable, Scope.Scope>
+  >
+  readonly ClickHouseTraceRepository: Convention<
+    ClickHouseTraceRepository.Options,
+    Layer.Layer<TraceRepository.TraceRepository | TraceSink, StorageError, ClickHouseClient.ClickHouseClient>,
+    Effect.Effect<TraceRepository.TraceRepositoryShape, StorageError, ClickHouseClient.ClickHouseClient>,
+    Optional<ClickHouseTraceRepository.Options>
+  >
+  readonly PostgresClient: Convention<
+    PostgresClient.Options,
+    Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, StorageUnavailable>,
+    Effect.Effect<PgClient.PgClient, StorageUnavailable, Scope.Scope>
+  >
+  readonly SqliteClient: Convention<
+    SqliteClient.Options,
+    Layer.Layer<SqlClient.SqlClient | Sqlite.SqliteClient, StorageUnavailable>,
+    Effect.Effect<Sqlite.SqliteClient, StorageUnavailable, Scope.Scope>,
+    Optional<SqliteClient.Options>
+  >
+  readonly SqlMetadataRepository: Convention<
+    SqlMetadataRepository.Options,
+    Layer.Layer<MetadataRepository.MetadataRepository, StorageUnavailable | StorageQueryError, SqlClient.SqlClient>,
+    Effect.Effect<MetadataRepository.MetadataRepositoryShape, StorageUnavailable | StorageQueryError, SqlClient.SqlClient>,
+    Optional<SqlMetadataRepository.Options>
+  >
+  readonly RedisClient: Convention<
+    RedisClient.Options,
+    Layer.Layer<RedisClient.RedisClient, StorageUnavailable>,
+    Effect.Effect<RedisClient.RedisClientShape, StorageUnavailable, Scope.Scope>
+  >
+  readonly RedisCache: Convention<RedisCache.Options, Layer.Layer<Cache.Cache, StorageUnavailable>, Effect.Effect<Cache.CacheShape, StorageUnavailable, Scope.Scope>>
+  readonly CachedMetadataRepository: Convention<
+    CachedMetadataRepository.Options,
+    Layer.Layer<MetadataRepository.MetadataRepository, never, MetadataRepository.MetadataRepository | Cache.Cache>,
+    Effect.Effect<MetadataRepository.MetadataRepositoryShape, never, MetadataRepository.MetadataRepository | Cache.Cache>,
+    Optional<CachedMetadataRepository.Options>
+  >
+  readonly MemoryTraceRepository: Convention<
+    MemoryTraceRepository.Options,
+    Layer.Layer<TraceRepository.TraceRepository>,
+    Effect.Effect<TraceRepository.TraceRepositoryShape>,
+    Optional<MemoryTraceRepository.Options>
+  >
+  readonly MemoryCache: Convention<MemoryCache.Options, Layer.Layer<Cache.Cache>, Effect.Effect<Cache.CacheShape>, Optional<MemoryCache.Options>>
+}
+
 describe("every adapter module has make, layer, layerConfig and config, with the same signatures", () => {
   it("pins each module's signatures (checked by tsc: `npm run typecheck`)", () => {
-    expectTypeOf<Trio<typeof ClickHouseClient>>().toEqualTypeOf<
-      Convention<
-        ClickHouseClient.Options,
-        Layer.Layer<ClickHouseClient.ClickHouseClient, StorageUnavailable>,
-        Effect.Effect<ClickHouseClient.ClickHouseClientShape, StorageUnavailable, Scope.Scope>
-      >
-    >()
-    expectTypeOf<Trio<typeof ClickHouseTraceRepository>>().toEqualTypeOf<
-      Convention<
-        ClickHouseTraceRepository.Options,
-        Layer.Layer<TraceRepository.TraceRepository | TraceSink, StorageError, ClickHouseClient.ClickHouseClient>,
-        Effect.Effect<TraceRepository.TraceRepositoryShape, StorageError, ClickHouseClient.ClickHouseClient>,
-        Optional<ClickHouseTraceRepository.Options>
-      >
-    >()
-    expectTypeOf<Trio<typeof PostgresClient>>().toEqualTypeOf<
-      Convention<
-        PostgresClient.Options,
-        Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, StorageUnavailable>,
-        Effect.Effect<PgClient.PgClient, StorageUnavailable, Scope.Scope>
-      >
-    >()
-    expectTypeOf<Trio<typeof SqliteClient>>().toEqualTypeOf<
-      Convention<
-        SqliteClient.Options,
-        Layer.Layer<SqlClient.SqlClient | Sqlite.SqliteClient, StorageUnavailable>,
-        Effect.Effect<Sqlite.SqliteClient, StorageUnavailable, Scope.Scope>,
-        Optional<SqliteClient.Options>
-      >
-    >()
-    expectTypeOf<Trio<typeof SqlMetadataRepository>>().toEqualTypeOf<
-      Convention<
-        SqlMetadataRepository.Options,
-        Layer.Layer<MetadataRepository.MetadataRepository, StorageUnavailable | StorageQueryError, SqlClient.SqlClient>,
-        Effect.Effect<MetadataRepository.MetadataRepositoryShape, StorageUnavailable | StorageQueryError, SqlClient.SqlClient>,
-        Optional<SqlMetadataRepository.Options>
-      >
-    >()
-    expectTypeOf<Trio<typeof RedisClient>>().toEqualTypeOf<
-      Convention<RedisClient.Options, Layer.Layer<RedisClient.RedisClient, StorageUnavailable>, Effect.Effect<RedisClient.RedisClientShape, StorageUnavailable, Scope.Scope>>
-    >()
-    expectTypeOf<Trio<typeof RedisCache>>().toEqualTypeOf<
-      Convention<RedisCache.Options, Layer.Layer<Cache.Cache, StorageUnavailable>, Effect.Effect<Cache.CacheShape, StorageUnavailable, Scope.Scope>>
-    >()
-    expectTypeOf<Trio<typeof CachedMetadataRepository>>().toEqualTypeOf<
-      Convention<
-        CachedMetadataRepository.Options,
-        Layer.Layer<MetadataRepository.MetadataRepository, never, MetadataRepository.MetadataRepository | Cache.Cache>,
-        Effect.Effect<MetadataRepository.MetadataRepositoryShape, never, MetadataRepository.MetadataRepository | Cache.Cache>,
-        Optional<CachedMetadataRepository.Options>
-      >
-    >()
-    expectTypeOf<Trio<typeof MemoryTraceRepository>>().toEqualTypeOf<
-      Convention<
-        MemoryTraceRepository.Options,
-        Layer.Layer<TraceRepository.TraceRepository>,
-        Effect.Effect<TraceRepository.TraceRepositoryShape>,
-        Optional<MemoryTraceRepository.Options>
-      >
-    >()
-    expectTypeOf<Trio<typeof MemoryCache>>().toEqualTypeOf<
-      Convention<MemoryCache.Options, Layer.Layer<Cache.Cache>, Effect.Effect<Cache.CacheShape>, Optional<MemoryCache.Options>>
-    >()
+    expectTypeOf<{ readonly [K in keyof typeof adapters]: Trio<(typeof adapters)[K]> }>().toEqualTypeOf<Expected>()
     // RedisClient and RedisCache share one set of options: same names, same meaning.
     expectTypeOf<RedisCache.Options>().toEqualTypeOf<RedisClient.Options>()
   })
@@ -138,19 +128,7 @@ describe("every adapter module has make, layer, layerConfig and config, with the
   })
 
   // The same, at run time: the kinds (function or value) every module exports, and no `layerWith`.
-  const modules = {
-    ClickHouseClient,
-    ClickHouseTraceRepository,
-    PostgresClient,
-    SqliteClient,
-    SqlMetadataRepository,
-    RedisClient,
-    RedisCache,
-    CachedMetadataRepository,
-    MemoryTraceRepository,
-    MemoryCache
-  }
-  for (const [name, module] of Object.entries(modules)) {
+  for (const [name, module] of Object.entries(adapters)) {
     it(`${name}: make, layer and layerConfig are functions, config a Config, fields one Config per option; no layerWith`, () => {
       expect([typeof module.make, typeof module.layer, typeof module.layerConfig]).toEqual(["function", "function", "function"])
       expect(Config.isConfig(module.config)).toBe(true)
