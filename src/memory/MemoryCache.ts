@@ -13,6 +13,11 @@ interface Entry {
   readonly expiresAt: number
 }
 
+/** None yet; the cache still composes like every adapter. */
+export type Options = ConfigFields.None
+export const fields = ConfigFields.none
+export const config: Config.Config<Options> = ConfigFields.nothing
+
 /**
  * An in-process TTL map. Expiry is read from Effect's `Clock`, so `TestClock` drives it in tests.
  * Values are copied in and out: a caller mutating its buffer never changes what is cached.
@@ -46,11 +51,6 @@ export const make = (_options: Options = {}): Effect.Effect<Cache.CacheShape> =>
     healthCheck: () => Effect.void
   }, { backendBoundsCalls: true }) // no I/O: nothing to time out
 })
-
-/** None yet; the cache still composes like every adapter. */
-export type Options = ConfigFields.None
-export const fields = ConfigFields.none
-export const config: Config.Config<Options> = ConfigFields.nothing
 
 /** A fresh, private cache. */
 export const layer = (options: Options = {}): Layer.Layer<Cache.Cache> => Layer.effect(Cache.Cache, make(options))

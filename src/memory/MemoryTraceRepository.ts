@@ -24,6 +24,11 @@ interface TenantData {
 const byStartThenId = (a: TraceSpan, b: TraceSpan) =>
   a.startTime.getTime() - b.startTime.getTime() || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0)
 
+/** None yet; the repository still composes like every adapter. */
+export type Options = ConfigFields.None
+export const fields = ConfigFields.none
+export const config: Config.Config<Options> = ConfigFields.nothing
+
 /** Traces in plain maps, with the same contract as every engine. Values are copied in and out. */
 export const make = (_options: Options = {}): Effect.Effect<TraceRepository.TraceRepositoryShape> => Effect.sync(() => {
   const tenants = new Map<TenantId, TenantData>()
@@ -162,11 +167,6 @@ export const make = (_options: Options = {}): Effect.Effect<TraceRepository.Trac
     healthCheck: () => Effect.void
   }, { backendBoundsCalls: true }) // no I/O: nothing to time out
 })
-
-/** None yet; the repository still composes like every adapter. */
-export type Options = ConfigFields.None
-export const fields = ConfigFields.none
-export const config: Config.Config<Options> = ConfigFields.nothing
 
 /** A fresh, private repository. */
 export const layer = (options: Options = {}): Layer.Layer<TraceRepository.TraceRepository> => Layer.effect(TraceRepository.TraceRepository, make(options))
