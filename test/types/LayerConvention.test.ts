@@ -4,9 +4,13 @@ import type * as Sqlite from "@effect/sql-sqlite-node/SqliteClient"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
-import type * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import { existsSync, mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
 import {
   Cache,
   CachedMetadataRepository,
@@ -126,6 +130,14 @@ describe("every adapter module has make, layer, layerConfig and config, with the
     >()
     expectTypeOf(StorageProfile.config).toEqualTypeOf<Effect.Effect<StorageProfile.Options, ConfigError.ConfigError>>()
   })
+
+  it.effect("layerConfig takes a Config.Wrap: the options under the caller's own names", () =>
+    Effect.gen(function*() {
+      const file = path.join(mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-wrap-")), "named-by-caller.db")
+      const provider = ConfigProvider.fromMap(new Map([["MY_METADATA_FILE", file]]))
+      yield* Effect.scoped(Layer.build(SqliteClient.layerConfig({ filename: Config.string("MY_METADATA_FILE") }))).pipe(Effect.withConfigProvider(provider))
+      expect(existsSync(file)).toBe(true)
+    }))
 
   // The same, at run time: the kinds (function or value) every module exports, and no `layerWith`.
   for (const [name, module] of Object.entries(adapters)) {
