@@ -1,6 +1,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository, newTenantId, newTraceId, spanStorageBytes, TraceQuery } from "../../src/index.js"
+import * as Redacted from "effect/Redacted"
 import { at, span } from "../support/fixtures.js"
 
 const Client = ClickHouseClient.ClickHouseClient
@@ -19,7 +20,7 @@ const engineOf = (database: string, name: string) =>
     )
   ).pipe(Effect.map((rows) => rows[0]?.engine_full ?? ""))
 
-layer(ClickHouseClient.layerWith({ url: "chdb::memory:" }), { timeout: "120 seconds", excludeTestServices: true })("ClickHouse migrations", (it) => {
+layer(ClickHouseClient.layer({ url: Redacted.make("chdb::memory:") }), { timeout: "120 seconds", excludeTestServices: true })("ClickHouse migrations", (it) => {
   it.effect("create the database and tables, record the version, and do nothing when run again", () =>
     Effect.gen(function*() {
       const ch = yield* Client
@@ -59,7 +60,8 @@ layer(ClickHouseClient.layerWith({ url: "chdb::memory:" }), { timeout: "120 seco
       const ch = yield* Client
       const database = "llmtrace_upgrade"
       expect(yield* ClickHouseMigrations.run(ch, { database }, ClickHouseMigrations.migrations.slice(0, 1))).toEqual([1])
-      const v1 = yield* ClickHouseTraceRepository.make({ ...ch, database }, { autoMigrate: false, skipSchemaCheck: true })
+      const inDatabase = Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database })
+      const v1 = yield* ClickHouseTraceRepository.make({ autoMigrate: false, skipSchemaCheck: true }).pipe(inDatabase)
       const tenantId = newTenantId()
       const before = span(tenantId, newTraceId(), { startTime: at(1), prompt: "🚀" })
       yield* v1.storeSpan(before)
@@ -67,7 +69,7 @@ layer(ClickHouseClient.layerWith({ url: "chdb::memory:" }), { timeout: "120 seco
 
       expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([2])
       expect(yield* tables(database)).not.toContain("spans_to_traces")
-      const repo = yield* ClickHouseTraceRepository.make({ ...ch, database }, { autoMigrate: false })
+      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(inDatabase)
       const after = span(tenantId, newTraceId(), { startTime: at(2), prompt: "漢字" })
       yield* repo.storeSpan(after)
       expect((yield* repo.queryTraces(TraceQuery.make({ tenantId }))).map((t) => [t.traceId, t.createdAt])).toEqual([[after.traceId, at(2)], [before.traceId, at(1)]])
@@ -96,7 +98,7 @@ layer(ClickHouseClient.layerWith({ url: "chdb::memory:" }), { timeout: "120 seco
   it.effect("refuse an unmigrated schema when auto-migration is off, saying what to run", () =>
     Effect.gen(function*() {
       const ch = yield* Client
-      const error = yield* Effect.flip(ClickHouseTraceRepository.make({ ...ch, database: "llmtrace_never_migrated" }, { autoMigrate: false }))
+      const error = yield* Effect.flip(ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database: "llmtrace_never_migrated" })))
       expect(error._tag).toBe("StorageUnavailable")
       expect(error.message).toContain("llmtrace-storage migrate")
     }))

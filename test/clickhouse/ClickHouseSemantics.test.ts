@@ -4,10 +4,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { ClickHouseClient, ClickHouseTraceQueries, ClickHouseTraceRepository, newTenantId, newTraceId, TraceQuery, TraceRepository } from "../../src/index.js"
 import { at, span } from "../support/fixtures.js"
+import * as Redacted from "effect/Redacted"
 
 // Behaviour that depends on how the ClickHouse schema deduplicates, beyond the shared contract.
-const repository = ClickHouseTraceRepository.layerWith().pipe(
-  Layer.provideMerge(ClickHouseClient.layerWith({ url: "chdb::memory:", database: "llmtrace_semantics" }))
+const repository = ClickHouseTraceRepository.layer().pipe(
+  Layer.provideMerge(ClickHouseClient.layer({ url: Redacted.make("chdb::memory:"), database: "llmtrace_semantics" }))
 )
 
 layer(repository, { timeout: "120 seconds", excludeTestServices: true })("ClickHouse deduplication on read", (it) => {
@@ -64,7 +65,7 @@ layer(repository, { timeout: "120 seconds", excludeTestServices: true })("ClickH
 describe("chDB call bounds", () => {
   it.scopedLive("a statement and a query that outlast the request bound fail with StorageUnavailable naming it; the engine finishes them before it closes", () =>
     Effect.gen(function*() {
-      const ch = yield* ClickHouseClient.make({ url: "chdb::memory:", database: "llmtrace_bounds", requestTimeout: "1 second" })
+      const ch = yield* ClickHouseClient.make({ url: Redacted.make("chdb::memory:"), database: "llmtrace_bounds", requestTimeout: "1 second" })
       // Inline settings win over the client's own limit: the engine would run for 3 seconds.
       const slow = "SELECT sleepEachRow(0.5) FROM numbers(6) SETTINGS max_execution_time = 60"
       for (const call of [ch.command("test.command", slow), ch.query("test.query", slow)]) {
