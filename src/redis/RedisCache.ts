@@ -4,9 +4,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Cache from "../Cache.js"
-import type { StorageUnavailable } from "../StorageError.js"
+import type { StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import * as RedisClient from "./RedisClient.js"
 import * as RedisConfig from "./RedisConfig.js"
+
+/** Sets KEYS[1] to ARGV[2] with a TTL of ARGV[3] ms only if it holds exactly ARGV[1]; one key, so cluster-safe. */
+const compareAndSetScript = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3]) end return nil`
 
 /**
  * The `Cache` on Redis. Every key is `prefix + key`, and every command names one key (`GET`,
@@ -15,6 +18,7 @@ import * as RedisConfig from "./RedisConfig.js"
  *
  * - values are bytes both ways (`getBuffer`, a `Buffer` argument to `SET`): binary-safe;
  * - TTLs are set in milliseconds (`SET key value PX ms`, a fraction of a millisecond rounded up);
+ * - `compareAndSet` is `SET … PX ms NX` when nothing is expected, else a one-key script (atomic on the server);
  * - `invalidate` is `UNLINK`, a no-op for a missing key;
  * - `healthCheck` is `PING`;
  * - every call is bounded by the command timeout, and fails at once while the connection is down.
@@ -38,6 +42,17 @@ export const make: Effect.Effect<Cache.CacheShape, never, RedisClient.RedisClien
             "PX",
             Math.max(1, Math.ceil(Duration.toMillis(ttl)))
           ))),
+      compareAndSet: (key, expected, value, ttl) => {
+        const ms = Math.max(1, Math.ceil(Duration.toMillis(ttl)))
+        const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+        return Effect.map(
+          redis.use("Cache.compareAndSet", (client) =>
+            Option.isNone(expected)
+              ? client.set(prefix + key, bytes, "PX", ms, "NX")
+              : client.eval(compareAndSetScript, 1, prefix + key, Buffer.from(expected.value), bytes, ms)),
+          (reply) => reply === "OK"
+        )
+      },
       invalidate: (key) => Effect.asVoid(redis.use("Cache.invalidate", (client) => client.unlink(prefix + key))),
       healthCheck: () => Effect.asVoid(redis.use("Cache.healthCheck", (client) => client.ping()))
     }, {
@@ -51,11 +66,11 @@ export const make: Effect.Effect<Cache.CacheShape, never, RedisClient.RedisClien
 )
 
 /** The cache on a client built from explicit options (defaults for the rest); reads no environment. */
-export const layer = (options: RedisConfig.RedisOptions = {}): Layer.Layer<Cache.Cache, StorageUnavailable> =>
+export const layer = (options: RedisConfig.RedisOptions = {}): Layer.Layer<Cache.Cache, StorageUnavailable | StorageQueryError> =>
   Layer.effect(Cache.Cache, make).pipe(Layer.provide(RedisClient.layer(options)))
 
 /** The cache from the environment: `LLMTRACE_REDIS_URL`, `LLMTRACE_CACHE_PREFIX`, … (see `RedisConfig.config`). */
-export const layerConfig: Layer.Layer<Cache.Cache, StorageUnavailable | ConfigError.ConfigError> = Layer.effect(
+export const layerConfig: Layer.Layer<Cache.Cache, StorageUnavailable | StorageQueryError | ConfigError.ConfigError> = Layer.effect(
   Cache.Cache,
   make
 ).pipe(Layer.provide(RedisClient.layerConfig()))

@@ -1,0 +1,75 @@
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import * as TokenChanges from "../TokenChanges.js"
+import * as RedisClient from "./RedisClient.js"
+import type * as RedisConfig from "./RedisConfig.js"
+
+/** The channel of token changes, under the configured key prefix so deployments sharing a server stay apart. */
+export const channel = (prefix: string): string => `${prefix}tenant-token-changes`
+
+/**
+ * Token changes over Redis pub/sub. `publish` sends the hashes (space-separated) on the main
+ * connection; each `listen` holds its own subscriber connection (a subscribed connection can run no
+ * other command). When that connection drops (a restart, a network cut, `CLIENT KILL`) the listener
+ * hears `listening(false)` at once, and `listening(true)` only after the server has confirmed the
+ * subscription again: changes published in between are missed, which is why the listener must
+ * forget everything it learned while it was not listening.
+ */
+export const make: Effect.Effect<TokenChanges.TokenChangesShape, never, RedisClient.RedisClient> = Effect.map(
+  RedisClient.RedisClient,
+  (redis) => {
+    const name = channel(redis.options.prefix)
+    return {
+      publish: (hashes) =>
+        hashes.length === 0 ? Effect.void : Effect.asVoid(redis.use("TokenChanges.publish", (client) => client.publish(name, hashes.join(" ")))),
+      listen: (listener) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            const subscriber = redis.client.duplicate()
+            let up = false
+            const down = () => {
+              if (!up) return
+              up = false
+              listener.listening(false)
+            }
+            const subscribe = () => {
+              subscriber.subscribe(name).then(
+                () => {
+                  if (up) return
+                  up = true
+                  listener.listening(true)
+                },
+                down
+              )
+            }
+            // Errors surface as `listening(false)`; ioredis would print them without a listener.
+            subscriber.on("error", () => undefined)
+            subscriber.on("ready", subscribe)
+            subscriber.on("close", down)
+            subscriber.on("end", down)
+            subscriber.on("message", (from: string, message: string) => {
+              if (from !== name) return
+              for (const hash of message.split(" ")) listener.changed(hash)
+            })
+            subscriber.connect().catch(down)
+            return subscriber
+          }),
+          (subscriber) => Effect.sync(() => subscriber.disconnect())
+        ).pipe(Effect.asVoid)
+    }
+  }
+)
+
+/** The channel on the `RedisClient` in context. */
+export const layerFromClient: Layer.Layer<TokenChanges.TokenChanges, never, RedisClient.RedisClient> = Layer.effect(TokenChanges.TokenChanges, make)
+
+/** The channel on its own client from explicit options. */
+export const layer = (options: RedisConfig.RedisOptions = {}): Layer.Layer<TokenChanges.TokenChanges, StorageUnavailable | StorageQueryError> =>
+  layerFromClient.pipe(Layer.provide(RedisClient.layer(options)))
+
+/** The channel on its own client from the environment. */
+export const layerConfig: Layer.Layer<TokenChanges.TokenChanges, StorageUnavailable | StorageQueryError | ConfigError.ConfigError> = layerFromClient.pipe(
+  Layer.provide(RedisClient.layerConfig())
+)
