@@ -10,7 +10,7 @@ import {
   SqliteClient,
   SqlMetadataRepository,
   StorageUnavailable,
-  Tenant
+  NewTenant
 } from "../../src/index.js"
 import { cachedMetadataRepositoryContract } from "../contract/CachedMetadataRepositoryContract.js"
 import { metadataRepositoryContract } from "../contract/MetadataRepositoryContract.js"
@@ -30,6 +30,7 @@ const downCache = Layer.succeed(
   Cache.make("redis", {
     get: () => Effect.fail(new StorageUnavailable({ backend: "redis", operation: "Cache.get", message: "down" })),
     set: () => Effect.fail(new StorageUnavailable({ backend: "redis", operation: "Cache.set", message: "down" })),
+    compareAndSet: () => Effect.fail(new StorageUnavailable({ backend: "redis", operation: "Cache.compareAndSet", message: "down" })),
     invalidate: () => Effect.fail(new StorageUnavailable({ backend: "redis", operation: "Cache.invalidate", message: "down" })),
     healthCheck: () => Effect.fail(new StorageUnavailable({ backend: "redis", operation: "Cache.healthCheck", message: "down" }))
   })
@@ -39,8 +40,8 @@ describe("CachedMetadataRepository with the cache down", () => {
   it.effect("lookups fall back to the repository; a write says its entry could not be dropped", () =>
     Effect.gen(function*() {
       const plain = yield* MetadataRepository.MetadataRepository
-      const repo = CachedMetadataRepository.make(plain, yield* Cache.Cache)
-      const t = Tenant.make({ name: "Acme", apiToken: "tok-down", plan: "pro" })
+      const repo = yield* CachedMetadataRepository.make(plain, yield* Cache.Cache)
+      const t = NewTenant.make({ name: "Acme", apiToken: "tok-down", plan: "pro" })
       yield* plain.createTenant(t)
       expect(Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken)).id).toBe(t.id)
       expect(Option.isNone(yield* repo.getTenantByToken("tok-unknown"))).toBe(true)
@@ -48,5 +49,5 @@ describe("CachedMetadataRepository with the cache down", () => {
       expect(error._tag).toBe("StorageUnavailable")
       expect(error.message).toContain("the change was stored")
       expect(Option.getOrThrow(yield* plain.getTenant(t.id)).name).toBe("Renamed")
-    }).pipe(Effect.provide(Layer.merge(sqlite, downCache))))
+    }).pipe(Effect.scoped, Effect.provide(Layer.merge(sqlite, downCache))))
 })
