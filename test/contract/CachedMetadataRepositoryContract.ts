@@ -1,18 +1,35 @@
 import { describe, expect, layer } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { randomUUID } from "node:crypto"
-import { Cache, CachedMetadataRepository, MetadataRepository, SqliteClient, SqlMetadataRepository, NewTenant, storedTenant } from "../../src/index.js"
+import { Cache, CachedMetadataRepository, MetadataRepository, SqliteClient, SqlMetadataRepository, NewTenant, storedTenant, TenantTokenEntry } from "../../src/index.js"
 import { at } from "../support/fixtures.js"
 
-/** How many lookups reached the repository under the cache. */
-export class Calls extends Context.Tag("test/Calls")<Calls, { byToken: number }>() {}
+/**
+ * How many lookups reached the repository under the cache; and, when `pause` is set, the next
+ * lookup stops between its database read and its return (before any cache write), announcing
+ * `reached` and waiting for `release`.
+ */
+export class Calls extends Context.Tag("test/Calls")<Calls, {
+  byToken: number
+  pause: { readonly reached: Deferred.Deferred<void>; readonly release: Deferred.Deferred<void> } | undefined
+}>() {}
 
-const callsLayer = Layer.sync(Calls, () => ({ byToken: 0 }))
+const callsLayer = Layer.sync(Calls, () => ({ byToken: 0, pause: undefined }))
+
+/** Arms the pause of the next lookup that reaches the repository. */
+export const pauseNextLookup = Effect.gen(function*() {
+  const calls = yield* Calls
+  const pause = { reached: yield* Deferred.make<void>(), release: yield* Deferred.make<void>() }
+  calls.pause = pause
+  return pause
+})
 
 /** The SQL repository on SQLite :memory:, counting the token lookups that reach it. */
 const countedRepository = Layer.effect(
@@ -22,28 +39,37 @@ const countedRepository = Layer.effect(
     const calls = yield* Calls
     return {
       ...repository,
-      getTenantByToken: (token: string) => Effect.suspend(() => {
-        calls.byToken++
-        return repository.getTenantByToken(token)
-      })
+      getTenantByToken: (token: string) =>
+        Effect.suspend(() => {
+          calls.byToken++
+          return repository.getTenantByToken(token)
+        }).pipe(Effect.tap(() =>
+          Effect.suspend(() => {
+            const pause = calls.pause
+            if (pause === undefined) return Effect.void
+            calls.pause = undefined
+            return Effect.zipRight(Deferred.succeed(pause.reached, undefined), Deferred.await(pause.release))
+          })
+        ))
     }
   })
 ).pipe(Layer.provide(SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory))))
 
-export const options = { hitTtl: "1 minute", missTtl: "400 millis" } as const
+/** On a real clock the miss TTL leaves a margin no stall of a loaded machine reaches between two lookups. */
+export const optionsFor = (clock: "test-clock" | "real") => ({ hitTtl: "1 minute", missTtl: clock === "real" ? "5 seconds" : "400 millis" }) as const
 
 /**
  * The cached repository over SQLite :memory: and the given cache, with the `Calls` counter and the
  * cache itself in context.
  */
-export const cachedRepository = <E>(cache: Layer.Layer<Cache.Cache, E>) =>
-  CachedMetadataRepository.layer(options).pipe(
+export const cachedRepository = <E>(cache: Layer.Layer<Cache.Cache, E>, clock: "test-clock" | "real" = "real") =>
+  CachedMetadataRepository.layer(optionsFor(clock)).pipe(
     Layer.provide(countedRepository),
     Layer.provideMerge(cache),
     Layer.provideMerge(callsLayer)
   )
 
-const tenant = () => NewTenant.make({ name: "Acme", apiToken: `tok-${randomUUID()}`, plan: "pro", createdAt: at(3), config: { region: "eu" } })
+const tenant = (): { -readonly [K in keyof NewTenant]: NewTenant[K] } => NewTenant.make({ name: "Acme", apiToken: `tok-${randomUUID()}`, plan: "pro", createdAt: at(3), config: { region: "eu" } })
 
 /** What the cached lookup adds to the MetadataRepository contract. */
 export const cachedMetadataRepositoryContract = <E>(
@@ -51,12 +77,25 @@ export const cachedMetadataRepositoryContract = <E>(
   cache: Layer.Layer<Cache.Cache, E>,
   contractOptions: { readonly clock: "test-clock" | "real"; readonly excludeTestServices?: boolean }
 ) =>
-  layer(cachedRepository(cache), { timeout: "60 seconds", excludeTestServices: contractOptions.excludeTestServices ?? false })(
+  layer(cachedRepository(cache, contractOptions.clock), { timeout: "60 seconds", excludeTestServices: contractOptions.excludeTestServices ?? false })(
     `CachedMetadataRepository: ${name}`,
     (it) => {
       const elapse = (d: Duration.DurationInput) =>
         contractOptions.clock === "test-clock" ? TestClock.adjust(d) : Effect.sleep(Duration.sum(d, "50 millis"))
       const Repo = MetadataRepository.MetadataRepository
+      const options = optionsFor(contractOptions.clock)
+      /** What the shared cache holds for a token, decoded. */
+      const entryOf = (token: string) =>
+        Effect.map(Cache.Cache, (cache) => cache.get(CachedMetadataRepository.tokenKey(token))).pipe(
+          Effect.flatten,
+          Effect.map(Option.map((bytes) => TenantTokenEntry.decode(bytes)?._tag ?? "unreadable"))
+        )
+      /** Lookups of `token`: each refused, and the cache left holding no tenant for it. */
+      const refused = (repo: MetadataRepository.MetadataRepositoryShape, token: string) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < 3; i++) expect(Option.isNone(yield* repo.getTenantByToken(token))).toBe(true)
+          expect(Option.getOrElse(yield* entryOf(token), () => "absent")).not.toBe("Found")
+        })
 
       /** The lookups that reach the repository while `self` runs. */
       const counting = <A, E2, R>(self: Effect.Effect<A, E2, R>) =>
@@ -178,10 +217,59 @@ export const cachedMetadataRepositoryContract = <E>(
             const b = tenant()
             yield* repo.createTenant(a)
             yield* repo.createTenant(b)
+            const cache = yield* Cache.Cache
             yield* repo.getTenantByToken(a.apiToken)
+            yield* repo.getTenantByToken(b.apiToken)
+            const snapshot = Effect.forEach([a, b], (t) => cache.get(CachedMetadataRepository.tokenKey(t.apiToken)))
+            const before = yield* snapshot
+            expect(before.map((e) => Option.map(e, (bytes) => TenantTokenEntry.decode(bytes)?._tag))).toEqual([Option.some("Found"), Option.some("Found")])
             expect((yield* Effect.flip(repo.updateTenant({ ...b, apiToken: a.apiToken })))._tag).toBe("StorageConflict")
-            expect(Option.getOrThrow(yield* repo.getTenantByToken(a.apiToken))).toEqual(storedTenant(a))
+            // Byte for byte what it held: no entry dropped, no tombstone written.
+            expect(yield* snapshot).toEqual(before)
+            const [hit, calls] = yield* counting(repo.getTenantByToken(a.apiToken))
+            expect(calls).toBe(0)
+            expect(Option.getOrThrow(hit)).toEqual(storedTenant(a))
             expect(Option.getOrThrow(yield* repo.getTenantByToken(b.apiToken))).toEqual(storedTenant(b))
+          }))
+
+        it.effect("a lookup paused between its database read and its cache write cannot bring back a rotated token", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const cache = yield* Cache.Cache
+            const t = tenant()
+            yield* repo.createTenant(t)
+            // Both ways a lookup may find the shared cache: holding nothing, or a change's tombstone.
+            for (const start of ["absent", "tombstone"] as const) {
+              const token = start === "absent" ? t.apiToken : `tok-${randomUUID()}`
+              if (start === "tombstone") yield* repo.updateTenant({ ...t, apiToken: token })
+              if (start === "absent") yield* cache.invalidate(CachedMetadataRepository.tokenKey(token))
+              expect(yield* entryOf(token)).toEqual(start === "absent" ? Option.none() : Option.some("Changed"))
+              const pause = yield* pauseNextLookup
+              const inflight = yield* Effect.fork(repo.getTenantByToken(token))
+              // The lookup has read the tenant under its old token, and not written the cache yet.
+              yield* Deferred.await(pause.reached)
+              const rotated = `tok-${randomUUID()}`
+              yield* repo.updateTenant({ ...t, apiToken: rotated })
+              yield* Deferred.succeed(pause.release, undefined)
+              expect(Option.isNone(yield* Fiber.join(inflight))).toBe(true)
+              yield* refused(repo, token)
+              expect(Option.getOrThrow(yield* repo.getTenantByToken(rotated)).id).toBe(t.id)
+              t.apiToken = rotated
+            }
+          }))
+
+        it.effect("a lookup paused across a delete cannot bring the deleted tenant back", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const t = tenant()
+            yield* repo.createTenant(t)
+            const pause = yield* pauseNextLookup
+            const inflight = yield* Effect.fork(repo.getTenantByToken(t.apiToken))
+            yield* Deferred.await(pause.reached)
+            expect(yield* repo.deleteTenant(t.id)).toBe(true)
+            yield* Deferred.succeed(pause.release, undefined)
+            expect(Option.isNone(yield* Fiber.join(inflight))).toBe(true)
+            yield* refused(repo, t.apiToken)
           }))
 
         it.effect("a delete drops the entry", () =>
