@@ -1,6 +1,7 @@
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { Cluster } from "ioredis"
 import type { StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import * as TokenChanges from "../TokenChanges.js"
 import * as RedisClient from "./RedisClient.js"
@@ -8,6 +9,9 @@ import type * as RedisConfig from "./RedisConfig.js"
 
 /** The channel of token changes, under the configured key prefix so deployments sharing a server stay apart. */
 export const channel = (prefix: string): string => `${prefix}tenant-token-changes`
+
+/** The client name of the subscriber connection (`CLIENT LIST`); no spaces, as Redis requires. */
+export const subscriberName = (prefix: string): string => `${prefix}token-changes`.replace(/\s/g, "_")
 
 /**
  * Token changes over Redis pub/sub. `publish` sends the hashes (space-separated) on the main
@@ -27,7 +31,10 @@ export const make: Effect.Effect<TokenChanges.TokenChangesShape, never, RedisCli
       listen: (listener) =>
         Effect.acquireRelease(
           Effect.sync(() => {
-            const subscriber = redis.client.duplicate()
+            // Named, so an operator (or a test) can find it in CLIENT LIST.
+            const subscriber = redis.client instanceof Cluster
+              ? redis.client.duplicate()
+              : redis.client.duplicate({ connectionName: subscriberName(redis.options.prefix) })
             let up = false
             const down = () => {
               if (!up) return

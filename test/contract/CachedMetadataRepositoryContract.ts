@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { randomUUID } from "node:crypto"
-import { Cache, CachedMetadataRepository, MetadataRepository, SqliteClient, SqlMetadataRepository, NewTenant, storedTenant, TenantTokenEntry } from "../../src/index.js"
+import { Cache, CachedMetadataRepository, MetadataRepository, SqliteClient, SqlMetadataRepository, NewTenant, storedTenant, TenantTokenEntry, TokenChanges } from "../../src/index.js"
 import { at } from "../support/fixtures.js"
 
 /**
@@ -31,8 +31,10 @@ export const pauseNextLookup = Effect.gen(function*() {
   return pause
 })
 
-/** The SQL repository on SQLite :memory:, counting the token lookups that reach it. */
-const countedRepository = Layer.effect(
+const sqlite = SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory))
+
+/** The repository (SQLite :memory: unless given), counting the token lookups that reach it, and pausing one on demand. */
+const countedRepository = <E>(inner: Layer.Layer<MetadataRepository.MetadataRepository, E>) => Layer.effect(
   MetadataRepository.MetadataRepository,
   Effect.gen(function*() {
     const repository = yield* MetadataRepository.MetadataRepository
@@ -53,7 +55,7 @@ const countedRepository = Layer.effect(
         ))
     }
   })
-).pipe(Layer.provide(SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory))))
+).pipe(Layer.provide(inner))
 
 /** On a real clock the miss TTL leaves a margin no stall of a loaded machine reaches between two lookups. */
 export const optionsFor = (clock: "test-clock" | "real") => ({ hitTtl: "1 minute", missTtl: clock === "real" ? "5 seconds" : "400 millis" }) as const
@@ -62,9 +64,18 @@ export const optionsFor = (clock: "test-clock" | "real") => ({ hitTtl: "1 minute
  * The cached repository over SQLite :memory: and the given cache, with the `Calls` counter and the
  * cache itself in context.
  */
-export const cachedRepository = <E>(cache: Layer.Layer<Cache.Cache, E>, clock: "test-clock" | "real" = "real") =>
+export const cachedRepository = <E, E2 = never, E3 = never>(
+  cache: Layer.Layer<Cache.Cache, E>,
+  clock: "test-clock" | "real" = "real",
+  stack: {
+    readonly repository?: Layer.Layer<MetadataRepository.MetadataRepository, E2>
+    /** With a channel, the in-process level is on. */
+    readonly changes?: Layer.Layer<TokenChanges.TokenChanges, E3>
+  } = {}
+) =>
   CachedMetadataRepository.layer(optionsFor(clock)).pipe(
-    Layer.provide(countedRepository),
+    Layer.provide(countedRepository<unknown>(stack.repository ?? sqlite)),
+    Layer.provide(stack.changes ?? Layer.empty),
     Layer.provideMerge(cache),
     Layer.provideMerge(callsLayer)
   )
@@ -75,9 +86,14 @@ const tenant = (): { -readonly [K in keyof NewTenant]: NewTenant[K] } => NewTena
 export const cachedMetadataRepositoryContract = <E>(
   name: string,
   cache: Layer.Layer<Cache.Cache, E>,
-  contractOptions: { readonly clock: "test-clock" | "real"; readonly excludeTestServices?: boolean }
+  contractOptions: {
+    readonly clock: "test-clock" | "real"
+    readonly excludeTestServices?: boolean
+    readonly repository?: Layer.Layer<MetadataRepository.MetadataRepository, unknown>
+    readonly changes?: Layer.Layer<TokenChanges.TokenChanges, unknown>
+  }
 ) =>
-  layer(cachedRepository(cache, contractOptions.clock), { timeout: "60 seconds", excludeTestServices: contractOptions.excludeTestServices ?? false })(
+  layer(cachedRepository(cache, contractOptions.clock, contractOptions), { timeout: "60 seconds", excludeTestServices: contractOptions.excludeTestServices ?? false })(
     `CachedMetadataRepository: ${name}`,
     (it) => {
       const elapse = (d: Duration.DurationInput) =>

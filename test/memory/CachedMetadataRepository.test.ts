@@ -10,7 +10,8 @@ import {
   SqliteClient,
   SqlMetadataRepository,
   StorageUnavailable,
-  NewTenant
+  NewTenant,
+  TokenChanges
 } from "../../src/index.js"
 import { cachedMetadataRepositoryContract } from "../contract/CachedMetadataRepositoryContract.js"
 import { metadataRepositoryContract } from "../contract/MetadataRepositoryContract.js"
@@ -23,6 +24,11 @@ metadataRepositoryContract(
 )
 
 cachedMetadataRepositoryContract("memory cache over sqlite :memory:", MemoryCache.layer, { clock: "test-clock" })
+
+cachedMetadataRepositoryContract("memory cache with the in-process level over sqlite :memory:", MemoryCache.layer, {
+  clock: "test-clock",
+  changes: TokenChanges.layerLocal
+})
 
 /** A cache whose every call fails, as Redis does while it is down. */
 const downCache = Layer.succeed(
