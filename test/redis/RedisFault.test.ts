@@ -96,6 +96,33 @@ describeLive(installed, () => {
       }))
   })
 
+  describe("refused credentials and permissions (not transient: StorageQueryError, never retried)", () => {
+    it.scopedLive("NOPERM on a command, WRONGPASS and NOAUTH on connect", () =>
+      Effect.gen(function*() {
+        const server = yield* privateRedis()
+        const userUrl = (auth: string) => server.url.replace("redis://", `redis://${auth}@`)
+        yield* server.command("ACL", "SETUSER", "limited", "on", ">right-pw", "~*", "+@all", "-get")
+        const limited = yield* cacheOn(RedisCache.layer({ ...fast, url: userUrl("limited:right-pw") }))
+        yield* limited.set("k", bytes("v"), "1 minute")
+        const noperm = yield* Effect.flip(limited.get("k"))
+        expect(noperm._tag).toBe("StorageQueryError")
+        expect(noperm.message).toContain("NOPERM")
+
+        // Refused at connect: the layer fails at once with the server's answer, not after the connect
+        // timeout with StorageUnavailable (which a caller would retry).
+        const slow = { ...fast, connectTimeout: "1 minute" } as const
+        const wrongpass = yield* Effect.flip(Layer.build(RedisCache.layer({ ...slow, url: userUrl("limited:wrong-pw") })))
+        expect(wrongpass._tag).toBe("StorageQueryError")
+        expect(wrongpass.message).toContain("WRONGPASS")
+        expect(wrongpass.message).not.toContain("wrong-pw")
+
+        yield* server.command("ACL", "SETUSER", "default", "resetpass", ">server-pw")
+        const noauth = yield* Effect.flip(Layer.build(RedisCache.layer({ ...slow, url: server.url })))
+        expect(noauth._tag).toBe("StorageQueryError")
+        expect(noauth.message).toContain("NOAUTH")
+      }), 60_000)
+  })
+
   describe("RedisCache layer", () => {
     it.scopedLive("building against nothing fails with StorageUnavailable naming host:port and the timeout, never the password", () =>
       Effect.gen(function*() {
