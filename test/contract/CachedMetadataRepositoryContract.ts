@@ -18,10 +18,45 @@ import { at } from "../support/fixtures.js"
  */
 export class Calls extends Context.Tag("test/Calls")<Calls, {
   byToken: number
-  pause: { readonly reached: Deferred.Deferred<void>; readonly release: Deferred.Deferred<void> } | undefined
+  pause: Pause | undefined
+  /** When set, the next shared-cache read that finds an entry stops after reading it. */
+  pauseCacheHit: Pause | undefined
 }>() {}
 
-const callsLayer = Layer.sync(Calls, () => ({ byToken: 0, pause: undefined }))
+interface Pause {
+  readonly reached: Deferred.Deferred<void>
+  readonly release: Deferred.Deferred<void>
+}
+
+const callsLayer = Layer.sync(Calls, () => ({ byToken: 0, pause: undefined, pauseCacheHit: undefined }))
+
+/** Arms the pause of the next shared-cache read that finds an entry. */
+export const pauseNextCacheHit = Effect.gen(function*() {
+  const calls = yield* Calls
+  const pause = { reached: yield* Deferred.make<void>(), release: yield* Deferred.make<void>() }
+  calls.pauseCacheHit = pause
+  return pause
+})
+
+/** The cache as the cached repository sees it: a hit can be paused between its read and its return. */
+const pausableCache = Layer.effect(
+  Cache.Cache,
+  Effect.gen(function*() {
+    const cache = yield* Cache.Cache
+    const calls = yield* Calls
+    return {
+      ...cache,
+      get: (key: string) =>
+        Effect.tap(cache.get(key), (found) =>
+          Effect.suspend(() => {
+            const pause = calls.pauseCacheHit
+            if (pause === undefined || Option.isNone(found)) return Effect.void
+            calls.pauseCacheHit = undefined
+            return Effect.zipRight(Deferred.succeed(pause.reached, undefined), Deferred.await(pause.release))
+          }))
+    }
+  })
+)
 
 /** Arms the pause of the next lookup that reaches the repository. */
 export const pauseNextLookup = Effect.gen(function*() {
@@ -76,6 +111,7 @@ export const cachedRepository = <E, E2 = never, E3 = never>(
   CachedMetadataRepository.layer(optionsFor(clock)).pipe(
     Layer.provide(countedRepository<unknown>(stack.repository ?? sqlite)),
     Layer.provide(stack.changes ?? Layer.empty),
+    Layer.provide(pausableCache),
     Layer.provideMerge(cache),
     Layer.provideMerge(callsLayer)
   )
@@ -272,6 +308,26 @@ export const cachedMetadataRepositoryContract = <E>(
               expect(Option.getOrThrow(yield* repo.getTenantByToken(rotated)).id).toBe(t.id)
               t.apiToken = rotated
             }
+          }))
+
+        it.effect("a lookup paused between its shared-cache hit and its in-process write cannot bring back a rotated token", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const t = tenant()
+            yield* repo.createTenant(t)
+            // The shared cache holds the tenant (a lookup replaced the create's tombstone)...
+            yield* repo.getTenantByToken(t.apiToken)
+            expect(yield* entryOf(t.apiToken)).toEqual(Option.some("Found"))
+            // ...and this process's in-process entry (when it has that level) has expired (1 s), the shared one not (1 minute).
+            yield* elapse(CachedMetadataRepository.defaults.localTtl)
+            const pause = yield* pauseNextCacheHit
+            const inflight = yield* Effect.fork(repo.getTenantByToken(t.apiToken))
+            yield* Deferred.await(pause.reached)
+            yield* repo.updateTenant({ ...t, apiToken: `tok-${randomUUID()}` })
+            yield* Deferred.succeed(pause.release, undefined)
+            // It read the shared cache before the rotation: its answer is the old one, but it must not keep it.
+            yield* Fiber.join(inflight)
+            yield* refused(repo, t.apiToken)
           }))
 
         it.effect("a lookup paused across a delete cannot bring the deleted tenant back", () =>
