@@ -130,7 +130,7 @@ describeLive(postgres.available ? redis : postgres, () =>
         const backends = yield* StorageMigrations.StorageMigrations
         expect(backends.map((b) => b.backend.split(" ")[0])).toEqual(["clickhouse", "postgres"])
         for (const b of backends) expect((yield* b.pending).length).toBeGreaterThan(0)
-        expect(yield* Effect.forEach(backends, (b) => b.run)).toEqual([["1_traces_and_spans"], ["0001_metadata"]])
+        expect(yield* Effect.forEach(backends, (b) => b.run)).toEqual([["1_traces_and_spans"], ["0001_metadata", "0002_tenant_token_hash"]])
         for (const b of backends) expect(yield* b.pending).toEqual([])
       }))
   }))
