@@ -110,7 +110,9 @@ export const make = (
     const remember = (hash: string, answer: Option.Option<Tenant>, since: number, now: number) => {
       if (!listening || heard !== since) return
       local.delete(hash)
-      local.set(hash, { answer: deepFreeze(answer), expiresAt: now + (Option.isSome(answer) ? localHitMs : localMissMs) })
+      // Every caller of this token gets the same object from here on: frozen, so none can change it for the others.
+      if (Option.isSome(answer)) deepFreeze(answer.value)
+      local.set(hash, { answer, expiresAt: now + (Option.isSome(answer) ? localHitMs : localMissMs) })
       if (local.size > localMax) {
         const oldest = local.keys().next()
         if (oldest.done !== true) local.delete(oldest.value)
