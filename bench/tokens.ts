@@ -2,7 +2,7 @@
  * Token lookup benchmark: the cached `getTenantByToken` (in-process level in front of Redis, kept
  * honest by pub/sub) against a raw ioredis GET of the same key, in the same run, on the same server;
  * and the staleness bound: process A rotates a token, process B (a child process sharing Redis and
- * the SQLite file) refuses it N ms after A's update returned.
+ * the SQLite file: test/support/token-watcher.ts) refuses it N ms after A's update returned.
  *
  *   node --import tsx bench/tokens.ts          # LLMTRACE_REDIS_URL, else redis://127.0.0.1:6379
  *
@@ -11,7 +11,6 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Option from "effect/Option"
 import { Redis } from "ioredis"
 import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
@@ -59,30 +58,6 @@ const stack = (sqliteFile: string, prefix: string) =>
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes on one machine. */
 const now = () => performance.timeOrigin + performance.now()
 
-/**
- * The child (process B): for each `watch <token>` line, looks the token up until its in-process
- * level holds it, says `watching`, then polls until the token is refused and says `refused <ms>`.
- */
-const child = async (sqliteFile: string, prefix: string) => {
-  const runtime = ManagedRuntime.make(stack(sqliteFile, prefix))
-  const repo = await runtime.runPromise(MetadataRepository.MetadataRepository)
-  console.log("ready")
-  for await (const line of createInterface({ input: process.stdin })) {
-    const token = line.replace(/^watch /, "")
-    while (Option.isNone(await runtime.runPromise(repo.getTenantByToken(token)))) await new Promise((r) => setTimeout(r, 1))
-    // Let the create's notice arrive, then look up once more: the in-process level now holds it.
-    await new Promise((r) => setTimeout(r, 20))
-    await runtime.runPromise(repo.getTenantByToken(token))
-    console.log("watching")
-    for (;;) {
-      if (Option.isNone(await runtime.runPromise(repo.getTenantByToken(token)))) break
-      await new Promise((r) => setImmediate(r))
-    }
-    console.log(`refused ${now()}`)
-  }
-  await runtime.dispose()
-}
-
 export const runTokens = async (o: TokensOptions): Promise<{ readonly rows: ReadonlyArray<CaseResult>; readonly stalenessMs: Sample }> => {
   const prefix = `llmtrace-bench:${randomUUID()}:`
   const dir = mkdtempSync(path.join(tmpdir(), "llmtrace-tokens-"))
@@ -121,7 +96,8 @@ export const runTokens = async (o: TokensOptions): Promise<{ readonly rows: Read
     }
 
     // Staleness: B watches, A rotates, B reports when it first refused.
-    const proc = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", sqliteFile, prefix], { stdio: ["pipe", "pipe", "inherit"] })
+    const watcher = fileURLToPath(new URL("../test/support/token-watcher.ts", import.meta.url))
+    const proc = spawn(process.execPath, ["--import", "tsx", watcher, `sqlite:${sqliteFile}`, url, prefix], { stdio: ["pipe", "pipe", "inherit"] })
     const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]()
     const expect = async (start: string) => {
       const next = await lines.next()
@@ -165,9 +141,7 @@ export const runTokens = async (o: TokensOptions): Promise<{ readonly rows: Read
 export const stalenessLine = (s: Sample): string =>
   `A rotated token was refused by the other process ${s.median.toFixed(2)} ms (median; min ${s.min.toFixed(2)}, max ${s.max.toFixed(2)} ms) after the rotation returned.`
 
-if (process.argv[2] === "--child") {
-  await child(process.argv[3]!, process.argv[4]!)
-} else if (isMain(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const o = { ops: Number(process.env.BENCH_OPS ?? 2000), reps: Number(process.env.BENCH_REPS ?? 3), rotations: Number(process.env.BENCH_ROTATIONS ?? 10) }
   console.error(`tokens bench: ${machine()}`)
   const { rows, stalenessMs } = await runTokens(o)

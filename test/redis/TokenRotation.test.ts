@@ -3,7 +3,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
+import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
 import {
   CachedMetadataRepository,
   hashApiToken,
@@ -22,6 +25,8 @@ import { createDatabase, databaseUrl, dropDatabase, livePostgres, scopedDatabase
 import { dropPrefixOnClose, liveRedis, rawClient, redisUrl, testPrefix } from "../support/redis.js"
 
 const live = (await livePostgres()) && (await liveRedis())
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const watcher = fileURLToPath(new URL("../support/token-watcher.ts", import.meta.url))
 
 /** What a test sees of one process's channel: what it heard, and a switch that stops its notices. */
 interface Controls {
@@ -127,6 +132,43 @@ describeLive(live, () => {
           yield* a.deleteTenant(t.id)
           yield* eventually(Effect.map(b.getTenantByToken(rotated), Option.isNone))
         })
+      ), 120_000)
+
+    it.live("in two OS processes: A rotates, B (its in-process entry trusted for an hour) refuses", () =>
+      Effect.acquireUseRelease(
+        Effect.promise(() => createDatabase("llmtrace_rotation")),
+        (name) =>
+          Effect.gen(function*() {
+            const prefix = testPrefix("rotation-processes")
+            const controls: Controls = { heard: [], changed: [], muted: false }
+            const a = MetadataRepository.MetadataRepository.pipe(
+              Effect.provide(yield* Layer.build(processStack(databaseUrl(name), prefix, controls))),
+              Effect.runSync
+            )
+            yield* Layer.build(dropPrefixOnClose(prefix))
+            const proc = yield* Effect.acquireRelease(
+              Effect.sync(() =>
+                spawn(process.execPath, ["--import", "tsx", watcher, databaseUrl(name), redisUrl, prefix, "1 hour"], { cwd: root, stdio: ["pipe", "pipe", "inherit"] })
+              ),
+              (p) => Effect.sync(() => p.kill("SIGKILL"))
+            )
+            const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]()
+            const said = Effect.promise(() => lines.next()).pipe(Effect.map((next) => next.done === true ? "(exited)" : next.value))
+            expect(yield* said).toBe("ready")
+            for (let round = 0; round < 3; round++) {
+              const t = NewTenant.make({ name: `round ${round}`, apiToken: `tok-${randomUUID()}`, plan: "pro" })
+              yield* a.createTenant(t)
+              proc.stdin.write(`watch ${t.apiToken}\n`)
+              expect(yield* said).toBe("watching")
+              yield* a.updateTenant({ ...t, apiToken: `tok-${randomUUID()}` })
+              const returned = performance.timeOrigin + performance.now()
+              const refused = yield* said
+              expect(refused).toMatch(/^refused \d/)
+              console.log(`process B refused the rotated token ${(Number(refused.slice(8)) - returned).toFixed(2)} ms after A's update returned`)
+            }
+            proc.stdin.end()
+          }).pipe(Effect.scoped),
+        (name) => Effect.promise(() => dropDatabase(name))
       ), 120_000)
 
     it.live("a lost subscription clears B's in-process level and bypasses it until the subscription is back", () =>
