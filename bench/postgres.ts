@@ -9,7 +9,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import pg from "pg"
-import { AuditEvent, AuditQuery, MetadataRepository, PostgresClient, SqlMetadataRepository, NewTenant } from "../src/index.js"
+import { AuditEvent, AuditQuery, MetadataRepository, PostgresClient, SqlMetadataRepository, NewTenant, apiTokenPrefix, hashApiToken } from "../src/index.js"
 import { randomBytes } from "node:crypto"
 import { type CaseResult, compare, isMain, machine, pool, table } from "./Harness.js"
 
@@ -63,12 +63,15 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
       rows.push(await compare({
         ...common, case: `getTenantByToken, concurrency ${concurrency}`, ops,
         ours: () => run(Effect.forEach(Array.from({ length: ops }, (_, i) => tenants[i % tenants.length]!.apiToken), repo.getTenantByToken, { concurrency, discard: true })),
-        baseline: () => pool(ops, concurrency, (i) => raw.query("SELECT * FROM tenants WHERE api_token = $1", [tenants[i % tenants.length]!.apiToken]))
+        baseline: () => pool(ops, concurrency, (i) => raw.query("SELECT * FROM tenants WHERE api_token_hash = $1", [hashApiToken(tenants[i % tenants.length]!.apiToken)]))
       }))
       rows.push(await compare({
         ...common, case: `createTenant, concurrency ${concurrency}`, ops,
         ours: () => run(Effect.forEach(Array.from({ length: ops }, () => NewTenant.make({ name: "n", apiToken: crypto.randomUUID(), plan: "free", config: { a: 1 } })), repo.createTenant, { concurrency, discard: true })),
-        baseline: () => pool(ops, concurrency, () => raw.query("INSERT INTO tenants (id, name, api_token, plan, created_at, config) VALUES ($1, $2, $3, $4, $5, $6::jsonb)", [crypto.randomUUID(), "n", crypto.randomUUID(), "free", new Date(), JSON.stringify({ a: 1 })]))
+        baseline: () => pool(ops, concurrency, () => {
+          const token = crypto.randomUUID()
+          return raw.query("INSERT INTO tenants (id, name, api_token_hash, api_token_prefix, plan, created_at, config) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)", [crypto.randomUUID(), "n", hashApiToken(token), apiTokenPrefix(token), "free", new Date(), JSON.stringify({ a: 1 })])
+        })
       }))
       const audit = AuditQuery.make({ tenantId: auditTenant.id, eventType: "key.created", limit: 50 })
       const auditOps = Math.max(1, Math.floor(ops / 4))
