@@ -11,6 +11,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
 import { Redis } from "ioredis"
 import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
@@ -50,9 +51,9 @@ export const tokensHeading = (o: TokensOptions): string =>
 /** One process's stack: SQLite file for metadata, Redis for the shared cache and the change channel. */
 const stack = (sqliteFile: string, prefix: string) =>
   CachedMetadataRepository.layer().pipe(
-    Layer.provide(SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.layer(sqliteFile)))),
+    Layer.provide(SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.layer({ filename: sqliteFile })))),
     Layer.provide(Layer.merge(RedisCache.layerFromClient, RedisTokenChanges.layerFromClient)),
-    Layer.provide(RedisClient.layer({ url, prefix }))
+    Layer.provide(RedisClient.layer({ url: Redacted.make(url), prefix }))
   )
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes on one machine. */

@@ -7,6 +7,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Cache from "./Cache.js"
+import * as ConfigFields from "./ConfigFields.js"
 import type { TenantId } from "./domain/Ids.js"
 import { NonEmptyText } from "./domain/Primitives.js"
 import { hashApiToken, type NewTenant, type Tenant } from "./domain/Tenant.js"
@@ -82,7 +83,7 @@ const deepFreeze = <A>(value: A): A => {
  * working on the database alone. When marking a change fails after a write, the write stands and
  * the call fails with `StorageUnavailable` saying so, because the old entry may serve for up to `hitTtl`.
  */
-export const make = (
+export const wrap = (
   repository: MetadataRepository.MetadataRepositoryShape,
   cache: Cache.CacheShape,
   options: Options = {},
@@ -221,7 +222,7 @@ export const make = (
       })
     }
 
-    /** Marks tokens as changed everywhere; see {@link make}. Runs after the write has committed. */
+    /** Marks tokens as changed everywhere; see {@link wrap}. Runs after the write has committed. */
     const announce = (operation: string, hashes: ReadonlyArray<string>) => {
       const unique = [...new Set(hashes)]
       return Effect.forEach(unique, (hash) => cache.set(Entry.key(hash), Entry.changedBytes(), changeTtl), {
@@ -269,41 +270,43 @@ export const make = (
     }
   })
 
-/**
- * The options from the environment: `LLMTRACE_TENANT_CACHE_TTL` (default `60 seconds`),
- * `LLMTRACE_TENANT_MISS_TTL` (`5 seconds`), `LLMTRACE_TENANT_CHANGE_TTL` (`30 seconds`),
- * `LLMTRACE_TENANT_LOCAL_MAX_ENTRIES` (`10000`), `LLMTRACE_TENANT_LOCAL_TTL` (`1 second`).
- */
-export const config: Config.Config<Required<Options>> = Config.all({
-  hitTtl: Config.duration("LLMTRACE_TENANT_CACHE_TTL").pipe(Config.withDefault(defaults.hitTtl)),
-  missTtl: Config.duration("LLMTRACE_TENANT_MISS_TTL").pipe(Config.withDefault(defaults.missTtl)),
-  changeTtl: Config.duration("LLMTRACE_TENANT_CHANGE_TTL").pipe(Config.withDefault(defaults.changeTtl)),
-  localMaxEntries: Config.integer("LLMTRACE_TENANT_LOCAL_MAX_ENTRIES").pipe(
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = {
+  hitTtl: Config.duration().pipe(Config.withDefault(defaults.hitTtl)),
+  missTtl: Config.duration().pipe(Config.withDefault(defaults.missTtl)),
+  changeTtl: Config.duration().pipe(Config.withDefault(defaults.changeTtl)),
+  localMaxEntries: Config.integer().pipe(
     Config.validate({ message: "must be a positive integer", validation: (n) => n >= 1 }),
     Config.withDefault(defaults.localMaxEntries)
   ),
-  localTtl: Config.duration("LLMTRACE_TENANT_LOCAL_TTL").pipe(Config.withDefault(defaults.localTtl))
-})
+  localTtl: Config.duration().pipe(Config.withDefault(defaults.localTtl))
+} satisfies ConfigFields.Fields<Options>
 
-const build = (options: Options) =>
-  Effect.gen(function*() {
-    const changes = yield* Effect.serviceOption(TokenChanges.TokenChanges)
-    return yield* make(yield* MetadataRepository.MetadataRepository, yield* Cache.Cache, options, Option.getOrUndefined(changes))
-  })
+/** The default configuration: each option under its own name (`hitTtl`, `missTtl`, …), every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
 
 /**
- * Wraps the `MetadataRepository` in context with the `Cache` in context. The in-process level is on
- * when a `TokenChanges` service is in context too (`TokenChanges.layerLocal` for a cache in this
- * process, `RedisTokenChanges.layer` for Redis); without one, every lookup asks the shared cache.
+ * The `MetadataRepository` in context wrapped with the `Cache` in context (see {@link wrap}); the
+ * in-process level is on when a `TokenChanges` service is in context too (`TokenChanges.layerLocal`
+ * for a cache in this process, `RedisTokenChanges` for Redis); without one, every lookup asks the
+ * shared cache. The channel's subscription lives as long as the scope.
  */
+export const make = (
+  options: Options = {}
+): Effect.Effect<MetadataRepository.MetadataRepositoryShape, never, MetadataRepository.MetadataRepository | Cache.Cache | Scope.Scope> =>
+  Effect.gen(function*() {
+    const changes = yield* Effect.serviceOption(TokenChanges.TokenChanges)
+    return yield* wrap(yield* MetadataRepository.MetadataRepository, yield* Cache.Cache, options, Option.getOrUndefined(changes))
+  })
+
+/** Wraps the `MetadataRepository` in context with the `Cache` in context, from explicit options (see {@link make}). */
 export const layer = (
   options: Options = {}
 ): Layer.Layer<MetadataRepository.MetadataRepository, never, MetadataRepository.MetadataRepository | Cache.Cache> =>
-  Layer.scoped(MetadataRepository.MetadataRepository, build(options))
+  Layer.scoped(MetadataRepository.MetadataRepository, make(options))
 
-/** {@link layer} with its options from the environment. */
-export const layerConfig: Layer.Layer<
-  MetadataRepository.MetadataRepository,
-  ConfigError.ConfigError,
-  MetadataRepository.MetadataRepository | Cache.Cache
-> = Layer.scoped(MetadataRepository.MetadataRepository, Effect.flatMap(config, build))
+/** {@link layer} from a configuration, e.g. {@link config} or `StorageConfig.tenantCache`. */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<MetadataRepository.MetadataRepository, ConfigError.ConfigError, MetadataRepository.MetadataRepository | Cache.Cache> =>
+  Layer.scoped(MetadataRepository.MetadataRepository, Effect.flatMap(Config.unwrap(config), make))

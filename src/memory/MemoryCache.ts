@@ -1,9 +1,12 @@
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Cache from "../Cache.js"
+import * as ConfigFields from "../ConfigFields.js"
 
 interface Entry {
   readonly value: Uint8Array
@@ -22,6 +25,17 @@ export interface Options {
 
 export const defaults = { maxEntries: 100_000 } as const
 
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = {
+  maxEntries: Config.integer().pipe(
+    Config.validate({ message: "must be a positive integer", validation: (n) => n >= 1 }),
+    Config.withDefault(defaults.maxEntries)
+  )
+} satisfies ConfigFields.Fields<Options>
+
+/** The default configuration: each option under its own name (`maxEntries`), every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
+
 /** The number of keys a memory cache holds, expired ones not yet swept included (for tests and metrics). */
 export interface Sized {
   readonly size: () => number
@@ -33,7 +47,7 @@ export interface Sized {
  * Effect's `Clock`, so `TestClock` drives it in tests. Values are copied in and out: a caller
  * mutating its buffer never changes what is cached.
  */
-export const makeWith = (options: Options = {}): Effect.Effect<Cache.CacheShape & Sized> =>
+export const make = (options: Options = {}): Effect.Effect<Cache.CacheShape & Sized> =>
   Effect.sync(() => {
     const maxEntries = options.maxEntries ?? defaults.maxEntries
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new Error("MemoryCache maxEntries must be a positive integer")
@@ -77,8 +91,8 @@ export const makeWith = (options: Options = {}): Effect.Effect<Cache.CacheShape 
     return { ...cache, size: () => entries.size }
   })
 
-export const make: Effect.Effect<Cache.CacheShape & Sized> = makeWith()
+/** A fresh, private cache. */
+export const layer = (options: Options = {}): Layer.Layer<Cache.Cache> => Layer.effect(Cache.Cache, make(options))
 
-export const layer: Layer.Layer<Cache.Cache> = Layer.effect(Cache.Cache, make)
-
-export const layerWith = (options: Options): Layer.Layer<Cache.Cache> => Layer.effect(Cache.Cache, makeWith(options))
+export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<Cache.Cache, ConfigError.ConfigError> =>
+  Layer.effect(Cache.Cache, Effect.flatMap(Config.unwrap(config), make))

@@ -1,11 +1,13 @@
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import { Cluster } from "ioredis"
 import type { StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import * as TokenChanges from "../TokenChanges.js"
 import * as RedisClient from "./RedisClient.js"
-import type * as RedisConfig from "./RedisConfig.js"
+import * as RedisConfig from "./RedisConfig.js"
 
 /** The channel of token changes, under the configured key prefix so deployments sharing a server stay apart. */
 export const channel = (prefix: string): string => `${prefix}tenant-token-changes`
@@ -21,7 +23,7 @@ export const subscriberName = (prefix: string): string => `${prefix}token-change
  * subscription again: changes published in between are missed, which is why the listener must
  * forget everything it learned while it was not listening.
  */
-export const make: Effect.Effect<TokenChanges.TokenChangesShape, never, RedisClient.RedisClient> = Effect.map(
+export const fromClient: Effect.Effect<TokenChanges.TokenChangesShape, never, RedisClient.RedisClient> = Effect.map(
   RedisClient.RedisClient,
   (redis) => {
     const name = channel(redis.options.prefix)
@@ -69,14 +71,28 @@ export const make: Effect.Effect<TokenChanges.TokenChangesShape, never, RedisCli
   }
 )
 
-/** The channel on the `RedisClient` in context. */
-export const layerFromClient: Layer.Layer<TokenChanges.TokenChanges, never, RedisClient.RedisClient> = Layer.effect(TokenChanges.TokenChanges, make)
+/** How to reach Redis, and the key prefix (the same options as `RedisCache`: share them so both use one prefix). */
+export type Options = RedisConfig.RedisOptions
 
-/** The channel on its own client from explicit options. */
-export const layer = (options: RedisConfig.RedisOptions = {}): Layer.Layer<TokenChanges.TokenChanges, StorageUnavailable | StorageQueryError> =>
-  layerFromClient.pipe(Layer.provide(RedisClient.layer(options)))
+/** The channel on its own client, closed with the scope. */
+export const make = (options: Options): Effect.Effect<TokenChanges.TokenChangesShape, StorageUnavailable | StorageQueryError, Scope.Scope> =>
+  Effect.flatMap(RedisClient.make(options), (client) => Effect.provideService(fromClient, RedisClient.RedisClient, client))
 
-/** The channel on its own client from the environment. */
-export const layerConfig: Layer.Layer<TokenChanges.TokenChanges, StorageUnavailable | StorageQueryError | ConfigError.ConfigError> = layerFromClient.pipe(
-  Layer.provide(RedisClient.layerConfig())
-)
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = RedisConfig.fields
+
+/** The default configuration: each option under its own name (`url`, `prefix`, …), every one optional. */
+export const config: Config.Config<Options> = RedisClient.config
+
+/** The channel on its own client, from explicit options; reads no configuration. */
+export const layer = (options: Options): Layer.Layer<TokenChanges.TokenChanges, StorageUnavailable | StorageQueryError> =>
+  Layer.scoped(TokenChanges.TokenChanges, make(options))
+
+/** The channel on its own client, from a configuration, e.g. {@link config} or `StorageConfig.redis`. */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<TokenChanges.TokenChanges, StorageUnavailable | StorageQueryError | ConfigError.ConfigError> =>
+  Layer.scoped(TokenChanges.TokenChanges, Effect.flatMap(Config.unwrap(config), make))
+
+/** The channel on the `RedisClient` in context, sharing its connection for publishing (the subscriber has its own). */
+export const layerFromClient: Layer.Layer<TokenChanges.TokenChanges, never, RedisClient.RedisClient> = Layer.effect(TokenChanges.TokenChanges, fromClient)

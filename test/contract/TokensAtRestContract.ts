@@ -128,7 +128,7 @@ export const tokenMigrationSuite = <E>(name: string, fresh: () => Layer.Layer<Sq
         }
         const ran = (yield* SqlMigrations.run).map(([id]) => id)
         expect(ran).toEqual([2])
-        const repo = yield* SqlMetadataRepository.make
+        const repo = yield* SqlMetadataRepository.make()
         for (const [i, token] of tokens.entries()) {
           const read = Option.getOrThrow(yield* repo.getTenantByToken(token))
           expect(read.id).toBe(ids[i])

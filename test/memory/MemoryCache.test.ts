@@ -4,12 +4,12 @@ import * as Option from "effect/Option"
 import { MemoryCache } from "../../src/index.js"
 import { cacheContract } from "../contract/CacheContract.js"
 
-cacheContract("memory", MemoryCache.layer, { clock: "test-clock" })
+cacheContract("memory", MemoryCache.layer(), { clock: "test-clock" })
 
 describe("MemoryCache bound", () => {
   it.effect("a flood of distinct keys stays within maxEntries, evicting the least recently used", () =>
     Effect.gen(function*() {
-      const cache = yield* MemoryCache.makeWith({ maxEntries: 100 })
+      const cache = yield* MemoryCache.make({ maxEntries: 100 })
       const value = new Uint8Array([1])
       yield* cache.set("kept", value, "1 hour")
       for (let i = 0; i < 10_000; i++) {
@@ -27,7 +27,7 @@ describe("MemoryCache bound", () => {
 
   it.effect("compareAndSet counts against the bound too", () =>
     Effect.gen(function*() {
-      const cache = yield* MemoryCache.makeWith({ maxEntries: 10 })
+      const cache = yield* MemoryCache.make({ maxEntries: 10 })
       for (let i = 0; i < 1000; i++) yield* cache.compareAndSet(`cas:${i}`, Option.none(), new Uint8Array([1]), "1 hour")
       expect(cache.size()).toBe(10)
     }))

@@ -39,7 +39,7 @@ interface Controls {
 const processStack = (url: string, prefix: string, { changed, heard, ...controls }: Controls) => {
   const recorded = Layer.effect(
     TokenChanges.TokenChanges,
-    Effect.map(RedisTokenChanges.make, (changes): TokenChanges.TokenChangesShape => ({
+    Effect.map(RedisTokenChanges.fromClient, (changes): TokenChanges.TokenChangesShape => ({
       publish: (hashes) => Effect.suspend(() => controls.muted ? Effect.void : changes.publish(hashes)),
       listen: (listener) => changes.listen({ changed: (hash) => {
         changed.push(hash)
@@ -54,7 +54,7 @@ const processStack = (url: string, prefix: string, { changed, heard, ...controls
   return CachedMetadataRepository.layer({ localTtl: "1 hour" }).pipe(
     Layer.provide(SqlMetadataRepository.layer().pipe(Layer.provide(PostgresClient.layer({ url: Redacted.make(url), maxConnections: 2 })))),
     Layer.provide(Layer.merge(RedisCache.layerFromClient, recorded)),
-    Layer.provideMerge(RedisClient.layer({ url: redisUrl, prefix }))
+    Layer.provideMerge(RedisClient.layer({ url: Redacted.make(redisUrl), prefix }))
   )
 }
 
@@ -79,12 +79,12 @@ describeLive(live, () => {
   // The whole cached contract, with its paused-lookup races, on PostgreSQL + Redis with the in-process level on.
   cachedMetadataRepositoryContract(
     "redis cache with the in-process level over postgres",
-    Layer.merge(RedisCache.layer({ url: redisUrl, prefix }), dropPrefixOnClose(prefix)),
+    Layer.merge(RedisCache.layer({ url: Redacted.make(redisUrl), prefix }), dropPrefixOnClose(prefix)),
     {
       clock: "real",
       excludeTestServices: true,
       repository: SqlMetadataRepository.layer().pipe(Layer.provide(scopedDatabase)),
-      changes: RedisTokenChanges.layer({ url: redisUrl, prefix })
+      changes: RedisTokenChanges.layer({ url: Redacted.make(redisUrl), prefix })
     }
   )
 

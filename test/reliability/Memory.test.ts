@@ -8,10 +8,10 @@ import { concurrentStores } from "./loadSuite.js"
 // The in-process backends: traces and cache in maps, metadata in SQLite (the memory profile's engine).
 const sqlite = SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory))
 
-hostileTraces("memory", MemoryTraceRepository.layer)
-hostileCache("memory", MemoryCache.layer)
+hostileTraces("memory", MemoryTraceRepository.layer())
+hostileCache("memory", MemoryCache.layer())
 hostileMetadata("SQLite :memory:", sqlite)
-traceIsolation("memory", MemoryTraceRepository.layer)
+traceIsolation("memory", MemoryTraceRepository.layer())
 metadataIsolation("SQLite :memory:", sqlite)
 /**
  * The memory repository answers synchronously, so concurrent calls to it would simply run one after
@@ -32,5 +32,5 @@ const yielding = Layer.effect(
       )
     return { ...repo, storeTrace: (t) => interleaved(repo.storeTrace(t)), storeSpan: (s) => interleaved(repo.storeSpan(s)) }
   })
-).pipe(Layer.provide(MemoryTraceRepository.layer))
+).pipe(Layer.provide(MemoryTraceRepository.layer()))
 concurrentStores("memory, yielding between calls", yielding, () => maxInFlight)

@@ -29,13 +29,13 @@ if (metadata === undefined || redisUrl === undefined || prefix === undefined) {
 export const now = () => performance.timeOrigin + performance.now()
 
 const sql = metadata.startsWith("sqlite:")
-  ? SqliteClient.layer(metadata.slice("sqlite:".length))
+  ? SqliteClient.layer({ filename: metadata.slice("sqlite:".length) })
   : PostgresClient.layer({ url: Redacted.make(metadata), maxConnections: 2 })
 const runtime = ManagedRuntime.make(
   CachedMetadataRepository.layer(localTtl === undefined ? {} : { localTtl: localTtl as Duration.DurationInput }).pipe(
     Layer.provide(SqlMetadataRepository.layer().pipe(Layer.provide(sql))),
     Layer.provide(Layer.merge(RedisCache.layerFromClient, RedisTokenChanges.layerFromClient)),
-    Layer.provide(RedisClient.layer({ url: redisUrl, prefix }))
+    Layer.provide(RedisClient.layer({ url: Redacted.make(redisUrl), prefix }))
   )
 )
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
