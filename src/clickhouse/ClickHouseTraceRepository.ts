@@ -13,7 +13,7 @@ import { withTimeout } from "../Timeout.js"
 import * as TraceRepository from "../TraceRepository.js"
 import { ClickHouseClient, type ClickHouseClientShape, type Params } from "./ClickHouseClient.js"
 import * as ClickHouseMigrations from "./ClickHouseMigrations.js"
-import { TraceSink } from "./TraceWriter.js"
+import { TraceSink } from "../ingest/TraceWriter.js"
 import { columns, fromDateTime64, fromRow, nextVersion, type SpanRow, toDateTime64, toRow } from "./SpanRows.js"
 
 export interface Options {
