@@ -28,7 +28,7 @@ export type Services = Storage.Storage | TraceWriter.TraceWriter | TraceWriter.T
  * outlives the layer's scope; every build is a fresh, private store (tests, examples, demos).
  */
 export const memory: Layer.Layer<Services, StorageError> = Layer.mergeAll(
-  TraceWriter.layerWith().pipe(Layer.provideMerge(TraceWriter.sinkFromRepository), Layer.provideMerge(MemoryTraceRepository.layer)),
+  TraceWriter.layer().pipe(Layer.provideMerge(TraceWriter.sinkFromRepository), Layer.provideMerge(MemoryTraceRepository.layer)),
   SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory)),
   MemoryCache.layer
 )
@@ -57,7 +57,7 @@ export const lite = (options: LiteOptions): Layer.Layer<Services, StorageError> 
   const clients = liteClients(options.dataDir)
   const autoMigrate = options.autoMigrate ?? true
   const traces = ClickHouseTraceRepository.layerWith({ autoMigrate }).pipe(Layer.provide(clients.clickhouse))
-  const writer = TraceWriter.layerWith({ ...options.writer, deadLetterPath: clients.deadLetters })
+  const writer = TraceWriter.layer({ ...options.writer, deadLetterPath: clients.deadLetters })
   const metadata = CachedMetadataRepository.layer(options.tenantCache).pipe(
     Layer.provide(SqlMetadataRepository.layer({ autoMigrate }).pipe(Layer.provide(clients.sql)))
   )
@@ -107,7 +107,7 @@ export const production = (options: ProductionOptions): Layer.Layer<Services, St
     Layer.provide(SqlMetadataRepository.layer({ autoMigrate }).pipe(Layer.provide(PostgresClient.layer(options.postgres))))
   )
   return Layer.mergeAll(
-    TraceWriter.layerWith(options.writer).pipe(Layer.provideMerge(traces)),
+    TraceWriter.layer(options.writer).pipe(Layer.provideMerge(traces)),
     metadata.pipe(Layer.provideMerge(RedisCache.layer(options.redis)))
   )
 }

@@ -4,6 +4,7 @@ import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as TraceWriter from "../ingest/TraceWriter.js"
+import type { StorageError } from "../StorageError.js"
 import * as StorageMigrations from "../StorageMigrations.js"
 import * as StorageProfile from "../StorageProfile.js"
 import * as TraceRepository from "../TraceRepository.js"
@@ -52,7 +53,7 @@ export const ingest = Command.make(
       const writer = yield* TraceWriter.TraceWriter
       const repo = yield* TraceRepository.TraceRepository
       const started = Date.now()
-      const summary = yield* Ingest.ingestFile(file, {
+      const summary = yield* Ingest.ingestFile<StorageError | TraceWriter.WriterClosed, never>(file, {
         span: writer.write,
         // The trace's own record keeps its createdAt (and a trace with no spans exists at all).
         trace: (trace) => repo.storeTrace({ ...trace, spans: [] }),

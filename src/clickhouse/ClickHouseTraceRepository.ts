@@ -216,10 +216,11 @@ export const makeWithSink = (
 
     const timeout = Duration.decode(options.timeout ?? "30 seconds")
     const sink: Context.Tag.Service<TraceSink> = {
-      storeSpans: Effect.fn("TraceWriter.flush", { attributes: { "storage.backend": "clickhouse" } })(
-        (list: ReadonlyArray<TraceSpan>) => insertSpans("TraceWriter.flush", list),
-        (self) => withTimeout(self, { backend: "clickhouse", operation: "TraceWriter.flush", timeout })
-      )
+      // Not Effect.fn: its per-call Error and retained closure kept each whole batch reachable.
+      storeSpans: (list) =>
+        withTimeout(insertSpans("TraceWriter.flush", list), { backend: "clickhouse", operation: "TraceWriter.flush", timeout }).pipe(
+          Effect.withSpan("TraceWriter.flush", { attributes: { "storage.backend": "clickhouse" } })
+        )
     }
     const repository = TraceRepository.make("clickhouse", {
       storeTrace: (trace) => insertSpans("TraceRepository.storeTrace", trace.spans, trace),

@@ -1,18 +1,21 @@
-import * as Chunk from "effect/Chunk"
+import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
-import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { TraceSpan } from "../domain/Trace.js"
-import { InvalidInput, type StorageError, StorageUnavailable, validate } from "../StorageError.js"
+import { isTraceSpan } from "../domain/TraceSpanGuard.js"
+import { InvalidInput, type StorageError, validate } from "../StorageError.js"
 import { TraceRepository } from "../TraceRepository.js"
 import * as DeadLetters from "./DeadLetters.js"
 
@@ -30,28 +33,68 @@ export const sinkFromRepository: Layer.Layer<TraceSink, never, TraceRepository> 
   Effect.map(TraceRepository, (repo) => ({ storeSpans: repo.storeSpans }))
 )
 
+/**
+ * `write`/`writeAll` after the writer's scope began to close. The first `accepted` spans of the
+ * call were accepted (they will be stored or dead-lettered); the rest were not.
+ */
+export class WriterClosed extends Schema.TaggedError<WriterClosed>()("WriterClosed", {
+  message: Schema.String,
+  accepted: Schema.Number
+}) {}
+
+/** `flush` did not see every span settle within `flushTimeout`; `unsettled` were still buffered or being stored. */
+export class FlushTimeout extends Schema.TaggedError<FlushTimeout>()("FlushTimeout", {
+  message: Schema.String,
+  unsettled: Schema.Number
+}) {}
+
+/** Counters since the writer started. `accepted = stored + deadLettered + lost + buffered`. */
+export interface Stats {
+  /** Spans taken by `write`/`writeAll`. */
+  readonly accepted: number
+  /** Spans the sink stored. */
+  readonly stored: number
+  /** Retries of a batch after `StorageUnavailable`. */
+  readonly retried: number
+  /** Spans appended to the dead-letter file (unavailable after every retry, or refused by the engine). */
+  readonly deadLettered: number
+  /** Spans neither stored nor dead-lettered: the dead-letter file could not be written either (logged as fatal). */
+  readonly lost: number
+  /** Spans accepted and not yet settled (buffered or being stored); never more than `capacity`. */
+  readonly buffered: number
+}
+
 export interface TraceWriterShape {
-  /** Buffers a span (validated now, so bad input fails here); waits while the buffer is full. */
-  readonly write: (span: TraceSpan) => Effect.Effect<void, InvalidInput | StorageUnavailable>
-  /** Buffers spans in order; waits while the buffer is full. */
-  readonly writeAll: (spans: Iterable<TraceSpan>) => Effect.Effect<void, InvalidInput | StorageUnavailable>
+  /** Buffers a span (validated now, so bad input fails here); waits while `capacity` spans are unsettled. */
+  readonly write: (span: TraceSpan) => Effect.Effect<void, InvalidInput | WriterClosed>
   /**
-   * Waits until every span accepted before the call has settled: stored, or (after its retries)
-   * appended to the dead-letter file. A partial batch leaves after the flush interval.
+   * Buffers spans in order; waits while `capacity` spans are unsettled. Every span is validated
+   * before any is accepted: `InvalidInput` (its path starts with the span's index) means none was.
+   * `WriterClosed` says how many were accepted, in order, before the writer began to close.
    */
-  readonly flush: Effect.Effect<void>
+  readonly writeAll: (spans: Iterable<TraceSpan>) => Effect.Effect<void, InvalidInput | WriterClosed>
+  /**
+   * Sends what is buffered now (a partial batch does not wait for the flush interval) and waits
+   * until every span accepted before the call has settled: stored, or appended to the dead-letter
+   * file. Fails with `FlushTimeout` after `flushTimeout`.
+   */
+  readonly flush: Effect.Effect<void, FlushTimeout>
+  readonly stats: Effect.Effect<Stats>
 }
 
 export class TraceWriter extends Context.Tag("llmtrace-storage/TraceWriter")<TraceWriter, TraceWriterShape>() {}
 
 export interface Options {
-  /** Spans per insert. Default 10,000 (ClickHouse wants few large inserts). */
+  /** Spans per insert (>= 1). Default 10,000 (ClickHouse wants few large inserts). */
   readonly batchSize?: number
-  /** A partial batch is flushed after this long. Default 1 second. */
+  /** A partial batch leaves this long after its first span (or at once on `flush`). Default 1 second. */
   readonly flushInterval?: Duration.DurationInput
-  /** Spans buffered before `write` waits (back-pressure). Default 100,000. */
+  /**
+   * Spans accepted and not yet settled, buffered or being stored (>= batchSize): `write` waits
+   * while there are this many (back-pressure). Default 100,000.
+   */
   readonly capacity?: number
-  /** Retries of a batch that failed with StorageUnavailable (exponential, jittered). Default 5. */
+  /** Retries of a batch that failed with StorageUnavailable (exponential, jittered; >= 0). Default 5. */
   readonly maxRetries?: number
   /** First retry delay. Default 200 ms. */
   readonly retryDelay?: Duration.DurationInput
@@ -59,132 +102,338 @@ export interface Options {
   readonly deadLetterPath?: string
   /** Replay the dead-letter file when the writer starts. Default true. */
   readonly replayOnStart?: boolean
-  /** Inserts running at once: JS prepares the next batch while the engine writes one. Default 2. */
+  /** Batches being stored at once: JS prepares the next batch while the engine writes one (>= 1). Default 2. */
   readonly concurrency?: number
   /**
-   * Validate each span against the TraceSpan schema when it is written (default true). Turn off only
-   * when every span comes from `TraceSpan.make` or a schema decode, which validated it already:
-   * validation is the writer's largest CPU cost (~15 µs a span).
+   * Validate each span when it is written (default true): a hand-written guard, with the TraceSpan
+   * schema only to describe a failure. Turn off only when every span comes from `TraceSpan.make`
+   * or a schema decode, which validated it already.
    */
   readonly validate?: boolean
+  /**
+   * How long `flush`, and closing the writer's scope, wait for buffered spans to settle. Then
+   * `flush` fails with `FlushTimeout`; closing logs the count and dead-letters what is left. Default 30 seconds.
+   */
+  readonly flushTimeout?: Duration.DurationInput
 }
 
 /** Default dead-letter file. */
 export const defaultDeadLetterPath = "./.llmtrace/dead-letters.jsonl"
 
-const closed = new StorageUnavailable({ backend: "clickhouse", operation: "TraceWriter.write", message: "the TraceWriter is closed" })
+const defaults = {
+  batchSize: 10_000,
+  capacity: 100_000,
+  maxRetries: 5,
+  concurrency: 2
+} as const
+
+const invalidOption = (option: string, message: string) =>
+  new InvalidInput({ backend: "storage", operation: "TraceWriter.make", path: [option], message: `${option}: ${message}` })
+
+/** The numeric options, checked: a batch size of 0 or -1 would spin the consumer forever. */
+const resolve = (options: Options) =>
+  Effect.gen(function*() {
+    const batchSize = options.batchSize ?? defaults.batchSize
+    const capacity = options.capacity ?? defaults.capacity
+    const maxRetries = options.maxRetries ?? defaults.maxRetries
+    const concurrency = options.concurrency ?? defaults.concurrency
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) return yield* invalidOption("batchSize", `must be a whole number >= 1, got ${batchSize}`)
+    if (!Number.isSafeInteger(capacity) || capacity < 1) return yield* invalidOption("capacity", `must be a whole number >= 1, got ${capacity}`)
+    if (capacity < batchSize) return yield* invalidOption("capacity", `must be at least batchSize (${batchSize}), got ${capacity}`)
+    if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) return yield* invalidOption("maxRetries", `must be a whole number >= 0, got ${maxRetries}`)
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) return yield* invalidOption("concurrency", `must be a whole number >= 1, got ${concurrency}`)
+    return { batchSize, capacity, maxRetries, concurrency }
+  })
+
+const reasonOf = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const e = failure.value
+    return e !== null && typeof e === "object" && "message" in e ? String(e.message) : String(e)
+  }
+  return `defect: ${Cause.pretty(cause).split("\n")[0] ?? "unknown"}`
+}
 
 /**
- * A buffered writer. Batches leave by size or interval, transient failures are retried with a
- * `Schedule`, a batch that still fails is appended to the dead-letter file (never dropped), and
- * closing the scope flushes everything buffered before it returns. The dead-letter file is
- * replayed when the writer starts.
+ * A buffered writer. Batches leave by size, by interval, or on `flush`; transient failures
+ * (`StorageUnavailable`) are retried with a `Schedule`; a batch the engine refuses is split until
+ * the refused spans are alone (only those are dead-lettered); a batch that is still unavailable
+ * after its retries is appended to the dead-letter file (never dropped), each with one log line.
+ * A defect while storing (a throwing sink, a row that cannot be converted) is handled the same
+ * way, and the writer keeps running. Closing the scope stores everything buffered before it
+ * returns (bounded by `flushTimeout`). The dead-letter file is replayed when the writer starts.
+ *
+ * Memory: at most `capacity` spans are held (buffered plus the `concurrency` batches being
+ * stored); a batch is released as soon as it settles.
  */
-export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, never, TraceSink | Scope.Scope> =>
+export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, InvalidInput, TraceSink | Scope.Scope> =>
   Effect.gen(function*() {
+    const { batchSize, capacity, concurrency, maxRetries } = yield* resolve(options)
     const sink = yield* TraceSink
-    const batchSize = options.batchSize ?? 10_000
     const deadLetterPath = options.deadLetterPath ?? defaultDeadLetterPath
+    const intervalMs = Duration.toMillis(Duration.decode(options.flushInterval ?? "1 second"))
+    const flushTimeout = Duration.decode(options.flushTimeout ?? "30 seconds")
     const retry = Schedule.exponential(Duration.decode(options.retryDelay ?? "200 millis")).pipe(
       Schedule.jittered,
-      Schedule.intersect(Schedule.recurs(options.maxRetries ?? 5))
+      Schedule.intersect(Schedule.recurs(maxRetries))
     )
 
-    if (options.replayOnStart ?? true) yield* replayDeadLetters(deadLetterPath, sink, batchSize).pipe(
-      Effect.tap((r) => (r.replayed > 0 ? Effect.logInfo(`TraceWriter replayed ${r.replayed} dead-lettered spans`) : Effect.void)),
-      Effect.catchAll((e) => Effect.logWarning(`TraceWriter could not replay ${deadLetterPath} yet; it stays for the next start: ${e.message}`))
-    )
-
-    // Appends of concurrent failing batches must not interleave in the file.
-    const appendLock = yield* Effect.makeSemaphore(1)
-    const flush = (batch: Chunk.Chunk<TraceSpan>) => {
-      const spans = Chunk.toReadonlyArray(batch)
-      return sink.storeSpans(spans).pipe(
-        Effect.retry({ schedule: retry, while: (e) => e._tag === "StorageUnavailable" }),
-        Effect.catchAll((error) =>
-          appendLock.withPermits(1)(DeadLetters.append(deadLetterPath, spans)).pipe(
-            Effect.zipRight(Effect.logError(`TraceWriter: ${spans.length} spans dead-lettered to ${deadLetterPath}: ${error.message}`)),
-            Effect.catchAll((fileError) =>
-              Effect.logFatal(`TraceWriter LOST ${spans.length} spans: storing failed (${error.message}) and so did the dead-letter file (${fileError.message})`)
-            )
-          )
-        )
+    if (options.replayOnStart ?? true) {
+      yield* DeadLetters.replay(deadLetterPath, sink.storeSpans, { batchSize }).pipe(
+        Effect.tap((r) => (r.replayed > 0 ? Effect.logInfo(`TraceWriter replayed ${r.replayed} dead-lettered spans`) : Effect.void)),
+        Effect.catchAll((e) => Effect.logWarning(`TraceWriter could not replay ${deadLetterPath} yet; it stays for the next start: ${e.message}`))
       )
     }
 
-    const mailbox = yield* Mailbox.make<TraceSpan>({ capacity: options.capacity ?? 100_000 })
-    // Spans accepted, and spans settled (stored or dead-lettered) in acceptance order: mapEffect
-    // emits in order even when batches run concurrently, so `settled` is a low watermark.
+    // Spans are numbered in acceptance order. `buffer[head..]` are accepted and not yet taken;
+    // `inFlight` holds the batches being stored, by the number of their first span (in order).
+    let buffer: Array<TraceSpan> = []
+    let head = 0
     let accepted = 0
+    let taken = 0
+    let stored = 0
+    let retried = 0
+    let deadLettered = 0
+    let lost = 0
+    let flushTo = 0
+    let closing = false
+    let oldestAt = 0
+    const inFlight = new Map<number, ReadonlyArray<TraceSpan>>()
+    const queued = () => buffer.length - head
+    /** Every span numbered below this has settled. */
+    const watermark = () => {
+      for (const start of inFlight.keys()) return start
+      return taken
+    }
+
+    const room = yield* Effect.makeSemaphore(capacity)
+    const slots = yield* Effect.makeSemaphore(concurrency)
+    const wake = yield* Effect.makeLatch(false)
     const settled = yield* SubscriptionRef.make(0)
-    const consumer = yield* Mailbox.toStream(mailbox).pipe(
-      Stream.groupedWithin(batchSize, Duration.decode(options.flushInterval ?? "1 second")),
-      Stream.mapEffect((batch) => Effect.as(flush(batch), batch.length), { concurrency: options.concurrency ?? 2 }),
-      Stream.runForEach((n) => SubscriptionRef.update(settled, (total) => total + n)),
-      Effect.forkScoped
+    const fibers = yield* FiberSet.make()
+
+    // Appends of concurrent failing batches must not interleave in the file.
+    const appendLock = yield* Effect.makeSemaphore(1)
+    const deadLetter = (spans: ReadonlyArray<TraceSpan>, reason: string) =>
+      appendLock.withPermits(1)(DeadLetters.append(deadLetterPath, spans, reason)).pipe(
+        Effect.zipRight(Effect.sync(() => void (deadLettered += spans.length))),
+        Effect.zipRight(Effect.logError(`TraceWriter: ${spans.length} spans dead-lettered to ${deadLetterPath}: ${reason}`)),
+        Effect.catchAll((fileError) =>
+          Effect.zipRight(
+            Effect.sync(() => void (lost += spans.length)),
+            Effect.logFatal(`TraceWriter LOST ${spans.length} spans: storing failed (${reason}) and so did the dead-letter file (${fileError.message})`)
+          )
+        )
+      )
+
+    /** Stores one batch: retried while unavailable, refused spans isolated, the rest dead-lettered. Never fails. */
+    const settle = (start: number, batch: ReadonlyArray<TraceSpan>) => {
+      let attempts = 0
+      return Effect.suspend(() => {
+        attempts++
+        return DeadLetters.storeIsolating(sink.storeSpans, batch)
+      }).pipe(
+        Effect.retry({ schedule: retry, while: (e) => e._tag === "StorageUnavailable" }),
+        Effect.matchCauseEffect({
+          onFailure: (cause) =>
+            Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : deadLetter(batch, reasonOf(cause)),
+          onSuccess: (refused) => {
+            stored += batch.length - refused.length
+            return refused.length === 0
+              ? Effect.void
+              : deadLetter(refused.map((r) => r.span), `refused by the engine: ${DeadLetters.summarize(refused)}`)
+          }
+        }),
+        Effect.ensuring(Effect.suspend(() => {
+          retried += Math.max(0, attempts - 1)
+          inFlight.delete(start)
+          return Effect.zipRight(
+            Effect.zipRight(room.release(batch.length), slots.release(1)),
+            SubscriptionRef.set(settled, watermark())
+          )
+        }))
+      )
+    }
+
+    const takeBatch = (): ReadonlyArray<TraceSpan> => {
+      const end = Math.min(buffer.length, head + batchSize)
+      const batch = buffer.slice(head, end)
+      head = end
+      // Drop taken references now and then, so the buffer never holds settled spans for long.
+      if (head >= batchSize && head * 2 >= buffer.length) {
+        buffer = buffer.slice(head)
+        head = 0
+      }
+      taken += batch.length
+      oldestAt = Date.now()
+      return batch
+    }
+
+    const due = () =>
+      queued() >= batchSize || (queued() > 0 && (closing || taken < flushTo || Date.now() - oldestAt >= intervalMs))
+
+    const loop = Effect.gen(function*() {
+      while (true) {
+        yield* wake.close
+        if (!due()) {
+          if (closing && queued() === 0) return
+          if (queued() === 0) yield* wake.await
+          else yield* Effect.timeoutOption(wake.await, Math.max(1, intervalMs - (Date.now() - oldestAt)))
+          continue
+        }
+        yield* slots.take(1)
+        const start = taken
+        const batch = takeBatch()
+        inFlight.set(start, batch)
+        yield* FiberSet.run(fibers, settle(start, batch))
+      }
+    })
+    // Supervised: a defect in the loop itself is logged and the loop starts again (the state it
+    // works on is consistent between steps), so `flush` never waits on a dead consumer.
+    const consumer: Effect.Effect<void> = loop.pipe(
+      Effect.catchAllDefect((defect) =>
+        Effect.logError(`TraceWriter: the consumer failed and restarts: ${String(defect)}`).pipe(
+          Effect.zipRight(Effect.sleep("100 millis")),
+          Effect.zipRight(Effect.suspend(() => consumer))
+        )
+      )
     )
-    // Added after forkScoped, so it runs first on close: stop taking spans, then drain what is buffered.
-    yield* Effect.addFinalizer(() => Effect.zipRight(mailbox.end, consumer.await))
+    yield* FiberSet.run(fibers, consumer)
+
+    const awaitSettled = (target: number) =>
+      settled.changes.pipe(Stream.takeUntil((n) => n >= target), Stream.runDrain)
+
+    // Registered after the FiberSet, so it runs first on close: stop taking spans, store what is
+    // buffered, and if that does not finish in time, dead-letter what is left rather than hang.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        closing = true
+        wake.unsafeOpen()
+        const target = accepted
+        // Finalizers run uninterruptibly: the waits are made interruptible so their deadlines can fire.
+        const done = yield* Effect.timeoutOption(Effect.interruptible(awaitSettled(target)), flushTimeout)
+        if (Option.isSome(done)) return
+        const unsettled = target - Math.min(target, watermark())
+        const left = [...[...inFlight.values()].flat(), ...buffer.slice(head)]
+        yield* FiberSet.clear(fibers)
+        yield* Effect.logError(
+          `TraceWriter: ${unsettled} spans still unsettled ${Duration.format(flushTimeout)} after close; dead-lettering ${left.length} buffered and in-flight spans`
+        )
+        yield* Effect.timeoutOption(Effect.interruptible(deadLetter(left, `the writer closed before they were stored (flushTimeout ${Duration.format(flushTimeout)})`)), flushTimeout)
+      })
+    )
 
     const validating = options.validate ?? true
-    const checkOne = validate(TraceSpan, "clickhouse", "TraceWriter.write")
-    const checkMany = validate(Schema.Array(TraceSpan), "clickhouse", "TraceWriter.writeAll")
-    const offer = (span: TraceSpan) =>
-      Effect.flatMap(mailbox.offer(span), (ok) => (ok ? Effect.sync(() => void accepted++) : Effect.fail(closed)))
-    // offerAll waits for room (back-pressure) and returns what it could not add only once the mailbox ended.
-    const offerAll = (spans: ReadonlyArray<TraceSpan>) =>
-      Effect.flatMap(mailbox.offerAll(spans), (rest) =>
-        Chunk.isEmpty(rest) ? Effect.sync(() => void (accepted += spans.length)) : Effect.fail(closed))
+    const checkOne = validate(TraceSpan, "storage", "TraceWriter.write")
+    const checkAll = (list: ReadonlyArray<TraceSpan>): Effect.Effect<void, InvalidInput> => {
+      if (!validating) return Effect.void
+      for (let i = 0; i < list.length; i++) {
+        if (isTraceSpan(list[i])) continue
+        // The guard may refuse what the schema accepts: only the schema's verdict counts.
+        const result = Effect.runSync(Effect.either(checkOne(list[i]!)))
+        if (Either.isLeft(result)) {
+          const e = result.left
+          return Effect.fail(new InvalidInput({ backend: e.backend, operation: "TraceWriter.writeAll", path: [i, ...e.path], message: `spans.${i}: ${e.message}` }))
+        }
+      }
+      return Effect.void
+    }
+
+    const push = (slice: ReadonlyArray<TraceSpan>) => {
+      if (queued() === 0) oldestAt = Date.now()
+      for (let i = 0; i < slice.length; i++) buffer.push(slice[i]!)
+      accepted += slice.length
+      if (queued() >= batchSize) wake.unsafeOpen()
+    }
+    const closedAfter = (n: number) =>
+      new WriterClosed({ accepted: n, message: `the TraceWriter is closing; ${n} spans of this call were accepted, the rest were not` })
+
+    /** Accepts slices of at most batchSize (≤ capacity), each waiting for room, in order. */
+    const offer = (list: ReadonlyArray<TraceSpan>) =>
+      Effect.gen(function*() {
+        let done = 0
+        while (done < list.length) {
+          if (closing) return yield* closedAfter(done)
+          const n = Math.min(batchSize, list.length - done)
+          yield* room.take(n)
+          if (closing) {
+            yield* room.release(n)
+            return yield* closedAfter(done)
+          }
+          push(done === 0 && n === list.length ? list : list.slice(done, done + n))
+          done += n
+        }
+      })
+
+    const writeAll = (spans: Iterable<TraceSpan>) =>
+      Effect.suspend(() => {
+        const list = Array.isArray(spans) ? (spans as ReadonlyArray<TraceSpan>) : [...spans]
+        return Effect.zipRight(checkAll(list), offer(list))
+      })
     return {
-      write: (span) => (validating ? Effect.flatMap(checkOne(span), offer) : offer(span)),
-      writeAll: (spans) =>
-        Effect.suspend(() => {
-          // Whole slices at a time: one validation call and one offer per slice, not per span.
-          const list = Array.isArray(spans) ? (spans as ReadonlyArray<TraceSpan>) : [...spans]
-          const slices = Math.ceil(list.length / batchSize)
-          return Effect.forEach(Array.from({ length: slices }, (_, i) => i * batchSize), (from) => {
-            const slice = list.slice(from, from + batchSize)
-            return validating
-              ? Effect.flatMap(
-                checkMany(slice).pipe(Effect.mapError((e) => (typeof e.path[0] === "number" ? new InvalidInput({ ...e, path: [from + e.path[0], ...e.path.slice(1)] }) : e))),
-                offerAll
-              )
-              : offerAll(slice)
-          }, { discard: true })
-        }),
+      write: (span) =>
+        !validating || isTraceSpan(span)
+          ? offer([span])
+          : Effect.flatMap(checkOne(span), (s) => offer([s])),
+      writeAll,
       flush: Effect.suspend(() => {
         const target = accepted
-        return settled.changes.pipe(Stream.takeUntil((n) => n >= target), Stream.runDrain)
-      })
+        if (flushTo < target) flushTo = target
+        wake.unsafeOpen()
+        return Effect.timeoutOption(awaitSettled(target), flushTimeout).pipe(
+          Effect.flatMap(Option.match({
+            onSome: () => Effect.void,
+            onNone: () => {
+              const unsettled = target - Math.min(target, watermark())
+              return Effect.fail(new FlushTimeout({ unsettled, message: `${unsettled} spans not settled within ${Duration.format(flushTimeout)}` }))
+            }
+          }))
+        )
+      }),
+      stats: Effect.sync((): Stats => ({ accepted, stored, retried, deadLettered, lost, buffered: accepted - stored - deadLettered - lost }))
     }
   })
 
 /**
  * Stores the spans of a dead-letter file again through the sink (what the writer does when it
- * starts; a CLI command can call it too). Returns how many were replayed.
+ * starts; a CLI command can call it too). See {@link DeadLetters.replay}.
  */
 export const replayDeadLetters = (
   file: string = defaultDeadLetterPath,
   sink?: Context.Tag.Service<TraceSink>,
-  batchSize = 10_000
+  batchSize = defaults.batchSize
 ): Effect.Effect<DeadLetters.ReplayResult, StorageError, TraceSink> =>
   Effect.flatMap(sink === undefined ? TraceSink : Effect.succeed(sink), (s) => DeadLetters.replay(file, s.storeSpans, { batchSize }))
 
-/** Writer options from the environment (see `.env.example`). */
+const wholeAtLeast = (name: string, min: number, fallback: number) =>
+  Config.integer(name).pipe(
+    // validate before withDefault, so the error names the variable
+    Config.validate({ message: `must be a whole number >= ${min}`, validation: (n) => n >= min }),
+    Config.withDefault(fallback)
+  )
+
+/** Writer options from the environment (see `.env.example`), checked: the error names the variable. */
 export const config: Config.Config<Options> = Config.all({
-  batchSize: Config.integer("LLMTRACE_TRACE_WRITER_BATCH_SIZE").pipe(Config.withDefault(10_000)),
+  batchSize: wholeAtLeast("LLMTRACE_TRACE_WRITER_BATCH_SIZE", 1, defaults.batchSize),
   flushInterval: Config.duration("LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
-  capacity: Config.integer("LLMTRACE_TRACE_WRITER_CAPACITY").pipe(Config.withDefault(100_000)),
-  maxRetries: Config.integer("LLMTRACE_TRACE_WRITER_MAX_RETRIES").pipe(Config.withDefault(5)),
+  capacity: wholeAtLeast("LLMTRACE_TRACE_WRITER_CAPACITY", 1, defaults.capacity),
+  maxRetries: wholeAtLeast("LLMTRACE_TRACE_WRITER_MAX_RETRIES", 0, defaults.maxRetries),
   deadLetterPath: Config.string("LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH").pipe(Config.withDefault(defaultDeadLetterPath)),
   replayOnStart: Config.boolean("LLMTRACE_TRACE_WRITER_REPLAY_ON_START").pipe(Config.withDefault(true)),
-  validate: Config.boolean("LLMTRACE_TRACE_WRITER_VALIDATE").pipe(Config.withDefault(true))
-})
-
-export const layerWith = (options: Options = {}): Layer.Layer<TraceWriter, never, TraceSink> => Layer.scoped(TraceWriter, make(options))
-
-/** The writer configured from the environment. */
-export const layer: Layer.Layer<TraceWriter, ConfigError.ConfigError, TraceSink> = Layer.scoped(
-  TraceWriter,
-  Effect.flatMap(config, make)
+  validate: Config.boolean("LLMTRACE_TRACE_WRITER_VALIDATE").pipe(Config.withDefault(true)),
+  flushTimeout: Config.duration("LLMTRACE_TRACE_WRITER_FLUSH_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30)))
+}).pipe(
+  Config.mapOrFail((o) =>
+    o.capacity < o.batchSize
+      ? Either.left(ConfigError.InvalidData(["LLMTRACE_TRACE_WRITER_CAPACITY"], `must be at least LLMTRACE_TRACE_WRITER_BATCH_SIZE (${o.batchSize}), got ${o.capacity}`))
+      : Either.right(o)
+  )
 )
+
+/** The writer with these options (reads nothing else). */
+export const layer = (options: Options = {}): Layer.Layer<TraceWriter, InvalidInput, TraceSink> => Layer.scoped(TraceWriter, make(options))
+
+/** The writer with options read from `config` (for instance {@link config}, the environment's). */
+export const layerConfig = (
+  options: Config.Config<Options>
+): Layer.Layer<TraceWriter, InvalidInput | ConfigError.ConfigError, TraceSink> => Layer.scoped(TraceWriter, Effect.flatMap(options, make))
