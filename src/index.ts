@@ -10,6 +10,7 @@ export * from "./domain/Query.js"
 export * from "./domain/Report.js"
 export * from "./domain/Tenant.js"
 export * from "./domain/Trace.js"
+export * from "./domain/TraceSpanGuard.js"
 export * from "./StorageError.js"
 
 export * as Cache from "./Cache.js"
