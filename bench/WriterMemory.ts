@@ -7,6 +7,8 @@
  *
  *   node --import tsx bench/WriterMemory.ts [spans]        (BENCH_SPANS also works)
  *
+ * BENCH_CAPACITY / BENCH_BATCH override the writer's capacity and batch size (to see what decides the figure).
+ *
  * Memory does not depend on the machine's load; the elapsed time printed does, so it is not a
  * throughput figure (the ClickHouse benchmark measures that, against a raw insert).
  */
@@ -21,6 +23,10 @@ const spans = Number(process.argv[2] ?? process.env.BENCH_SPANS ?? 1_000_000)
 const chunk = 10_000
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`
 
+const writer = {
+  ...(process.env.BENCH_CAPACITY ? { capacity: Number(process.env.BENCH_CAPACITY) } : {}),
+  ...(process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {})
+}
 const dataDir = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-writer-memory-"))
 let peakHeap = 0
 let peakExternal = 0
@@ -37,7 +43,7 @@ const program = Effect.gen(function*() {
   while (source.produced < spans) yield* writer.writeAll(source.next(Math.min(chunk, spans - source.produced)))
   yield* writer.flush
   return yield* writer.stats
-}).pipe(Effect.provide(StorageProfile.lite({ dataDir })))
+}).pipe(Effect.provide(StorageProfile.lite({ dataDir, writer })))
 
 Effect.runPromise(program).then(
   (stats) => {
@@ -45,6 +51,7 @@ Effect.runPromise(program).then(
     const rssKiB = process.resourceUsage().maxRSS
     console.log(JSON.stringify({
       spans,
+      writer,
       peakRss: mib(rssKiB * 1024),
       peakRssBytes: rssKiB * 1024,
       peakHeapSampled: mib(peakHeap),
