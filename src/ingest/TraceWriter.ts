@@ -91,7 +91,8 @@ export interface Options {
   readonly flushInterval?: Duration.DurationInput
   /**
    * Spans accepted and not yet settled, buffered or being stored (>= batchSize): `write` waits
-   * while there are this many (back-pressure). Default 100,000.
+   * while there are this many (back-pressure). Default 30,000, or (concurrency + 1) × batchSize
+   * when that is larger: the batches being stored and one ready; a deeper buffer only absorbs bursts, and costs memory (see README, "Writer memory").
    */
   readonly capacity?: number
   /** Retries of a batch that failed with StorageUnavailable (exponential, jittered; >= 0). Default 5. */
@@ -122,7 +123,7 @@ export const defaultDeadLetterPath = "./.llmtrace/dead-letters.jsonl"
 
 const defaults = {
   batchSize: 10_000,
-  capacity: 100_000,
+  capacity: 30_000,
   maxRetries: 5,
   concurrency: 2
 } as const
@@ -134,9 +135,10 @@ const invalidOption = (option: string, message: string) =>
 const resolve = (options: Options) =>
   Effect.gen(function*() {
     const batchSize = options.batchSize ?? defaults.batchSize
-    const capacity = options.capacity ?? defaults.capacity
     const maxRetries = options.maxRetries ?? defaults.maxRetries
     const concurrency = options.concurrency ?? defaults.concurrency
+    // Unset, it follows a larger batch size: the batches being stored and one ready.
+    const capacity = options.capacity ?? Math.max(defaults.capacity, (concurrency + 1) * batchSize)
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) return yield* invalidOption("batchSize", `must be a whole number >= 1, got ${batchSize}`)
     if (!Number.isSafeInteger(capacity) || capacity < 1) return yield* invalidOption("capacity", `must be a whole number >= 1, got ${capacity}`)
     if (capacity < batchSize) return yield* invalidOption("capacity", `must be at least batchSize (${batchSize}), got ${capacity}`)
@@ -416,7 +418,11 @@ const wholeAtLeast = (name: string, min: number, fallback: number) =>
 export const config: Config.Config<Options> = Config.all({
   batchSize: wholeAtLeast("LLMTRACE_TRACE_WRITER_BATCH_SIZE", 1, defaults.batchSize),
   flushInterval: Config.duration("LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
-  capacity: wholeAtLeast("LLMTRACE_TRACE_WRITER_CAPACITY", 1, defaults.capacity),
+  capacity: Config.integer("LLMTRACE_TRACE_WRITER_CAPACITY").pipe(
+    Config.validate({ message: "must be a whole number >= 1", validation: (n) => n >= 1 }),
+    Config.option,
+    Config.map(Option.getOrUndefined)
+  ),
   maxRetries: wholeAtLeast("LLMTRACE_TRACE_WRITER_MAX_RETRIES", 0, defaults.maxRetries),
   deadLetterPath: Config.string("LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH").pipe(Config.withDefault(defaultDeadLetterPath)),
   replayOnStart: Config.boolean("LLMTRACE_TRACE_WRITER_REPLAY_ON_START").pipe(Config.withDefault(true)),
@@ -424,7 +430,7 @@ export const config: Config.Config<Options> = Config.all({
   flushTimeout: Config.duration("LLMTRACE_TRACE_WRITER_FLUSH_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30)))
 }).pipe(
   Config.mapOrFail((o) =>
-    o.capacity < o.batchSize
+    o.capacity !== undefined && o.capacity < o.batchSize
       ? Either.left(ConfigError.InvalidData(["LLMTRACE_TRACE_WRITER_CAPACITY"], `must be at least LLMTRACE_TRACE_WRITER_BATCH_SIZE (${o.batchSize}), got ${o.capacity}`))
       : Either.right(o)
   )

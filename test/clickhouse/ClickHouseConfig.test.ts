@@ -1,6 +1,7 @@
 import { closedPort } from "../support/ports.js"
 import { describe, expect, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -19,7 +20,8 @@ describe("ClickHouse configuration", () => {
       const repo = yield* ClickHouseTraceRepository.config.pipe(withEnv({ LLMTRACE_CLICKHOUSE_RETENTION_DAYS: "", LLMTRACE_CLICKHOUSE_CLUSTER: "" }))
       expect(repo).toMatchObject({ autoMigrate: true, retentionDays: undefined, cluster: undefined })
       const writer = yield* TraceWriter.config.pipe(withEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "5000", LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL: "250 millis" }))
-      expect(writer).toMatchObject({ batchSize: 5000, capacity: 100_000, maxRetries: 5, validate: true })
+      expect(writer).toMatchObject({ batchSize: 5000, maxRetries: 5, validate: true, flushTimeout: Duration.seconds(30) })
+      expect(writer.capacity).toBeUndefined() // unset: the writer derives it from the batch size
     }))
 
   it.effect("names the variable of a bad value", () =>
