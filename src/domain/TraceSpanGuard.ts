@@ -2,8 +2,7 @@ import { isStorableDate, utf8Length } from "./Primitives.js"
 import { MAX_ACTION_RESULT_BYTES, type TraceSpan } from "./Trace.js"
 
 /**
- * A hand-written guard for {@link TraceSpan}: about ten times cheaper than `Schema.is(TraceSpan)`
- * (~9 µs a span). It accepts only what the schema accepts, and may refuse more: callers validate
+ * A hand-written guard for {@link TraceSpan}, far cheaper than `Schema.is(TraceSpan)` (~9 µs a span). It accepts only what the schema accepts, and may refuse more: callers validate
  * guard first and run the schema only when the guard says no, to produce the error (see
  * `test/domain/TraceSpanGuard.test.ts`, a property test against the schema). It also refuses any
  * plain object that holds an own `__proto__` key (which a decoded object cannot keep), so the

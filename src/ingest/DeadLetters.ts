@@ -76,7 +76,8 @@ export interface Refused {
   readonly reason: string
 }
 
-const reasonOf = (cause: Cause.Cause<unknown>): string => {
+/** A cause in one line, for a log and a dead-letter header: the failure's tag and message, or the defect's first line. */
+export const describeCause = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.failureOption(cause)
   if (failure._tag === "Some") {
     const e = failure.value
@@ -104,7 +105,7 @@ export const storeIsolating = <R>(
         const failure = Cause.failureOption(cause)
         if (failure._tag === "Some" && failure.value._tag === "StorageUnavailable") return Effect.fail(failure.value)
         if (list.length === 1) {
-          refused.push({ span: list[0]!, reason: reasonOf(cause) })
+          refused.push({ span: list[0]!, reason: describeCause(cause) })
           return Effect.void
         }
         const half = Math.ceil(list.length / 2)

@@ -147,15 +147,6 @@ const resolve = (options: Options) =>
     return { batchSize, capacity, maxRetries, concurrency }
   })
 
-const reasonOf = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.failureOption(cause)
-  if (Option.isSome(failure)) {
-    const e = failure.value
-    return e !== null && typeof e === "object" && "message" in e ? String(e.message) : String(e)
-  }
-  return `defect: ${Cause.pretty(cause).split("\n")[0] ?? "unknown"}`
-}
-
 /**
  * A buffered writer. Batches leave by size, by interval, or on `flush`; transient failures
  * (`StorageUnavailable`) are retried with a `Schedule`; a batch the engine refuses is split until
@@ -238,7 +229,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
         Effect.retry({ schedule: retry, while: (e) => e._tag === "StorageUnavailable" }),
         Effect.matchCauseEffect({
           onFailure: (cause) =>
-            Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : deadLetter(batch, reasonOf(cause)),
+            Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : deadLetter(batch, DeadLetters.describeCause(cause)),
           onSuccess: (refused) => {
             stored += batch.length - refused.length
             return refused.length === 0
