@@ -358,6 +358,13 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
         }
       })
 
+    // `write` is a hot path (the CLI's ingest calls it per line): no generator, no slicing.
+    const offerOne = (span: TraceSpan): Effect.Effect<void, WriterClosed> =>
+      closing
+        ? Effect.fail(closedAfter(0))
+        : Effect.flatMap(room.take(1), () =>
+          closing ? Effect.zipRight(room.release(1), Effect.fail(closedAfter(0))) : Effect.sync(() => push([span])))
+
     const writeAll = (spans: Iterable<TraceSpan>) =>
       Effect.suspend(() => {
         const list = Array.isArray(spans) ? (spans as ReadonlyArray<TraceSpan>) : [...spans]
@@ -366,8 +373,8 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
     return {
       write: (span) =>
         !validating || isTraceSpan(span)
-          ? offer([span])
-          : Effect.flatMap(checkOne(span), (s) => offer([s])),
+          ? offerOne(span)
+          : Effect.flatMap(checkOne(span), offerOne),
       writeAll,
       flush: Effect.suspend(() => {
         const target = accepted
