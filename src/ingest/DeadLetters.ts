@@ -141,7 +141,7 @@ export const replay = <R>(
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const pending = `${file}.replay`
-    const batchSize = options.batchSize ?? 10_000
+    const batchSize = options.batchSize ?? 5_000
     let replayed = 0
     let rejected = 0
     let failed = 0

@@ -85,14 +85,17 @@ export interface TraceWriterShape {
 export class TraceWriter extends Context.Tag("llmtrace-storage/TraceWriter")<TraceWriter, TraceWriterShape>() {}
 
 export interface Options {
-  /** Spans per insert (>= 1). Default 10,000 (ClickHouse wants few large inserts). */
+  /**
+   * Spans per insert (>= 1). Default 5,000: ClickHouse wants few large inserts, but the cost per
+   * row stops falling between 1k and 10k rows (BENCHMARKS.md), while the memory held grows with it.
+   */
   readonly batchSize?: number
   /** A partial batch leaves this long after its first span (or at once on `flush`). Default 1 second. */
   readonly flushInterval?: Duration.DurationInput
   /**
    * Spans accepted and not yet settled, buffered or being stored (>= batchSize): `write` waits
-   * while there are this many (back-pressure). Default 30,000, or (concurrency + 1) × batchSize
-   * when that is larger: the batches being stored and one ready; a deeper buffer only absorbs bursts, and costs memory (see README, "Writer memory").
+   * while there are this many (back-pressure). Default (concurrency + 1) × batchSize, 15,000: the
+   * batches being stored and one ready; a deeper buffer only absorbs bursts, and costs memory (see README, "Writer memory").
    */
   readonly capacity?: number
   /** Retries of a batch that failed with StorageUnavailable (exponential, jittered; >= 0). Default 5. */
@@ -122,8 +125,7 @@ export interface Options {
 export const defaultDeadLetterPath = "./.llmtrace/dead-letters.jsonl"
 
 const defaults = {
-  batchSize: 10_000,
-  capacity: 30_000,
+  batchSize: 5_000,
   maxRetries: 5,
   concurrency: 2
 } as const
@@ -137,8 +139,8 @@ const resolve = (options: Options) =>
     const batchSize = options.batchSize ?? defaults.batchSize
     const maxRetries = options.maxRetries ?? defaults.maxRetries
     const concurrency = options.concurrency ?? defaults.concurrency
-    // Unset, it follows a larger batch size: the batches being stored and one ready.
-    const capacity = options.capacity ?? Math.max(defaults.capacity, (concurrency + 1) * batchSize)
+    // Unset, it follows the batch size: the batches being stored and one ready.
+    const capacity = options.capacity ?? (concurrency + 1) * batchSize
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) return yield* invalidOption("batchSize", `must be a whole number >= 1, got ${batchSize}`)
     if (!Number.isSafeInteger(capacity) || capacity < 1) return yield* invalidOption("capacity", `must be a whole number >= 1, got ${capacity}`)
     if (capacity < batchSize) return yield* invalidOption("capacity", `must be at least batchSize (${batchSize}), got ${capacity}`)
