@@ -78,7 +78,7 @@ export const replayDeadLetters = Command.make(
     Effect.gen(function*() {
       const path = file._tag === "Some" ? file.value : yield* config(StorageProfile.deadLetterPath)
       const result = yield* TraceWriter.replayDeadLetters(path)
-      yield* Console.log(`replayed ${result.replayed} dead-lettered span${result.replayed === 1 ? "" : "s"} from ${path}${result.rejected > 0 ? `; ${result.rejected} invalid lines kept in ${path}.rejected` : ""}`)
+      yield* Console.log(`replayed ${result.replayed} dead-lettered span${result.replayed === 1 ? "" : "s"} from ${path}${result.rejected > 0 ? `; ${result.rejected} invalid lines kept in ${path}.rejected` : ""}${result.failed > 0 ? `; ${result.failed} spans still refused, moved aside to ${path}.failed` : ""}`)
     })
 ).pipe(
   Command.withDescription("store the spans of the dead-letter file again, now that the engine is back"),
