@@ -236,7 +236,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
             stored += batch.length - refused.length
             return refused.length === 0
               ? Effect.void
-              : deadLetter(refused.map((r) => r.span), `refused by the engine: ${DeadLetters.summarize(refused)}`)
+              : deadLetter(refused.map((r) => r.span), `refused: ${DeadLetters.summarize(refused)}`)
           }
         }),
         Effect.ensuring(Effect.suspend(() => {
