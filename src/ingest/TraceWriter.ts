@@ -15,6 +15,7 @@ import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { TraceSpan } from "../domain/Trace.js"
 import { isTraceSpan } from "../domain/TraceSpanGuard.js"
+import * as ConfigFields from "../ConfigFields.js"
 import { InvalidInput, type StorageError, validate } from "../StorageError.js"
 import { TraceRepository } from "../TraceRepository.js"
 import * as DeadLetters from "./DeadLetters.js"
@@ -407,39 +408,52 @@ export const replayDeadLetters = (
 ): Effect.Effect<DeadLetters.ReplayResult, StorageError, TraceSink> =>
   Effect.flatMap(sink === undefined ? TraceSink : Effect.succeed(sink), (s) => DeadLetters.replay(file, s.storeSpans, { batchSize }))
 
-const wholeAtLeast = (name: string, min: number, fallback: number) =>
-  Config.integer(name).pipe(
+const wholeAtLeast = (min: number, fallback: number) =>
+  Config.integer().pipe(
     // validate before withDefault, so the error names the variable
     Config.validate({ message: `must be a whole number >= ${min}`, validation: (n) => n >= min }),
     Config.withDefault(fallback)
   )
 
-/** Writer options from the environment (see `.env.example`), checked: the error names the variable. */
-export const config: Config.Config<Options> = Config.all({
-  batchSize: wholeAtLeast("LLMTRACE_TRACE_WRITER_BATCH_SIZE", 1, defaults.batchSize),
-  flushInterval: Config.duration("LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
-  capacity: Config.integer("LLMTRACE_TRACE_WRITER_CAPACITY").pipe(
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = {
+  batchSize: wholeAtLeast(1, defaults.batchSize),
+  flushInterval: Config.duration().pipe(Config.withDefault(Duration.seconds(1))),
+  // Unset: the writer derives it from the batch size.
+  capacity: Config.integer().pipe(
     Config.validate({ message: "must be a whole number >= 1", validation: (n) => n >= 1 }),
     Config.option,
     Config.map(Option.getOrUndefined)
   ),
-  maxRetries: wholeAtLeast("LLMTRACE_TRACE_WRITER_MAX_RETRIES", 0, defaults.maxRetries),
-  deadLetterPath: Config.string("LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH").pipe(Config.withDefault(defaultDeadLetterPath)),
-  replayOnStart: Config.boolean("LLMTRACE_TRACE_WRITER_REPLAY_ON_START").pipe(Config.withDefault(true)),
-  validate: Config.boolean("LLMTRACE_TRACE_WRITER_VALIDATE").pipe(Config.withDefault(true)),
-  flushTimeout: Config.duration("LLMTRACE_TRACE_WRITER_FLUSH_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30)))
-}).pipe(
-  Config.mapOrFail((o) =>
-    o.capacity !== undefined && o.capacity < o.batchSize
-      ? Either.left(ConfigError.InvalidData(["LLMTRACE_TRACE_WRITER_CAPACITY"], `must be at least LLMTRACE_TRACE_WRITER_BATCH_SIZE (${o.batchSize}), got ${o.capacity}`))
-      : Either.right(o)
-  )
-)
+  maxRetries: wholeAtLeast(0, defaults.maxRetries),
+  retryDelay: Config.duration().pipe(Config.withDefault(Duration.millis(200))),
+  deadLetterPath: Config.string().pipe(Config.withDefault(defaultDeadLetterPath)),
+  replayOnStart: Config.boolean().pipe(Config.withDefault(true)),
+  concurrency: wholeAtLeast(1, defaults.concurrency),
+  validate: Config.boolean().pipe(Config.withDefault(true)),
+  flushTimeout: Config.duration().pipe(Config.withDefault(Duration.seconds(30)))
+} satisfies ConfigFields.Fields<Options>
+
+/**
+ * `capacity >= batchSize`, checked on a configuration of the writer: the error names the
+ * capacity under the name the configuration reads it by.
+ */
+export const checkCapacity = (
+  config: Config.Config<Options>,
+  names: { readonly capacity: string; readonly batchSize: string } = { capacity: "capacity", batchSize: "batchSize" }
+): Config.Config<Options> =>
+  Config.mapOrFail(config, (o) =>
+    o.capacity !== undefined && o.batchSize !== undefined && o.capacity < o.batchSize
+      ? Either.left(ConfigError.InvalidData([names.capacity], `must be at least ${names.batchSize} (${o.batchSize}), got ${o.capacity}`))
+      : Either.right(o))
+
+/** The default configuration: each option under its own name (`batchSize`, `capacity`, …), every one optional. */
+export const config: Config.Config<Options> = checkCapacity(ConfigFields.named(fields))
 
 /** The writer with these options (reads nothing else). */
 export const layer = (options: Options = {}): Layer.Layer<TraceWriter, InvalidInput, TraceSink> => Layer.scoped(TraceWriter, make(options))
 
-/** The writer with options read from `config` (for instance {@link config}, the environment's). */
+/** The writer from a configuration, e.g. {@link config} or `StorageConfig.writer` (the `LLMTRACE_TRACE_WRITER_*` variables). */
 export const layerConfig = (
-  options: Config.Config<Options>
-): Layer.Layer<TraceWriter, InvalidInput | ConfigError.ConfigError, TraceSink> => Layer.scoped(TraceWriter, Effect.flatMap(options, make))
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<TraceWriter, InvalidInput | ConfigError.ConfigError, TraceSink> => Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))

@@ -9,7 +9,7 @@ import * as Scope from "effect/Scope"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { newTenantId, newTraceId, StorageQueryError, StorageUnavailable, type TraceSpan, TraceWriter } from "../../src/index.js"
+import { newTenantId, newTraceId, StorageConfig, StorageQueryError, StorageUnavailable, type TraceSpan, TraceWriter } from "../../src/index.js"
 import { span } from "../support/fixtures.js"
 
 // The writer's behaviour against sinks that misbehave on purpose: each test's sink is the fault.
@@ -219,10 +219,17 @@ describe("TraceWriter", () => {
   it.effect("refuses invalid options from the environment with a ConfigError naming the variable", () =>
     Effect.gen(function*() {
       const fromEnv = (env: Record<string, string>) =>
-        Effect.flip(TraceWriter.config).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))), Effect.map(String))
+        Effect.flip(StorageConfig.writer).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))), Effect.map(String))
       expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "-1" })).toContain("LLMTRACE_TRACE_WRITER_BATCH_SIZE")
       expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_CAPACITY: "0" })).toContain("LLMTRACE_TRACE_WRITER_CAPACITY")
       expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_MAX_RETRIES: "-2" })).toContain("LLMTRACE_TRACE_WRITER_MAX_RETRIES")
       expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "500", LLMTRACE_TRACE_WRITER_CAPACITY: "100" })).toContain("LLMTRACE_TRACE_WRITER_CAPACITY")
+      // The module's own config reads the option names, and names them the same way.
+      const own = yield* Effect.flip(TraceWriter.config).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["batchSize", "500"], ["capacity", "100"]]))),
+        Effect.map(String)
+      )
+      expect(own).toContain("capacity")
+      expect(own).toContain("at least batchSize (500)")
     }))
 })

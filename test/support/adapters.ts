@@ -8,7 +8,8 @@ import {
   RedisCache,
   RedisClient,
   SqliteClient,
-  SqlMetadataRepository
+  SqlMetadataRepository,
+  TraceWriter
 } from "../../src/index.js"
 
 /** Every adapter module: each has make, layer, layerConfig, config and fields (test/types/LayerConvention.test.ts). */
@@ -22,5 +23,6 @@ export const adapters = {
   RedisCache,
   CachedMetadataRepository,
   MemoryTraceRepository,
-  MemoryCache
+  MemoryCache,
+  TraceWriter
 }

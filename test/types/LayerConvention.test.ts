@@ -14,6 +14,7 @@ import * as path from "node:path"
 import {
   Cache,
   CachedMetadataRepository,
+  type InvalidInput,
   ClickHouseClient,
   ClickHouseTraceRepository,
   MemoryCache,
@@ -28,7 +29,8 @@ import {
   type StorageQueryError,
   type StorageUnavailable,
   StorageProfile,
-  TraceRepository
+  TraceRepository,
+  TraceWriter
 } from "../../src/index.js"
 import type { TraceSink } from "../../src/ingest/TraceWriter.js"
 import { adapters } from "../support/adapters.js"
@@ -106,6 +108,12 @@ interface Expected {
     Optional<MemoryTraceRepository.Options>
   >
   readonly MemoryCache: Convention<MemoryCache.Options, Layer.Layer<Cache.Cache>, Effect.Effect<Cache.CacheShape>, Optional<MemoryCache.Options>>
+  readonly TraceWriter: Convention<
+    TraceWriter.Options,
+    Layer.Layer<TraceWriter.TraceWriter, InvalidInput, TraceSink>,
+    Effect.Effect<TraceWriter.TraceWriterShape, InvalidInput, TraceSink | Scope.Scope>,
+    Optional<TraceWriter.Options>
+  >
 }
 
 describe("every adapter module has make, layer, layerConfig and config, with the same signatures", () => {
