@@ -9,7 +9,7 @@ import * as Scope from "effect/Scope"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { newTenantId, newTraceId, StorageConfig, StorageQueryError, StorageUnavailable, type TraceSpan, TraceWriter } from "../../src/index.js"
+import { isTraceSpan, newTenantId, newTraceId, StorageConfig, StorageQueryError, StorageUnavailable, type TraceSpan, TraceWriter } from "../../src/index.js"
 import { span } from "../support/fixtures.js"
 
 // The writer's behaviour against sinks that misbehave on purpose: each test's sink is the fault.
@@ -66,6 +66,20 @@ describe("TraceWriter", () => {
       yield* writer.flush
       expect(stored).toEqual([])
       expect((yield* writer.stats).accepted).toBe(0)
+    }).pipe(Effect.scoped))
+
+  it.live("a span the fast guard refuses but the schema accepts is still written (the schema decides)", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { sink, stored } = recordingSink()
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d.jsonl") })
+      // An unknown key holding an object: the guard leaves it to the schema, which ignores unknown keys.
+      const odd = { ...spans(1)[0]!, extra: { note: "kept out of the guard's fast path" } } as TraceSpan
+      expect(isTraceSpan(odd)).toBe(false)
+      yield* writer.write(odd)
+      yield* writer.writeAll([odd])
+      yield* writer.flush
+      expect(stored).toHaveLength(2)
     }).pipe(Effect.scoped))
 
   it.live("a sink that throws: the batch is dead-lettered with a logged reason and the writer keeps running", () =>
