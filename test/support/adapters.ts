@@ -7,6 +7,7 @@ import {
   PostgresClient,
   RedisCache,
   RedisClient,
+  RedisTokenChanges,
   SqliteClient,
   SqlMetadataRepository,
   TraceWriter
@@ -21,6 +22,7 @@ export const adapters = {
   SqlMetadataRepository,
   RedisClient,
   RedisCache,
+  RedisTokenChanges,
   CachedMetadataRepository,
   MemoryTraceRepository,
   MemoryCache,

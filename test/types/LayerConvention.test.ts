@@ -22,6 +22,7 @@ import {
   MetadataRepository,
   PostgresClient,
   RedisCache,
+  RedisTokenChanges,
   RedisClient,
   SqliteClient,
   SqlMetadataRepository,
@@ -29,6 +30,7 @@ import {
   type StorageQueryError,
   type StorageUnavailable,
   StorageProfile,
+  TokenChanges,
   TraceRepository,
   TraceWriter
 } from "../../src/index.js"
@@ -91,14 +93,23 @@ interface Expected {
   >
   readonly RedisClient: Convention<
     RedisClient.Options,
-    Layer.Layer<RedisClient.RedisClient, StorageUnavailable>,
-    Effect.Effect<RedisClient.RedisClientShape, StorageUnavailable, Scope.Scope>
+    Layer.Layer<RedisClient.RedisClient, StorageUnavailable | StorageQueryError>,
+    Effect.Effect<RedisClient.RedisClientShape, StorageUnavailable | StorageQueryError, Scope.Scope>
   >
-  readonly RedisCache: Convention<RedisCache.Options, Layer.Layer<Cache.Cache, StorageUnavailable>, Effect.Effect<Cache.CacheShape, StorageUnavailable, Scope.Scope>>
+  readonly RedisCache: Convention<
+    RedisCache.Options,
+    Layer.Layer<Cache.Cache, StorageUnavailable | StorageQueryError>,
+    Effect.Effect<Cache.CacheShape, StorageUnavailable | StorageQueryError, Scope.Scope>
+  >
+  readonly RedisTokenChanges: Convention<
+    RedisTokenChanges.Options,
+    Layer.Layer<TokenChanges.TokenChanges, StorageUnavailable | StorageQueryError>,
+    Effect.Effect<TokenChanges.TokenChangesShape, StorageUnavailable | StorageQueryError, Scope.Scope>
+  >
   readonly CachedMetadataRepository: Convention<
     CachedMetadataRepository.Options,
     Layer.Layer<MetadataRepository.MetadataRepository, never, MetadataRepository.MetadataRepository | Cache.Cache>,
-    Effect.Effect<MetadataRepository.MetadataRepositoryShape, never, MetadataRepository.MetadataRepository | Cache.Cache>,
+    Effect.Effect<MetadataRepository.MetadataRepositoryShape, never, MetadataRepository.MetadataRepository | Cache.Cache | Scope.Scope>,
     Optional<CachedMetadataRepository.Options>
   >
   readonly MemoryTraceRepository: Convention<
@@ -107,7 +118,12 @@ interface Expected {
     Effect.Effect<TraceRepository.TraceRepositoryShape>,
     Optional<MemoryTraceRepository.Options>
   >
-  readonly MemoryCache: Convention<MemoryCache.Options, Layer.Layer<Cache.Cache>, Effect.Effect<Cache.CacheShape>, Optional<MemoryCache.Options>>
+  readonly MemoryCache: Convention<
+    MemoryCache.Options,
+    Layer.Layer<Cache.Cache>,
+    Effect.Effect<Cache.CacheShape & MemoryCache.Sized>,
+    Optional<MemoryCache.Options>
+  >
   readonly TraceWriter: Convention<
     TraceWriter.Options,
     Layer.Layer<TraceWriter.TraceWriter, InvalidInput, TraceSink>,
