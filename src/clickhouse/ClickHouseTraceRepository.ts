@@ -4,16 +4,15 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { TraceSpan } from "../domain/Trace.js"
 import type { StorageError } from "../StorageError.js"
 import { withTimeout } from "../Timeout.js"
 import * as TraceRepository from "../TraceRepository.js"
 import { ClickHouseClient, type ClickHouseClientShape } from "./ClickHouseClient.js"
 import * as ClickHouseMigrations from "./ClickHouseMigrations.js"
 import * as ConfigFields from "../ConfigFields.js"
+import { TraceSink } from "../ingest/TraceWriter.js"
 import * as SpanQueries from "./SpanQueries.js"
 import * as TraceQueries from "./TraceQueries.js"
-import { TraceSink } from "./TraceWriter.js"
 
 export interface Options {
   /** Upper bound of every repository call (deleteTracesBefore: of each round of its purge). Default 30 seconds. */
@@ -58,10 +57,11 @@ export const makeWithSink = (
     const bound = (operation: string) => <A>(self: Effect.Effect<A, StorageError>) =>
       withTimeout(self, { backend: "clickhouse", operation, timeout })
     const sink: Context.Tag.Service<TraceSink> = {
-      storeSpans: Effect.fn("TraceWriter.flush", { attributes: { "storage.backend": "clickhouse" } })(
-        (list: ReadonlyArray<TraceSpan>) => SpanQueries.insertSpans(ch, "TraceWriter.flush", list),
-        bound("TraceWriter.flush")
-      )
+      // Not Effect.fn: its per-call Error and retained closure kept each whole batch reachable.
+      storeSpans: (list) =>
+        bound("TraceWriter.flush")(SpanQueries.insertSpans(ch, "TraceWriter.flush", list)).pipe(
+          Effect.withSpan("TraceWriter.flush", { attributes: { "storage.backend": "clickhouse" } })
+        )
     }
     const repository = TraceRepository.make("clickhouse", {
       storeTrace: (trace) => bound("TraceRepository.storeTrace")(TraceQueries.storeTrace(ch, trace)),

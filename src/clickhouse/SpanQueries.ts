@@ -74,7 +74,9 @@ const tenantScope = "tenant_id = {tenant:String}"
  * column's DEFAULT (migration 2): the engine measures the stored text, nothing is counted here.
  */
 export const insertSpans = (ch: ClickHouseClientShape, operation: string, list: ReadonlyArray<TraceSpan>) =>
-  ch.insert(operation, spansTable(ch), list.map((s) => toRow(s, nextVersion())))
+  // Rows are built when the effect runs: a span that cannot be converted is a defect of this call
+  // (which the TraceWriter isolates and dead-letters), not a throw out of the caller's hands.
+  Effect.suspend(() => ch.insert(operation, spansTable(ch), list.map((s) => toRow(s, nextVersion()))))
 
 /** The current spans matching a query, newest start first, one page. */
 export const querySpans = (ch: ClickHouseClientShape, q: TraceQuery) =>

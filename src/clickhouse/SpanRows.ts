@@ -1,4 +1,5 @@
 import type { SpanId, TenantId, TraceId } from "../domain/Ids.js"
+import { isStorableDate } from "../domain/Primitives.js"
 import type { AgentAction, SecurityFinding, SpanEvent, TraceSpan } from "../domain/Trace.js"
 
 /** A span as stored: snake_case columns, NULL for an absent optional, nested lists as JSON text. */
@@ -46,12 +47,17 @@ const pad = (n: number, width: number) => String(n).padStart(width, "0")
  * A DateTime64(3) value as ClickHouse parses it on every version: `YYYY-MM-DD hh:mm:ss.SSS` in UTC.
  * (A JS Date loses its milliseconds as a parameter and ISO strings with `Z` are rejected.) Built
  * from the UTC fields, not by slicing `toISOString()`, whose year has six digits and a sign outside
- * 0000..9999: every date of the storable range (`isStorableDate`) comes out exact, and no other
- * reaches an engine (the services refuse it as InvalidInput).
+ * 0000..9999: every date of the storable range (`isStorableDate`) comes out exact. Any other date
+ * throws (the services refuse it as InvalidInput first; only unvalidated input gets here), so it
+ * never reaches an engine as text ClickHouse would misread.
  */
-export const toDateTime64 = (d: Date): string =>
-  `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} ` +
+export const toDateTime64 = (d: Date): string => {
+  if (!isStorableDate(d)) {
+    throw new RangeError(Number.isNaN(d.getTime()) ? "Invalid time value" : `date outside 1900-01-01..2299-12-31: ${d.toISOString()}`)
+  }
+  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} ` +
   `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${pad(d.getUTCMilliseconds(), 3)}`
+}
 
 /** Reads a DateTime64(3, 'UTC') column back into a Date. */
 export const fromDateTime64 = (s: string): Date => new Date(`${s.replace(" ", "T")}Z`)
