@@ -1,6 +1,7 @@
 import * as Layer from "effect/Layer"
 import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/index.js"
 import { traceRepositoryContract } from "../contract/TraceRepositoryContract.js"
+import { traceRepositoryTracing } from "../contract/TracingContract.js"
 
 // The embedded engine in a temporary directory: one per process, closed with the layer's scope.
 const repository = ClickHouseTraceRepository.layerWith().pipe(
@@ -8,3 +9,4 @@ const repository = ClickHouseTraceRepository.layerWith().pipe(
 )
 
 traceRepositoryContract("ClickHouse (embedded chDB, in memory)", repository, { excludeTestServices: true })
+traceRepositoryTracing("ClickHouse (embedded chDB, in memory)", "clickhouse", repository, { excludeTestServices: true })

@@ -1,5 +1,7 @@
 import * as Layer from "effect/Layer"
 import { SqliteClient, SqlMetadataRepository } from "../../src/index.js"
 import { metadataRepositoryContract } from "../contract/MetadataRepositoryContract.js"
+import { metadataRepositoryTracing } from "../contract/TracingContract.js"
 
 metadataRepositoryContract("sqlite :memory:", SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory)))
+metadataRepositoryTracing("sqlite :memory:", "sqlite", SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory)))
