@@ -6,10 +6,10 @@ import * as Schema from "effect/Schema"
 import { ApiKeyRecord, KeyHash } from "./domain/ApiKey.js"
 import { AuditEvent } from "./domain/Audit.js"
 import { TenantId } from "./domain/Ids.js"
-import { NonEmptyText, Uuid } from "./domain/Primitives.js"
+import { isNonEmptyText, isUuid, NonEmptyText, Uuid } from "./domain/Primitives.js"
 import { AuditQuery, ReportQuery } from "./domain/Query.js"
 import { ComplianceReport } from "./domain/Report.js"
-import { Tenant, TenantConfig } from "./domain/Tenant.js"
+import { isTenant, Tenant, TenantConfig } from "./domain/Tenant.js"
 import * as ServiceBoundary from "./ServiceBoundary.js"
 import type { Backend, StorageError } from "./StorageError.js"
 
@@ -63,9 +63,6 @@ export interface MakeOptions {
   readonly backendBoundsCalls?: boolean
 }
 
-/** A non-empty well-formed string: what `NonEmptyText` accepts, recognised without running the schema. */
-const isNonEmptyText = (input: unknown): boolean => typeof input === "string" && input.length > 0 && input.isWellFormed()
-
 /**
  * Wraps a backend's implementation ({@link ServiceBoundary}): inputs validated at the boundary, each
  * operation a span `MetadataRepository.<method>` when the application installed a tracer, every call
@@ -100,19 +97,19 @@ export const make = (backend: Backend, impl: MetadataRepositoryShape, options: M
   )
 
   return {
-    createTenant: unary("createTenant", Tenant, impl.createTenant),
-    getTenant: unary("getTenant", TenantId, impl.getTenant),
+    createTenant: unary("createTenant", Tenant, impl.createTenant, isTenant),
+    getTenant: unary("getTenant", TenantId, impl.getTenant, isUuid),
     getTenantByToken: unary("getTenantByToken", NonEmptyText, impl.getTenantByToken, isNonEmptyText),
-    updateTenant: unary("updateTenant", Tenant, impl.updateTenant),
+    updateTenant: unary("updateTenant", Tenant, impl.updateTenant, isTenant),
     listTenants: nullary("listTenants", impl.listTenants),
-    deleteTenant: unary("deleteTenant", TenantId, impl.deleteTenant),
-    getTenantConfig: unary("getTenantConfig", TenantId, impl.getTenantConfig),
+    deleteTenant: unary("deleteTenant", TenantId, impl.deleteTenant, isUuid),
+    getTenantConfig: unary("getTenantConfig", TenantId, impl.getTenantConfig, isUuid),
     upsertTenantConfig: unary("upsertTenantConfig", TenantConfig, impl.upsertTenantConfig),
     recordAuditEvent: unary("recordAuditEvent", AuditEvent, impl.recordAuditEvent),
     queryAuditEvents: unary("queryAuditEvents", AuditQuery, impl.queryAuditEvents),
     createApiKey: unary("createApiKey", ApiKeyRecord, impl.createApiKey),
     getApiKeyByHash: unary("getApiKeyByHash", KeyHash, impl.getApiKeyByHash),
-    listApiKeys: unary("listApiKeys", TenantId, impl.listApiKeys),
+    listApiKeys: unary("listApiKeys", TenantId, impl.listApiKeys, isUuid),
     revokeApiKey: (tenantId, keyId) => revokeApiKey([tenantId, keyId]),
     storeReport: unary("storeReport", ComplianceReport, impl.storeReport),
     getReport: (tenantId, reportId) => getReport([tenantId, reportId]),

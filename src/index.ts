@@ -14,6 +14,7 @@ export * from "./StorageError.js"
 
 export * as Cache from "./Cache.js"
 export * as MetadataRepository from "./MetadataRepository.js"
+export * as ServiceBoundary from "./ServiceBoundary.js"
 export * as Storage from "./Storage.js"
 export * as StorageConfig from "./StorageConfig.js"
 export * as StorageMigrations from "./StorageMigrations.js"
