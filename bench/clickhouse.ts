@@ -331,7 +331,8 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
         ...aim,
         before: (who) => truncate(who === "ours" ? WRITER_DB : RAW_DB),
         ours: async () => {
-          await writerRun((w) => w.writeAll(spans), { batchSize: batch, capacity: Math.max(capacity ?? 0, 2 * batch, 100_000), validate })
+          // the writer's default capacity, unless a batch-size point needs room for two batches
+          await writerRun((w) => w.writeAll(spans), { batchSize: batch, ...(2 * batch > 100_000 ? { capacity: 2 * batch } : {}), validate })
           if ((await count(WRITER_DB)) !== spans.length) throw new Error("TraceWriter lost rows")
         },
         baseline: async () => {
