@@ -18,6 +18,7 @@ import { Redis } from "ioredis"
 import { randomUUID } from "node:crypto"
 import { Cache, RedisCache } from "../src/index.js"
 import { type CaseResult, compare as compareCase, countingTracer, isMain, machine, table } from "./Harness.js"
+import * as Redacted from "effect/Redacted"
 
 const url = process.env.LLMTRACE_REDIS_URL ?? "redis://127.0.0.1:6379"
 const GROUP = "Redis cache"
@@ -59,7 +60,7 @@ export const runRedis = async (o: RedisOptions): Promise<ReadonlyArray<CaseResul
   // auto-pipelining): the difference to RedisCache is then Effect's alone.
   const same = new Redis(url, { commandTimeout: 2000, enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: autoPipelining, lazyConnect: true })
   await same.connect()
-  const runtime = ManagedRuntime.make(RedisCache.layer({ url, prefix, autoPipelining }))
+  const runtime = ManagedRuntime.make(RedisCache.layer({ url: Redacted.make(url), prefix, autoPipelining }))
   const cache = await runtime.runPromise(Cache.Cache)
 
   // Warm both paths and fill the keys.

@@ -4,6 +4,7 @@ import { cacheContract } from "../contract/CacheContract.js"
 import { cacheTracing } from "../contract/TracingContract.js"
 import { describeLive } from "../support/live.js"
 import { dropPrefixOnClose, liveRedis, redisUrl, testPrefix } from "../support/redis.js"
+import * as Redacted from "effect/Redacted"
 
 // Under CI=true a missing Redis fails this file here, with one line saying how to start it.
 const live = await liveRedis()
@@ -13,8 +14,8 @@ describeLive(live, () => {
   const prefix = testPrefix("cache")
   cacheContract(
     "redis",
-    Layer.merge(RedisCache.layer({ url: redisUrl, prefix }), dropPrefixOnClose(prefix)),
+    Layer.merge(RedisCache.layer({ url: Redacted.make(redisUrl), prefix }), dropPrefixOnClose(prefix)),
     { clock: "real", excludeTestServices: true }
   )
-  cacheTracing("redis", "redis", Layer.merge(RedisCache.layer({ url: redisUrl, prefix }), dropPrefixOnClose(prefix)), { excludeTestServices: true })
+  cacheTracing("redis", "redis", Layer.merge(RedisCache.layer({ url: Redacted.make(redisUrl), prefix }), dropPrefixOnClose(prefix)), { excludeTestServices: true })
 })
