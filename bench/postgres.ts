@@ -14,7 +14,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import type * as Tracer from "effect/Tracer"
 import pg from "pg"
-import { AuditEvent, AuditQuery, MetadataRepository, PostgresClient, SqlMetadataRepository, Tenant } from "../src/index.js"
+import { AuditEvent, AuditQuery, MetadataRepository, PostgresClient, SqlMetadataRepository, NewTenant, apiTokenPrefix, hashApiToken } from "../src/index.js"
 import { randomBytes } from "node:crypto"
 import { type CaseResult, compare, countingTracer, isMain, machine, pool, table } from "./Harness.js"
 
@@ -37,10 +37,13 @@ const databaseUrl = (name: string) => {
 }
 const GROUP = "PostgreSQL metadata"
 
-/** The statements the repository runs, as raw `pg` and @effect/sql-pg alone run them. */
+/**
+ * The statements the repository runs, as raw `pg` and @effect/sql-pg alone run them; both hash the
+ * token in their timed part, as the repository does.
+ */
 const statements = {
-  byToken: "SELECT * FROM tenants WHERE api_token = $1",
-  insertTenant: "INSERT INTO tenants (id, name, api_token, plan, created_at, config) VALUES ($1, $2, $3, $4, $5, $6::jsonb)"
+  byToken: "SELECT * FROM tenants WHERE api_token_hash = $1",
+  insertTenant: "INSERT INTO tenants (id, name, api_token_hash, api_token_prefix, plan, created_at, config) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)"
 }
 
 export interface PostgresOptions {
@@ -67,7 +70,7 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
       return run(tracer === undefined ? all : Effect.withTracer(all, tracer))
     }
 
-    const tenants = Array.from({ length: 1000 }, (_, i) => Tenant.make({ name: `tenant ${i}`, apiToken: `token-${i}-${crypto.randomUUID()}`, plan: "pro", config: { region: "eu", rpm: 600 } }))
+    const tenants = Array.from({ length: 1000 }, (_, i) => NewTenant.make({ name: `tenant ${i}`, apiToken: `token-${i}-${crypto.randomUUID()}`, plan: "pro", config: { region: "eu", rpm: 600 } }))
     await run(Effect.forEach(tenants, repo.createTenant, { concurrency: 10, discard: true }))
     const auditTenant = tenants[0]!
     await run(Effect.forEach(Array.from({ length: 5000 }, (_, i) => AuditEvent.make({ tenantId: auditTenant.id, eventType: i % 3 === 0 ? "key.created" : "tenant.updated", actor: "admin", resource: "tenant", data: { i }, timestamp: new Date(Date.UTC(2026, 0, 1) + i * 1000) })), repo.recordAuditEvent, { concurrency: 10, discard: true }))
@@ -84,22 +87,25 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
         ...common, id: `postgres.getTenantByToken.${concurrency}`, aim: concurrency === 1 ? ">= 0.7x" : ">= 0.55x",
         case: `getTenantByToken, concurrency ${concurrency}`, ops,
         ours: () => effectRun(ops, concurrency, (i) => repo.getTenantByToken(token(i))),
-        baseline: () => pool(ops, concurrency, (i) => raw.query(statements.byToken, [token(i)])),
-        extra: sqlPgAlone(statements.byToken, (i) => [token(i)])
+        baseline: () => pool(ops, concurrency, (i) => raw.query(statements.byToken, [hashApiToken(token(i))])),
+        extra: sqlPgAlone(statements.byToken, (i) => [hashApiToken(token(i))])
       }))
       const counting = countingTracer()
       rows.push(await compare({
         ...common, case: `getTenantByToken, concurrency ${concurrency}, tracer installed`, ops,
         ours: () => effectRun(ops, concurrency, (i) => repo.getTenantByToken(token(i)), counting.tracer),
-        baseline: () => pool(ops, concurrency, (i) => raw.query(statements.byToken, [token(i)]))
+        baseline: () => pool(ops, concurrency, (i) => raw.query(statements.byToken, [hashApiToken(token(i))]))
       }))
       if (counting.count() < ops) throw new Error(`the tracer saw ${counting.count()} spans for ${ops} calls`)
-      const insertParams = () => [crypto.randomUUID(), "n", crypto.randomUUID(), "free", new Date(), JSON.stringify({ a: 1 })]
+      const insertParams = () => {
+        const token = crypto.randomUUID()
+        return [crypto.randomUUID(), "n", hashApiToken(token), apiTokenPrefix(token), "free", new Date(), JSON.stringify({ a: 1 })]
+      }
       rows.push(await compare({
         ...common, id: `postgres.createTenant.${concurrency}`, aim: concurrency === 1 ? ">= 0.75x" : ">= 0.65x",
         case: `createTenant, concurrency ${concurrency}`, ops,
         // the tenant built without the constructor's validation: the raw side validates nothing either; the repository validates it
-        ours: () => effectRun(ops, concurrency, () => repo.createTenant(Tenant.make({ name: "n", apiToken: crypto.randomUUID(), plan: "free", config: { a: 1 } }, true))),
+        ours: () => effectRun(ops, concurrency, () => repo.createTenant(NewTenant.make({ name: "n", apiToken: crypto.randomUUID(), plan: "free", config: { a: 1 } }, true))),
         baseline: () => pool(ops, concurrency, () => raw.query(statements.insertTenant, insertParams())),
         extra: sqlPgAlone(statements.insertTenant, insertParams)
       }))

@@ -15,6 +15,7 @@ import { clickHouseReport, type ClickHouseOptions, type ClickHouseResults, quick
 import { type CaseResult, fmt, loadText, machine, mib, table } from "./Harness.js"
 import { postgresExtraTable, postgresHeading, type PostgresOptions, runPostgres } from "./postgres.js"
 import { redisExtraTable, redisHeading, type RedisOptions, runRedis } from "./redis.js"
+import { runTokens, stalenessLine, tokensHeading, type TokensOptions } from "./tokens.js"
 import { lineChart, type Series } from "./Svg.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -25,12 +26,14 @@ const mode = smoke ? "smoke" : quick ? "quick" : "full"
 interface Options {
   readonly postgres: PostgresOptions
   readonly redis: RedisOptions
+  readonly tokens: TokensOptions
   readonly clickhouse: ClickHouseOptions
 }
 
 const full: Options = {
   postgres: { ops: 400, reps: 5, concurrencies: [1, 50] },
   redis: { ops: 2000, reps: 5 },
+  tokens: { ops: 20_000, reps: 5, rotations: 50 },
   clickhouse: {
     ingestSizes: [10_000, 100_000], ingestBatch: 10_000, reps: 5,
     memorySpans: 1_000_000, memoryBaseline: false, tableSizes: [10_000, 100_000, 1_000_000], queryCalls: 3, queryReps: 5,
@@ -40,11 +43,13 @@ const full: Options = {
 const small: Options = {
   postgres: { ops: 200, reps: 3, concurrencies: [1, 50] },
   redis: { ops: 1000, reps: 3 },
+  tokens: { ops: 2000, reps: 3, rotations: 10 },
   clickhouse: quickClickHouse
 }
 const tiny: Options = {
   postgres: { ops: 60, reps: 1, concurrencies: [1, 50] },
   redis: { ops: 200, reps: 1 },
+  tokens: { ops: 200, reps: 1, rotations: 2 },
   clickhouse: {
     ingestSizes: [2_000], ingestBatch: 1_000, reps: 1, memorySpans: 10_000, memoryBaseline: false, tableSizes: [10_000],
     queryCalls: 1, queryReps: 1, batchSizes: [1_000], batchSpans: 2_000, scalingReps: 1
@@ -53,13 +58,6 @@ const tiny: Options = {
 const options = smoke ? tiny : quick ? small : full
 const reportFile = path.join(root, { full: "BENCHMARKS.md", quick: "BENCHMARKS.quick.md", smoke: "BENCHMARKS.smoke.md" }[mode])
 const chartDir = { full: "docs/bench", quick: "bench/results/quick", smoke: "bench/results/smoke" }[mode]
-
-/**
- * Benchmarks beyond the three backends, each a section of the report with its rows (ids in `aims` below
- * put them in the aims table). Add one here: `{ title, heading, run: () => runX(...) }`; e.g. the cached
- * token lookup against a raw GET (bench/tokens.ts).
- */
-const sections: ReadonlyArray<{ readonly title: string; readonly heading: string; readonly run: () => Promise<ReadonlyArray<CaseResult>> }> = []
 
 /** The aims of issue 14: each a paired ratio (ours / the raw driver doing the same work, same process, alternating). */
 const aims: ReadonlyArray<{ readonly path: string; readonly id: string; readonly today: string; readonly aim: string; readonly at: (r: CaseResult) => boolean }> = [
@@ -137,8 +135,8 @@ const charts = (ch: ClickHouseResults): Array<{ readonly file: string; readonly 
 interface Measured {
   readonly pgRows: ReadonlyArray<CaseResult>
   readonly redisRows: ReadonlyArray<CaseResult>
+  readonly tokens?: Awaited<ReturnType<typeof runTokens>>
   readonly ch: ClickHouseResults
-  readonly sections?: ReadonlyArray<{ readonly title: string; readonly heading: string; readonly rows: ReadonlyArray<CaseResult> }>
   readonly minutes: number
   readonly started: string
   readonly machine: string
@@ -154,17 +152,15 @@ const main = async () => {
   const measured: Measured = saved ?? await (async () => {
     const pgRows = await runPostgres(options.postgres)
     const redisRows = await runRedis(options.redis)
+    const tokens = await runTokens(options.tokens)
     const ch = await runClickHouse(options.clickhouse)
-    const others: Array<{ title: string; heading: string; rows: ReadonlyArray<CaseResult> }> = []
-    for (const section of sections) others.push({ title: section.title, heading: section.heading, rows: await section.run() })
-    const m: Measured = { pgRows, redisRows, ch, sections: others, minutes: (performance.now() - t0) / 60_000, started: started.toISOString(), machine: machine() }
+    const m: Measured = { pgRows, redisRows, tokens, ch, minutes: (performance.now() - t0) / 60_000, started: started.toISOString(), machine: machine() }
     mkdirSync(path.join(root, "bench", "results"), { recursive: true })
     writeFileSync(path.join(root, "bench", "results", { full: "last-run.json", quick: "quick.json", smoke: "smoke.json" }[mode]), JSON.stringify(m, null, 1))
     return m
   })()
-  const { pgRows, redisRows, ch, minutes } = measured
-  const others = measured.sections ?? []
-  const allRows = [...pgRows, ...redisRows, ...ch.ingest, ...others.flatMap((o) => o.rows)]
+  const { ch, minutes, pgRows, redisRows, tokens } = measured
+  const allRows = [...pgRows, ...redisRows, ...ch.ingest, ...(tokens?.rows ?? [])]
 
   mkdirSync(path.join(root, chartDir), { recursive: true })
   const drawn = charts(ch)
@@ -232,7 +228,15 @@ ${table(redisRows)}
 Second baseline, raw ioredis with RedisCache's client options:
 
 ${redisExtraTable(redisRows)}
-${others.map((o) => `\n## ${o.title}\n\n${o.heading}\n\n${table(o.rows)}\n`).join("")}${analysis}`
+${tokens === undefined ? "" : `
+## Token lookup
+
+${tokensHeading(options.tokens)}
+
+${table(tokens.rows)}
+
+${stalenessLine(tokens.stalenessMs)}
+`}${analysis}`
   writeFileSync(reportFile, report)
   console.error(`wrote ${path.relative(root, reportFile)} and ${drawn.length} charts in ${chartDir}/ (${minutes.toFixed(1)} minutes)`)
 }

@@ -13,6 +13,17 @@ import { type Backend, InvalidInput, type StorageError, validate } from "./Stora
 export interface CacheShape {
   readonly get: (key: string) => Effect.Effect<Option.Option<Uint8Array>, StorageError>
   readonly set: (key: string, value: Uint8Array, ttl: Duration.DurationInput) => Effect.Effect<void, StorageError>
+  /**
+   * Stores `value` only if the key holds `expected` now: nothing (`Option.none()`, Redis `SET … NX`)
+   * or exactly these bytes. True if it was stored. Atomic: a value another caller wrote in between
+   * is never overwritten.
+   */
+  readonly compareAndSet: (
+    key: string,
+    expected: Option.Option<Uint8Array>,
+    value: Uint8Array,
+    ttl: Duration.DurationInput
+  ) => Effect.Effect<boolean, StorageError>
   /** Removes a key; a missing key is a no-op. */
   readonly invalidate: (key: string) => Effect.Effect<void, StorageError>
   readonly healthCheck: () => Effect.Effect<void, StorageError>
@@ -30,8 +41,14 @@ export interface CacheShape {
 export class Cache extends Context.Tag("llmtrace-storage/Cache")<Cache, CacheShape>() {}
 
 /** What a backend implements; {@link make} adds validation, tracing, timeouts and `getOrSet`. */
-export type CacheBackend = Omit<CacheShape, "getOrSet" | "set"> & {
+export type CacheBackend = Omit<CacheShape, "getOrSet" | "set" | "compareAndSet"> & {
   readonly set: (key: string, value: Uint8Array, ttl: Duration.Duration) => Effect.Effect<void, StorageError>
+  readonly compareAndSet: (
+    key: string,
+    expected: Option.Option<Uint8Array>,
+    value: Uint8Array,
+    ttl: Duration.Duration
+  ) => Effect.Effect<boolean, StorageError>
 }
 
 export interface MakeOptions {
@@ -85,6 +102,34 @@ export const make = (backend: Backend, impl: CacheBackend, options: MakeOptions 
   const set = (key: string, value: Uint8Array, ttl: Duration.DurationInput) => setEntry([key, value, ttl])
   const invalidate = boundary.operation("invalidate", keyCheck("invalidate"), impl.invalidate)
   const healthCheck = boundary.operation("healthCheck", undefined, impl.healthCheck)
+  const casKey = validate(CacheKey, backend, "Cache.compareAndSet")
+  // As before: the expected bytes are reported first, then the key, then the value, then the TTL.
+  const casCheck: ServiceBoundary.Check<readonly [string, Option.Option<Uint8Array>, Uint8Array, Duration.DurationInput]> = {
+    guard: (input) => {
+      const [key, expected, value] = input as readonly [unknown, Option.Option<unknown>, unknown, unknown]
+      return isKey(key) && value instanceof Uint8Array && Option.isOption(expected) && (Option.isNone(expected) || expected.value instanceof Uint8Array)
+    },
+    slow: (input) =>
+      Effect.as(
+        Effect.zipRight(
+          Option.isSome(input[1]) ? slowBytes(input[1].value) : Effect.void,
+          Effect.zipRight(casKey(input[0]), slowBytes(input[2]))
+        ),
+        input
+      )
+  }
+  const compareAndSetEntry = boundary.operation(
+    "compareAndSet",
+    casCheck,
+    ([key, expected, value, ttl]: readonly [string, Option.Option<Uint8Array>, Uint8Array, Duration.DurationInput]) => {
+      const duration = ttlOf(ttl)
+      return duration === undefined
+        ? Effect.fail(new InvalidInput({ backend, operation: "Cache.compareAndSet", path: ["ttl"], message: "ttl must be a finite duration of at least 1 millisecond" }))
+        : impl.compareAndSet(key, expected, value, duration)
+    }
+  )
+  const compareAndSet = (key: string, expected: Option.Option<Uint8Array>, value: Uint8Array, ttl: Duration.DurationInput) =>
+    compareAndSetEntry([key, expected, value, ttl])
 
   const inflight = new Map<string, Deferred.Deferred<Uint8Array, unknown>>()
   const getOrSet = <E, R>(
@@ -114,5 +159,5 @@ export const make = (backend: Backend, impl: CacheBackend, options: MakeOptions 
       })
     )
 
-  return { get, set, invalidate, healthCheck: () => healthCheck(undefined), getOrSet }
+  return { get, set, compareAndSet, invalidate, healthCheck: () => healthCheck(undefined), getOrSet }
 }

@@ -9,21 +9,23 @@ import { TenantId } from "./domain/Ids.js"
 import { isNonEmptyText, isUuid, NonEmptyText, Uuid } from "./domain/Primitives.js"
 import { AuditQuery, ReportQuery } from "./domain/Query.js"
 import { ComplianceReport } from "./domain/Report.js"
-import { isTenant, Tenant, TenantConfig } from "./domain/Tenant.js"
+import { isNewTenant, NewTenant, type Tenant, TenantConfig } from "./domain/Tenant.js"
 import * as ServiceBoundary from "./ServiceBoundary.js"
 import type { Backend, StorageError } from "./StorageError.js"
 
 /**
- * Tenants and what hangs off them. A duplicate id, api token or key hash is a `StorageConflict`;
+ * Tenants and what hangs off them. A duplicate id, api token (by its hash) or key hash is a `StorageConflict`;
  * updating or configuring a missing tenant is a `StorageNotFound`; deleting a tenant removes its
  * config, audit events, API keys and reports.
  */
 export interface MetadataRepositoryShape {
-  readonly createTenant: (tenant: Tenant) => Effect.Effect<void, StorageError>
+  /** Stores the tenant with its token's SHA-256 and display prefix; never the token. */
+  readonly createTenant: (tenant: NewTenant) => Effect.Effect<void, StorageError>
   readonly getTenant: (id: TenantId) => Effect.Effect<Option.Option<Tenant>, StorageError>
+  /** The tenant whose token hashes to the same SHA-256 as `apiToken`. */
   readonly getTenantByToken: (apiToken: string) => Effect.Effect<Option.Option<Tenant>, StorageError>
   /** Replaces name, token, plan and config of an existing tenant (createdAt stays). */
-  readonly updateTenant: (tenant: Tenant) => Effect.Effect<void, StorageError>
+  readonly updateTenant: (tenant: NewTenant) => Effect.Effect<void, StorageError>
   /** Every tenant, oldest first. */
   readonly listTenants: () => Effect.Effect<ReadonlyArray<Tenant>, StorageError>
   /** Deletes a tenant and everything it owns; true if it existed. */
@@ -97,10 +99,10 @@ export const make = (backend: Backend, impl: MetadataRepositoryShape, options: M
   )
 
   return {
-    createTenant: unary("createTenant", Tenant, impl.createTenant, isTenant),
+    createTenant: unary("createTenant", NewTenant, impl.createTenant, isNewTenant),
     getTenant: unary("getTenant", TenantId, impl.getTenant, isUuid),
     getTenantByToken: unary("getTenantByToken", NonEmptyText, impl.getTenantByToken, isNonEmptyText),
-    updateTenant: unary("updateTenant", Tenant, impl.updateTenant, isTenant),
+    updateTenant: unary("updateTenant", NewTenant, impl.updateTenant, isNewTenant),
     listTenants: nullary("listTenants", impl.listTenants),
     deleteTenant: unary("deleteTenant", TenantId, impl.deleteTenant, isUuid),
     getTenantConfig: unary("getTenantConfig", TenantId, impl.getTenantConfig, isUuid),

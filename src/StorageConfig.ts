@@ -83,7 +83,10 @@ export const redis: Config.Config<RedisConfig.RedisOptions> = ConfigFields.named
 /** `LLMTRACE_TENANT_*`: the cached tenant-token lookups of the lite and production profiles. */
 export const tenantCache: Config.Config<CachedMetadataRepository.Options> = ConfigFields.named(CachedMetadataRepository.fields, {
   hitTtl: "LLMTRACE_TENANT_CACHE_TTL",
-  missTtl: "LLMTRACE_TENANT_MISS_TTL"
+  missTtl: "LLMTRACE_TENANT_MISS_TTL",
+  changeTtl: "LLMTRACE_TENANT_CHANGE_TTL",
+  localMaxEntries: "LLMTRACE_TENANT_LOCAL_MAX_ENTRIES",
+  localTtl: "LLMTRACE_TENANT_LOCAL_TTL"
 })
 
 /** The lite profile's options. */

@@ -11,12 +11,15 @@ import * as TraceWriter from "./clickhouse/TraceWriter.js"
 import * as MemoryCache from "./memory/MemoryCache.js"
 import * as MemoryTraceRepository from "./memory/MemoryTraceRepository.js"
 import * as RedisCache from "./redis/RedisCache.js"
+import * as RedisClient from "./redis/RedisClient.js"
+import * as RedisTokenChanges from "./redis/RedisTokenChanges.js"
 import * as PostgresClient from "./sql/PostgresClient.js"
 import * as SqliteClient from "./sql/SqliteClient.js"
 import * as SqlMetadataRepository from "./sql/SqlMetadataRepository.js"
 import type * as Storage from "./Storage.js"
 import * as StorageConfig from "./StorageConfig.js"
 import * as StorageMigrations from "./StorageMigrations.js"
+import * as TokenChanges from "./TokenChanges.js"
 import { StorageUnavailable, type StorageError } from "./StorageError.js"
 
 /** What every profile provides: the three services, and the buffered writer for bulk ingestion. */
@@ -63,7 +66,10 @@ export const lite = (options: LiteOptions): Layer.Layer<Services, StorageError> 
   return Layer.unwrapEffect(
     Effect.as(
       ensureDir(clients.dir),
-      Layer.mergeAll(writer.pipe(Layer.provideMerge(traces)), metadata.pipe(Layer.provideMerge(MemoryCache.layer())))
+      Layer.mergeAll(
+        writer.pipe(Layer.provideMerge(traces)),
+        metadata.pipe(Layer.provide(TokenChanges.layerLocal), Layer.provideMerge(MemoryCache.layer()))
+      )
     )
   )
 }
@@ -106,7 +112,12 @@ export const production = (options: ProductionOptions): Layer.Layer<Services, St
   )
   return Layer.mergeAll(
     TraceWriter.layerWith(options.writer).pipe(Layer.provideMerge(traces)),
-    metadata.pipe(Layer.provideMerge(RedisCache.layer(options.redis)))
+    // One Redis client for the cache and the publishing side of token changes (the subscriber has its own connection).
+    metadata.pipe(
+      Layer.provideMerge(RedisCache.layerFromClient),
+      Layer.provide(RedisTokenChanges.layerFromClient),
+      Layer.provide(RedisClient.layer(options.redis))
+    )
   )
 }
 

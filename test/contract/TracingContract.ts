@@ -13,8 +13,8 @@ import {
   ComplianceReport,
   hashApiKey,
   MetadataRepository,
+  NewTenant,
   ReportQuery,
-  Tenant,
   TenantConfig,
   TraceEvent,
   TraceQuery,
@@ -59,7 +59,7 @@ const expectSpans = (service: string, backend: Backend, operations: Operations) 
       expect(roots[0]?.status._tag, method).toBe("Ended")
     }), { discard: true })
 
-const tenant = () => Tenant.make({ name: "traced", apiToken: `tok-${randomUUID()}`, plan: "free" })
+const tenant = () => NewTenant.make({ name: "traced", apiToken: `tok-${randomUUID()}`, plan: "free" })
 
 /** One call of every TraceRepository operation, with valid input. */
 export const traceOperations = (repo: TraceRepository.TraceRepositoryShape): Operations => {
@@ -115,6 +115,7 @@ export const cacheOperations = (cache: Cache.CacheShape): Operations => {
   return [
     ["set", cache.set(k, value, "1 minute")],
     ["get", cache.get(k)],
+    ["compareAndSet", cache.compareAndSet(k, Option.some(value), new Uint8Array([4]), "1 minute")],
     ["invalidate", cache.invalidate(k)],
     ["getOrSet", cache.getOrSet(`${k}:computed`, "1 minute", Effect.succeed(value))],
     ["healthCheck", cache.healthCheck()]

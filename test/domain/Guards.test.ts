@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import * as Schema from "effect/Schema"
-import { hasProtoKey, isJsonObject, isTenant, JsonObject, Tenant } from "../../src/index.js"
+import { hasProtoKey, isJsonObject, isNewTenant, JsonObject, NewTenant } from "../../src/index.js"
 import { hostileStrings } from "../support/fixtures.js"
 
 /**
@@ -54,13 +54,13 @@ describe("hand-written guards accept nothing their schema refuses", () => {
     expect([{}, { region: "eu", rpm: 600 }, { a: [1, "x", null, { b: true }] }].every(isJsonObject)).toBe(true)
   })
 
-  it("isTenant against Tenant", () => {
-    const accepts = slowAccepts(Tenant)
-    const valid = Tenant.make({ name: "acme", apiToken: "tok", plan: "pro", config: { region: "eu", limits: { rpm: 600 } } })
+  it("isNewTenant against NewTenant", () => {
+    const accepts = slowAccepts(NewTenant)
+    const valid = NewTenant.make({ name: "acme", apiToken: "tok", plan: "pro", config: { region: "eu", limits: { rpm: 600 } } })
     const candidates = [...mutations(valid), ...mutations({ ...valid, config: {} }).flatMap((t) => [t])]
-    const wrong = candidates.filter((c) => isTenant(c) && !accepts(c))
+    const wrong = candidates.filter((c) => isNewTenant(c) && !accepts(c))
     expect(wrong).toEqual([])
-    expect(isTenant(valid)).toBe(true)
-    expect(candidates.filter((c) => isTenant(c)).length).toBeGreaterThan(1)
+    expect(isNewTenant(valid)).toBe(true)
+    expect(candidates.filter((c) => isNewTenant(c)).length).toBeGreaterThan(1)
   })
 })

@@ -16,7 +16,7 @@ const probing = <S>(): S => new Proxy({}, { get: () => probe }) as S
 const ports: ReadonlyArray<readonly [service: string, operations: () => Operations]> = [
   ["TraceRepository", () => traceOperations(TraceRepository.make("memory", probing(), { backendBoundsCalls: true }))],
   ["MetadataRepository", () => metadataOperations(MetadataRepository.make("sqlite", probing()))],
-  ["Cache", () => cacheOperations(Cache.make("memory", { get: () => Effect.as(probe(), Option.none()), set: probe, invalidate: probe, healthCheck: probe }))]
+  ["Cache", () => cacheOperations(Cache.make("memory", { get: () => Effect.as(probe(), Option.none()), set: probe, compareAndSet: () => Effect.as(probe(), true), invalidate: probe, healthCheck: probe }))]
 ]
 
 /** The caller's span: an operation that made none of its own leaves it the backend's parent. */

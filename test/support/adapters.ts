@@ -7,6 +7,7 @@ import {
   PostgresClient,
   RedisCache,
   RedisClient,
+  RedisTokenChanges,
   SqliteClient,
   SqlMetadataRepository
 } from "../../src/index.js"
@@ -20,6 +21,7 @@ export const adapters = {
   SqlMetadataRepository,
   RedisClient,
   RedisCache,
+  RedisTokenChanges,
   CachedMetadataRepository,
   MemoryTraceRepository,
   MemoryCache
