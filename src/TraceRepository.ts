@@ -7,6 +7,7 @@ import { SpanId, TenantId, TraceId } from "./domain/Ids.js"
 import { Timestamp } from "./domain/Primitives.js"
 import { TraceQuery, type StorageStats } from "./domain/Query.js"
 import { TraceEvent, TraceSpan } from "./domain/Trace.js"
+import { isTraceSpan } from "./domain/TraceSpanGuard.js"
 import * as ServiceBoundary from "./ServiceBoundary.js"
 import type { Backend, StorageError } from "./StorageError.js"
 
@@ -47,7 +48,8 @@ export interface MakeOptions {
   readonly backendBoundsCalls?: boolean
   /**
    * A fast recogniser of a valid span (never true for one the schema refuses), for `storeSpan` and
-   * each element of `storeSpans`; the schema still reports what is wrong. Default `Schema.is(TraceSpan)`.
+   * each element of `storeSpans`; the schema still reports what is wrong.
+   * Default {@link isTraceSpan}, the hand-written guard.
    */
   readonly spanGuard?: (input: unknown) => boolean
 }
@@ -67,11 +69,12 @@ export const make = (backend: Backend, impl: TraceRepositoryShape, options: Make
   const check = <A, I>(schema: Schema.Schema<A, I>, method: keyof TraceRepositoryShape, guard?: (input: unknown) => boolean) =>
     ServiceBoundary.check(schema, backend, boundary.name(method), guard)
 
+  const spanGuard = options.spanGuard ?? isTraceSpan
   const storeTrace = boundary.operation("storeTrace", check(TraceEvent, "storeTrace"), impl.storeTrace)
-  const storeSpan = boundary.operation("storeSpan", check(TraceSpan, "storeSpan", options.spanGuard), impl.storeSpan)
+  const storeSpan = boundary.operation("storeSpan", check(TraceSpan, "storeSpan", spanGuard), impl.storeSpan)
   const storeSpans = boundary.operation(
     "storeSpans",
-    ServiceBoundary.checkArray(TraceSpan, backend, boundary.name("storeSpans"), options.spanGuard),
+    ServiceBoundary.checkArray(TraceSpan, backend, boundary.name("storeSpans"), spanGuard),
     (spans: ReadonlyArray<TraceSpan>) => (spans.length > 0 ? impl.storeSpans(spans) : Effect.void)
   )
   const queryTraces = boundary.operation("queryTraces", check(TraceQuery, "queryTraces"), impl.queryTraces)
