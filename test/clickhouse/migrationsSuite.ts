@@ -1,0 +1,89 @@
+import { expect, layer } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository, type StorageUnavailable } from "../../src/index.js"
+
+const Client = ClickHouseClient.ClickHouseClient
+
+const tables = (database: string) =>
+  Effect.flatMap(Client, (ch) =>
+    ch.query<{ name: string }>("test.tables", "SELECT name FROM system.tables WHERE database = {database:String} ORDER BY name", { database })
+  ).pipe(Effect.map((rows) => rows.map((r) => r.name)))
+
+const engineOf = (database: string, name: string) =>
+  Effect.flatMap(Client, (ch) =>
+    ch.query<{ engine_full: string }>(
+      "test.engine",
+      "SELECT engine_full FROM system.tables WHERE database = {database:String} AND name = {name:String}",
+      { database, name }
+    )
+  ).pipe(Effect.map((rows) => rows[0]?.engine_full ?? ""))
+
+/** The migration cases on a fresh engine reached through `client`: embedded, or over HTTP (test/support/ClickHouseHttp.ts). */
+export const clickHouseMigrations = (name: string, client: Layer.Layer<ClickHouseClient.ClickHouseClient, StorageUnavailable>) =>
+layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse migrations: ${name}`, (it) => {
+  it.effect("create the database and tables, record the version, and do nothing when run again", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const options = { database: "llmtrace_idempotent" }
+      expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([1])
+      expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1])
+      expect(yield* tables(options.database)).toEqual(["llmtrace_migrations", "spans", "spans_to_traces", "traces"])
+    }))
+
+  it.effect("resume after a run that stopped half-way through a migration", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const options = { database: "llmtrace_partial" }
+      const second = (broken: boolean): ClickHouseMigrations.Migration => ({
+        version: 2,
+        name: "extra",
+        statements: (o) => [
+          `CREATE TABLE IF NOT EXISTS ${o.database}.extra (id String) ENGINE = MergeTree ORDER BY id`,
+          broken ? `CREATE TABLE ${o.database}.broken (id NoSuchType) ENGINE = MergeTree ORDER BY id` :
+            `CREATE TABLE IF NOT EXISTS ${o.database}.extra_2 (id String) ENGINE = MergeTree ORDER BY id`
+        ]
+      })
+      const first = ClickHouseMigrations.migrations
+      const failure = yield* Effect.flip(ClickHouseMigrations.run(ch, options, [...first, second(true)]))
+      expect(failure._tag).toBe("StorageQueryError")
+      // The first migration is recorded, the second is not, though its first statement ran.
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1])
+      expect(yield* tables(options.database)).toContain("extra")
+      expect(yield* ClickHouseMigrations.run(ch, options, [...first, second(false)])).toEqual([2])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2])
+      expect(yield* tables(options.database)).toEqual(["extra", "extra_2", "llmtrace_migrations", "spans", "spans_to_traces", "traces"])
+    }))
+
+  it.effect("apply, change and remove the retention TTL as configured", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const database = "llmtrace_retention"
+      yield* ClickHouseMigrations.run(ch, { database, retentionDays: 30 })
+      expect(yield* engineOf(database, "spans")).toContain("TTL toDateTime(start_time) + toIntervalDay(30)")
+      expect(yield* engineOf(database, "traces")).toContain("toIntervalDay(30)")
+      yield* ClickHouseMigrations.run(ch, { database, retentionDays: 7 })
+      expect(yield* engineOf(database, "spans")).toContain("toIntervalDay(7)")
+      yield* ClickHouseMigrations.run(ch, { database })
+      expect(yield* engineOf(database, "spans")).not.toContain("TTL")
+      expect(yield* engineOf(database, "traces")).not.toContain("TTL")
+    }))
+
+  it.effect("refuse an unmigrated schema when auto-migration is off, saying what to run", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const error = yield* Effect.flip(ClickHouseTraceRepository.make({ ...ch, database: "llmtrace_never_migrated" }, { autoMigrate: false }))
+      expect(error._tag).toBe("StorageUnavailable")
+      expect(error.message).toContain("llmtrace-storage migrate")
+    }))
+
+  it.effect("reject a database or cluster name that could not be spliced safely", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const bad = yield* Effect.flip(ClickHouseMigrations.run(ch, { database: "x; DROP TABLE y" }))
+      expect(bad.message).toContain("invalid database name")
+      const cluster = yield* Effect.flip(ClickHouseMigrations.run(ch, { database: "ok", cluster: "a` b" }))
+      expect(cluster.message).toContain("invalid cluster name")
+    }))
+})
