@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as YAML from "yaml"
+import { readmeExample } from "../support/readme.js"
 
 // What can be checked here of the package, the image and the pipelines without npm's registry, a Docker
 // engine or GitHub: the files themselves. (No Docker engine runs on our machines: the image is built and
@@ -40,6 +41,13 @@ describe("package", () => {
     // Only the test kit's runners are optional: the library does not load without effect.
     const optional = Object.entries(pkg.peerDependenciesMeta ?? {}).filter(([, meta]) => meta.optional === true).map(([name]) => name)
     expect(optional.sort()).toEqual(["@effect/vitest", "vitest"])
+  })
+
+  it("the README's testing example is the one test/testing/Example.test.ts runs (imports aside)", () => {
+    const ours = read("test/testing/Example.test.ts")
+      .replace('"../../src/testing/index.js"', '"llmtrace-storage/testing"')
+      .replace('"../../src/index.js"', '"llmtrace-storage"')
+    expect(ours).toBe(readmeExample())
   })
 
   it("ships a LICENSE, builds dist/ before it is packed, and declares a bin that the build emits", () => {
