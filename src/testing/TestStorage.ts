@@ -164,7 +164,8 @@ const scopedClickHouseDatabase = (options: ClickHouseClient.Options) =>
 /**
  * The production profile on live services named by the `LLMTRACE_*` variables, in namespaces of its own:
  * a fresh PostgreSQL database, a fresh ClickHouse database on the server (or a temporary embedded
- * directory when `LLMTRACE_CLICKHOUSE_URL` is not `http(s)://`), a random Redis key prefix; migrated
+ * directory when `LLMTRACE_CLICKHOUSE_URL` is not `http(s)://`), a random Redis key prefix, dead letters
+ * in a temporary directory; migrated
  * when built, everything dropped when the scope closes. A service that does not answer its probe
  * within the timeout fails the build with one line naming it, the variable and how to start it.
  */
@@ -185,14 +186,17 @@ export const live = (options: LiveOptions = {}): Layer.Layer<Services, StorageEr
         { concurrency: "unbounded" }
       )
       const postgres = yield* scopedPostgresDatabase(base.postgres.url)
+      // The embedded engine's data (when there is no server) and the writer's dead letters stay out of the working directory.
+      const scratch = yield* temporaryDirectory("llmtrace-testkit-")
       const clickhouse: ClickHouseClient.Options = Option.isSome(server)
         ? { ...base.clickhouse, database: yield* scopedClickHouseDatabase(base.clickhouse) }
-        : { ...base.clickhouse, url: `chdb:${path.join(yield* temporaryDirectory("llmtrace-testkit-"), "clickhouse")}`, database: "llmtrace" }
+        : { ...base.clickhouse, url: `chdb:${path.join(scratch, "clickhouse")}`, database: "llmtrace" }
       const prefix = `llmtrace-testkit:${suffix()}:`
       yield* Effect.addFinalizer(() => Effect.promise(() => dropPrefix(redisUrl, prefix).catch(() => undefined)))
       return StorageProfile.production({
         ...base,
         clickhouse,
+        writer: { ...base.writer, deadLetterPath: path.join(scratch, "dead-letters.jsonl") },
         postgres: { ...base.postgres, url: postgres.url },
         redis: { ...base.redis, prefix },
         autoMigrate: true

@@ -46,6 +46,8 @@ describe("ClickHouse HTTP fixture", () => {
         const auth = { "X-ClickHouse-User": "llmtrace", "X-ClickHouse-Key": ClickHouseHttp.password }
         const ok = await fetch(`${fixture.url}/?query=${encodeURIComponent("SELECT getSetting('max_threads') AS m FORMAT JSONEachRow")}&max_threads=3`, { headers: auth })
         expect([ok.status, await ok.text()]).toEqual([200, "{\"m\":3}\n"])
+        const gzipped = await fetch(`${fixture.url}/?enable_http_compression=1&query=${encodeURIComponent("SELECT 1 AS x FORMAT JSONEachRow")}`, { headers: { ...auth, "Accept-Encoding": "gzip" } })
+        expect([gzipped.headers.get("Content-Encoding"), await gzipped.text()]).toEqual(["gzip", "{\"x\":1}\n"])
         const missing = await fetch(`${fixture.url}/?query=${encodeURIComponent("SELECT * FROM no_such_table")}`, { headers: auth })
         expect(missing.status).toBe(404)
         expect(missing.headers.get("X-ClickHouse-Exception-Code")).toBe("60")
