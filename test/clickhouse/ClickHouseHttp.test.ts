@@ -1,3 +1,4 @@
+import { createClient } from "@clickhouse/client"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -37,6 +38,20 @@ describe("ClickHouse HTTP fixture", () => {
           expect(rows).toEqual([{ v: value, a: [value, value] }])
         }
       }).pipe(Effect.scoped)))
+
+  it.effect("takes the query and parameters from a multipart body, as the client sends parameters too long for a URL", () =>
+    withFixture((fixture) =>
+      Effect.promise(async () => {
+        const client = createClient({ url: fixture.url, username: "llmtrace", password: ClickHouseHttp.password, use_multipart_params: true })
+        try {
+          const value = "multi\tpart\n'\\ " + "x".repeat(20_000)
+          const result = await client.query({ query: "SELECT {v:String} AS v", query_params: { v: value }, format: "JSONEachRow" })
+          expect(await result.json()).toEqual([{ v: value }])
+          expect(fixture.multipartRequests()).toBe(1)
+        } finally {
+          await client.close()
+        }
+      })))
 
   it.effect("answers /ping, and raw requests with the server's status, exception header and body", () =>
     withFixture((fixture) =>

@@ -21,7 +21,7 @@ import { ClickHouseClient, type StorageUnavailable } from "../../src/index.js"
  * - `GET|HEAD /ping` answers `Ok.`; every other path takes a query.
  * - The query is the `query` URL parameter, the request body, or both (`query` then a newline then
  *   the body, which is how an INSERT sends its rows). GET is read-only (`readonly = 2`), as on the server.
- * - `param_<name>` values reach the engine verbatim, as `SET param_<name> = '<text>'`: the engine
+ * - `param_<name>` values, in the URL or as multipart form fields, reach the engine verbatim, as `SET param_<name> = '<text>'`: the engine
  *   parses that text against the placeholder's type with the same escaped-text rules the server
  *   applies to URL parameters, so the client's escaping of hostile strings is really tested.
  * - `database` becomes the current database; `default_format` the output format (TabSeparated by
@@ -35,7 +35,7 @@ import { ClickHouseClient, type StorageUnavailable } from "../../src/index.js"
  *   server's body: `Code: N. DB::Exception: ... (NAME) (version ...)`.
  *
  * What it cannot prove (server-only behaviour; the hosted CI's compose job covers it): `async_insert`,
- * replication and `ON CLUSTER`, HTTP sessions (`session_id`, refused here), multipart parameters,
+ * replication and `ON CLUSTER`, HTTP sessions (`session_id`, refused here), external tables,
  * the refusal of multi-statement queries (the engine runs them), mid-stream exceptions, progress
  * headers, quotas, users' grants and profiles.
  */
@@ -51,6 +51,8 @@ export interface Fixture {
   readonly url: string
   /** How many requests it has answered (a test can prove the HTTP path was taken). */
   readonly requests: () => number
+  /** How many of them carried a multipart body. */
+  readonly multipartRequests: () => number
 }
 
 /** URL parameters the server reads itself; everything else is a setting. */
@@ -163,6 +165,7 @@ export const serve = (options: Options = {}): Effect.Effect<Fixture, never, Scop
       // The engine binds one data directory per process: this session holds it open between requests.
       const anchor = new Session(path)
       let requests = 0
+      let multipart = 0
       const version = "chdb"
 
       const handle = async (request: http.IncomingMessage, response: http.ServerResponse) => {
@@ -179,7 +182,20 @@ export const serve = (options: Options = {}): Effect.Effect<Fixture, never, Scop
         try {
           authenticate(request, params, users)
           if (params.has("session_id")) throw new HttpFailure(48, "NOT_IMPLEMENTED", "HTTP sessions are not served by this fixture")
-          const text = decompress(body, request.headers["content-encoding"]).toString("utf8")
+          const decompressed = decompress(body, request.headers["content-encoding"])
+          const contentType = request.headers["content-type"] ?? ""
+          let text = decompressed.toString("utf8")
+          if (/^multipart\/form-data/i.test(contentType)) {
+            // Parameters too long for a URL arrive as form fields, beside the query (clickhouse-js `use_multipart_params`).
+            multipart++
+            text = ""
+            const form = await new Response(decompressed, { headers: { "content-type": contentType } }).formData()
+            for (const [name, value] of form) {
+              if (typeof value !== "string") continue
+              if (name === "query") text = value
+              else if (name.startsWith("param_")) params.set(name, value)
+            }
+          }
           const inUrl = params.get("query")
           const query = inUrl === null ? text : text === "" ? inUrl : `${inUrl}\n${text}`
           if (query.trim() === "") throw new HttpFailure(62, "SYNTAX_ERROR", "Empty query")
@@ -244,7 +260,7 @@ export const serve = (options: Options = {}): Effect.Effect<Fixture, never, Scop
         anchor.close()
         if (temporary) rmSync(path, { recursive: true, force: true })
       }
-      return { fixture: { url: `http://127.0.0.1:${port}`, requests: () => requests }, close }
+      return { fixture: { url: `http://127.0.0.1:${port}`, requests: () => requests, multipartRequests: () => multipart }, close }
     }),
     ({ close }) => Effect.promise(close)
   ).pipe(Effect.map(({ fixture }) => fixture))
