@@ -13,7 +13,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json LICENSE README.md ./
 COPY src ./src
-RUN npm run build && npm pack --ignore-scripts --pack-destination /pack
+RUN mkdir /pack && npm run build && npm pack --ignore-scripts --pack-destination /pack
 
 # Stage 2: the packed tarball installed as an operator would (`npm install -g`), without dev dependencies.
 # effect and @effect/* are peer dependencies of the package, which npm installs with it; `npm ci --omit=dev`
