@@ -15,19 +15,22 @@ COPY tsconfig.json tsconfig.build.json LICENSE README.md ./
 COPY src ./src
 RUN mkdir /pack && npm run build && npm pack --ignore-scripts --pack-destination /pack
 
-# Stage 2: the packed tarball installed as an operator would (`npm install -g`), without dev dependencies.
-# effect and @effect/* are peer dependencies of the package, which npm installs with it; `npm ci --omit=dev`
-# on this repository would leave them out (npm flags a root's peer+dev packages as dev).
+# Stage 2: the packed tarball installed as an application installs it, without dev dependencies (and without
+# the optional embedded engine unless WITH_CHDB=true). effect and @effect/* are peer dependencies of the package,
+# which npm installs with it; `npm ci --omit=dev` on this repository would leave them out (npm flags a root's
+# peer+dev packages as dev), so the image installs the package, not the repository.
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ARG WITH_CHDB=false
 ENV NODE_ENV=production
+WORKDIR /app
 COPY --from=build /pack /pack
-RUN if [ "$WITH_CHDB" = "true" ]; then omit="--omit=dev"; else omit="--omit=dev --omit=optional"; fi \
- && npm install --global $omit --no-audit --no-fund /pack/llmtrace-storage-*.tgz \
+RUN echo '{"name":"llmtrace-storage-image","private":true}' > package.json \
+ && if [ "$WITH_CHDB" = "true" ]; then omit="--omit=dev"; else omit="--omit=dev --omit=optional"; fi \
+ && npm install $omit --no-audit --no-fund /pack/llmtrace-storage-*.tgz \
  && rm -rf /pack /root/.npm \
- && pkg="$(npm root --global)/llmtrace-storage" \
- && find "$pkg" -name '*.map' -delete \
- && rm -rf "$pkg/src"
+ && find node_modules/llmtrace-storage -name '*.map' -delete \
+ && rm -rf node_modules/llmtrace-storage/src
+ENV PATH=/app/node_modules/.bin:$PATH
 # A non-root user; the lite profile's data directory is the working directory, owned by it.
 RUN groupadd --system llmtrace && useradd --system --gid llmtrace --create-home --home-dir /data llmtrace
 USER llmtrace

@@ -103,7 +103,7 @@ describe("image", () => {
     expect(final).toMatch(/^ARG WITH_CHDB=false/m)
     expect(final).toMatch(/--omit=optional/)
     expect(final).toMatch(/-name '\*\.map' -delete/)
-    expect(final).toMatch(/rm -rf "\$pkg\/src"/)
+    expect(final).toMatch(/rm -rf node_modules\/llmtrace-storage\/src/)
     expect(final).not.toMatch(/COPY (test|bench)\b/)
   })
 
