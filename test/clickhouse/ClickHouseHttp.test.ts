@@ -4,11 +4,10 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { ClickHouseClient } from "../../src/index.js"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
-import { clickHouseMigrations } from "./migrationsSuite.js"
 
-// The migrations through @clickhouse/client's HTTP transport (on the fixture: a fresh engine each run),
-// and what the fixture itself promises. The trace contract over HTTP is in ClickHouseServer.test.ts.
-clickHouseMigrations("over HTTP (fixture)", ClickHouseHttp.client("default"))
+// What the fixture itself promises. The trace contract over HTTP is in ClickHouseServer.test.ts, the
+// migrations in ClickHouseMigrations.test.ts (vitest project `clickhouse-http`), the hostile suite in
+// test/reliability/ClickHouseHttp.test.ts.
 
 describe("ClickHouse HTTP fixture", () => {
   const withFixture = <A, E>(f: (fixture: ClickHouseHttp.Fixture) => Effect.Effect<A, E>) =>

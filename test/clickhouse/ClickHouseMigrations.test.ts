@@ -1,7 +1,7 @@
-import { expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
-import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository, type StorageUnavailable } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository } from "../../src/index.js"
+import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
 
 const Client = ClickHouseClient.ClickHouseClient
 
@@ -19,9 +19,12 @@ const engineOf = (database: string, name: string) =>
     )
   ).pipe(Effect.map((rows) => rows[0]?.engine_full ?? ""))
 
-/** The migration cases on a fresh engine reached through `client`: embedded, or over HTTP (test/support/ClickHouseHttp.ts). */
-export const clickHouseMigrations = (name: string, client: Layer.Layer<ClickHouseClient.ClickHouseClient, StorageUnavailable>) =>
-layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse migrations: ${name}`, (it) => {
+// The vitest project `clickhouse-http` runs this file again through @clickhouse/client's HTTP transport, on
+// the HTTP fixture over the embedded engine (test/support/ClickHouseHttp.ts).
+const overHttp = process.env.LLMTRACE_TEST_CLICKHOUSE_TRANSPORT === "http"
+const client = overHttp ? ClickHouseHttp.client("default") : ClickHouseClient.layerWith({ url: "chdb::memory:" })
+
+layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse migrations${overHttp ? " over HTTP" : ""}`, (it) => {
   it.effect("create the database and tables, record the version, and do nothing when run again", () =>
     Effect.gen(function*() {
       const ch = yield* Client
@@ -86,4 +89,18 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const cluster = yield* Effect.flip(ClickHouseMigrations.run(ch, { database: "ok", cluster: "a` b" }))
       expect(cluster.message).toContain("invalid cluster name")
     }))
+})
+
+describe("ClickHouse DDL (golden)", () => {
+  it("single node", async () => {
+    const ddl = ClickHouseMigrations.allStatements({ database: "llmtrace" }).join(";\n\n") + ";\n"
+    await expect(ddl).toMatchFileSnapshot("__snapshots__/single-node.sql")
+  })
+
+  it("cluster mode: ON CLUSTER and Replicated engines, with retention", async () => {
+    const ddl = ClickHouseMigrations.allStatements({ database: "llmtrace", cluster: "llmtrace_cluster", retentionDays: 90 })
+    expect(ddl.every((s) => s.includes("ON CLUSTER `llmtrace_cluster`"))).toBe(true)
+    expect(ddl.filter((s) => s.includes("ENGINE = Replicated"))).toHaveLength(3)
+    await expect(ddl.join(";\n\n") + ";\n").toMatchFileSnapshot("__snapshots__/cluster.sql")
+  })
 })
