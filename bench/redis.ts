@@ -26,6 +26,7 @@ import {
   Tenant
 } from "../src/index.js"
 import { type CaseResult, compare as compareCase, isMain, machine, table } from "./Harness.js"
+import * as Redacted from "effect/Redacted"
 
 const url = process.env.LLMTRACE_REDIS_URL ?? "redis://127.0.0.1:6379"
 const GROUP = "Redis cache"
@@ -70,7 +71,7 @@ export const runRedis = async (o: RedisOptions): Promise<ReadonlyArray<CaseResul
       CachedMetadataRepository.layer().pipe(
         Layer.provideMerge(Layer.merge(
           SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory)),
-          RedisCache.layer({ url, prefix, autoPipelining })
+          RedisCache.layer({ url: Redacted.make(url), prefix, autoPipelining })
         ))
       )
     )

@@ -8,6 +8,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
 import * as Cache from "./Cache.js"
+import * as ConfigFields from "./ConfigFields.js"
 import type { TenantId } from "./domain/Ids.js"
 import { NonEmptyText } from "./domain/Primitives.js"
 import { Tenant } from "./domain/Tenant.js"
@@ -60,7 +61,7 @@ class NotCached {
  * working on the database alone. When dropping an entry fails after a write, the write stands and
  * the call fails with `StorageUnavailable` saying so, because the old entry may serve for up to `hitTtl`.
  */
-export const make = (
+export const wrap = (
   repository: MetadataRepository.MetadataRepositoryShape,
   cache: Cache.CacheShape,
   options: Options = {}
@@ -161,31 +162,29 @@ export const make = (
   }
 }
 
-/** `LLMTRACE_TENANT_CACHE_TTL` (default `60 seconds`) and `LLMTRACE_TENANT_MISS_TTL` (default `5 seconds`). */
-export const config: Config.Config<Required<Options>> = Config.all({
-  hitTtl: Config.duration("LLMTRACE_TENANT_CACHE_TTL").pipe(Config.withDefault(defaults.hitTtl)),
-  missTtl: Config.duration("LLMTRACE_TENANT_MISS_TTL").pipe(Config.withDefault(defaults.missTtl))
-})
+/** The `MetadataRepository` in context wrapped with the `Cache` in context (see {@link wrap}). */
+export const make = (
+  options: Options = {}
+): Effect.Effect<MetadataRepository.MetadataRepositoryShape, never, MetadataRepository.MetadataRepository | Cache.Cache> =>
+  Effect.zipWith(MetadataRepository.MetadataRepository, Cache.Cache, (repository, cache) => wrap(repository, cache, options))
 
-/** Wraps the `MetadataRepository` in context with the `Cache` in context. */
+/** Each option as an unnamed `Config`, with its default (see `ConfigFields`). */
+export const fields = {
+  hitTtl: Config.duration().pipe(Config.withDefault(defaults.hitTtl)),
+  missTtl: Config.duration().pipe(Config.withDefault(defaults.missTtl))
+} satisfies ConfigFields.Fields<Options>
+
+/** The default configuration: each option under its own name (`hitTtl`, `missTtl`), every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
+
+/** Wraps the `MetadataRepository` in context with the `Cache` in context, from explicit options. */
 export const layer = (
   options: Options = {}
 ): Layer.Layer<MetadataRepository.MetadataRepository, never, MetadataRepository.MetadataRepository | Cache.Cache> =>
-  Layer.effect(
-    MetadataRepository.MetadataRepository,
-    Effect.gen(function*() {
-      return make(yield* MetadataRepository.MetadataRepository, yield* Cache.Cache, options)
-    })
-  )
+  Layer.effect(MetadataRepository.MetadataRepository, make(options))
 
-/** {@link layer} with its TTLs from the environment. */
-export const layerConfig: Layer.Layer<
-  MetadataRepository.MetadataRepository,
-  ConfigError.ConfigError,
-  MetadataRepository.MetadataRepository | Cache.Cache
-> = Layer.effect(
-  MetadataRepository.MetadataRepository,
-  Effect.gen(function*() {
-    return make(yield* MetadataRepository.MetadataRepository, yield* Cache.Cache, yield* config)
-  })
-)
+/** {@link layer} from a configuration, e.g. {@link config} or `StorageConfig.tenantCache`. */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<MetadataRepository.MetadataRepository, ConfigError.ConfigError, MetadataRepository.MetadataRepository | Cache.Cache> =>
+  Layer.effect(MetadataRepository.MetadataRepository, Effect.flatMap(Config.unwrap(config), make))

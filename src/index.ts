@@ -13,6 +13,7 @@ export * from "./domain/Trace.js"
 export * from "./StorageError.js"
 
 export * as Cache from "./Cache.js"
+export * as ConfigFields from "./ConfigFields.js"
 export * as MetadataRepository from "./MetadataRepository.js"
 export * as Storage from "./Storage.js"
 export * as StorageConfig from "./StorageConfig.js"

@@ -8,7 +8,7 @@ import * as StorageMigrations from "../StorageMigrations.js"
 import * as StorageProfile from "../StorageProfile.js"
 import * as TraceRepository from "../TraceRepository.js"
 import * as Ingest from "./Ingest.js"
-import { config, migrations, storage, storageWith } from "./Storage.js"
+import { migrations, options, storage, storageWith } from "./Storage.js"
 import { render } from "./Table.js"
 
 export const migrate = Command.make(
@@ -75,11 +75,12 @@ export const replayDeadLetters = Command.make(
   { file: Options.file("file").pipe(Options.optional, Options.withDescription("the dead-letter file (default: the profile's)")) },
   ({ file }) =>
     Effect.gen(function*() {
-      const path = file._tag === "Some" ? file.value : yield* config(StorageProfile.deadLetterPath)
+      const path = file._tag === "Some" ? file.value : StorageProfile.deadLetterPath(yield* options)
       const result = yield* TraceWriter.replayDeadLetters(path)
       yield* Console.log(`replayed ${result.replayed} dead-lettered span${result.replayed === 1 ? "" : "s"} from ${path}${result.rejected > 0 ? `; ${result.rejected} invalid lines kept in ${path}.rejected` : ""}`)
     })
 ).pipe(
   Command.withDescription("store the spans of the dead-letter file again, now that the engine is back"),
-  Command.provide(storageWith({ LLMTRACE_TRACE_WRITER_REPLAY_ON_START: "false" }))
+  // Replaying at start would store the same file twice: the command replays it itself.
+  Command.provide(storageWith((o) => (o.profile === "memory" ? o : { ...o, writer: { ...o.writer, replayOnStart: false } })))
 )

@@ -1,8 +1,10 @@
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Cache from "../Cache.js"
 import type { StorageUnavailable } from "../StorageError.js"
 import * as RedisClient from "./RedisClient.js"
@@ -19,7 +21,7 @@ import * as RedisConfig from "./RedisConfig.js"
  * - `healthCheck` is `PING`;
  * - every call is bounded by the command timeout, and fails at once while the connection is down.
  */
-export const make: Effect.Effect<Cache.CacheShape, never, RedisClient.RedisClient> = Effect.map(
+export const fromClient: Effect.Effect<Cache.CacheShape, never, RedisClient.RedisClient> = Effect.map(
   RedisClient.RedisClient,
   (redis) => {
     const { commandTimeout, prefix } = redis.options
@@ -50,15 +52,26 @@ export const make: Effect.Effect<Cache.CacheShape, never, RedisClient.RedisClien
   }
 )
 
-/** The cache on a client built from explicit options (defaults for the rest); reads no environment. */
-export const layer = (options: RedisConfig.RedisOptions = {}): Layer.Layer<Cache.Cache, StorageUnavailable> =>
-  Layer.effect(Cache.Cache, make).pipe(Layer.provide(RedisClient.layer(options)))
+/** How to reach Redis, and the key prefix (see {@link RedisConfig.RedisOptions}). */
+export type Options = RedisConfig.RedisOptions
 
-/** The cache from the environment: `LLMTRACE_REDIS_URL`, `LLMTRACE_CACHE_PREFIX`, … (see `RedisConfig.config`). */
-export const layerConfig: Layer.Layer<Cache.Cache, StorageUnavailable | ConfigError.ConfigError> = Layer.effect(
-  Cache.Cache,
-  make
-).pipe(Layer.provide(RedisClient.layerConfig()))
+/** The cache on its own client, closed with the scope. */
+export const make = (options: Options): Effect.Effect<Cache.CacheShape, StorageUnavailable, Scope.Scope> =>
+  Effect.flatMap(RedisClient.make(options), (client) => Effect.provideService(fromClient, RedisClient.RedisClient, client))
+
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = RedisConfig.fields
+
+/** The default configuration: each option under its own name (`url`, `prefix`, …), every one optional. */
+export const config: Config.Config<Options> = RedisClient.config
+
+/** The cache on its own client, from explicit options (defaults for the rest); reads no configuration. */
+export const layer = (options: Options): Layer.Layer<Cache.Cache, StorageUnavailable> =>
+  Layer.scoped(Cache.Cache, make(options))
+
+/** The cache on its own client, from a configuration, e.g. {@link config} or `StorageConfig.redis`. */
+export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<Cache.Cache, StorageUnavailable | ConfigError.ConfigError> =>
+  Layer.scoped(Cache.Cache, Effect.flatMap(Config.unwrap(config), make))
 
 /** The cache on the `RedisClient` in context, for sharing one connection with other Redis users. */
-export const layerFromClient: Layer.Layer<Cache.Cache, never, RedisClient.RedisClient> = Layer.effect(Cache.Cache, make)
+export const layerFromClient: Layer.Layer<Cache.Cache, never, RedisClient.RedisClient> = Layer.effect(Cache.Cache, fromClient)

@@ -1,4 +1,4 @@
-import type * as Config from "effect/Config"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -8,7 +8,11 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { Cluster, Redis, type RedisOptions as IORedisOptions } from "ioredis"
 import { StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import * as ConfigFields from "../ConfigFields.js"
 import * as RedisConfig from "./RedisConfig.js"
+
+/** How to reach Redis (see {@link RedisConfig.RedisOptions}). */
+export type Options = RedisConfig.RedisOptions
 
 /** A single server or a cluster: both speak the same single-key commands. */
 export type Client = Redis | Cluster
@@ -135,7 +139,7 @@ const release = (client: Client, timeout: Duration.Duration) =>
  * password, when no connection is ready within the connect timeout. Invalid explicit options
  * (a malformed URL) are a defect: they are the program's own constants.
  */
-export const make = (options: RedisConfig.RedisOptions = {}): Effect.Effect<RedisClientShape, StorageUnavailable, Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<RedisClientShape, StorageUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
     const resolved = yield* Effect.sync(() => RedisConfig.resolve(options))
     const first = resolved.clusterNodes[0]
@@ -160,12 +164,15 @@ export const make = (options: RedisConfig.RedisOptions = {}): Effect.Effect<Redi
     return { client, address, options: resolved, use }
   }).pipe(Effect.withSpan("RedisClient.make"))
 
-/** A client from explicit options (defaults for the rest); reads no environment. */
-export const layer = (options: RedisConfig.RedisOptions = {}): Layer.Layer<RedisClient, StorageUnavailable> =>
-  Layer.scoped(RedisClient, make(options))
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = RedisConfig.fields
 
-/** A client from the environment (`LLMTRACE_REDIS_*`, see {@link RedisConfig.config}). */
-export const layerConfig = (
-  config: Config.Config<RedisConfig.ResolvedRedisOptions> = RedisConfig.config
-): Layer.Layer<RedisClient, StorageUnavailable | ConfigError.ConfigError> =>
-  Layer.scoped(RedisClient, Effect.flatMap(config, make))
+/** The default configuration: each option under its own name (`url`, `commandTimeout`, …), every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
+
+/** A client from explicit options (defaults for the rest); reads no configuration. */
+export const layer = (options: Options): Layer.Layer<RedisClient, StorageUnavailable> => Layer.scoped(RedisClient, make(options))
+
+/** A client from a configuration, e.g. {@link config} or `StorageConfig.redis`. */
+export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<RedisClient, StorageUnavailable | ConfigError.ConfigError> =>
+  Layer.scoped(RedisClient, Effect.flatMap(Config.unwrap(config), make))

@@ -1,5 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -9,6 +11,7 @@ import type { TenantId } from "../domain/Ids.js"
 import type { JsonObject } from "../domain/Primitives.js"
 import type { ComplianceReport } from "../domain/Report.js"
 import type { Tenant, TenantConfig } from "../domain/Tenant.js"
+import * as ConfigFields from "../ConfigFields.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import { StorageConflict, StorageNotFound, type StorageQueryError, type StorageUnavailable } from "../StorageError.js"
 import * as Migrations from "./Migrations.js"
@@ -80,7 +83,7 @@ const rows = (d: Dialect) => {
  * memory profiles. Dialect differences live in `Dialect.ts`; constraint violations become
  * `StorageConflict` / `StorageNotFound` by the driver's error code (`SqlErrors.ts`).
  */
-export const make = Effect.gen(function*() {
+const build = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const d = dialect(sql)
   const backend = d.backend
@@ -208,13 +211,33 @@ export const make = Effect.gen(function*() {
   })
 })
 
-export interface LayerOptions {
+export interface Options {
   /** Run pending migrations when the layer is built (default); otherwise refuse an outdated schema. */
   readonly autoMigrate?: boolean
 }
 
 /** The repository over the `SqlClient` in context, its schema migrated (or checked) first. */
+export const make = (
+  options: Options = {}
+): Effect.Effect<MetadataRepository.MetadataRepositoryShape, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> =>
+  Effect.zipRight(Migrations.ensure(options.autoMigrate ?? true), build)
+
+/** Each option as an unnamed `Config`, with its default (see `ConfigFields`). */
+export const fields = {
+  autoMigrate: Config.boolean().pipe(Config.withDefault(true))
+} satisfies ConfigFields.Fields<Options>
+
+/** The default configuration: each option under its own name (`autoMigrate`), every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
+
+/** The repository over the `SqlClient` in context, from explicit options; reads no configuration. */
 export const layer = (
-  options: LayerOptions = {}
+  options: Options = {}
 ): Layer.Layer<MetadataRepository.MetadataRepository, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> =>
-  Layer.effect(MetadataRepository.MetadataRepository, Effect.zipRight(Migrations.ensure(options.autoMigrate ?? true), make))
+  Layer.effect(MetadataRepository.MetadataRepository, make(options))
+
+/** The repository from a configuration, e.g. {@link config}. */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<MetadataRepository.MetadataRepository, StorageUnavailable | StorageQueryError | ConfigError.ConfigError, SqlClient.SqlClient> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))

@@ -15,6 +15,7 @@ import * as ClickHouseClient from "../clickhouse/ClickHouseClient.js"
 import * as PostgresClient from "../sql/PostgresClient.js"
 import * as RedisConfig from "../redis/RedisConfig.js"
 import { type StorageError, StorageUnavailable } from "../StorageError.js"
+import * as StorageConfig from "../StorageConfig.js"
 import * as StorageProfile from "../StorageProfile.js"
 
 /**
@@ -164,7 +165,7 @@ const scopedClickHouseDatabase = (options: ClickHouseClient.Options) =>
 /**
  * The production profile on live services named by the `LLMTRACE_*` variables, in namespaces of its own:
  * a fresh PostgreSQL database, a fresh ClickHouse database on the server (or a temporary embedded
- * directory when `LLMTRACE_CLICKHOUSE_URL` is not `http(s)://`), a random Redis key prefix, dead letters
+ * directory when `LLMTRACE_CLICKHOUSE_URL` is unset or not `http(s)://`), a random Redis key prefix, dead letters
  * in a temporary directory; migrated
  * when built, everything dropped when the scope closes. A service that does not answer its probe
  * within the timeout fails the build with one line naming it, the variable and how to start it.
@@ -173,10 +174,11 @@ export const live = (options: LiveOptions = {}): Layer.Layer<Services, StorageEr
   Layer.unwrapScoped(
     Effect.gen(function*() {
       const timeout = Duration.decode(options.probeTimeout ?? "5 seconds")
-      const base = yield* StorageProfile.productionConfig
-      const clickhouseUrl = yield* Config.option(Config.string("LLMTRACE_CLICKHOUSE_URL"))
-      const server = Option.filter(clickhouseUrl, (url) => /^https?:\/\//.test(url))
-      const redisUrl = Redacted.make(yield* Config.string("LLMTRACE_REDIS_URL").pipe(Config.withDefault(RedisConfig.defaults.url)))
+      const base = yield* StorageConfig.production
+      // A server only where the variable names one: the configuration's default (localhost:8123) is not a request for it.
+      const named = yield* Config.option(Config.string("LLMTRACE_CLICKHOUSE_URL"))
+      const server = Option.filter(named, (url) => /^https?:\/\//.test(url))
+      const redisUrl = Redacted.make(base.redis.url === undefined ? RedisConfig.defaults.url : typeof base.redis.url === "string" ? base.redis.url : Redacted.value(base.redis.url))
       yield* Effect.all(
         [
           probe(postgresService(base.postgres.url), timeout),
@@ -190,7 +192,7 @@ export const live = (options: LiveOptions = {}): Layer.Layer<Services, StorageEr
       const scratch = yield* temporaryDirectory("llmtrace-testkit-")
       const clickhouse: ClickHouseClient.Options = Option.isSome(server)
         ? { ...base.clickhouse, database: yield* scopedClickHouseDatabase(base.clickhouse) }
-        : { ...base.clickhouse, url: `chdb:${path.join(scratch, "clickhouse")}`, database: "llmtrace" }
+        : { ...base.clickhouse, url: Redacted.make(`chdb:${path.join(scratch, "clickhouse")}`), database: "llmtrace" }
       const prefix = `llmtrace-testkit:${suffix()}:`
       yield* Effect.addFinalizer(() => Effect.promise(() => dropPrefix(redisUrl, prefix).catch(() => undefined)))
       return StorageProfile.production({

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -100,6 +100,17 @@ describe("llmtrace-storage", () => {
     expect(`${result.stdout}${result.stderr}`).not.toContain("Secr3t-Pa55")
     expect(result.stderr).not.toMatch(/\n\s+at /)
   }, 60_000)
+
+  it("--profile and --data-dir win over LLMTRACE_STORAGE_PROFILE and LLMTRACE_DATA_DIR", async () => {
+    const memory = await cli(["--profile", "memory", "migrate"], { LLMTRACE_STORAGE_PROFILE: "production", LLMTRACE_CLICKHOUSE_URL: "http://127.0.0.1:1" })
+    expect(memory.stdout.trim()).toBe("the memory profile has no schema to migrate")
+    expect(memory.code).toBe(0)
+    const chosen = dataDir("flag-dir")
+    const lite = await cli(["--data-dir", chosen, "migrate", "--dry-run"], { LLMTRACE_DATA_DIR: dataDir("env-dir") })
+    expect(lite.stdout).toContain(`chdb:${path.join(chosen, "clickhouse")}`)
+    expect(lite.code).toBe(0)
+    expect(existsSync(dataDir("env-dir"))).toBe(false)
+  }, 120_000)
 
   it("a bad argument is one line and a non-zero exit code", async () => {
     const result = await cli(["query", "--tenant", "not-a-uuid"], { LLMTRACE_STORAGE_PROFILE: "memory" })

@@ -13,7 +13,7 @@ describe("ClickHouse HTTP fixture", () => {
   const withFixture = <A, E>(f: (fixture: ClickHouseHttp.Fixture) => Effect.Effect<A, E>) =>
     Effect.scoped(Effect.flatMap(ClickHouseHttp.serve({ users: { llmtrace: ClickHouseHttp.password } }), f))
   const open = (fixture: ClickHouseHttp.Fixture, password: string) =>
-    ClickHouseClient.make({ url: fixture.url, username: "llmtrace", password: Redacted.make(password), verify: false })
+    ClickHouseClient.make({ url: Redacted.make(fixture.url), username: "llmtrace", password: Redacted.make(password), verify: false })
 
   it.effect("refuses a wrong password with the server's code, and answers the right one over HTTP", () =>
     withFixture((fixture) =>

@@ -1,6 +1,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository } from "../../src/index.js"
+import * as Redacted from "effect/Redacted"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
 
 const Client = ClickHouseClient.ClickHouseClient
@@ -22,7 +23,7 @@ const engineOf = (database: string, name: string) =>
 // The vitest project `clickhouse-http` runs this file again through @clickhouse/client's HTTP transport, on
 // the HTTP fixture over the embedded engine (test/support/ClickHouseHttp.ts).
 const overHttp = process.env.LLMTRACE_TEST_CLICKHOUSE_TRANSPORT === "http"
-const client = overHttp ? ClickHouseHttp.client("default") : ClickHouseClient.layerWith({ url: "chdb::memory:" })
+const client = overHttp ? ClickHouseHttp.client("default") : ClickHouseClient.layer({ url: Redacted.make("chdb::memory:") })
 
 layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse migrations${overHttp ? " over HTTP" : ""}`, (it) => {
   it.effect("create the database and tables, record the version, and do nothing when run again", () =>
@@ -76,7 +77,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
   it.effect("refuse an unmigrated schema when auto-migration is off, saying what to run", () =>
     Effect.gen(function*() {
       const ch = yield* Client
-      const error = yield* Effect.flip(ClickHouseTraceRepository.make({ ...ch, database: "llmtrace_never_migrated" }, { autoMigrate: false }))
+      const error = yield* Effect.flip(ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database: "llmtrace_never_migrated" })))
       expect(error._tag).toBe("StorageUnavailable")
       expect(error.message).toContain("llmtrace-storage migrate")
     }))

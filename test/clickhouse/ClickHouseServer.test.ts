@@ -1,6 +1,7 @@
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository, StorageConfig } from "../../src/index.js"
 import { traceRepositoryContract } from "../contract/TraceRepositoryContract.js"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
 import { requireService } from "../support/live.js"
@@ -31,8 +32,10 @@ const dropOnClose = Layer.scopedDiscard(
     Effect.addFinalizer(() => Effect.ignore(ch.command("test.drop", `DROP DATABASE IF EXISTS ${database}`))))
 )
 const client = dropOnClose.pipe(
-  Layer.provideMerge(isServer ? ClickHouseClient.layerConfig({ database }) : ClickHouseHttp.client(database))
+  Layer.provideMerge(
+    isServer ? ClickHouseClient.layerConfig(Config.map(StorageConfig.clickhouse, (options) => ({ ...options, database }))) : ClickHouseHttp.client(database)
+  )
 )
 const where = isServer ? `ClickHouse server at ${ClickHouseClient.redactUrl(url)}` : "ClickHouse HTTP fixture over chDB"
 
-traceRepositoryContract(where, ClickHouseTraceRepository.layer.pipe(Layer.provide(client)), { excludeTestServices: true })
+traceRepositoryContract(where, ClickHouseTraceRepository.layerConfig(StorageConfig.traces).pipe(Layer.provide(client)), { excludeTestServices: true })

@@ -19,10 +19,10 @@ const sqlite = SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.mem
 
 metadataRepositoryContract(
   "cached (memory cache over sqlite :memory:)",
-  CachedMetadataRepository.layer().pipe(Layer.provide(Layer.merge(sqlite, MemoryCache.layer)))
+  CachedMetadataRepository.layer().pipe(Layer.provide(Layer.merge(sqlite, MemoryCache.layer())))
 )
 
-cachedMetadataRepositoryContract("memory cache over sqlite :memory:", MemoryCache.layer, { clock: "test-clock" })
+cachedMetadataRepositoryContract("memory cache over sqlite :memory:", MemoryCache.layer(), { clock: "test-clock" })
 
 /** A cache whose every call fails, as Redis does while it is down. */
 const downCache = Layer.succeed(
@@ -39,7 +39,7 @@ describe("CachedMetadataRepository with the cache down", () => {
   it.effect("lookups fall back to the repository; a write says its entry could not be dropped", () =>
     Effect.gen(function*() {
       const plain = yield* MetadataRepository.MetadataRepository
-      const repo = CachedMetadataRepository.make(plain, yield* Cache.Cache)
+      const repo = CachedMetadataRepository.wrap(plain, yield* Cache.Cache)
       const t = Tenant.make({ name: "Acme", apiToken: "tok-down", plan: "pro" })
       yield* plain.createTenant(t)
       expect(Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken)).id).toBe(t.id)

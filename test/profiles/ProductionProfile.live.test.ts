@@ -53,7 +53,7 @@ const environment = Layer.unwrapScoped(
       ["LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH", path.join(scratch, "dead-letters.jsonl")],
       ["LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL", "100 millis"]
     ])
-    return StorageProfile.layer.pipe(
+    return StorageProfile.layerConfig(StorageProfile.config).pipe(
       Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(variables)))
     )
   })
@@ -114,7 +114,7 @@ describeLive(postgres.available ? redis : postgres, () =>
     Layer.unwrapScoped(
       Effect.gen(function*() {
         const database = yield* Effect.acquireRelease(Effect.promise(() => createDatabase("llmtrace_migr")), (name) => Effect.promise(() => dropDatabase(name)))
-        return StorageProfile.migrations.pipe(
+        return Layer.unwrapEffect(Effect.map(StorageProfile.config, StorageProfile.migrations)).pipe(
           Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([
             ["LLMTRACE_STORAGE_PROFILE", "production"],
             ["LLMTRACE_CLICKHOUSE_URL", "chdb::memory:"],

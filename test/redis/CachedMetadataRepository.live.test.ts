@@ -8,12 +8,13 @@ import { cachedMetadataRepositoryContract, cachedRepository } from "../contract/
 import { metadataRepositoryContract } from "../contract/MetadataRepositoryContract.js"
 import { describeLive } from "../support/live.js"
 import { dropPrefixOnClose, keysUnder, liveRedis, redisUrl, testPrefix } from "../support/redis.js"
+import * as Redacted from "effect/Redacted"
 
 const live = await liveRedis()
 
 describeLive(live, () => {
   // Each suite under its own prefix, removed when its layer's scope closes.
-  const redisUnder = (prefix: string) => Layer.merge(RedisCache.layer({ url: redisUrl, prefix }), dropPrefixOnClose(prefix))
+  const redisUnder = (prefix: string) => Layer.merge(RedisCache.layer({ url: Redacted.make(redisUrl), prefix }), dropPrefixOnClose(prefix))
   const sqlite = SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory))
 
   metadataRepositoryContract(

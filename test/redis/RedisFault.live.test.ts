@@ -8,10 +8,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { Cache, RedisCache } from "../../src/index.js"
+import { Cache, RedisCache, StorageConfig } from "../../src/index.js"
 import { describeLive } from "../support/live.js"
 import { freePort } from "../support/ports.js"
 import { privateRedis, redisServerInstalled } from "../support/redisServer.js"
+import * as Redacted from "effect/Redacted"
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "utf8"))
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8")
@@ -31,7 +32,7 @@ describeLive(installed, () => {
     it.scopedLive("a stopped server gives StorageUnavailable, and the same layer recovers once it is back", () =>
       Effect.gen(function*() {
         const server = yield* privateRedis()
-        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: server.url }))
+        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: Redacted.make(server.url) }))
         yield* cache.set("k", bytes("before"), "1 minute")
         expect(Option.map(yield* cache.get("k"), text)).toEqual(Option.some("before"))
 
@@ -58,7 +59,7 @@ describeLive(installed, () => {
     it.scopedLive("a frozen server (no answer at all) gives StorageUnavailable within the command timeout, then recovers", () =>
       Effect.gen(function*() {
         const server = yield* privateRedis()
-        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: server.url }))
+        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: Redacted.make(server.url) }))
         yield* cache.set("k", bytes("v"), "1 minute")
 
         yield* server.freeze
@@ -78,7 +79,7 @@ describeLive(installed, () => {
     it.scopedLive("a command in flight when the server dies fails typed, and a restart on the same port recovers", () =>
       Effect.gen(function*() {
         const server = yield* privateRedis()
-        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: server.url }))
+        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: Redacted.make(server.url) }))
         yield* cache.set("k", bytes("v"), "1 minute")
         yield* server.freeze
         const inFlight = yield* Effect.fork(Effect.flip(cache.get("k")))
@@ -97,7 +98,7 @@ describeLive(installed, () => {
       Effect.gen(function*() {
         const port = yield* Effect.promise(freePort)
         const error = yield* Effect.flip(
-          Layer.build(RedisCache.layer({ url: `redis://admin:s3cret-pw@127.0.0.1:${port}`, connectTimeout: "300 millis" }))
+          Layer.build(RedisCache.layer({ url: Redacted.make(`redis://admin:s3cret-pw@127.0.0.1:${port}`), connectTimeout: "300 millis" }))
         )
         expect(error._tag).toBe("StorageUnavailable")
         expect(error.backend).toBe("redis")
@@ -118,7 +119,7 @@ describeLive(installed, () => {
         const clients = Effect.map(server.command("INFO", "clients"), (info) => Number(/connected_clients:(\d+)/.exec(String(info))?.[1]))
         const before = yield* clients
         const scope = yield* Scope.make()
-        const context = yield* Layer.buildWithScope(RedisCache.layerConfig, scope).pipe(Effect.withConfigProvider(provider))
+        const context = yield* Layer.buildWithScope(RedisCache.layerConfig(StorageConfig.redis), scope).pipe(Effect.withConfigProvider(provider))
         const cache = Context.get(context, Cache.Cache)
         yield* cache.set("k", bytes("v"), "1 minute")
         expect(yield* server.command("EXISTS", "from-config:k")).toBe(1)
@@ -133,7 +134,7 @@ describeLive(installed, () => {
     it.scopedLive("a bad LLMTRACE_REDIS_URL is a ConfigError naming the variable, without the URL", () =>
       Effect.gen(function*() {
         const provider = ConfigProvider.fromMap(new Map([["LLMTRACE_REDIS_URL", "http://user:pw-secret@localhost:6379"]]))
-        const exit = yield* Effect.exit(Layer.build(RedisCache.layerConfig).pipe(Effect.withConfigProvider(provider)))
+        const exit = yield* Effect.exit(Layer.build(RedisCache.layerConfig(StorageConfig.redis)).pipe(Effect.withConfigProvider(provider)))
         expect(Exit.isFailure(exit)).toBe(true)
         const rendered = Exit.isFailure(exit) ? String(exit.cause) : ""
         expect(rendered).toContain("LLMTRACE_REDIS_URL")

@@ -7,5 +7,5 @@ import { hostileTraces } from "./hostileSuite.js"
 // JSONEachRow insert bodies, gzip both ways, credentials; on the HTTP fixture over the embedded engine.
 hostileTraces(
   "ClickHouse over HTTP (fixture)",
-  ClickHouseTraceRepository.layerWith({}).pipe(Layer.provide(ClickHouseHttp.client("llmtrace_hostile")))
+  ClickHouseTraceRepository.layer({}).pipe(Layer.provide(ClickHouseHttp.client("llmtrace_hostile")))
 )

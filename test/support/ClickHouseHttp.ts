@@ -275,5 +275,5 @@ export const password = "fixture-password-\u00e9'\"%&"
 export const client = (database: string): Layer.Layer<ClickHouseClient.ClickHouseClient, StorageUnavailable> =>
   Layer.unwrapScoped(
     Effect.map(serve({ users: { llmtrace: password } }), (fixture) =>
-      ClickHouseClient.layerWith({ url: fixture.url, database, username: "llmtrace", password: Redacted.make(password) }))
+      ClickHouseClient.layer({ url: Redacted.make(fixture.url), database, username: "llmtrace", password: Redacted.make(password) }))
   )

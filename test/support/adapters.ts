@@ -1,0 +1,26 @@
+import {
+  CachedMetadataRepository,
+  ClickHouseClient,
+  ClickHouseTraceRepository,
+  MemoryCache,
+  MemoryTraceRepository,
+  PostgresClient,
+  RedisCache,
+  RedisClient,
+  SqliteClient,
+  SqlMetadataRepository
+} from "../../src/index.js"
+
+/** Every adapter module: each has make, layer, layerConfig, config and fields (test/types/LayerConvention.test.ts). */
+export const adapters = {
+  ClickHouseClient,
+  ClickHouseTraceRepository,
+  PostgresClient,
+  SqliteClient,
+  SqlMetadataRepository,
+  RedisClient,
+  RedisCache,
+  CachedMetadataRepository,
+  MemoryTraceRepository,
+  MemoryCache
+}
