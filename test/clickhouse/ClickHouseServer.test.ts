@@ -2,7 +2,7 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { ClickHouseClient, ClickHouseTraceRepository, StorageConfig } from "../../src/index.js"
-import { traceRepositoryContract } from "../contract/TraceRepositoryContract.js"
+import { traceRepositoryContract } from "../../src/testing/TraceRepositoryContract.js"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
 import { requireService } from "../support/live.js"
 

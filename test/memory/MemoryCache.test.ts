@@ -1,4 +1,4 @@
 import { MemoryCache } from "../../src/index.js"
-import { cacheContract } from "../contract/CacheContract.js"
+import { cacheContract } from "../../src/testing/CacheContract.js"
 
 cacheContract("memory", MemoryCache.layer(), { clock: "test-clock" })

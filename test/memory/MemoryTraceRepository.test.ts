@@ -1,4 +1,4 @@
 import { MemoryTraceRepository } from "../../src/index.js"
-import { traceRepositoryContract } from "../contract/TraceRepositoryContract.js"
+import { traceRepositoryContract } from "../../src/testing/TraceRepositoryContract.js"
 
 traceRepositoryContract("memory", MemoryTraceRepository.layer())

@@ -1,6 +1,6 @@
 import * as Layer from "effect/Layer"
 import { SqlMetadataRepository } from "../../src/index.js"
-import { metadataRepositoryContract } from "../contract/MetadataRepositoryContract.js"
+import { metadataRepositoryContract } from "../../src/testing/MetadataRepositoryContract.js"
 import { describeLive } from "../support/live.js"
 import { livePostgres, scopedDatabase } from "../support/postgres.js"
 

@@ -1,5 +1,5 @@
 import * as Layer from "effect/Layer"
 import { SqliteClient, SqlMetadataRepository } from "../../src/index.js"
-import { metadataRepositoryContract } from "../contract/MetadataRepositoryContract.js"
+import { metadataRepositoryContract } from "../../src/testing/MetadataRepositoryContract.js"
 
 metadataRepositoryContract("sqlite :memory:", SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory)))

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
-import { Cache } from "../../src/index.js"
+import { Cache } from "../index.js"
 
 /** A sequence of operations on a few keys: set some bytes, or invalidate. */
 const operations = FastCheck.array(

@@ -2,9 +2,9 @@ import { describe, expect, type Vitest } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
-import { newTenantId, newTraceId, type TraceSpan, TraceRepository } from "../../src/index.js"
-import * as Arbitraries from "../../src/testing/Arbitraries.js"
-import { sortSpans } from "../../src/testing/Fixtures.js"
+import { newTenantId, newTraceId, type TraceSpan, TraceRepository } from "../index.js"
+import * as Arbitraries from "./Arbitraries.js"
+import { sortSpans } from "./Fixtures.js"
 
 /** One write: which span, and whether it is the span as generated (0) or its rewritten copy (1). */
 interface Write {

@@ -7,8 +7,8 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { randomUUID } from "node:crypto"
-import { Cache } from "../../src/index.js"
-import { bigString, hostileStrings } from "../support/fixtures.js"
+import { Cache } from "../index.js"
+import { bigString, hostileStrings } from "./Fixtures.js"
 import { cacheProperties } from "./CacheProperties.js"
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "utf8"))

@@ -11,8 +11,8 @@ import {
   TraceQuery,
   TraceRepository,
   type TraceSpan
-} from "../../src/index.js"
-import { at, bigString, complexSpan, hostileStrings, ids, prompts, sortSpans, span } from "../support/fixtures.js"
+} from "../index.js"
+import { at, bigString, complexSpan, hostileStrings, ids, prompts, sortSpans, span } from "./Fixtures.js"
 import { traceRepositoryProperties } from "./TraceRepositoryProperties.js"
 
 const Repo = TraceRepository.TraceRepository

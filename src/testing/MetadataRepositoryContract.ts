@@ -14,8 +14,8 @@ import {
   Tenant,
   TenantConfig,
   type TenantId
-} from "../../src/index.js"
-import { at, bigString, hostileStrings } from "../support/fixtures.js"
+} from "../index.js"
+import { at, bigString, hostileStrings } from "./Fixtures.js"
 
 const Repo = MetadataRepository.MetadataRepository
 
