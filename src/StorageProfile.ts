@@ -7,16 +7,19 @@ import * as path from "node:path"
 import * as CachedMetadataRepository from "./CachedMetadataRepository.js"
 import * as ClickHouseClient from "./clickhouse/ClickHouseClient.js"
 import * as ClickHouseTraceRepository from "./clickhouse/ClickHouseTraceRepository.js"
-import * as TraceWriter from "./clickhouse/TraceWriter.js"
+import * as TraceWriter from "./ingest/TraceWriter.js"
 import * as MemoryCache from "./memory/MemoryCache.js"
 import * as MemoryTraceRepository from "./memory/MemoryTraceRepository.js"
 import * as RedisCache from "./redis/RedisCache.js"
+import * as RedisClient from "./redis/RedisClient.js"
+import * as RedisTokenChanges from "./redis/RedisTokenChanges.js"
 import * as PostgresClient from "./sql/PostgresClient.js"
 import * as SqliteClient from "./sql/SqliteClient.js"
 import * as SqlMetadataRepository from "./sql/SqlMetadataRepository.js"
 import type * as Storage from "./Storage.js"
 import * as StorageConfig from "./StorageConfig.js"
 import * as StorageMigrations from "./StorageMigrations.js"
+import * as TokenChanges from "./TokenChanges.js"
 import { StorageUnavailable, type StorageError } from "./StorageError.js"
 
 /** What every profile provides: the three services, and the buffered writer for bulk ingestion. */
@@ -27,7 +30,7 @@ export type Services = Storage.Storage | TraceWriter.TraceWriter | TraceWriter.T
  * outlives the layer's scope; every build is a fresh, private store (tests, examples, demos).
  */
 export const memory: Layer.Layer<Services, StorageError> = Layer.mergeAll(
-  TraceWriter.layerWith().pipe(Layer.provideMerge(TraceWriter.sinkFromRepository), Layer.provideMerge(MemoryTraceRepository.layer())),
+  TraceWriter.layer().pipe(Layer.provideMerge(TraceWriter.sinkFromRepository), Layer.provideMerge(MemoryTraceRepository.layer())),
   SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory)),
   MemoryCache.layer()
 )
@@ -56,14 +59,17 @@ export const lite = (options: LiteOptions): Layer.Layer<Services, StorageError> 
   const clients = liteClients(options.dataDir)
   const autoMigrate = options.autoMigrate ?? true
   const traces = ClickHouseTraceRepository.layer({ autoMigrate }).pipe(Layer.provide(clients.clickhouse))
-  const writer = TraceWriter.layerWith({ ...options.writer, deadLetterPath: clients.deadLetters })
+  const writer = TraceWriter.layer({ ...options.writer, deadLetterPath: clients.deadLetters })
   const metadata = CachedMetadataRepository.layer(options.tenantCache).pipe(
     Layer.provide(SqlMetadataRepository.layer({ autoMigrate }).pipe(Layer.provide(clients.sql)))
   )
   return Layer.unwrapEffect(
     Effect.as(
       ensureDir(clients.dir),
-      Layer.mergeAll(writer.pipe(Layer.provideMerge(traces)), metadata.pipe(Layer.provideMerge(MemoryCache.layer())))
+      Layer.mergeAll(
+        writer.pipe(Layer.provideMerge(traces)),
+        metadata.pipe(Layer.provide(TokenChanges.layerLocal), Layer.provideMerge(MemoryCache.layer()))
+      )
     )
   )
 }
@@ -105,8 +111,13 @@ export const production = (options: ProductionOptions): Layer.Layer<Services, St
     Layer.provide(SqlMetadataRepository.layer({ autoMigrate }).pipe(Layer.provide(PostgresClient.layer(options.postgres))))
   )
   return Layer.mergeAll(
-    TraceWriter.layerWith(options.writer).pipe(Layer.provideMerge(traces)),
-    metadata.pipe(Layer.provideMerge(RedisCache.layer(options.redis)))
+    TraceWriter.layer(options.writer).pipe(Layer.provideMerge(traces)),
+    // One Redis client for the cache and the publishing side of token changes (the subscriber has its own connection).
+    metadata.pipe(
+      Layer.provideMerge(RedisCache.layerFromClient),
+      Layer.provide(RedisTokenChanges.layerFromClient),
+      Layer.provide(RedisClient.layer(options.redis))
+    )
   )
 }
 

@@ -3,7 +3,8 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as TraceWriter from "../clickhouse/TraceWriter.js"
+import * as TraceWriter from "../ingest/TraceWriter.js"
+import type { StorageError } from "../StorageError.js"
 import * as StorageMigrations from "../StorageMigrations.js"
 import * as StorageProfile from "../StorageProfile.js"
 import * as TraceRepository from "../TraceRepository.js"
@@ -52,7 +53,7 @@ export const ingest = Command.make(
       const writer = yield* TraceWriter.TraceWriter
       const repo = yield* TraceRepository.TraceRepository
       const started = Date.now()
-      const summary = yield* Ingest.ingestFile(file, {
+      const summary = yield* Ingest.ingestFile<StorageError | TraceWriter.WriterClosed, never>(file, {
         span: writer.write,
         // The trace's own record keeps its createdAt (and a trace with no spans exists at all).
         trace: (trace) => repo.storeTrace({ ...trace, spans: [] }),
@@ -77,7 +78,7 @@ export const replayDeadLetters = Command.make(
     Effect.gen(function*() {
       const path = file._tag === "Some" ? file.value : StorageProfile.deadLetterPath(yield* options)
       const result = yield* TraceWriter.replayDeadLetters(path)
-      yield* Console.log(`replayed ${result.replayed} dead-lettered span${result.replayed === 1 ? "" : "s"} from ${path}${result.rejected > 0 ? `; ${result.rejected} invalid lines kept in ${path}.rejected` : ""}`)
+      yield* Console.log(`replayed ${result.replayed} dead-lettered span${result.replayed === 1 ? "" : "s"} from ${path}${result.rejected > 0 ? `; ${result.rejected} invalid lines kept in ${path}.rejected` : ""}${result.failed > 0 ? `; ${result.failed} spans still refused, moved aside to ${path}.failed` : ""}`)
     })
 ).pipe(
   Command.withDescription("store the spans of the dead-letter file again, now that the engine is back"),

@@ -33,7 +33,13 @@ export interface RedisClientShape {
 export class RedisClient extends Context.Tag("llmtrace-storage/RedisClient")<RedisClient, RedisClientShape>() {}
 
 /** Error replies that mean "not now" rather than "wrong command": the server or cluster is unavailable. */
-const unavailableReply = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOAUTH|WRONGPASS|NOPERM|MOVED|ASK)\b/
+const unavailableReply = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|MOVED|ASK)\b/
+
+/**
+ * Replies that no retry will change: the credentials or the user's permissions are wrong. They are a
+ * `StorageQueryError` (the server refused), never `StorageUnavailable`, which callers may retry.
+ */
+export const refusedReply = /^(NOAUTH|WRONGPASS|NOPERM)\b/
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
@@ -45,6 +51,9 @@ export const toStorageError = (address: string, operation: string, commandTimeou
 (error: unknown): StorageUnavailable | StorageQueryError => {
   const message = messageOf(error)
   const cause = new Error(message)
+  if (refusedReply.test(message)) {
+    return new StorageQueryError({ backend: "redis", operation, message: `redis at ${address} refused the credentials or permissions: ${message}`, cause })
+  }
   if (error instanceof Error && error.name === "ReplyError" && !unavailableReply.test(message)) {
     return new StorageQueryError({ backend: "redis", operation, message: `redis at ${address} rejected the command: ${message}`, cause })
   }
@@ -103,14 +112,25 @@ const create = (options: RedisConfig.ResolvedRedisOptions): Client => {
   })
 }
 
-/** Waits for the client's first `ready`, keeping the last connection error for the message. */
+/**
+ * Waits for the client's first `ready`, keeping the last connection error for the message. Refused
+ * credentials or permissions end the wait at once with a `StorageQueryError`: reconnecting would
+ * only be refused again.
+ */
 const awaitReady = (client: Client, address: string, options: RedisConfig.ResolvedRedisOptions, lastError: () => string | undefined) =>
-  Effect.async<void, StorageUnavailable>((resume) => {
+  Effect.async<void, StorageUnavailable | StorageQueryError>((resume) => {
     const onReady = () => resume(Effect.void)
+    const onError = (error: unknown) => {
+      if (refusedReply.test(messageOf(error))) resume(Effect.fail(toStorageError(address, "RedisClient.connect")(error) as StorageQueryError))
+    }
     if (client.status === "ready") return resume(Effect.void)
     client.once("ready", onReady)
-    client.connect().catch(() => undefined)
-    return Effect.sync(() => client.removeListener("ready", onReady))
+    client.on("error", onError)
+    client.connect().catch(onError)
+    return Effect.sync(() => {
+      client.removeListener("ready", onReady)
+      client.removeListener("error", onError)
+    })
   }).pipe(
     Effect.timeoutFail({
       duration: options.connectTimeout,
@@ -139,7 +159,7 @@ const release = (client: Client, timeout: Duration.Duration) =>
  * password, when no connection is ready within the connect timeout. Invalid explicit options
  * (a malformed URL) are a defect: they are the program's own constants.
  */
-export const make = (options: Options): Effect.Effect<RedisClientShape, StorageUnavailable, Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<RedisClientShape, StorageUnavailable | StorageQueryError, Scope.Scope> =>
   Effect.gen(function*() {
     const resolved = yield* Effect.sync(() => RedisConfig.resolve(options))
     const first = resolved.clusterNodes[0]
@@ -171,8 +191,8 @@ export const fields = RedisConfig.fields
 export const config: Config.Config<Options> = ConfigFields.named(fields)
 
 /** A client from explicit options (defaults for the rest); reads no configuration. */
-export const layer = (options: Options): Layer.Layer<RedisClient, StorageUnavailable> => Layer.scoped(RedisClient, make(options))
+export const layer = (options: Options): Layer.Layer<RedisClient, StorageUnavailable | StorageQueryError> => Layer.scoped(RedisClient, make(options))
 
 /** A client from a configuration, e.g. {@link config} or `StorageConfig.redis`. */
-export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<RedisClient, StorageUnavailable | ConfigError.ConfigError> =>
+export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<RedisClient, StorageUnavailable | StorageQueryError | ConfigError.ConfigError> =>
   Layer.scoped(RedisClient, Effect.flatMap(Config.unwrap(config), make))

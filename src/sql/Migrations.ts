@@ -3,6 +3,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Cause from "effect/Cause"
 import { StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import { apiTokenPrefix, hashApiToken } from "../domain/Tenant.js"
 import { dialect } from "./Dialect.js"
 
 /** The table where applied migrations are recorded, in every SQL database. */
@@ -71,8 +72,51 @@ export const migrations = {
       error TEXT
     )`,
     `CREATE INDEX compliance_reports_tenant_time ON compliance_reports (tenant_id, created_at DESC)`
-  ])
+  ]),
+  "0002_tenant_token_hash": Effect.suspend(() => hashTenantTokens())
 }
+
+/** The columns of `tenants` as the database reports them. */
+const tenantColumns = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql.onDialectOrElse({
+    pg: () =>
+      sql<{ name: string }>`SELECT column_name AS name FROM information_schema.columns
+                             WHERE table_schema = current_schema() AND table_name = 'tenants'`,
+    orElse: () => sql<{ name: string }>`SELECT name FROM pragma_table_info('tenants')`
+  })
+  return new Set(rows.map((r) => r.name))
+})
+
+/**
+ * Migration 0002: tenants keep the SHA-256 of their API token and a display prefix, never the token
+ * (DESIGN.md §10). In place, on both engines alike: \`api_token\` is renamed \`api_token_hash\` (its
+ * UNIQUE index and NOT NULL stay: SQLite cannot add them to an existing table) and \`api_token_prefix\`
+ * is added, NULL until its row is converted. Rows are then converted in batches, each found by its
+ * NULL prefix, so every step is safe to run again: a run that stopped part way (the Migrator runs it
+ * in a transaction, but {@link hashTenantTokens} is also exported for tools) resumes where it stopped.
+ * The hash is computed here, not in SQL: PostgreSQL text holds escaped NUL (NulEscape), and SQLite
+ * has no SHA-256.
+ */
+export const hashTenantTokens = (options: { readonly batchSize?: number; readonly maxBatches?: number } = {}) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const d = dialect(sql)
+    const columns = yield* tenantColumns
+    if (!columns.has("api_token_prefix")) yield* sql.unsafe("ALTER TABLE tenants ADD COLUMN api_token_prefix TEXT")
+    if (columns.has("api_token")) yield* sql.unsafe("ALTER TABLE tenants RENAME COLUMN api_token TO api_token_hash")
+    const batchSize = options.batchSize ?? 500
+    for (let batch = 0; batch < (options.maxBatches ?? Number.POSITIVE_INFINITY); batch++) {
+      const rows = yield* sql<{ id: string; api_token_hash: unknown }>`
+        SELECT id, api_token_hash FROM tenants WHERE api_token_prefix IS NULL ORDER BY id LIMIT ${batchSize}`
+      if (rows.length === 0) return
+      for (const row of rows) {
+        const token = d.readText(row.api_token_hash)
+        yield* sql`UPDATE tenants SET api_token_hash = ${hashApiToken(token)}, api_token_prefix = ${d.text(apiTokenPrefix(token))}
+                   WHERE id = ${row.id} AND api_token_prefix IS NULL`
+      }
+    }
+  })
 
 const migrator = Migrator.make({})({ loader: Migrator.fromRecord(migrations), table })
 

@@ -10,7 +10,7 @@ import type { AuditEvent } from "../domain/Audit.js"
 import type { TenantId } from "../domain/Ids.js"
 import type { JsonObject } from "../domain/Primitives.js"
 import type { ComplianceReport } from "../domain/Report.js"
-import type { Tenant, TenantConfig } from "../domain/Tenant.js"
+import { apiTokenPrefix, hashApiToken, type Tenant, type TenantConfig } from "../domain/Tenant.js"
 import * as ConfigFields from "../ConfigFields.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import { StorageConflict, StorageNotFound, type StorageQueryError, type StorageUnavailable } from "../StorageError.js"
@@ -31,7 +31,8 @@ const rows = (d: Dialect) => {
     tenant: (r: Row): Tenant => ({
       id: r.id as TenantId,
       name: text(r.name),
-      apiToken: text(r.api_token),
+      apiTokenHash: r.api_token_hash as string,
+      apiTokenPrefix: text(r.api_token_prefix ?? ""),
       plan: text(r.plan),
       createdAt: readTimestamp(r.created_at),
       config: d.readJson<JsonObject>(r.config)
@@ -101,8 +102,8 @@ const build = Effect.gen(function*() {
 
   return MetadataRepository.make(backend, {
     createTenant: (t) =>
-      sql`INSERT INTO tenants (id, name, api_token, plan, created_at, config)
-          VALUES (${t.id}, ${txt(t.name)}, ${txt(t.apiToken)}, ${txt(t.plan)}, ${ts(t.createdAt)}, ${d.json(t.config)})`.pipe(
+      sql`INSERT INTO tenants (id, name, api_token_hash, api_token_prefix, plan, created_at, config)
+          VALUES (${t.id}, ${txt(t.name)}, ${hashApiToken(t.apiToken)}, ${txt(apiTokenPrefix(t.apiToken))}, ${txt(t.plan)}, ${ts(t.createdAt)}, ${d.json(t.config)})`.pipe(
         Effect.asVoid,
         run("createTenant")
       ),
@@ -112,12 +113,13 @@ const build = Effect.gen(function*() {
         run("getTenant")
       ),
     getTenantByToken: (token) =>
-      sql`SELECT * FROM tenants WHERE api_token = ${txt(token)}`.pipe(
+      sql`SELECT * FROM tenants WHERE api_token_hash = ${hashApiToken(token)}`.pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.tenant)),
         run("getTenantByToken")
       ),
     updateTenant: (t) =>
-      sql`UPDATE tenants SET name = ${txt(t.name)}, api_token = ${txt(t.apiToken)}, plan = ${txt(t.plan)}, config = ${d.json(t.config)}
+      sql`UPDATE tenants SET name = ${txt(t.name)}, api_token_hash = ${hashApiToken(t.apiToken)},
+            api_token_prefix = ${txt(apiTokenPrefix(t.apiToken))}, plan = ${txt(t.plan)}, config = ${d.json(t.config)}
           WHERE id = ${t.id} RETURNING id`.pipe(
         run("updateTenant"),
         Effect.filterOrFail((rows) => rows.length > 0, () => notFound("updateTenant", "tenant", t.id)),

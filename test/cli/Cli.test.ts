@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { apiTokenPrefix } from "../../src/index.js"
 
 // The real command in a child process, the way an operator runs it.
 const root = fileURLToPath(new URL("../..", import.meta.url))
@@ -48,6 +49,27 @@ describe("llmtrace-storage", () => {
     expect(second.code).toBe(0)
     expect(second.stdout).toMatch(/acme\s+enterprise\s+150\s+200/)
     expect(second.stdout).toMatch(/globex\s+free\s+150\s+200/)
+  }, 180_000)
+
+  it("tenants create prints a generated token once; a given token and tenants list show only its prefix", async () => {
+    const env = { LLMTRACE_DATA_DIR: dataDir("tenants") }
+    const generated = await cli(["tenants", "create", "--name", "gen"], env)
+    expect(generated.code).toBe(0)
+    const token = /llmt_[A-Za-z0-9_-]{24}/.exec(generated.stdout)?.[0]
+    expect(token).toBeDefined()
+    const given = await cli(["tenants", "create", "--name", "given", "--token", "tok-given-secret-value"], env)
+    expect(given.code).toBe(0)
+    expect(given.stdout).not.toContain("tok-given-secret-value")
+    const listed = await cli(["tenants", "list", "--json"], env)
+    expect(listed.code).toBe(0)
+    const rows = listed.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(rows.map((r) => r.apiTokenPrefix)).toEqual([apiTokenPrefix(token!), apiTokenPrefix("tok-given-secret-value")])
+    expect(listed.stdout).not.toContain(token!)
+    expect(listed.stdout).not.toContain("tok-given-secret-value")
+    expect(rows.every((r) => !("apiToken" in r) && !("apiTokenHash" in r))).toBe(true)
+    const table = await cli(["tenants", "list"], env)
+    expect(table.stdout).not.toContain(token!)
+    expect(table.stdout).toContain(`${apiTokenPrefix(token!)}…`)
   }, 180_000)
 
   it("ingest stores every good line, reports each bad one with its number, and the counts are exact", async () => {

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
-import { CachedMetadataRepository, MetadataRepository, RedisCache, SqliteClient, SqlMetadataRepository, Tenant } from "../../src/index.js"
+import { CachedMetadataRepository, MetadataRepository, RedisCache, SqliteClient, SqlMetadataRepository, NewTenant, storedTenant } from "../../src/index.js"
 import { cachedMetadataRepositoryContract, cachedRepository } from "../contract/CachedMetadataRepositoryContract.js"
 import { metadataRepositoryContract } from "../../src/testing/MetadataRepositoryContract.js"
 import { describeLive } from "../support/live.js"
@@ -30,7 +30,7 @@ describeLive(live, () => {
     it.effect("no api token appears in the redis key space or values", () =>
       Effect.gen(function*() {
         const repo = yield* MetadataRepository.MetadataRepository
-        const t = Tenant.make({ name: "Acme", apiToken: `tok-${randomUUID()}`, plan: "pro" })
+        const t = NewTenant.make({ name: "Acme", apiToken: `tok-${randomUUID()}`, plan: "pro" })
         yield* repo.createTenant(t)
         yield* repo.getTenantByToken(t.apiToken)
         yield* repo.getTenantByToken(`tok-${randomUUID()}-unknown`)
@@ -39,7 +39,7 @@ describeLive(live, () => {
         for (const key of keys) expect(key.toString("utf8")).not.toContain("tok-")
         expect(keys.map((k) => k.toString("utf8"))).toContain(`${prefix}${CachedMetadataRepository.tokenKey(t.apiToken)}`)
         const hit = Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken))
-        expect(hit).toEqual(t)
+        expect(hit).toEqual(storedTenant(t))
       }))
   })
 })

@@ -60,18 +60,22 @@ describeLive(installed, () => {
       Effect.gen(function*() {
         const server = yield* privateRedis()
         const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: Redacted.make(server.url) }))
-        yield* cache.set("k", bytes("v"), "1 minute")
+        const keys = Array.from({ length: 20 }, (_, i) => `k${i}`)
+        yield* Effect.forEach(keys, (k) => cache.set(k, bytes(`value of ${k}`), "1 minute"), { discard: true })
 
         yield* server.freeze
-        const timedOut = yield* Effect.flip(cache.get("k"))
-        expect(timedOut._tag).toBe("StorageUnavailable")
-        const setTimedOut = yield* Effect.flip(cache.set("k", bytes("w"), "1 minute"))
+        // Commands whose replies will come late: each asks for another key.
+        const timedOuts = yield* Effect.forEach(keys.slice(0, 10), (k) => Effect.flip(cache.get(k)), { concurrency: "unbounded" })
+        for (const timedOut of timedOuts) expect(timedOut._tag).toBe("StorageUnavailable")
+        const setTimedOut = yield* Effect.flip(cache.set("written-late", bytes("w"), "1 minute"))
         expect(setTimedOut._tag).toBe("StorageUnavailable")
 
         yield* server.thaw
-        // The late replies to the timed-out commands are matched to them and dropped: no reply goes to the wrong caller.
-        const value = yield* eventually(cache.get("k"))
-        expect(Option.isSome(value)).toBe(true)
+        // The late replies to the timed-out commands are matched to them and dropped: every caller
+        // after the thaw gets the value of its own key, none the late reply meant for another.
+        yield* eventually(cache.healthCheck())
+        const values = yield* Effect.forEach(keys, (k) => Effect.map(cache.get(k), Option.map(text)), { concurrency: "unbounded" })
+        expect(values).toEqual(keys.map((k) => Option.some(`value of ${k}`)))
         yield* cache.set("k2", bytes("fresh"), "1 minute")
         expect(Option.map(yield* cache.get("k2"), text)).toEqual(Option.some("fresh"))
       }))
@@ -91,6 +95,33 @@ describeLive(installed, () => {
         yield* eventually(cache.set("k", bytes("again"), "1 minute"))
         expect(Option.map(yield* cache.get("k"), text)).toEqual(Option.some("again"))
       }))
+  })
+
+  describe("refused credentials and permissions (not transient: StorageQueryError, never retried)", () => {
+    it.scopedLive("NOPERM on a command, WRONGPASS and NOAUTH on connect", () =>
+      Effect.gen(function*() {
+        const server = yield* privateRedis()
+        const userUrl = (auth: string) => server.url.replace("redis://", `redis://${auth}@`)
+        yield* server.command("ACL", "SETUSER", "limited", "on", ">right-pw", "~*", "+@all", "-get")
+        const limited = yield* cacheOn(RedisCache.layer({ ...fast, url: Redacted.make(userUrl("limited:right-pw")) }))
+        yield* limited.set("k", bytes("v"), "1 minute")
+        const noperm = yield* Effect.flip(limited.get("k"))
+        expect(noperm._tag).toBe("StorageQueryError")
+        expect(noperm.message).toContain("NOPERM")
+
+        // Refused at connect: the layer fails at once with the server's answer, not after the connect
+        // timeout with StorageUnavailable (which a caller would retry).
+        const slow = { ...fast, connectTimeout: "1 minute" } as const
+        const wrongpass = yield* Effect.flip(Layer.build(RedisCache.layer({ ...slow, url: Redacted.make(userUrl("limited:wrong-pw")) })))
+        expect(wrongpass._tag).toBe("StorageQueryError")
+        expect(wrongpass.message).toContain("WRONGPASS")
+        expect(wrongpass.message).not.toContain("wrong-pw")
+
+        yield* server.command("ACL", "SETUSER", "default", "resetpass", ">server-pw")
+        const noauth = yield* Effect.flip(Layer.build(RedisCache.layer({ ...slow, url: Redacted.make(server.url) })))
+        expect(noauth._tag).toBe("StorageQueryError")
+        expect(noauth.message).toContain("NOAUTH")
+      }), 60_000)
   })
 
   describe("RedisCache layer", () => {

@@ -7,8 +7,10 @@ import {
   PostgresClient,
   RedisCache,
   RedisClient,
+  RedisTokenChanges,
   SqliteClient,
-  SqlMetadataRepository
+  SqlMetadataRepository,
+  TraceWriter
 } from "../../src/index.js"
 
 /** Every adapter module: each has make, layer, layerConfig, config and fields (test/types/LayerConvention.test.ts). */
@@ -20,7 +22,9 @@ export const adapters = {
   SqlMetadataRepository,
   RedisClient,
   RedisCache,
+  RedisTokenChanges,
   CachedMetadataRepository,
   MemoryTraceRepository,
-  MemoryCache
+  MemoryCache,
+  TraceWriter
 }

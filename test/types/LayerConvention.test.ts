@@ -14,6 +14,7 @@ import * as path from "node:path"
 import {
   Cache,
   CachedMetadataRepository,
+  type InvalidInput,
   ClickHouseClient,
   ClickHouseTraceRepository,
   MemoryCache,
@@ -21,6 +22,7 @@ import {
   MetadataRepository,
   PostgresClient,
   RedisCache,
+  RedisTokenChanges,
   RedisClient,
   SqliteClient,
   SqlMetadataRepository,
@@ -28,9 +30,11 @@ import {
   type StorageQueryError,
   type StorageUnavailable,
   StorageProfile,
-  TraceRepository
+  TokenChanges,
+  TraceRepository,
+  TraceWriter
 } from "../../src/index.js"
-import type { TraceSink } from "../../src/clickhouse/TraceWriter.js"
+import type { TraceSink } from "../../src/ingest/TraceWriter.js"
 import { adapters } from "../support/adapters.js"
 
 /**
@@ -89,14 +93,23 @@ interface Expected {
   >
   readonly RedisClient: Convention<
     RedisClient.Options,
-    Layer.Layer<RedisClient.RedisClient, StorageUnavailable>,
-    Effect.Effect<RedisClient.RedisClientShape, StorageUnavailable, Scope.Scope>
+    Layer.Layer<RedisClient.RedisClient, StorageUnavailable | StorageQueryError>,
+    Effect.Effect<RedisClient.RedisClientShape, StorageUnavailable | StorageQueryError, Scope.Scope>
   >
-  readonly RedisCache: Convention<RedisCache.Options, Layer.Layer<Cache.Cache, StorageUnavailable>, Effect.Effect<Cache.CacheShape, StorageUnavailable, Scope.Scope>>
+  readonly RedisCache: Convention<
+    RedisCache.Options,
+    Layer.Layer<Cache.Cache, StorageUnavailable | StorageQueryError>,
+    Effect.Effect<Cache.CacheShape, StorageUnavailable | StorageQueryError, Scope.Scope>
+  >
+  readonly RedisTokenChanges: Convention<
+    RedisTokenChanges.Options,
+    Layer.Layer<TokenChanges.TokenChanges, StorageUnavailable | StorageQueryError>,
+    Effect.Effect<TokenChanges.TokenChangesShape, StorageUnavailable | StorageQueryError, Scope.Scope>
+  >
   readonly CachedMetadataRepository: Convention<
     CachedMetadataRepository.Options,
     Layer.Layer<MetadataRepository.MetadataRepository, never, MetadataRepository.MetadataRepository | Cache.Cache>,
-    Effect.Effect<MetadataRepository.MetadataRepositoryShape, never, MetadataRepository.MetadataRepository | Cache.Cache>,
+    Effect.Effect<MetadataRepository.MetadataRepositoryShape, never, MetadataRepository.MetadataRepository | Cache.Cache | Scope.Scope>,
     Optional<CachedMetadataRepository.Options>
   >
   readonly MemoryTraceRepository: Convention<
@@ -105,7 +118,18 @@ interface Expected {
     Effect.Effect<TraceRepository.TraceRepositoryShape>,
     Optional<MemoryTraceRepository.Options>
   >
-  readonly MemoryCache: Convention<MemoryCache.Options, Layer.Layer<Cache.Cache>, Effect.Effect<Cache.CacheShape>, Optional<MemoryCache.Options>>
+  readonly MemoryCache: Convention<
+    MemoryCache.Options,
+    Layer.Layer<Cache.Cache>,
+    Effect.Effect<Cache.CacheShape & MemoryCache.Sized>,
+    Optional<MemoryCache.Options>
+  >
+  readonly TraceWriter: Convention<
+    TraceWriter.Options,
+    Layer.Layer<TraceWriter.TraceWriter, InvalidInput, TraceSink>,
+    Effect.Effect<TraceWriter.TraceWriterShape, InvalidInput, TraceSink | Scope.Scope>,
+    Optional<TraceWriter.Options>
+  >
 }
 
 describe("every adapter module has make, layer, layerConfig and config, with the same signatures", () => {
