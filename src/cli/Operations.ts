@@ -11,18 +11,30 @@ import * as Ingest from "./Ingest.js"
 import { config, migrations, storage, storageWith } from "./Storage.js"
 import { render } from "./Table.js"
 
+const names = (list: ReadonlyArray<string>) => (list.length === 0 ? "(none)" : list.join(", "))
+
 export const migrate = Command.make(
   "migrate",
-  { dryRun: Options.boolean("dry-run").pipe(Options.withDescription("list the pending migrations of each backend; change nothing")) },
-  ({ dryRun }) =>
+  {
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("show what is applied and pending on each backend; change nothing")),
+    json: Options.boolean("json").pipe(Options.withDescription("one JSON object per backend and line: backend, target, applied, pending (and ran)"))
+  },
+  ({ dryRun, json }) =>
     Effect.gen(function*() {
       const backends = yield* StorageMigrations.StorageMigrations
-      if (backends.length === 0) return yield* Console.log("the memory profile has no schema to migrate")
-      const rows = yield* Effect.forEach(backends, (b) =>
-        Effect.map(dryRun ? b.pending : b.run, (names) => ({ backend: b.backend, [dryRun ? "pending" : "applied"]: names.length === 0 ? "(none: up to date)" : names.join(", ") })))
-      yield* Console.log(render(rows))
+      if (backends.length === 0) return yield* json ? Effect.void : Console.log("the memory profile has no schema to migrate")
+      // Each status is read after the run, from the database: what it says is what the next process finds.
+      const reports = yield* Effect.forEach(backends, (b) =>
+        Effect.flatMap(dryRun ? Effect.succeed(undefined) : b.run, (ran) => Effect.map(b.status, (status) => ({ status, ran }))))
+      if (json) return yield* Console.log(reports.map((r) => JSON.stringify(r.ran === undefined ? r.status : { ...r.status, ran: r.ran })).join("\n"))
+      yield* Console.log(render(reports.map(({ ran, status }) => ({
+        backend: status.backend,
+        target: status.target,
+        ...(ran === undefined ? { applied: names(status.applied) } : { ran: names(ran) }),
+        pending: names(status.pending)
+      }))))
     })
-).pipe(Command.withDescription("apply pending schema migrations of every backend (or list them with --dry-run)"), Command.provide(migrations))
+).pipe(Command.withDescription("apply pending schema migrations of every backend (or show them with --dry-run)"), Command.provide(migrations))
 
 const progressReporter = () => {
   const tty = process.stderr.isTTY === true

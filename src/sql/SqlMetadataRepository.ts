@@ -10,9 +10,9 @@ import type { JsonObject } from "../domain/Primitives.js"
 import type { ComplianceReport } from "../domain/Report.js"
 import type { Tenant, TenantConfig } from "../domain/Tenant.js"
 import * as MetadataRepository from "../MetadataRepository.js"
-import { StorageConflict, StorageNotFound, type StorageQueryError, type StorageUnavailable } from "../StorageError.js"
+import { StorageConflict, type StorageError, StorageNotFound } from "../StorageError.js"
 import * as Migrations from "./Migrations.js"
-import { type Dialect, dialect, readOptionalNumber, readOptionalTimestamp, readTimestamp } from "./Dialect.js"
+import { type Dialect, make as makeDialect, readOptionalNumber, readOptionalTimestamp, readTimestamp } from "./Dialect.js"
 import { classify } from "./SqlErrors.js"
 
 type Row = Record<string, unknown>
@@ -82,7 +82,7 @@ const rows = (d: Dialect) => {
  */
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const d = dialect(sql)
+  const d = yield* makeDialect(sql)
   const backend = d.backend
   const ts = d.timestamp
   const txt = d.text
@@ -216,5 +216,5 @@ export interface LayerOptions {
 /** The repository over the `SqlClient` in context, its schema migrated (or checked) first. */
 export const layer = (
   options: LayerOptions = {}
-): Layer.Layer<MetadataRepository.MetadataRepository, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> =>
+): Layer.Layer<MetadataRepository.MetadataRepository, StorageError, SqlClient.SqlClient> =>
   Layer.effect(MetadataRepository.MetadataRepository, Effect.zipRight(Migrations.ensure(options.autoMigrate ?? true), make))
