@@ -1,29 +1,13 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import * as Cli from "../support/cli.js"
 
-// The real command in a child process, the way an operator runs it.
-const root = fileURLToPath(new URL("../..", import.meta.url))
-const tsx = path.join(root, "node_modules/.bin/tsx")
-const main = path.join(root, "src/cli/main.ts")
 const scratch = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-cli-"))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
-interface Result {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Result> =>
-  new Promise((resolve) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LLMTRACE_")))
-    execFile(tsx, [main, ...args], { cwd: scratch, env: { ...clean, ...env }, timeout: 120_000, maxBuffer: 16 * 2 ** 20 }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
-  })
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => Cli.cli(scratch, args, env)
 
 const dataDir = (name: string) => path.join(scratch, name)
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository, StorageMigrations } from "../../src/index.js"
 
 const Client = ClickHouseClient.ClickHouseClient
 
@@ -50,6 +50,8 @@ layer(ClickHouseClient.layerWith({ url: "chdb::memory:" }), { timeout: "120 seco
       expect(yield* tables(options.database)).toContain("extra")
       expect(yield* ClickHouseMigrations.run(ch, options, [...first, second(false)])).toEqual([2])
       expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2])
+      // A migration this build does not know (a newer build ran it) is reported as applied, by its recorded name.
+      expect(yield* ClickHouseMigrations.status(ch, options.database)).toEqual({ applied: ["1_traces_and_spans", "2_extra"], pending: [] })
       expect(yield* tables(options.database)).toEqual(["extra", "extra_2", "llmtrace_migrations", "spans", "spans_to_traces", "traces"])
     }))
 
@@ -83,6 +85,25 @@ layer(ClickHouseClient.layerWith({ url: "chdb::memory:" }), { timeout: "120 seco
       const cluster = yield* Effect.flip(ClickHouseMigrations.run(ch, { database: "ok", cluster: "a` b" }))
       expect(cluster.message).toContain("invalid cluster name")
     }))
+})
+
+describe("ClickHouse migration status on a server that does not answer", () => {
+  it.live("is StorageUnavailable naming clickhouse and the address, never 'everything pending', and never the password", () =>
+    Effect.gen(function*() {
+      const migrations = yield* StorageMigrations.clickhouse({})
+      expect(migrations.target).toBe("http://user@127.0.0.1:1 (database llmtrace)")
+      const error = yield* Effect.flip(migrations.status)
+      expect(error._tag).toBe("StorageUnavailable")
+      expect(error.backend).toBe("clickhouse")
+      expect(error.message).toContain("127.0.0.1:1")
+      const refused = yield* Effect.flip(ClickHouseTraceRepository.make(yield* Client, { autoMigrate: false }))
+      expect(refused._tag).toBe("StorageUnavailable")
+      expect(refused.message).not.toContain("pending")
+      expect(JSON.stringify([migrations.target, error.message, refused.message])).not.toContain("S3cret")
+    }).pipe(
+      // Not checked when built, so the status is the first call that reaches for the server.
+      Effect.provide(ClickHouseClient.layerWith({ url: "http://user:S3cret@127.0.0.1:1", verify: false, requestTimeout: "2 seconds" }))
+    ), 30_000)
 })
 
 describe("ClickHouse DDL (golden)", () => {
