@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -7,7 +9,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
-import { MetadataRepository, newTraceId, StorageProfile, Tenant, TraceRepository, TraceWriter } from "../../src/index.js"
+import { MetadataRepository, newTraceId, StorageMigrations, StorageProfile, Tenant, TraceRepository, TraceWriter } from "../../src/index.js"
 import { complexSpan, sortSpans, span } from "../support/fixtures.js"
 
 const dataDir = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-lite-"))
@@ -36,4 +38,26 @@ describe("lite profile", () => {
       expect(read.tenant).toEqual(JSON.parse(JSON.stringify(tenant)))
       expect(read.spans).toEqual(JSON.parse(JSON.stringify(sortSpans(spans))))
     }), 180_000)
+
+  it.live("StorageProfile.migrations: pending, then run, then nothing pending, in one process on one pair of clients", () =>
+    Effect.gen(function*() {
+      const backends = yield* StorageMigrations.StorageMigrations
+      const before = yield* Effect.forEach(backends, (b) => b.status)
+      expect(before.map((s) => [s.backend, s.applied, s.pending])).toEqual([
+        ["clickhouse", [], ["1_traces_and_spans"]],
+        ["sqlite", [], ["0001_metadata"]]
+      ])
+      yield* Effect.forEach(backends, (b) => b.run)
+      const after = yield* Effect.forEach(backends, (b) => b.status)
+      expect(after.map((s) => [s.backend, s.applied, s.pending])).toEqual([
+        ["clickhouse", ["1_traces_and_spans"], []],
+        ["sqlite", ["0001_metadata"], []]
+      ])
+    }).pipe(
+      Effect.provide(StorageProfile.migrations.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([
+        ["LLMTRACE_STORAGE_PROFILE", "lite"],
+        ["LLMTRACE_DATA_DIR", path.join(dataDir, "migrations")]
+      ])))))),
+      Effect.scoped
+    ), 120_000)
 })
