@@ -1,12 +1,34 @@
 import * as Cause from "effect/Cause"
 import * as ConfigError from "effect/ConfigError"
+import * as Data from "effect/Data"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+
+/** `ingest` finished, but some lines were bad or refused: a distinct exit code from a failure to start. */
+export class BadLines extends Data.TaggedError("BadLines")<{ readonly message: string }> {
+  static readonly exitCode = 2
+}
+
+/**
+ * The process's exit code: 0 done; 1 failed (could not start, storage failed, bad arguments);
+ * 2 `ingest` finished with bad lines; 128 + the signal's number when a signal stopped it.
+ */
+export const exitCode = (exit: Exit.Exit<unknown, unknown>, signal: NodeJS.Signals | undefined): number => {
+  if (Exit.isSuccess(exit)) return 0
+  if (Cause.isInterruptedOnly(exit.cause)) return signal === "SIGTERM" ? 143 : 130
+  return Option.match(Cause.failureOption(exit.cause), {
+    onSome: (e) => (Predicate.isTagged(e, "BadLines") ? BadLines.exitCode : 1),
+    onNone: () => 1
+  })
+}
 
 /** One readable line for an expected failure: no stack trace, never a password (errors never carry one). */
 export const describe = (error: unknown): string => {
   if (ConfigError.isConfigError(error)) return `configuration: ${String(error).replace(/\s+/g, " ")}`
-  if (Predicate.isTagged(error, "CommandFailed") && Predicate.hasProperty(error, "message")) return String(error.message)
+  if ((Predicate.isTagged(error, "CommandFailed") || Predicate.isTagged(error, "BadLines")) && Predicate.hasProperty(error, "message")) {
+    return String(error.message)
+  }
   if (Predicate.hasProperty(error, "_tag") && Predicate.hasProperty(error, "message")) {
     const where = Predicate.hasProperty(error, "backend") ? ` [${String(error.backend)}]` : ""
     const path = Predicate.hasProperty(error, "path") && Array.isArray(error.path) && error.path.length > 0 ? ` at ${error.path.join(".")}` : ""

@@ -10,7 +10,7 @@ import * as Option from "effect/Option"
 import { health, purge, query, stats, tenants } from "./Commands.js"
 import * as Demo from "./Demo.js"
 import { ingest, migrate, replayDeadLetters } from "./Operations.js"
-import { describeCause } from "./Errors.js"
+import { describeCause, exitCode } from "./Errors.js"
 import { root } from "./Storage.js"
 
 // A reader that stops early (`| head`) closes the pipe: that ends the command quietly, not with a stack trace.
@@ -18,6 +18,11 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(0)
   throw error
 })
+
+// The signal that stopped the command decides its exit code (130 for SIGINT, 143 for SIGTERM); the
+// runtime interrupts the command on either, which runs its finalizers (ingest flushes and reports).
+let signal: NodeJS.Signals | undefined
+for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => (signal ??= s))
 
 const cli = Command.run(
   root.pipe(
@@ -34,5 +39,5 @@ cli(process.argv).pipe(
     return Effect.zipRight(Option.isSome(usage) ? Effect.void : Console.error(`error: ${describeCause(cause)}`), Effect.failCause(cause))
   }),
   Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  NodeRuntime.runMain({ disableErrorReporting: true, teardown: (exit, onExit) => onExit(exitCode(exit, signal)) })
 )

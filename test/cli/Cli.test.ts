@@ -47,7 +47,7 @@ describe("llmtrace-storage", () => {
     const file = path.join(scratch, "spans.jsonl")
     writeFileSync(file, lines.join("\n") + "\n")
     const result = await cli(["ingest", file], env)
-    expect(result.code).toBe(0)
+    expect(result.code).toBe(2)
     expect(result.stdout).toContain("ingested 25 spans (1 whole trace) from 25 lines")
     expect(result.stdout).toContain("3 bad lines skipped")
     expect(result.stderr).toContain("line 11: not JSON")
