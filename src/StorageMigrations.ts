@@ -4,6 +4,8 @@ import * as Sqlite from "@effect/sql-sqlite-node/SqliteClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import { existsSync } from "node:fs"
 import { ClickHouseClient } from "./clickhouse/ClickHouseClient.js"
 import * as ClickHouseMigrations from "./clickhouse/ClickHouseMigrations.js"
 import * as Dialect from "./sql/Dialect.js"
@@ -35,11 +37,20 @@ export interface BackendMigrations {
   readonly run: Effect.Effect<ReadonlyArray<string>, StorageError>
 }
 
+/** How a ClickHouse target is named: its address (without password) and database. */
+export const clickhouseTarget = (address: string, database: string) => `${address} (database ${database})`
+
+/** Every migration this build knows for a backend, in the order they run. */
+export const known = (backend: Backend): ReadonlyArray<string> =>
+  backend === "clickhouse"
+    ? [...ClickHouseMigrations.migrations].sort((a, b) => a.version - b.version).map((m) => `${m.version}_${m.name}`)
+    : Object.keys(SqlMigrations.migrations).sort()
+
 /** The trace tables' migrations on the ClickHouse client in context. */
 export const clickhouse = (options: Omit<ClickHouseMigrations.SchemaOptions, "database">) =>
   Effect.map(ClickHouseClient, (client): BackendMigrations => {
     const schema = { ...options, database: client.database }
-    const target = `${client.address} (database ${client.database})`
+    const target = clickhouseTarget(client.address, client.database)
     const backend = "clickhouse"
     return {
       backend,
@@ -78,6 +89,28 @@ export const sql = Effect.gen(function*() {
       provide
     )
   } satisfies BackendMigrations
+})
+
+/**
+ * The migrations of a store kept at `path` (a file or directory) that may not exist yet, such as a
+ * lite data directory before its first use. While it does not exist, the status is "nothing
+ * applied, everything pending" and reading it creates nothing; otherwise, and to run, `open` opens
+ * the store for the one call.
+ */
+export const onDemand = (
+  store: { readonly backend: Backend; readonly target: string; readonly path: string },
+  open: Effect.Effect<BackendMigrations, StorageError, Scope.Scope>
+): BackendMigrations => ({
+  backend: store.backend,
+  target: store.target,
+  status: Effect.flatMap(
+    Effect.sync(() => existsSync(store.path)),
+    (exists) =>
+      exists
+        ? Effect.scoped(Effect.flatMap(open, (m) => m.status))
+        : Effect.succeed({ backend: store.backend, target: store.target, applied: [], pending: known(store.backend) })
+  ),
+  run: Effect.scoped(Effect.flatMap(open, (m) => m.run))
 })
 
 /** The migrations of every backend of a profile (none for the memory profile). */

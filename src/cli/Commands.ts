@@ -4,8 +4,9 @@ import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
+import type { ParseError } from "effect/ParseResult"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { randomBytes } from "node:crypto"
 import { TenantId } from "../domain/Ids.js"
@@ -14,7 +15,6 @@ import { Tenant } from "../domain/Tenant.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import * as Storage from "../Storage.js"
 import * as TraceRepository from "../TraceRepository.js"
-import { fromParseError } from "../StorageError.js"
 import { storage } from "./Storage.js"
 import { clip, render } from "./Table.js"
 
@@ -67,7 +67,7 @@ const queryOptions = {
   minScore: Options.integer("min-score").pipe(Options.optional),
   maxScore: Options.integer("max-score").pipe(Options.optional),
   traceId: Options.text("trace-id").pipe(Options.optional),
-  tag: Options.keyValueMap("tag").pipe(Options.optional, Options.withDescription("key=value; repeat for several (all must match)")),
+  tag: Options.text("tag").pipe(Options.repeated, Options.withDescription("key=value; repeat for several (all must match)")),
   since: Options.date("since").pipe(Options.optional),
   until: Options.date("until").pipe(Options.optional),
   limit: Options.integer("limit").pipe(Options.withDefault(20)),
@@ -75,6 +75,38 @@ const queryOptions = {
   traces: Options.boolean("traces").pipe(Options.withDescription("list whole traces instead of spans")),
   json
 }
+
+/** The query's fields as the options that set them. */
+const optionOf: Record<string, string> = {
+  provider: "--provider",
+  modelName: "--model",
+  operationName: "--operation",
+  minSecurityScore: "--min-score",
+  maxSecurityScore: "--max-score",
+  traceId: "--trace-id",
+  tags: "--tag",
+  startTime: "--since",
+  endTime: "--until",
+  limit: "--limit",
+  offset: "--offset"
+}
+
+/** The first problem of a query, named by its option (an optional field's "or undefined" alternative is not news). */
+const invalidQuery = (error: ParseError) => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  const field = issue?.path[0]
+  const option = field === undefined ? undefined : optionOf[String(field)] ?? String(field)
+  return new CommandFailed({ message: `invalid query: ${option === undefined ? "" : `${option}: `}${issue?.message ?? error.message}` })
+}
+
+/** `--tag key=value`, repeatable; anything else is refused naming the option. */
+const parseTags = (raw: ReadonlyArray<string>) =>
+  Effect.forEach(raw, (kv) => {
+    const at = kv.indexOf("=")
+    return at <= 0
+      ? Effect.fail(new CommandFailed({ message: `--tag expects key=value, got ${JSON.stringify(kv)}` }))
+      : Effect.succeed([kv.slice(0, at), kv.slice(at + 1)] as const)
+  }).pipe(Effect.map((pairs) => Object.fromEntries(pairs)))
 
 export const query = Command.make("query", queryOptions, (o) =>
   Effect.gen(function*() {
@@ -89,7 +121,7 @@ export const query = Command.make("query", queryOptions, (o) =>
       ...Option.match(o.traceId, { onNone: () => ({}), onSome: (traceId) => ({ traceId }) }),
       ...Option.match(o.since, { onNone: () => ({}), onSome: (d) => ({ startTime: d.toISOString() }) }),
       ...Option.match(o.until, { onNone: () => ({}), onSome: (d) => ({ endTime: d.toISOString() }) }),
-      tags: Option.match(o.tag, { onNone: () => ({}), onSome: (m) => Object.fromEntries(HashMap.toEntries(m)) }),
+      tags: yield* parseTags(o.tag),
       limit: o.limit,
       offset: o.offset
     })
@@ -101,7 +133,7 @@ export const query = Command.make("query", queryOptions, (o) =>
     const spans = yield* repo.querySpans(q)
     if (o.json) return yield* Effect.forEach(spans, (s) => Console.log(JSON.stringify(s)), { discard: true })
     yield* Console.log(render(spans.map((s) => ({ start: s.startTime, provider: s.provider, model: s.modelName, operation: s.operationName, score: s.securityScore, "ms": s.durationMs, prompt: clip(s.prompt, 50) }))))
-  }).pipe(Effect.mapError((e) => (e._tag === "ParseError" ? new CommandFailed({ message: `invalid query: ${fromParseError("storage", "query")(e).message}` }) : e)))
+  }).pipe(Effect.mapError((e) => (e._tag === "ParseError" ? invalidQuery(e) : e)))
 ).pipe(Command.withDescription("spans (or --traces) of one tenant, newest first, with filters"), Command.provide(storage))
 
 export const purge = Command.make("purge", { tenant: tenantOption, before: Options.date("before").pipe(Options.withDescription("delete traces created before this date")) }, ({ before, tenant }) =>
@@ -129,6 +161,7 @@ const tenantsCreate = Command.make(
   },
   ({ name, plan, token }) =>
     Effect.gen(function*() {
+      if (name.trim() === "") return yield* new CommandFailed({ message: "--name must not be empty" })
       const tenant = Tenant.make({ name, plan, apiToken: Option.getOrElse(token, () => `llmt_${randomBytes(18).toString("base64url")}`) })
       yield* (yield* MetadataRepository.MetadataRepository).createTenant(tenant)
       yield* Console.log(render([{ id: tenant.id, name: tenant.name, plan: tenant.plan, token: tenant.apiToken }]))

@@ -23,9 +23,37 @@ export const exitCode = (exit: Exit.Exit<unknown, unknown>, signal: NodeJS.Signa
   })
 }
 
+type Leaf = { readonly path: ReadonlyArray<string>; readonly message: string; readonly missing: boolean }
+
+const leaves = (error: ConfigError.ConfigError): ReadonlyArray<Leaf> => {
+  switch (error._op) {
+    case "And":
+    case "Or":
+      return [...leaves(error.left), ...leaves(error.right)]
+    case "MissingData":
+      return [{ path: error.path, message: error.message, missing: true }]
+    default:
+      return [{ path: error.path, message: error.message, missing: false }]
+  }
+}
+
+/**
+ * A configuration error as the variable and the reason: a value that was given but is wrong hides
+ * the "missing" alternatives that a default or a fallback source adds beside it.
+ */
+export const describeConfig = (error: ConfigError.ConfigError): string => {
+  const all = leaves(error)
+  const invalid = all.filter((l) => !l.missing)
+  const shown = (invalid.length > 0 ? invalid : all).map((l) => {
+    const reason = l.missing ? "is not set" : l.message.replace(/\s+/g, " ")
+    return l.path.length > 0 ? `${l.path.join("_")}: ${reason}` : reason
+  })
+  return `configuration: ${[...new Set(shown)].join("; ")}`
+}
+
 /** One readable line for an expected failure: no stack trace, never a password (errors never carry one). */
 export const describe = (error: unknown): string => {
-  if (ConfigError.isConfigError(error)) return `configuration: ${String(error).replace(/\s+/g, " ")}`
+  if (ConfigError.isConfigError(error)) return describeConfig(error)
   if ((Predicate.isTagged(error, "CommandFailed") || Predicate.isTagged(error, "BadLines")) && Predicate.hasProperty(error, "message")) {
     return String(error.message)
   }

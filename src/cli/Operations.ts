@@ -1,6 +1,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -139,10 +140,19 @@ export const replayDeadLetters = Command.make(
   ({ file }) =>
     Effect.gen(function*() {
       const path = file._tag === "Some" ? file.value : yield* config(StorageProfile.deadLetterPath)
+      const fs = yield* FileSystem.FileSystem
+      // `<file>.replay` is what a replay that failed half-way left behind: it is resumed first.
+      const present = yield* Effect.forEach([path, `${path}.replay`], (f) => fs.exists(f).pipe(Effect.orElseSucceed(() => false)))
+      if (!present.some(Boolean)) return yield* Console.log(`nothing to replay: there is no dead-letter file ${path}`)
       const result = yield* TraceWriter.replayDeadLetters(path)
-      yield* Console.log(`replayed ${result.replayed} dead-lettered span${result.replayed === 1 ? "" : "s"} from ${path}${result.rejected > 0 ? `; ${result.rejected} invalid lines kept in ${path}.rejected` : ""}`)
+      yield* Console.log(
+        `replayed ${plural(result.replayed, "dead-lettered span")} from ${path} and removed the file` +
+          (result.rejected > 0 ? `; ${plural(result.rejected, "invalid line")} kept in ${path}.rejected` : "")
+      )
     })
 ).pipe(
-  Command.withDescription("store the spans of the dead-letter file again, now that the engine is back"),
+  Command.withDescription(
+    "store the spans of the dead-letter file again, now that the engine is back, then remove the file (lines that are not spans go to FILE.rejected)"
+  ),
   Command.provide(storageWith({ LLMTRACE_TRACE_WRITER_REPLAY_ON_START: "false" }))
 )

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { StorageMigrations } from "../../src/index.js"
@@ -15,7 +15,7 @@ const statuses = (stdout: string) =>
   stdout.trim().split("\n").map((line) => JSON.parse(line) as StorageMigrations.MigrationStatus & { readonly ran?: ReadonlyArray<string> })
 
 describe("llmtrace-storage migrate", () => {
-  it("--dry-run --json on a fresh, then a migrated lite data directory: what is applied and pending, read from each database", async () => {
+  it("--dry-run --json on a fresh (not created by it), then a migrated lite data directory: what is applied and pending, read from each database", async () => {
     const dir = path.join(scratch, "lite")
     const env = { LLMTRACE_DATA_DIR: dir }
     const fresh = await cli(["migrate", "--dry-run", "--json"], env)
@@ -25,6 +25,7 @@ describe("llmtrace-storage migrate", () => {
       { backend: "clickhouse", target: `chdb:${path.join(dir, "clickhouse")} (database llmtrace)`, applied: [], pending: ["1_traces_and_spans"] },
       { backend: "sqlite", target: path.join(dir, "metadata.db"), applied: [], pending: ["0001_metadata"] }
     ])
+    expect(existsSync(dir)).toBe(false)
 
     const table = await cli(["migrate", "--dry-run"], env)
     expect(table.stdout.split("\n")[0]).toMatch(/^backend\s+target\s+applied\s+pending$/)
