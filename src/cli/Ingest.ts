@@ -7,8 +7,12 @@ import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
+import { createReadStream } from "node:fs"
 import { createGunzip } from "node:zlib"
+import { newSpanId, uuid } from "../domain/Ids.js"
 import { TraceEvent, TraceSpan } from "../domain/Trace.js"
 import { CommandFailed } from "./Commands.js"
 
@@ -22,9 +26,48 @@ const reason = (error: ParseResult.ParseError): string => {
   return issue === undefined ? "invalid" : `${issue.path.length > 0 ? `${issue.path.join(".")}: ` : ""}${issue.message}`
 }
 
+type Json = Record<string, unknown>
+
+const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** Each default under a field the line left out (a field given as null or a wrong type stays, for decoding to refuse). */
+const filled = (value: unknown, defaults: Record<string, () => unknown>): unknown => {
+  if (!isObject(value)) return value
+  const missing = Object.keys(defaults).filter((key) => !(key in value))
+  return missing.length === 0 ? value : { ...value, ...Object.fromEntries(missing.map((key) => [key, defaults[key]!()])) }
+}
+
+const now = () => new Date().toISOString()
+
+const each = (value: unknown, f: (item: unknown) => unknown) => (Array.isArray(value) ? value.map(f) : value)
+
 /**
- * Decodes one line: a whole trace when it has `spans`, else a single span. The reason of a bad
- * line names the field (`spans.0.securityScore: …`).
+ * What `TraceSpan.make` fills, filled the same way for a line that leaves it out: a fresh span id,
+ * the start time (now), and the ids and times of findings, events and agent actions. Collections
+ * default to empty in the schema itself.
+ */
+const fillSpan = (value: unknown): unknown => {
+  const span = filled(value, { spanId: newSpanId, startTime: now })
+  if (!isObject(span)) return span
+  const stamped = { id: uuid, timestamp: now }
+  return {
+    ...span,
+    ...("securityFindings" in span ? { securityFindings: each(span.securityFindings, (f) => filled(f, { id: uuid, detectedAt: now })) } : {}),
+    ...("events" in span ? { events: each(span.events, (e) => filled(e, stamped)) } : {}),
+    ...("agentActions" in span ? { agentActions: each(span.agentActions, (a) => filled(a, stamped)) } : {})
+  }
+}
+
+/** What `TraceEvent.make` fills (createdAt: now), and each span as {@link fillSpan}. */
+const fillTrace = (value: Json): unknown => {
+  const trace = filled(value, { createdAt: now }) as Json
+  return { ...trace, spans: each(trace.spans, fillSpan) }
+}
+
+/**
+ * Decodes one line: a whole trace when it has `spans`, else a single span, with what a line may
+ * leave out filled as the constructors fill it. The reason of a bad line names the field
+ * (`spans.0.securityScore: …`).
  */
 export const parseLine = (line: string): Either.Either<Parsed, string> => {
   let json: unknown
@@ -33,10 +76,10 @@ export const parseLine = (line: string): Either.Either<Parsed, string> => {
   } catch (error) {
     return Either.left(`not JSON: ${(error as Error).message}`)
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return Either.left("not a JSON object")
+  if (!isObject(json)) return Either.left("not a JSON object")
   return "spans" in json
-    ? Either.map(Either.mapLeft(decodeTrace(json), reason), (trace): Parsed => ({ _tag: "trace", trace }))
-    : Either.map(Either.mapLeft(decodeSpan(json), reason), (span): Parsed => ({ _tag: "span", span }))
+    ? Either.map(Either.mapLeft(decodeTrace(fillTrace(json)), reason), (trace): Parsed => ({ _tag: "trace", trace }))
+    : Either.map(Either.mapLeft(decodeSpan(fillSpan(json)), reason), (span): Parsed => ({ _tag: "span", span }))
 }
 
 /** Where the lines come from: a file (gzip-compressed when its name ends in `.gz`) or standard input (`-`). */
@@ -72,11 +115,32 @@ export const open = (input: string): Effect.Effect<Input, CommandFailed, FileSys
       yield* Effect.mapError(fs.access(input, { readable: true }), unreadable(input))
       return {
         name: input,
-        size: Option.some(Number(info.size)),
-        bytes: fs.stream(input).pipe(Stream.mapError(unreadable(input))),
+        size: info.type === "File" ? Option.some(Number(info.size)) : Option.none(),
+        // A named pipe or a device (`/dev/stdin`) cannot be read at offsets, as FileSystem.stream reads.
+        bytes: info.type === "File"
+          ? fs.stream(input).pipe(Stream.mapError(unreadable(input)))
+          : NodeStream.fromReadable(() => createReadStream(input), (cause) => new CommandFailed({ message: `cannot read ${input}: ${String(cause)}` }), {
+            // A pipe whose writer stays open never finishes closing: the process exits without waiting for it.
+            closeOnDone: false
+          }),
         gzip: input.endsWith(".gz")
       }
     })
+
+/**
+ * Standard input copied whole to a temporary file, removed with the scope, read from there. The
+ * embedded ClickHouse engine appends a non-terminal standard input to the data of every INSERT it
+ * runs (clickhouse-local's behaviour): it must find standard input at its end before it starts.
+ */
+export const spooled = (input: Input): Effect.Effect<Input, CommandFailed, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const fail = (error: PlatformError) => new CommandFailed({ message: `cannot copy ${input.name} to a temporary file: ${error.message}` })
+    const file = yield* Effect.mapError(fs.makeTempFileScoped({ prefix: "llmtrace-ingest-" }), fail)
+    yield* Stream.run(input.bytes, Sink.mapError(fs.sink(file), fail))
+    const size = yield* Effect.mapError(fs.stat(file), fail)
+    return { ...input, size: Option.some(Number(size.size)), bytes: fs.stream(file).pipe(Stream.mapError(unreadable(input.name))) }
+  })
 
 /**
  * The lines of an input, streamed: decompressed when gzip, decoded as UTF-8 with a leading byte

@@ -2,6 +2,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -9,6 +10,7 @@ import * as TraceWriter from "../clickhouse/TraceWriter.js"
 import type { TenantId } from "../domain/Ids.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import * as StorageMigrations from "../StorageMigrations.js"
+import * as StorageConfig from "../StorageConfig.js"
 import * as StorageProfile from "../StorageProfile.js"
 import * as TraceRepository from "../TraceRepository.js"
 import { BadLines } from "./Errors.js"
@@ -69,6 +71,12 @@ const progress = (c: Ingest.Counters, size: Option.Option<number>) => {
   }
 }
 
+/** Whether the configured profile runs the embedded ClickHouse engine in this process (see {@link Ingest.spooled}). */
+const embedsClickHouse = Config.map(
+  Config.all([StorageConfig.profile, Config.string("LLMTRACE_CLICKHOUSE_URL").pipe(Config.withDefault(""))]),
+  ([profile, url]) => profile === "lite" || (profile === "production" && url.startsWith("chdb:"))
+)
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 export const ingest = Command.make(
@@ -81,7 +89,12 @@ export const ingest = Command.make(
   ({ allowBadLines, file, knownTenantsOnly }) =>
     Effect.gen(function*() {
       // The input is checked before the storage starts: a missing file is one line at once.
-      const input = yield* Ingest.open(file)
+      const opened = yield* Ingest.open(file)
+      const input = file === "-" && (yield* config(embedsClickHouse))
+        ? yield* Ingest.spooled(opened).pipe(
+          Effect.onInterrupt(() => Console.error("interrupted while reading standard input: nothing stored"))
+        )
+        : opened
       yield* Effect.gen(function*() {
         const writer = yield* TraceWriter.TraceWriter
         const repo = yield* TraceRepository.TraceRepository
@@ -127,7 +140,7 @@ export const ingest = Command.make(
           return yield* new BadLines({ message: `${plural(rejected, "line")} not stored (exit code ${BadLines.exitCode}; --allow-bad-lines accepts them)` })
         }
       }).pipe(Effect.scoped, Effect.provide(storage))
-    })
+    }).pipe(Effect.scoped)
 ).pipe(
   Command.withDescription(
     "store spans or whole traces from a JSON Lines file or standard input (one object per line); bad lines are reported and skipped"

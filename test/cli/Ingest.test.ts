@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
 import * as Cli from "../support/cli.js"
 
@@ -115,15 +117,49 @@ describe("llmtrace-storage ingest: exit codes and tenants", () => {
   }, 240_000)
 })
 
+describe("llmtrace-storage ingest: the input format", () => {
+  const acme = "f1f5dce2-fe0e-5503-bb00-e4873ed2f7fe"
+  const examples = fileURLToPath(new URL("../../examples/spans.jsonl", import.meta.url))
+
+  it("the examples file ingests whole, and query --json output (spans, and whole traces) re-ingests unchanged", async () => {
+    const first = { LLMTRACE_DATA_DIR: path.join(scratch, "format-first") }
+    const ingested = await cli(["ingest", examples], first)
+    expect(ingested.code).toBe(0)
+    expect(ingested.stdout).toContain("ingested 4 spans (1 whole trace) from 3 lines")
+    const spans = await cli(["query", "--tenant", acme, "--json"], first)
+    const traces = await cli(["query", "--tenant", acme, "--traces", "--json"], first)
+    expect(spans.stdout.trim().split("\n")).toHaveLength(4)
+    expect(traces.stdout.trim().split("\n")).toHaveLength(2)
+    // The span that left out its start time got one, as TraceSpan.make gives it; the finding got an id.
+    expect(spans.stdout).toMatch(/"spanId":"b0000000-0000-4000-8000-000000000001","tenantId":"[^"]+","operationName":"chat_completion","startTime":"\d{4}-/)
+    expect(spans.stdout).toMatch(/"securityFindings":\[\{"id":"[0-9a-f-]{36}"/)
+
+    for (const [name, output, flags] of [["format-spans", spans.stdout, []], ["format-traces", traces.stdout, ["--traces"]]] as const) {
+      const again = { LLMTRACE_DATA_DIR: path.join(scratch, name) }
+      const reingested = await cli(["ingest", "-"], again, output)
+      expect(reingested.code).toBe(0)
+      expect(reingested.stdout).toContain("ingested 4 spans")
+      const read = await cli(["query", "--tenant", acme, ...flags, "--json"], again)
+      expect(read.stdout).toBe(output)
+    }
+  }, 300_000)
+})
+
 describe("llmtrace-storage ingest: signals", () => {
   for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     it(`${signal} while reading stops, stores what was accepted, says so and exits ${code}`, async () => {
       const { env, tenantId } = await liteWithTenant(`signal-${signal}`)
-      const running = Cli.start(scratch, ["ingest", "-"], env)
-      // Standard input stays open: the command is waiting for more lines when the signal arrives.
-      running.child.stdin!.write(spanLines(tenantId, 7).join("\n") + "\n")
+      // A named pipe the test keeps open: the command is waiting for more lines when the signal arrives.
+      const fifo = path.join(scratch, `signal-${signal}.fifo`)
+      execFileSync("mkfifo", [fifo])
+      const running = Cli.start(scratch, ["ingest", fifo], env, "ignore")
+      const writer = createWriteStream(fifo)
+      writer.write(spanLines(tenantId, 7).join("\n") + "\n")
       await running.stderrMatches(/progress: 7 lines/)
       running.child.kill(signal)
+      await running.stderrMatches(/interrupted at line/)
+      // A read pending on the pipe holds the process until the writer goes (a known limit of named pipes).
+      writer.destroy()
       const result = await running.done
       expect(result.code).toBe(code)
       expect(result.stderr).toContain("interrupted at line 7: 7 spans stored")

@@ -36,14 +36,14 @@ export interface Running {
   readonly done: Promise<Result>
 }
 
-/** Starts `llmtrace-storage ARGS` with a standard input the test writes to and closes. */
-export const start = (cwd: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Running => {
-  const child = spawn(tsx, [main, ...args], { cwd, env: environment(env), stdio: ["pipe", "pipe", "pipe"] })
+/** Starts `llmtrace-storage ARGS` with a standard input the test writes to and closes (or none: `stdin: "ignore"`). */
+export const start = (cwd: string, args: ReadonlyArray<string>, env: Record<string, string> = {}, stdin: "pipe" | "ignore" = "pipe"): Running => {
+  const child = spawn(tsx, [main, ...args], { cwd, env: environment(env), stdio: [stdin, "pipe", "pipe"] })
   let stdout = ""
   let stderr = ""
   const waiting = new Set<() => void>()
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on("data", (d: Buffer) => {
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()))
+  child.stderr!.on("data", (d: Buffer) => {
     stderr += d.toString()
     for (const check of waiting) check()
   })
