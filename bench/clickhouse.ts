@@ -33,6 +33,7 @@ import {
 } from "../src/index.js"
 import { columns, nextVersion, toRow } from "../src/clickhouse/SpanRows.js"
 import { type CaseResult, compare, fmt, gc, isMain, machine, mib, type Sample, table, timeCalls, withPeakRss } from "./Harness.js"
+import * as Redacted from "effect/Redacted"
 
 const TENANTS = 10
 const SPANS_PER_TRACE = 5
@@ -189,8 +190,8 @@ const RAW_DB = "bench_raw"
 
 export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseResults> => {
   const dir = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-bench-"))
-  const clientLayer = ClickHouseClient.layerWith({ url: `chdb:${dir}`, database: WRITER_DB, requestTimeout: "600 seconds" })
-  const runtime = ManagedRuntime.make(ClickHouseTraceRepository.layerWith({ timeout: "600 seconds" }).pipe(Layer.provideMerge(clientLayer)))
+  const clientLayer = ClickHouseClient.layer({ url: Redacted.make(`chdb:${dir}`), database: WRITER_DB, requestTimeout: "600 seconds" })
+  const runtime = ManagedRuntime.make(ClickHouseTraceRepository.layer({ timeout: "600 seconds" }).pipe(Layer.provideMerge(clientLayer)))
   const run = <A, E>(effect: Effect.Effect<A, E, ClickHouseClient.ClickHouseClient | TraceRepository.TraceRepository | TraceWriter.TraceSink>) =>
     runtime.runPromise(effect)
   try {

@@ -9,7 +9,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import pg from "pg"
-import { AuditEvent, AuditQuery, MetadataRepository, PostgresClient, SqlMetadataRepository, Tenant } from "../src/index.js"
+import { AuditEvent, AuditQuery, MetadataRepository, PostgresClient, SqlMetadataRepository, NewTenant, apiTokenPrefix, hashApiToken } from "../src/index.js"
 import { randomBytes } from "node:crypto"
 import { type CaseResult, compare, isMain, machine, pool, table } from "./Harness.js"
 
@@ -50,7 +50,7 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
     const repo = await runtime.runPromise(MetadataRepository.MetadataRepository)
     const run = <A, E>(effect: Effect.Effect<A, E>) => runtime.runPromise(effect)
 
-    const tenants = Array.from({ length: 1000 }, (_, i) => Tenant.make({ name: `tenant ${i}`, apiToken: `token-${i}-${crypto.randomUUID()}`, plan: "pro", config: { region: "eu", rpm: 600 } }))
+    const tenants = Array.from({ length: 1000 }, (_, i) => NewTenant.make({ name: `tenant ${i}`, apiToken: `token-${i}-${crypto.randomUUID()}`, plan: "pro", config: { region: "eu", rpm: 600 } }))
     await run(Effect.forEach(tenants, repo.createTenant, { concurrency: 10, discard: true }))
     const auditTenant = tenants[0]!
     await run(Effect.forEach(Array.from({ length: 5000 }, (_, i) => AuditEvent.make({ tenantId: auditTenant.id, eventType: i % 3 === 0 ? "key.created" : "tenant.updated", actor: "admin", resource: "tenant", data: { i }, timestamp: new Date(Date.UTC(2026, 0, 1) + i * 1000) })), repo.recordAuditEvent, { concurrency: 10, discard: true }))
@@ -63,12 +63,15 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
       rows.push(await compare({
         ...common, case: `getTenantByToken, concurrency ${concurrency}`, ops,
         ours: () => run(Effect.forEach(Array.from({ length: ops }, (_, i) => tenants[i % tenants.length]!.apiToken), repo.getTenantByToken, { concurrency, discard: true })),
-        baseline: () => pool(ops, concurrency, (i) => raw.query("SELECT * FROM tenants WHERE api_token = $1", [tenants[i % tenants.length]!.apiToken]))
+        baseline: () => pool(ops, concurrency, (i) => raw.query("SELECT * FROM tenants WHERE api_token_hash = $1", [hashApiToken(tenants[i % tenants.length]!.apiToken)]))
       }))
       rows.push(await compare({
         ...common, case: `createTenant, concurrency ${concurrency}`, ops,
-        ours: () => run(Effect.forEach(Array.from({ length: ops }, () => Tenant.make({ name: "n", apiToken: crypto.randomUUID(), plan: "free", config: { a: 1 } })), repo.createTenant, { concurrency, discard: true })),
-        baseline: () => pool(ops, concurrency, () => raw.query("INSERT INTO tenants (id, name, api_token, plan, created_at, config) VALUES ($1, $2, $3, $4, $5, $6::jsonb)", [crypto.randomUUID(), "n", crypto.randomUUID(), "free", new Date(), JSON.stringify({ a: 1 })]))
+        ours: () => run(Effect.forEach(Array.from({ length: ops }, () => NewTenant.make({ name: "n", apiToken: crypto.randomUUID(), plan: "free", config: { a: 1 } })), repo.createTenant, { concurrency, discard: true })),
+        baseline: () => pool(ops, concurrency, () => {
+          const token = crypto.randomUUID()
+          return raw.query("INSERT INTO tenants (id, name, api_token_hash, api_token_prefix, plan, created_at, config) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)", [crypto.randomUUID(), "n", hashApiToken(token), apiTokenPrefix(token), "free", new Date(), JSON.stringify({ a: 1 })])
+        })
       }))
       const audit = AuditQuery.make({ tenantId: auditTenant.id, eventType: "key.created", limit: 50 })
       const auditOps = Math.max(1, Math.floor(ops / 4))

@@ -23,9 +23,10 @@ import {
   RedisCache,
   SqliteClient,
   SqlMetadataRepository,
-  Tenant
+  NewTenant
 } from "../src/index.js"
 import { type CaseResult, compare as compareCase, isMain, machine, table } from "./Harness.js"
+import * as Redacted from "effect/Redacted"
 
 const url = process.env.LLMTRACE_REDIS_URL ?? "redis://127.0.0.1:6379"
 const GROUP = "Redis cache"
@@ -70,7 +71,7 @@ export const runRedis = async (o: RedisOptions): Promise<ReadonlyArray<CaseResul
       CachedMetadataRepository.layer().pipe(
         Layer.provideMerge(Layer.merge(
           SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory)),
-          RedisCache.layer({ url, prefix, autoPipelining })
+          RedisCache.layer({ url: Redacted.make(url), prefix, autoPipelining })
         ))
       )
     )
@@ -123,7 +124,7 @@ export const runRedis = async (o: RedisOptions): Promise<ReadonlyArray<CaseResul
   }
 
   // The tenant hit path: a cached getTenantByToken (hash the token, GET, decode the Tenant) versus a raw GET of the same key.
-  const tenant = Tenant.make({ name: "Acme Corp", apiToken: `tok-${randomUUID()}`, plan: "enterprise", config: { region: "eu", limits: { rpm: 600 } } })
+  const tenant = NewTenant.make({ name: "Acme Corp", apiToken: `tok-${randomUUID()}`, plan: "enterprise", config: { region: "eu", limits: { rpm: 600 } } })
   await runtime.runPromise(repository.createTenant(tenant))
   const warm = await runtime.runPromise(repository.getTenantByToken(tenant.apiToken))
   if (Option.isNone(warm)) throw new Error("the tenant was not found")

@@ -12,14 +12,21 @@ import { clickHouseReport, type ClickHouseOptions, type ClickHouseResults, quick
 import { type CaseResult, fmt, machine, mib, table } from "./Harness.js"
 import { postgresHeading, type PostgresOptions, runPostgres } from "./postgres.js"
 import { redisExtraTable, redisHeading, type RedisOptions, runRedis } from "./redis.js"
+import { runTokens, stalenessLine, tokensHeading, type TokensOptions } from "./tokens.js"
 import { lineChart, type Series } from "./Svg.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const quick = process.argv.includes("--quick")
 
-const full: { readonly postgres: PostgresOptions; readonly redis: RedisOptions; readonly clickhouse: ClickHouseOptions } = {
+const full: {
+  readonly postgres: PostgresOptions
+  readonly redis: RedisOptions
+  readonly tokens: TokensOptions
+  readonly clickhouse: ClickHouseOptions
+} = {
   postgres: { ops: 400, reps: 5, concurrencies: [1, 50] },
   redis: { ops: 2000, reps: 5 },
+  tokens: { ops: 20_000, reps: 5, rotations: 50 },
   clickhouse: {
     ingestSpans: 10_000, ingestBatch: 10_000, reps: 5,
     memorySpans: 1_000_000, memoryBaseline: false, tableSizes: [10_000, 100_000, 1_000_000], queryCalls: 3, queryReps: 5,
@@ -29,6 +36,7 @@ const full: { readonly postgres: PostgresOptions; readonly redis: RedisOptions; 
 const small: typeof full = {
   postgres: { ops: 200, reps: 3, concurrencies: [1, 50] },
   redis: { ops: 1000, reps: 3 },
+  tokens: { ops: 2000, reps: 3, rotations: 10 },
   clickhouse: quickClickHouse
 }
 const options = quick ? small : full
@@ -79,6 +87,7 @@ const charts = (ch: ClickHouseResults): Array<{ readonly file: string; readonly 
 interface Measured {
   readonly pgRows: ReadonlyArray<CaseResult>
   readonly redisRows: ReadonlyArray<CaseResult>
+  readonly tokens?: Awaited<ReturnType<typeof runTokens>>
   readonly ch: ClickHouseResults
   readonly minutes: number
   readonly started: string
@@ -95,13 +104,14 @@ const main = async () => {
   const measured: Measured = saved ?? await (async () => {
     const pgRows = await runPostgres(options.postgres)
     const redisRows = await runRedis(options.redis)
+    const tokens = await runTokens(options.tokens)
     const ch = await runClickHouse(options.clickhouse)
-    const m: Measured = { pgRows, redisRows, ch, minutes: (performance.now() - t0) / 60_000, started: started.toISOString(), machine: machine() }
+    const m: Measured = { pgRows, redisRows, tokens, ch, minutes: (performance.now() - t0) / 60_000, started: started.toISOString(), machine: machine() }
     mkdirSync(path.join(root, "bench", "results"), { recursive: true })
     writeFileSync(path.join(root, "bench", "results", quick ? "quick.json" : "last-run.json"), JSON.stringify(m, null, 1))
     return m
   })()
-  const { pgRows, redisRows, ch, minutes } = measured
+  const { ch, minutes, pgRows, redisRows, tokens } = measured
 
   mkdirSync(path.join(root, chartDir), { recursive: true })
   const drawn = charts(ch)
@@ -156,7 +166,15 @@ ${table(redisRows)}
 Second baseline, raw ioredis with RedisCache's client options:
 
 ${redisExtraTable(redisRows)}
-${analysis}`
+${tokens === undefined ? "" : `
+## Token lookup
+
+${tokensHeading(options.tokens)}
+
+${table(tokens.rows)}
+
+${stalenessLine(tokens.stalenessMs)}
+`}${analysis}`
   writeFileSync(reportFile, report)
   console.error(`wrote ${path.relative(root, reportFile)} and ${drawn.length} charts in ${chartDir}/ (${minutes.toFixed(1)} minutes)`)
 }

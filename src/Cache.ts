@@ -13,6 +13,17 @@ import { withTimeout } from "./Timeout.js"
 export interface CacheShape {
   readonly get: (key: string) => Effect.Effect<Option.Option<Uint8Array>, StorageError>
   readonly set: (key: string, value: Uint8Array, ttl: Duration.DurationInput) => Effect.Effect<void, StorageError>
+  /**
+   * Stores `value` only if the key holds `expected` now: nothing (`Option.none()`, Redis `SET … NX`)
+   * or exactly these bytes. True if it was stored. Atomic: a value another caller wrote in between
+   * is never overwritten.
+   */
+  readonly compareAndSet: (
+    key: string,
+    expected: Option.Option<Uint8Array>,
+    value: Uint8Array,
+    ttl: Duration.DurationInput
+  ) => Effect.Effect<boolean, StorageError>
   /** Removes a key; a missing key is a no-op. */
   readonly invalidate: (key: string) => Effect.Effect<void, StorageError>
   readonly healthCheck: () => Effect.Effect<void, StorageError>
@@ -30,8 +41,14 @@ export interface CacheShape {
 export class Cache extends Context.Tag("llmtrace-storage/Cache")<Cache, CacheShape>() {}
 
 /** What a backend implements; {@link make} adds validation, tracing, timeouts and `getOrSet`. */
-export type CacheBackend = Omit<CacheShape, "getOrSet" | "set"> & {
+export type CacheBackend = Omit<CacheShape, "getOrSet" | "set" | "compareAndSet"> & {
   readonly set: (key: string, value: Uint8Array, ttl: Duration.Duration) => Effect.Effect<void, StorageError>
+  readonly compareAndSet: (
+    key: string,
+    expected: Option.Option<Uint8Array>,
+    value: Uint8Array,
+    ttl: Duration.Duration
+  ) => Effect.Effect<boolean, StorageError>
 }
 
 export interface MakeOptions {
@@ -80,6 +97,14 @@ export const make = (backend: Backend, impl: CacheBackend, options: MakeOptions 
   const set = Effect.fn("Cache.set", span)(function*(key: string, value: Uint8Array, ttl: Duration.DurationInput) {
     yield* impl.set(yield* setKey(key), yield* bytes(value), yield* ttlOf(ttl, "Cache.set"))
   }, bounded("set"))
+  const casKey = keyFor("compareAndSet")
+  const compareAndSet = Effect.fn("Cache.compareAndSet", span)(
+    function*(key: string, expected: Option.Option<Uint8Array>, value: Uint8Array, ttl: Duration.DurationInput) {
+      const was = Option.isSome(expected) ? Option.some(yield* bytes(expected.value)) : Option.none()
+      return yield* impl.compareAndSet(yield* casKey(key), was, yield* bytes(value), yield* ttlOf(ttl, "Cache.compareAndSet"))
+    },
+    bounded("compareAndSet")
+  )
 
   const inflight = new Map<string, Deferred.Deferred<Uint8Array, unknown>>()
   const getOrSet = <E, R>(
@@ -109,6 +134,7 @@ export const make = (backend: Backend, impl: CacheBackend, options: MakeOptions 
   return {
     get,
     set,
+    compareAndSet,
     invalidate: Effect.fn("Cache.invalidate", span)(function*(key: string) {
       yield* impl.invalidate(yield* dropKey(key))
     }, bounded("invalidate")),

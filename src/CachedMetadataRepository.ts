@@ -1,191 +1,312 @@
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
-import { createHash } from "node:crypto"
+import type * as Scope from "effect/Scope"
 import * as Cache from "./Cache.js"
+import * as ConfigFields from "./ConfigFields.js"
 import type { TenantId } from "./domain/Ids.js"
 import { NonEmptyText } from "./domain/Primitives.js"
-import { Tenant } from "./domain/Tenant.js"
+import { hashApiToken, type NewTenant, type Tenant } from "./domain/Tenant.js"
 import * as MetadataRepository from "./MetadataRepository.js"
-import { type InvalidInput, type StorageError, StorageUnavailable, validate } from "./StorageError.js"
+import { type StorageError, StorageUnavailable, validate } from "./StorageError.js"
+import * as Entry from "./TenantTokenEntry.js"
+import * as TokenChanges from "./TokenChanges.js"
 
 export interface Options {
-  /** How long a found tenant stays cached. Default 60 s. */
+  /** How long a found tenant stays in the shared cache. Default 60 s. */
   readonly hitTtl?: Duration.DurationInput
   /** How long "no tenant has this token" stays cached, so a flood of bad tokens stays off the database. Default 5 s. */
   readonly missTtl?: Duration.DurationInput
+  /**
+   * How long the tombstone of a changed token stays in the shared cache. A lookup whose database
+   * read took longer than half of it does not cache its answer (its read may predate a change whose
+   * tombstone is already gone). Default 30 s.
+   */
+  readonly changeTtl?: Duration.DurationInput
+  /**
+   * The in-process level in front of the shared cache: at most this many tokens (least recently
+   * used evicted). Used only with a `TokenChanges` service in context (which keeps it honest
+   * across processes). Default 10 000.
+   */
+  readonly localMaxEntries?: number
+  /** How long an in-process entry is trusted at most, should a change notice be lost. Default 1 s. */
+  readonly localTtl?: Duration.DurationInput
 }
 
-export const defaults = { hitTtl: Duration.seconds(60), missTtl: Duration.seconds(5) } as const
+export const defaults = {
+  hitTtl: Duration.seconds(60),
+  missTtl: Duration.seconds(5),
+  changeTtl: Duration.seconds(30),
+  localMaxEntries: 10_000,
+  localTtl: Duration.seconds(1)
+} as const
 
 /**
- * The key of a token's lookup: a SHA-256 of the token, so no token ever appears in the cache's key
- * space. `v1` names the entry format; a new format takes a new version rather than misreading old entries.
+ * The shared-cache key of a token's lookup: the SHA-256 of the token (the hash the database keeps),
+ * so no token ever appears in the cache's key space.
  */
-export const tokenKey = (apiToken: string): string =>
-  `tenant-by-token:v1:${createHash("sha256").update(apiToken, "utf8").digest("hex")}`
+export const tokenKey = (apiToken: string): string => Entry.key(hashApiToken(apiToken))
 
-/**
- * A cached lookup: the tenant without its token (the key is the token's hash, and the caller holds
- * the token), or `null` for "no such tenant". JSON through the domain schema, so dates round-trip.
- */
-const Entry = Schema.parseJson(Schema.NullOr(Tenant.omit("apiToken")))
-const encodeEntry = Schema.encode(Entry)
-const decodeEntry = Schema.decodeEither(Entry)
-const utf8 = new TextEncoder()
-const fromUtf8 = new TextDecoder("utf-8", { fatal: true })
-const missBytes = utf8.encode("null")
-
-/** Raised inside the cached computation: the repository's own failure, to tell it apart from the cache's. */
-class RepositoryFailure {
-  constructor(readonly error: StorageError) {}
+/** An in-process entry: an answer, trusted until `expiresAt`. */
+interface Local {
+  readonly answer: Option.Option<Tenant>
+  readonly expiresAt: number
 }
-/** Raised inside the cached computation: an answer that is not cached under the hit TTL (a miss, or an unencodable tenant). */
-class NotCached {
-  constructor(readonly tenant: Option.Option<Tenant>) {}
+
+const deepFreeze = <A>(value: A): A => {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
 }
 
 /**
- * Wraps a repository so `getTenantByToken` goes through the cache (`getOrSet`: concurrent lookups of
- * one token in this process query the repository once). Found tenants are cached for `hitTtl`,
- * unknown tokens for `missTtl`. `createTenant`, `updateTenant` and `deleteTenant` drop the entries
- * of the tokens they touch (for an update, the old token and the new one). Everything else passes through.
+ * Wraps a repository so `getTenantByToken` goes through two levels: an in-process LRU (when a
+ * `TokenChanges` channel is given) in front of the shared cache, the repository behind both.
  *
- * When the cache itself fails (Redis down), lookups go to the repository: authentication keeps
- * working on the database alone. When dropping an entry fails after a write, the write stands and
+ * Rotation is immediate. A change (`createTenant`, `updateTenant`, `deleteTenant`) first commits,
+ * then writes a fresh tombstone over the shared entry of every token it touched (the old and the new
+ * one), then publishes the hashes, then drops its own in-process entries; only then does it return.
+ * A lookup stores its answer in the shared cache only with `compareAndSet`: where it found nothing,
+ * or over exactly the tombstone it saw before reading the database. So a lookup whose read predates
+ * a change can never store the old answer (the change's tombstone is in the way), and one that loses
+ * that race reads the repository again rather than return the old answer. The in-process level
+ * takes an answer only if no change was heard in this process since the lookup began (a counter),
+ * and is cleared and bypassed while the channel's subscription is down.
+ *
+ * When the shared cache fails (Redis down), lookups go to the repository: authentication keeps
+ * working on the database alone. When marking a change fails after a write, the write stands and
  * the call fails with `StorageUnavailable` saying so, because the old entry may serve for up to `hitTtl`.
  */
-export const make = (
+export const wrap = (
   repository: MetadataRepository.MetadataRepositoryShape,
   cache: Cache.CacheShape,
-  options: Options = {}
-): MetadataRepository.MetadataRepositoryShape => {
-  const hitTtl = Duration.decode(options.hitTtl ?? defaults.hitTtl)
-  const missTtl = Duration.decode(options.missTtl ?? defaults.missTtl)
-  const slowToken = validate(NonEmptyText, "storage", "MetadataRepository.getTenantByToken")
-  // A lone surrogate would hash like U+FFFD and hit another token's entry: only well-formed tokens are looked up.
-  const validToken = (token: string): Effect.Effect<string, InvalidInput> =>
-    typeof token === "string" && token.length > 0 && token.isWellFormed() ? Effect.succeed(token) : slowToken(token)
+  options: Options = {},
+  changes?: TokenChanges.TokenChangesShape
+): Effect.Effect<MetadataRepository.MetadataRepositoryShape, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const hitTtl = Duration.decode(options.hitTtl ?? defaults.hitTtl)
+    const missTtl = Duration.decode(options.missTtl ?? defaults.missTtl)
+    const changeTtl = Duration.decode(options.changeTtl ?? defaults.changeTtl)
+    const changeMs = Duration.toMillis(changeTtl)
+    const localMax = options.localMaxEntries ?? defaults.localMaxEntries
+    const localHitMs = Duration.toMillis(Duration.decode(options.localTtl ?? defaults.localTtl))
+    const localMissMs = Math.min(localHitMs, Duration.toMillis(missTtl))
+    const slowToken = validate(NonEmptyText, "storage", "MetadataRepository.getTenantByToken")
 
-  const lookup = (apiToken: string, key: string) =>
-    repository.getTenantByToken(apiToken).pipe(
-      Effect.mapError((error) => new RepositoryFailure(error)),
-      Effect.flatMap(Option.match({
-        onNone: () =>
-          cache.set(key, missBytes, missTtl).pipe(
-            Effect.catchAll((error) => Effect.logWarning("could not cache an unknown token", error)),
-            Effect.zipRight(Effect.fail(new NotCached(Option.none())))
-          ),
-        onSome: (tenant) =>
-          encodeEntry(tenant).pipe(
-            Effect.map((json) => utf8.encode(json)),
-            Effect.mapError(() => new NotCached(Option.some(tenant)))
+    // The in-process level. `heard` counts the changes heard here (and subscription losses): an
+    // answer read before one of them is not kept.
+    const local = new Map<string, Local>()
+    let listening = false
+    let heard = 0
+    const forgetLocal = (hash: string) => {
+      heard++
+      local.delete(hash)
+    }
+    const remember = (hash: string, answer: Option.Option<Tenant>, since: number, now: number) => {
+      if (!listening || heard !== since) return
+      local.delete(hash)
+      // Every caller of this token gets the same object from here on: frozen, so none can change it for the others.
+      if (Option.isSome(answer)) deepFreeze(answer.value)
+      local.set(hash, { answer, expiresAt: now + (Option.isSome(answer) ? localHitMs : localMissMs) })
+      if (local.size > localMax) {
+        const oldest = local.keys().next()
+        if (oldest.done !== true) local.delete(oldest.value)
+      }
+    }
+    if (changes !== undefined) {
+      yield* changes.listen({
+        changed: forgetLocal,
+        listening: (up) => {
+          heard++
+          local.clear()
+          listening = up
+        }
+      })
+    }
+
+    const stored = (answer: Option.Option<Tenant>) => Option.isSome(answer) ? Entry.encode(answer.value) : Entry.unknownBytes
+    const ttlOf = (answer: Option.Option<Tenant>) => Option.isSome(answer) ? hitTtl : missTtl
+
+    /**
+     * Reads the repository and offers the answer to the shared cache where it holds `expected`.
+     * Losing that race means a change came in between: the answer is read again, and not cached.
+     */
+    const fromRepository = (token: string, key: string, expected: Option.Option<Uint8Array>, startedAt: number) =>
+      Effect.flatMap(repository.getTenantByToken(token), (answer) =>
+        Effect.clockWith((clock) => {
+          if ((clock.unsafeCurrentTimeMillis() - startedAt) * 2 >= changeMs) return Effect.succeed(answer)
+          return cache.compareAndSet(key, expected, stored(answer), ttlOf(answer)).pipe(
+            Effect.flatMap((won) => won ? Effect.succeed(answer) : repository.getTenantByToken(token)),
+            Effect.catchIf(
+              (error): error is StorageError => error._tag === "StorageUnavailable" || error._tag === "StorageQueryError",
+              (error) => Effect.as(Effect.logWarning("could not cache a tenant lookup", error), answer)
+            )
           )
-      }))
-    )
+        }))
 
-  const decode = (bytes: Uint8Array): Either.Either<typeof Entry.Type, unknown> => {
-    try {
-      return decodeEntry(fromUtf8.decode(bytes))
-    } catch (error) {
-      return Either.left(error)
+    // Concurrent lookups of one uncached token in this process read the repository once.
+    const inflight = new Map<string, Deferred.Deferred<Option.Option<Tenant>, StorageError>>()
+    // Keyed by what the lookups saw in the shared cache too: one that saw a newer tombstone never
+    // joins a lookup that began before it.
+    const shared = (id: string, lookup: Effect.Effect<Option.Option<Tenant>, StorageError>) => {
+      const running = inflight.get(id)
+      if (running !== undefined) return Deferred.await(running)
+      return Effect.flatMap(Deferred.make<Option.Option<Tenant>, StorageError>(), (leader) => {
+        inflight.set(id, leader)
+        return lookup.pipe(
+          Effect.onExit((exit) => Effect.sync(() => inflight.delete(id)).pipe(Effect.zipRight(Deferred.done(leader, exit))))
+        )
+      })
     }
-  }
+    const fromUtf8 = new TextDecoder()
 
-  const getTenantByToken = Effect.fn("CachedMetadataRepository.getTenantByToken")(function*(token: string) {
-    const apiToken = yield* validToken(token)
-    const key = tokenKey(apiToken)
-    const cached = yield* Effect.either(cache.getOrSet(key, hitTtl, lookup(apiToken, key)))
-    if (Either.isLeft(cached)) {
-      const failure = cached.left
-      if (failure instanceof NotCached) return failure.tenant
-      if (failure instanceof RepositoryFailure) return yield* Effect.fail(failure.error)
-      yield* Effect.logWarning("tenant cache unavailable, reading the repository", failure)
-      return yield* repository.getTenantByToken(apiToken)
-    }
-    const entry = decode(cached.right)
-    if (Either.isLeft(entry)) {
-      yield* Effect.logWarning("dropping an unreadable tenant cache entry", entry.left)
-      yield* Effect.ignore(cache.invalidate(key))
-      return yield* repository.getTenantByToken(apiToken)
-    }
-    return entry.right === null ? Option.none<Tenant>() : Option.some<Tenant>({ ...entry.right, apiToken })
-  })
-
-  const forget = (operation: string, tokens: ReadonlyArray<string>) =>
-    Effect.forEach(new Set(tokens), (token) => cache.invalidate(tokenKey(token)), { discard: true, concurrency: "unbounded" }).pipe(
-      Effect.mapError((error) =>
-        new StorageUnavailable({
-          backend: error.backend,
-          operation,
-          message: `the change was stored, but the cached lookup of its api token could not be dropped and may be served for up to ${
-            Duration.format(hitTtl)
-          }: ${error.message}`,
-          cause: error
+    const viaSharedCache = (token: string, hash: string, since: number, startedAt: number) => {
+      const key = Entry.key(hash)
+      const answered = (answer: Option.Option<Tenant>) =>
+        Effect.clockWith((clock) => {
+          remember(hash, answer, since, clock.unsafeCurrentTimeMillis())
+          return Effect.succeed(answer)
+        })
+      return cache.get(key).pipe(
+        Effect.matchEffect({
+          onFailure: (error) =>
+            Effect.zipRight(Effect.logWarning("tenant cache unavailable, reading the repository", error), repository.getTenantByToken(token)),
+          onSuccess: (cached) => {
+            if (Option.isNone(cached)) return Effect.flatMap(shared(hash, fromRepository(token, key, Option.none(), startedAt)), answered)
+            const entry = Entry.decode(cached.value)
+            if (entry === undefined) {
+              return Effect.logWarning("dropping an unreadable tenant cache entry").pipe(
+                Effect.zipRight(Effect.ignore(cache.invalidate(key))),
+                Effect.zipRight(repository.getTenantByToken(token))
+              )
+            }
+            switch (entry._tag) {
+              case "Found":
+                return answered(Option.some(entry.tenant))
+              case "Unknown":
+                return answered(Option.none())
+              case "Changed":
+                return Effect.flatMap(
+                  shared(`${hash}${fromUtf8.decode(entry.bytes)}`, fromRepository(token, key, Option.some(entry.bytes), startedAt)),
+                  answered
+                )
+            }
+          }
         })
       )
-    )
+    }
 
-  /** The tenant's current token, read before a write that may change or remove it. */
-  const currentToken = (id: TenantId) =>
-    repository.getTenant(id).pipe(
-      Effect.map(Option.map((tenant) => tenant.apiToken)),
-      // An invalid id: let the write itself report it.
-      Effect.catchTag("InvalidInput", () => Effect.succeedNone)
-    )
+    // The hot path: a plain check of the token, the in-process level without any further effect.
+    const getTenantByToken = (token: string): Effect.Effect<Option.Option<Tenant>, StorageError> => {
+      if (typeof token !== "string" || token.length === 0 || !token.isWellFormed()) {
+        // A lone surrogate would hash like U+FFFD and match another token: only well-formed tokens are looked up.
+        return Effect.flatMap(slowToken(token), getTenantByToken)
+      }
+      const hash = hashApiToken(token)
+      return Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        if (listening) {
+          const hit = local.get(hash)
+          if (hit !== undefined) {
+            if (hit.expiresAt > now) return Effect.succeed(hit.answer)
+            local.delete(hash)
+          }
+        }
+        return viaSharedCache(token, hash, heard, now)
+      })
+    }
 
-  return {
-    ...repository,
-    getTenantByToken,
-    createTenant: Effect.fn("CachedMetadataRepository.createTenant")(function*(tenant: Tenant) {
-      yield* repository.createTenant(tenant)
-      // A lookup of this token just before may have cached "unknown".
-      yield* forget("MetadataRepository.createTenant", [tenant.apiToken])
-    }),
-    updateTenant: Effect.fn("CachedMetadataRepository.updateTenant")(function*(tenant: Tenant) {
-      const before = yield* currentToken(tenant.id)
-      yield* repository.updateTenant(tenant)
-      yield* forget("MetadataRepository.updateTenant", [...Option.toArray(before), tenant.apiToken])
-    }),
-    deleteTenant: Effect.fn("CachedMetadataRepository.deleteTenant")(function*(id: TenantId) {
-      const before = yield* currentToken(id)
-      const deleted = yield* repository.deleteTenant(id)
-      yield* forget("MetadataRepository.deleteTenant", Option.toArray(before))
-      return deleted
-    })
-  }
-}
+    /** Marks tokens as changed everywhere; see {@link wrap}. Runs after the write has committed. */
+    const announce = (operation: string, hashes: ReadonlyArray<string>) => {
+      const unique = [...new Set(hashes)]
+      return Effect.forEach(unique, (hash) => cache.set(Entry.key(hash), Entry.changedBytes(), changeTtl), {
+        discard: true,
+        concurrency: "unbounded"
+      }).pipe(
+        Effect.zipRight(changes === undefined ? Effect.void : changes.publish(unique)),
+        Effect.ensuring(Effect.sync(() => unique.forEach(forgetLocal))),
+        Effect.mapError((error) =>
+          new StorageUnavailable({
+            backend: error.backend,
+            operation,
+            message: `the change was stored, but the cached lookup of its api token could not be dropped and may be served for up to ${
+              Duration.format(hitTtl)
+            }: ${error.message}`,
+            cause: error
+          })
+        )
+      )
+    }
 
-/** `LLMTRACE_TENANT_CACHE_TTL` (default `60 seconds`) and `LLMTRACE_TENANT_MISS_TTL` (default `5 seconds`). */
-export const config: Config.Config<Required<Options>> = Config.all({
-  hitTtl: Config.duration("LLMTRACE_TENANT_CACHE_TTL").pipe(Config.withDefault(defaults.hitTtl)),
-  missTtl: Config.duration("LLMTRACE_TENANT_MISS_TTL").pipe(Config.withDefault(defaults.missTtl))
-})
+    /** The hash of the tenant's current token, read before a write that may change or remove it. */
+    const currentHash = (id: TenantId) =>
+      repository.getTenant(id).pipe(
+        Effect.map(Option.map((tenant) => tenant.apiTokenHash)),
+        // An invalid id: let the write itself report it.
+        Effect.catchTag("InvalidInput", () => Effect.succeedNone)
+      )
 
-/** Wraps the `MetadataRepository` in context with the `Cache` in context. */
+    return {
+      ...repository,
+      getTenantByToken,
+      createTenant: (tenant: NewTenant) =>
+        // A lookup of this token just before may have cached "unknown".
+        Effect.zipRight(repository.createTenant(tenant), Effect.suspend(() => announce("MetadataRepository.createTenant", [hashApiToken(tenant.apiToken)]))),
+      updateTenant: (tenant: NewTenant) =>
+        Effect.flatMap(currentHash(tenant.id), (before) =>
+          Effect.zipRight(
+            repository.updateTenant(tenant),
+            Effect.suspend(() => announce("MetadataRepository.updateTenant", [...Option.toArray(before), hashApiToken(tenant.apiToken)]))
+          )),
+      deleteTenant: (id: TenantId) =>
+        Effect.flatMap(currentHash(id), (before) =>
+          Effect.tap(repository.deleteTenant(id), () => announce("MetadataRepository.deleteTenant", Option.toArray(before))))
+    }
+  })
+
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = {
+  hitTtl: Config.duration().pipe(Config.withDefault(defaults.hitTtl)),
+  missTtl: Config.duration().pipe(Config.withDefault(defaults.missTtl)),
+  changeTtl: Config.duration().pipe(Config.withDefault(defaults.changeTtl)),
+  localMaxEntries: Config.integer().pipe(
+    Config.validate({ message: "must be a positive integer", validation: (n) => n >= 1 }),
+    Config.withDefault(defaults.localMaxEntries)
+  ),
+  localTtl: Config.duration().pipe(Config.withDefault(defaults.localTtl))
+} satisfies ConfigFields.Fields<Options>
+
+/** The default configuration: each option under its own name (`hitTtl`, `missTtl`, …), every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
+
+/**
+ * The `MetadataRepository` in context wrapped with the `Cache` in context (see {@link wrap}); the
+ * in-process level is on when a `TokenChanges` service is in context too (`TokenChanges.layerLocal`
+ * for a cache in this process, `RedisTokenChanges` for Redis); without one, every lookup asks the
+ * shared cache. The channel's subscription lives as long as the scope.
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<MetadataRepository.MetadataRepositoryShape, never, MetadataRepository.MetadataRepository | Cache.Cache | Scope.Scope> =>
+  Effect.gen(function*() {
+    const changes = yield* Effect.serviceOption(TokenChanges.TokenChanges)
+    return yield* wrap(yield* MetadataRepository.MetadataRepository, yield* Cache.Cache, options, Option.getOrUndefined(changes))
+  })
+
+/** Wraps the `MetadataRepository` in context with the `Cache` in context, from explicit options (see {@link make}). */
 export const layer = (
   options: Options = {}
 ): Layer.Layer<MetadataRepository.MetadataRepository, never, MetadataRepository.MetadataRepository | Cache.Cache> =>
-  Layer.effect(
-    MetadataRepository.MetadataRepository,
-    Effect.gen(function*() {
-      return make(yield* MetadataRepository.MetadataRepository, yield* Cache.Cache, options)
-    })
-  )
+  Layer.scoped(MetadataRepository.MetadataRepository, make(options))
 
-/** {@link layer} with its TTLs from the environment. */
-export const layerConfig: Layer.Layer<
-  MetadataRepository.MetadataRepository,
-  ConfigError.ConfigError,
-  MetadataRepository.MetadataRepository | Cache.Cache
-> = Layer.effect(
-  MetadataRepository.MetadataRepository,
-  Effect.gen(function*() {
-    return make(yield* MetadataRepository.MetadataRepository, yield* Cache.Cache, yield* config)
-  })
-)
+/** {@link layer} from a configuration, e.g. {@link config} or `StorageConfig.tenantCache`. */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<MetadataRepository.MetadataRepository, ConfigError.ConfigError, MetadataRepository.MetadataRepository | Cache.Cache> =>
+  Layer.scoped(MetadataRepository.MetadataRepository, Effect.flatMap(Config.unwrap(config), make))

@@ -9,21 +9,23 @@ import { TenantId } from "./domain/Ids.js"
 import { NonEmptyText, Uuid } from "./domain/Primitives.js"
 import { AuditQuery, ReportQuery } from "./domain/Query.js"
 import { ComplianceReport } from "./domain/Report.js"
-import { Tenant, TenantConfig } from "./domain/Tenant.js"
+import { NewTenant, type Tenant, TenantConfig } from "./domain/Tenant.js"
 import { type Backend, type StorageError, validate } from "./StorageError.js"
 import { withTimeout } from "./Timeout.js"
 
 /**
- * Tenants and what hangs off them. A duplicate id, api token or key hash is a `StorageConflict`;
+ * Tenants and what hangs off them. A duplicate id, api token (by its hash) or key hash is a `StorageConflict`;
  * updating or configuring a missing tenant is a `StorageNotFound`; deleting a tenant removes its
  * config, audit events, API keys and reports.
  */
 export interface MetadataRepositoryShape {
-  readonly createTenant: (tenant: Tenant) => Effect.Effect<void, StorageError>
+  /** Stores the tenant with its token's SHA-256 and display prefix; never the token. */
+  readonly createTenant: (tenant: NewTenant) => Effect.Effect<void, StorageError>
   readonly getTenant: (id: TenantId) => Effect.Effect<Option.Option<Tenant>, StorageError>
+  /** The tenant whose token hashes to the same SHA-256 as `apiToken`. */
   readonly getTenantByToken: (apiToken: string) => Effect.Effect<Option.Option<Tenant>, StorageError>
   /** Replaces name, token, plan and config of an existing tenant (createdAt stays). */
-  readonly updateTenant: (tenant: Tenant) => Effect.Effect<void, StorageError>
+  readonly updateTenant: (tenant: NewTenant) => Effect.Effect<void, StorageError>
   /** Every tenant, oldest first. */
   readonly listTenants: () => Effect.Effect<ReadonlyArray<Tenant>, StorageError>
   /** Deletes a tenant and everything it owns; true if it existed. */
@@ -87,10 +89,10 @@ export const make = (backend: Backend, impl: MetadataRepositoryShape, options: M
   const reportKey = check(Schema.Tuple(TenantId, Uuid), "getReport")
 
   return {
-    createTenant: unary("createTenant", Tenant, impl.createTenant),
+    createTenant: unary("createTenant", NewTenant, impl.createTenant),
     getTenant: unary("getTenant", TenantId, impl.getTenant),
     getTenantByToken: unary("getTenantByToken", NonEmptyText, impl.getTenantByToken),
-    updateTenant: unary("updateTenant", Tenant, impl.updateTenant),
+    updateTenant: unary("updateTenant", NewTenant, impl.updateTenant),
     listTenants: Effect.fn("MetadataRepository.listTenants", span)(function*() {
       return yield* impl.listTenants()
     }, bounded("listTenants")),

@@ -1,5 +1,22 @@
 import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
 import * as path from "node:path"
+import * as CachedMetadataRepository from "./CachedMetadataRepository.js"
+import * as ClickHouseClient from "./clickhouse/ClickHouseClient.js"
+import * as ClickHouseTraceRepository from "./clickhouse/ClickHouseTraceRepository.js"
+import * as TraceWriter from "./clickhouse/TraceWriter.js"
+import * as ConfigFields from "./ConfigFields.js"
+import * as RedisConfig from "./redis/RedisConfig.js"
+import * as PostgresClient from "./sql/PostgresClient.js"
+import type * as StorageProfile from "./StorageProfile.js"
+
+/**
+ * The profile's configuration: every `LLMTRACE_*` variable is named here and nowhere else. Each
+ * adapter describes its options as unnamed `fields` (type, check, default); this module gives them
+ * the variables' names and builds each profile's options (`.env.example` lists the same names, and
+ * a test keeps the two in sync).
+ */
 
 export const Profiles = ["memory", "lite", "production"] as const
 export type Profile = (typeof Profiles)[number]
@@ -15,8 +32,92 @@ export const dataDir: Config.Config<string> = Config.string("LLMTRACE_DATA_DIR")
   Config.map((dir) => path.resolve(dir))
 )
 
-/** `LLMTRACE_AUTO_MIGRATE`: run pending migrations when a layer is built (default true). */
-export const autoMigrate: Config.Config<boolean> = Config.boolean("LLMTRACE_AUTO_MIGRATE").pipe(Config.withDefault(true))
+/** `LLMTRACE_AUTO_MIGRATE`: run pending migrations when a layer is built (default true), for every backend. */
+export const autoMigrate: Config.Config<boolean> = Config.nested(ClickHouseTraceRepository.fields.autoMigrate, "LLMTRACE_AUTO_MIGRATE")
 
-/** `LLMTRACE_CACHE_PREFIX`: namespace of every cache key (default `llmtrace:`). */
-export const cachePrefix: Config.Config<string> = Config.string("LLMTRACE_CACHE_PREFIX").pipe(Config.withDefault("llmtrace:"))
+/** `LLMTRACE_CLICKHOUSE_*`: the ClickHouse client of the production profile. */
+export const clickhouse: Config.Config<ClickHouseClient.Options> = ConfigFields.named(ClickHouseClient.fields, {
+  url: "LLMTRACE_CLICKHOUSE_URL",
+  database: "LLMTRACE_CLICKHOUSE_DATABASE",
+  username: "LLMTRACE_CLICKHOUSE_USER",
+  password: "LLMTRACE_CLICKHOUSE_PASSWORD",
+  requestTimeout: "LLMTRACE_CLICKHOUSE_REQUEST_TIMEOUT",
+  connectTimeout: "LLMTRACE_CLICKHOUSE_CONNECT_TIMEOUT",
+  compression: "LLMTRACE_CLICKHOUSE_COMPRESSION"
+})
+
+/** The trace repository on ClickHouse (its `autoMigrate` is {@link autoMigrate}, shared with the metadata). */
+export const traces: Config.Config<Omit<ClickHouseTraceRepository.Options, "autoMigrate">> = ConfigFields.named(
+  ClickHouseTraceRepository.fields,
+  {
+    timeout: "LLMTRACE_CLICKHOUSE_QUERY_TIMEOUT",
+    retentionDays: "LLMTRACE_CLICKHOUSE_RETENTION_DAYS",
+    cluster: "LLMTRACE_CLICKHOUSE_CLUSTER"
+  }
+)
+
+/** `LLMTRACE_TRACE_WRITER_*`: the buffered writer of both ClickHouse profiles. */
+export const writer: Config.Config<TraceWriter.Options> = TraceWriter.config
+
+/** `LLMTRACE_POSTGRES_*`: the metadata database of the production profile. */
+export const postgres: Config.Config<PostgresClient.Options> = ConfigFields.named(PostgresClient.fields, {
+  url: "LLMTRACE_POSTGRES_URL",
+  maxConnections: "LLMTRACE_POSTGRES_POOL_SIZE",
+  connectTimeout: "LLMTRACE_POSTGRES_CONNECT_TIMEOUT",
+  idleTimeout: "LLMTRACE_POSTGRES_IDLE_TIMEOUT",
+  statementTimeout: "LLMTRACE_POSTGRES_STATEMENT_TIMEOUT"
+})
+
+/** `LLMTRACE_REDIS_*` and `LLMTRACE_CACHE_PREFIX`: the cache of the production profile. */
+export const redis: Config.Config<RedisConfig.RedisOptions> = ConfigFields.named(RedisConfig.fields, {
+  url: "LLMTRACE_REDIS_URL",
+  prefix: "LLMTRACE_CACHE_PREFIX",
+  connectTimeout: "LLMTRACE_REDIS_CONNECT_TIMEOUT",
+  commandTimeout: "LLMTRACE_REDIS_COMMAND_TIMEOUT",
+  reconnectMaxDelay: "LLMTRACE_REDIS_RECONNECT_MAX_DELAY",
+  shutdownTimeout: "LLMTRACE_REDIS_SHUTDOWN_TIMEOUT",
+  clusterNodes: "LLMTRACE_REDIS_CLUSTER_NODES",
+  autoPipelining: "LLMTRACE_REDIS_AUTO_PIPELINING"
+})
+
+/** `LLMTRACE_TENANT_*`: the cached tenant-token lookups of the lite and production profiles. */
+export const tenantCache: Config.Config<CachedMetadataRepository.Options> = ConfigFields.named(CachedMetadataRepository.fields, {
+  hitTtl: "LLMTRACE_TENANT_CACHE_TTL",
+  missTtl: "LLMTRACE_TENANT_MISS_TTL",
+  changeTtl: "LLMTRACE_TENANT_CHANGE_TTL",
+  localMaxEntries: "LLMTRACE_TENANT_LOCAL_MAX_ENTRIES",
+  localTtl: "LLMTRACE_TENANT_LOCAL_TTL"
+})
+
+/** The lite profile's options. */
+export const lite: Config.Config<StorageProfile.LiteOptions> = Config.all({ dataDir, autoMigrate, writer, tenantCache })
+
+/** The production profile's options. */
+export const production: Config.Config<StorageProfile.ProductionOptions> = Config.all({
+  clickhouse,
+  traces,
+  writer,
+  postgres,
+  redis,
+  autoMigrate,
+  tenantCache
+})
+
+/** The options of one profile, read from the rest of the configuration. */
+export const forProfile = (selected: Profile): Config.Config<StorageProfile.Options> => {
+  switch (selected) {
+    case "memory":
+      return Config.succeed({ profile: selected })
+    case "lite":
+      return Config.map(lite, (options) => ({ profile: selected, ...options }))
+    case "production":
+      return Config.map(production, (options) => ({ profile: selected, ...options }))
+  }
+}
+
+/**
+ * The profile named by `LLMTRACE_STORAGE_PROFILE` (default `lite`) with its options, what
+ * `StorageProfile.config` is. An `Effect` rather than a `Config`: which variables to read depends
+ * on the profile's value, and a `Config` cannot branch on a value it read.
+ */
+export const config: Effect.Effect<StorageProfile.Options, ConfigError.ConfigError> = Effect.flatMap(profile, forProfile)

@@ -1,7 +1,7 @@
-import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { mkdirSync } from "node:fs"
 import * as path from "node:path"
 import * as CachedMetadataRepository from "./CachedMetadataRepository.js"
@@ -11,13 +11,15 @@ import * as TraceWriter from "./clickhouse/TraceWriter.js"
 import * as MemoryCache from "./memory/MemoryCache.js"
 import * as MemoryTraceRepository from "./memory/MemoryTraceRepository.js"
 import * as RedisCache from "./redis/RedisCache.js"
-import * as RedisConfig from "./redis/RedisConfig.js"
+import * as RedisClient from "./redis/RedisClient.js"
+import * as RedisTokenChanges from "./redis/RedisTokenChanges.js"
 import * as PostgresClient from "./sql/PostgresClient.js"
 import * as SqliteClient from "./sql/SqliteClient.js"
 import * as SqlMetadataRepository from "./sql/SqlMetadataRepository.js"
 import type * as Storage from "./Storage.js"
 import * as StorageConfig from "./StorageConfig.js"
 import * as StorageMigrations from "./StorageMigrations.js"
+import * as TokenChanges from "./TokenChanges.js"
 import { StorageUnavailable, type StorageError } from "./StorageError.js"
 
 /** What every profile provides: the three services, and the buffered writer for bulk ingestion. */
@@ -28,9 +30,9 @@ export type Services = Storage.Storage | TraceWriter.TraceWriter | TraceWriter.T
  * outlives the layer's scope; every build is a fresh, private store (tests, examples, demos).
  */
 export const memory: Layer.Layer<Services, StorageError> = Layer.mergeAll(
-  TraceWriter.layerWith().pipe(Layer.provideMerge(TraceWriter.sinkFromRepository), Layer.provideMerge(MemoryTraceRepository.layer)),
+  TraceWriter.layerWith().pipe(Layer.provideMerge(TraceWriter.sinkFromRepository), Layer.provideMerge(MemoryTraceRepository.layer())),
   SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory)),
-  MemoryCache.layer
+  MemoryCache.layer()
 )
 
 export interface LiteOptions {
@@ -56,7 +58,7 @@ const ensureDir = (dir: string) =>
 export const lite = (options: LiteOptions): Layer.Layer<Services, StorageError> => {
   const clients = liteClients(options.dataDir)
   const autoMigrate = options.autoMigrate ?? true
-  const traces = ClickHouseTraceRepository.layerWith({ autoMigrate }).pipe(Layer.provide(clients.clickhouse))
+  const traces = ClickHouseTraceRepository.layer({ autoMigrate }).pipe(Layer.provide(clients.clickhouse))
   const writer = TraceWriter.layerWith({ ...options.writer, deadLetterPath: clients.deadLetters })
   const metadata = CachedMetadataRepository.layer(options.tenantCache).pipe(
     Layer.provide(SqlMetadataRepository.layer({ autoMigrate }).pipe(Layer.provide(clients.sql)))
@@ -64,17 +66,19 @@ export const lite = (options: LiteOptions): Layer.Layer<Services, StorageError> 
   return Layer.unwrapEffect(
     Effect.as(
       ensureDir(clients.dir),
-      Layer.mergeAll(writer.pipe(Layer.provideMerge(traces)), metadata.pipe(Layer.provideMerge(MemoryCache.layer)))
+      Layer.mergeAll(
+        writer.pipe(Layer.provideMerge(traces)),
+        metadata.pipe(Layer.provide(TokenChanges.layerLocal), Layer.provideMerge(MemoryCache.layer()))
+      )
     )
   )
 }
 
-/** The dead-letter file of the profile named by the configuration. */
-export const deadLetterPath: Config.Config<string> = Config.map(
-  Config.all([StorageConfig.profile, StorageConfig.dataDir, TraceWriter.config]),
-  ([profile, dir, writer]) =>
-    profile === "lite" ? liteClients(dir).deadLetters : path.resolve(writer.deadLetterPath ?? TraceWriter.defaultDeadLetterPath)
-)
+/** The dead-letter file of a profile. */
+export const deadLetterPath = (options: Options): string =>
+  options.profile === "lite"
+    ? liteClients(options.dataDir).deadLetters
+    : path.resolve((options.profile === "production" ? options.writer?.deadLetterPath : undefined) ?? TraceWriter.defaultDeadLetterPath)
 
 /** Where the lite profile keeps each backend's data. */
 const liteClients = (dataDir: string) => {
@@ -85,8 +89,8 @@ const liteClients = (dataDir: string) => {
     dir,
     clickhouseDir,
     sqliteFile,
-    clickhouse: ClickHouseClient.layerWith({ url: `chdb:${clickhouseDir}`, database: "llmtrace" }),
-    sql: SqliteClient.layer(sqliteFile),
+    clickhouse: ClickHouseClient.layer({ url: Redacted.make(`chdb:${clickhouseDir}`), database: "llmtrace" }),
+    sql: SqliteClient.layer({ filename: sqliteFile }),
     deadLetters: path.join(dir, "dead-letters.jsonl")
   }
 }
@@ -95,8 +99,8 @@ export interface ProductionOptions {
   readonly clickhouse: ClickHouseClient.Options
   readonly traces?: Omit<ClickHouseTraceRepository.Options, "autoMigrate">
   readonly writer?: TraceWriter.Options
-  readonly postgres: PostgresClient.PostgresOptions
-  readonly redis: RedisConfig.RedisOptions
+  readonly postgres: PostgresClient.Options
+  readonly redis: RedisCache.Options
   readonly autoMigrate?: boolean
   readonly tenantCache?: CachedMetadataRepository.Options
 }
@@ -104,79 +108,75 @@ export interface ProductionOptions {
 /** The production profile: a ClickHouse server, PostgreSQL and Redis, with tenant-token lookups through Redis. */
 export const production = (options: ProductionOptions): Layer.Layer<Services, StorageError> => {
   const autoMigrate = options.autoMigrate ?? true
-  const traces = ClickHouseTraceRepository.layerWith({ ...options.traces, autoMigrate }).pipe(
-    Layer.provide(ClickHouseClient.layerWith(options.clickhouse))
+  const traces = ClickHouseTraceRepository.layer({ ...options.traces, autoMigrate }).pipe(
+    Layer.provide(ClickHouseClient.layer(options.clickhouse))
   )
   const metadata = CachedMetadataRepository.layer(options.tenantCache).pipe(
     Layer.provide(SqlMetadataRepository.layer({ autoMigrate }).pipe(Layer.provide(PostgresClient.layer(options.postgres))))
   )
   return Layer.mergeAll(
     TraceWriter.layerWith(options.writer).pipe(Layer.provideMerge(traces)),
-    metadata.pipe(Layer.provideMerge(RedisCache.layer(options.redis)))
+    // One Redis client for the cache and the publishing side of token changes (the subscriber has its own connection).
+    metadata.pipe(
+      Layer.provideMerge(RedisCache.layerFromClient),
+      Layer.provide(RedisTokenChanges.layerFromClient),
+      Layer.provide(RedisClient.layer(options.redis))
+    )
   )
 }
 
-/** The lite profile from `LLMTRACE_DATA_DIR`, `LLMTRACE_AUTO_MIGRATE`, the writer's and the tenant cache's variables. */
-export const liteConfig: Config.Config<LiteOptions> = Config.all({
-  dataDir: StorageConfig.dataDir,
-  autoMigrate: StorageConfig.autoMigrate,
-  writer: TraceWriter.config,
-  tenantCache: CachedMetadataRepository.config
-})
+/** A profile and its options: what {@link layer} builds. */
+export type Options =
+  | { readonly profile: "memory" }
+  | ({ readonly profile: "lite" } & LiteOptions)
+  | ({ readonly profile: "production" } & ProductionOptions)
 
-/** The production profile from the environment: every `LLMTRACE_*` variable of `.env.example`. */
-export const productionConfig: Config.Config<ProductionOptions> = Config.all({
-  clickhouse: ClickHouseClient.config,
-  traces: ClickHouseTraceRepository.config,
-  writer: TraceWriter.config,
-  postgres: PostgresClient.config,
-  redis: RedisConfig.config,
-  autoMigrate: StorageConfig.autoMigrate,
-  tenantCache: CachedMetadataRepository.config
-})
+/** The profile the options name; reads no configuration. */
+export const layer = (options: Options): Layer.Layer<Services, StorageError> => {
+  switch (options.profile) {
+    case "memory":
+      return memory
+    case "lite":
+      return lite(options)
+    case "production":
+      return production(options)
+  }
+}
 
-/** The profile named by `LLMTRACE_STORAGE_PROFILE` (default `lite`), built from the rest of the configuration. */
-export const layer: Layer.Layer<Services, StorageError | ConfigError.ConfigError> = Layer.unwrapEffect(
-  Effect.gen(function*() {
-    switch (yield* StorageConfig.profile) {
-      case "memory":
-        return memory
-      case "lite":
-        return lite(yield* liteConfig)
-      case "production":
-        return production(yield* productionConfig)
-    }
-  })
-)
+/** The profile named by a configuration (a `Config`, or an `Effect` reading one such as {@link config}). */
+export const layerConfig = (config: Effect.Effect<Options, ConfigError.ConfigError>): Layer.Layer<Services, StorageError | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(config, layer))
 
 /**
- * The schema migrations of the profile named by the configuration, each on its own client and
- * without building any repository (so `migrate --dry-run` works on an unmigrated schema).
+ * The default configuration: the profile named by `LLMTRACE_STORAGE_PROFILE` (default `lite`) and its
+ * options from the other `LLMTRACE_*` variables (named in `StorageConfig`, listed in `.env.example`).
  */
-export const migrations: Layer.Layer<StorageMigrations.StorageMigrations, StorageError | ConfigError.ConfigError> = Layer.unwrapEffect(
-  Effect.gen(function*() {
-    switch (yield* StorageConfig.profile) {
-      case "memory":
-        return Layer.succeed(StorageMigrations.StorageMigrations, [])
-      case "lite": {
-        // Opened per call, and not at all while the data directory is missing: `migrate --dry-run` creates nothing.
-        const clients = liteClients(yield* StorageConfig.dataDir)
-        const open = <A, R>(migrations: Effect.Effect<A, StorageError, R>, client: Layer.Layer<R, StorageError>) =>
-          Effect.zipRight(ensureDir(clients.dir), Effect.flatMap(Layer.build(client), (context) => Effect.provide(migrations, context)))
-        return Layer.succeed(StorageMigrations.StorageMigrations, [
-          StorageMigrations.onDemand(
-            { backend: "clickhouse", target: StorageMigrations.clickhouseTarget(`chdb:${clients.clickhouseDir}`, "llmtrace"), path: clients.clickhouseDir },
-            open(StorageMigrations.clickhouse({}), clients.clickhouse)
-          ),
-          StorageMigrations.onDemand({ backend: "sqlite", target: clients.sqliteFile, path: clients.sqliteFile }, open(StorageMigrations.sql, clients.sql))
-        ])
-      }
-      case "production": {
-        const options = yield* productionConfig
-        return Layer.effect(StorageMigrations.StorageMigrations, Effect.all([StorageMigrations.clickhouse({ cluster: options.traces?.cluster, retentionDays: options.traces?.retentionDays }), StorageMigrations.sql])).pipe(
-          Layer.provide(Layer.mergeAll(ClickHouseClient.layerWith(options.clickhouse), PostgresClient.layer(options.postgres)))
-        )
-      }
+export const config: Effect.Effect<Options, ConfigError.ConfigError> = StorageConfig.config
+
+/**
+ * The schema migrations of a profile, each on its own client and without building any repository
+ * (so `migrate --dry-run` works on an unmigrated schema).
+ */
+export const migrations = (options: Options): Layer.Layer<StorageMigrations.StorageMigrations, StorageError> => {
+  switch (options.profile) {
+    case "memory":
+      return Layer.succeed(StorageMigrations.StorageMigrations, [])
+    case "lite": {
+      // Opened per call, and not at all while the data directory is missing: `migrate --dry-run` creates nothing.
+      const clients = liteClients(options.dataDir)
+      const open = <A, R>(migrations: Effect.Effect<A, StorageError, R>, client: Layer.Layer<R, StorageError>) =>
+        Effect.zipRight(ensureDir(clients.dir), Effect.flatMap(Layer.build(client), (context) => Effect.provide(migrations, context)))
+      return Layer.succeed(StorageMigrations.StorageMigrations, [
+        StorageMigrations.onDemand(
+          { backend: "clickhouse", target: StorageMigrations.clickhouseTarget(`chdb:${clients.clickhouseDir}`, "llmtrace"), path: clients.clickhouseDir },
+          open(StorageMigrations.clickhouse({}), clients.clickhouse)
+        ),
+        StorageMigrations.onDemand({ backend: "sqlite", target: clients.sqliteFile, path: clients.sqliteFile }, open(StorageMigrations.sql, clients.sql))
+      ])
     }
-  })
-)
+    case "production":
+      return Layer.effect(StorageMigrations.StorageMigrations, Effect.all([StorageMigrations.clickhouse({ cluster: options.traces?.cluster, retentionDays: options.traces?.retentionDays }), StorageMigrations.sql])).pipe(
+        Layer.provide(Layer.mergeAll(ClickHouseClient.layer(options.clickhouse), PostgresClient.layer(options.postgres)))
+      )
+  }
+}

@@ -11,7 +11,7 @@ import * as Schema from "effect/Schema"
 import { randomBytes } from "node:crypto"
 import { TenantId } from "../domain/Ids.js"
 import { TraceQuery } from "../domain/Query.js"
-import { Tenant } from "../domain/Tenant.js"
+import { apiTokenPrefix, NewTenant, Tenant } from "../domain/Tenant.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import * as Storage from "../Storage.js"
 import * as TraceRepository from "../TraceRepository.js"
@@ -147,8 +147,13 @@ export const purge = Command.make("purge", { tenant: tenantOption, before: Optio
 const tenantsList = Command.make("list", { json }, ({ json }) =>
   Effect.gen(function*() {
     const tenants = yield* (yield* MetadataRepository.MetadataRepository).listTenants()
-    if (json) return yield* Effect.forEach(tenants, (t) => Console.log(JSON.stringify(Schema.encodeSync(Tenant)(t))), { discard: true })
-    yield* Console.log(render(tenants.map((t) => ({ id: t.id, name: clip(t.name, 40), plan: t.plan, created: t.createdAt }))))
+    // The token's prefix only: neither the token (never stored) nor its hash leaves the command.
+    const shown = (t: Tenant) => {
+      const { apiTokenHash: _hash, ...rest } = Schema.encodeSync(Tenant)(t)
+      return rest
+    }
+    if (json) return yield* Effect.forEach(tenants, (t) => Console.log(JSON.stringify(shown(t))), { discard: true })
+    yield* Console.log(render(tenants.map((t) => ({ id: t.id, name: clip(t.name, 40), plan: t.plan, token: `${t.apiTokenPrefix}…`, created: t.createdAt }))))
   })
 ).pipe(Command.withDescription("every tenant, oldest first"))
 
@@ -162,11 +167,14 @@ const tenantsCreate = Command.make(
   ({ name, plan, token }) =>
     Effect.gen(function*() {
       if (name.trim() === "") return yield* new CommandFailed({ message: "--name must not be empty" })
-      const tenant = Tenant.make({ name, plan, apiToken: Option.getOrElse(token, () => `llmt_${randomBytes(18).toString("base64url")}`) })
+      const tenant = NewTenant.make({ name, plan, apiToken: Option.getOrElse(token, () => `llmt_${randomBytes(18).toString("base64url")}`) })
       yield* (yield* MetadataRepository.MetadataRepository).createTenant(tenant)
-      yield* Console.log(render([{ id: tenant.id, name: tenant.name, plan: tenant.plan, token: tenant.apiToken }]))
+      // The one time a token is printed: one the command generated, which nobody else knows. A token
+      // given with --token is the caller's already, and is not echoed back.
+      const shown = Option.isNone(token) ? tenant.apiToken : `${apiTokenPrefix(tenant.apiToken)}… (as given)`
+      yield* Console.log(render([{ id: tenant.id, name: tenant.name, plan: tenant.plan, token: shown }]))
     })
-).pipe(Command.withDescription("create a tenant; prints its id and API token"))
+).pipe(Command.withDescription("create a tenant; prints its id and, once, the API token it generated (it is stored only as a hash)"))
 
 const tenantsDelete = Command.make("delete", { id: Args.text({ name: "id" }) }, ({ id }) =>
   Effect.gen(function*() {

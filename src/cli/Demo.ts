@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs"
 import * as TraceWriter from "../clickhouse/TraceWriter.js"
 import { SpanId, TenantId, TraceId } from "../domain/Ids.js"
 import { TraceQuery } from "../domain/Query.js"
-import { Tenant } from "../domain/Tenant.js"
+import { NewTenant, storedTenant, type Tenant } from "../domain/Tenant.js"
 import { AgentAction, SecurityFinding, SpanEvent, TraceSpan } from "../domain/Trace.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import * as Storage from "../Storage.js"
@@ -107,9 +107,9 @@ const demo = Effect.gen(function*() {
       const token = `demo-${name}-token`
       const existing = yield* metadata.getTenantByToken(token)
       if (Option.isSome(existing)) return existing.value
-      const tenant = Tenant.make({ id: TenantId.make(nameUuid(`tenant/${name}`)), name, apiToken: token, plan: name === "acme" ? "enterprise" : "free" })
+      const tenant = NewTenant.make({ id: TenantId.make(nameUuid(`tenant/${name}`)), name, apiToken: token, plan: name === "acme" ? "enterprise" : "free" })
       yield* metadata.createTenant(tenant)
-      return tenant
+      return storedTenant(tenant)
     }))
   const prompts = samplePrompts()
   const now = Date.now()

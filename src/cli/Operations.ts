@@ -2,20 +2,19 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as TraceWriter from "../clickhouse/TraceWriter.js"
 import type { TenantId } from "../domain/Ids.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import * as StorageMigrations from "../StorageMigrations.js"
-import * as StorageConfig from "../StorageConfig.js"
 import * as StorageProfile from "../StorageProfile.js"
 import * as TraceRepository from "../TraceRepository.js"
 import { BadLines } from "./Errors.js"
 import * as Ingest from "./Ingest.js"
-import { config, migrations, storage, storageWith } from "./Storage.js"
+import { migrations, options, storage, storageWith } from "./Storage.js"
 import { render } from "./Table.js"
 
 const names = (list: ReadonlyArray<string>) => (list.length === 0 ? "(none)" : list.join(", "))
@@ -72,10 +71,8 @@ const progress = (c: Ingest.Counters, size: Option.Option<number>) => {
 }
 
 /** Whether the configured profile runs the embedded ClickHouse engine in this process (see {@link Ingest.spooled}). */
-const embedsClickHouse = Config.map(
-  Config.all([StorageConfig.profile, Config.string("LLMTRACE_CLICKHOUSE_URL").pipe(Config.withDefault(""))]),
-  ([profile, url]) => profile === "lite" || (profile === "production" && url.startsWith("chdb:"))
-)
+const embedsClickHouse = (o: StorageProfile.Options) =>
+  o.profile === "lite" || (o.profile === "production" && Redacted.value(o.clickhouse.url).startsWith("chdb:"))
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
@@ -90,7 +87,7 @@ export const ingest = Command.make(
     Effect.gen(function*() {
       // The input is checked before the storage starts: a missing file is one line at once.
       const opened = yield* Ingest.open(file)
-      const input = file === "-" && (yield* config(embedsClickHouse))
+      const input = file === "-" && embedsClickHouse(yield* options)
         ? yield* Ingest.spooled(opened).pipe(
           Effect.onInterrupt(() => Console.error("interrupted while reading standard input: nothing stored"))
         )
@@ -152,7 +149,7 @@ export const replayDeadLetters = Command.make(
   { file: Options.file("file").pipe(Options.optional, Options.withDescription("the dead-letter file (default: the profile's)")) },
   ({ file }) =>
     Effect.gen(function*() {
-      const path = file._tag === "Some" ? file.value : yield* config(StorageProfile.deadLetterPath)
+      const path = file._tag === "Some" ? file.value : StorageProfile.deadLetterPath(yield* options)
       const fs = yield* FileSystem.FileSystem
       // `<file>.replay` is what a replay that failed half-way left behind: it is resumed first.
       const present = yield* Effect.forEach([path, `${path}.replay`], (f) => fs.exists(f).pipe(Effect.orElseSucceed(() => false)))
@@ -167,5 +164,6 @@ export const replayDeadLetters = Command.make(
   Command.withDescription(
     "store the spans of the dead-letter file again, now that the engine is back, then remove the file (lines that are not spans go to FILE.rejected)"
   ),
-  Command.provide(storageWith({ LLMTRACE_TRACE_WRITER_REPLAY_ON_START: "false" }))
+  // Replaying at start would store the same file twice: the command replays it itself.
+  Command.provide(storageWith((o) => (o.profile === "memory" ? o : { ...o, writer: { ...o.writer, replayOnStart: false } })))
 )

@@ -9,6 +9,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { type StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import { classify } from "./ClickHouseErrors.js"
+import * as ConfigFields from "../ConfigFields.js"
 
 /** Query parameters, bound server-side as `{name:Type}`; never spliced into the SQL text. */
 export type Params = Record<string, unknown>
@@ -33,8 +34,8 @@ export interface ClickHouseClientShape {
 export class ClickHouseClient extends Context.Tag("llmtrace-storage/ClickHouseClient")<ClickHouseClient, ClickHouseClientShape>() {}
 
 export interface Options {
-  /** `http(s)://host:port`, `chdb:<dir>` (embedded, on disk) or `chdb::memory:` (embedded, temporary). */
-  readonly url: string
+  /** `http(s)://host:port`, `chdb:<dir>` (embedded, on disk) or `chdb::memory:` (embedded, temporary); `Redacted`, as it may hold a password. */
+  readonly url: Redacted.Redacted
   readonly database?: string
   readonly username?: string
   readonly password?: Redacted.Redacted<string>
@@ -82,7 +83,7 @@ const splitCredentials = (url: string) =>
       parsed.password = ""
       return { url: parsed.toString(), username, password: username !== undefined && password === undefined ? "" : password }
     },
-    catch: () => unavailable("ClickHouseClient.make", `LLMTRACE_CLICKHOUSE_URL is not a valid URL: ${redactUrl(url)}`)
+    catch: () => unavailable("ClickHouseClient.make", `the ClickHouse url is not a valid URL: ${redactUrl(url)}`)
   })
 
 const unavailable = (operation: string, message: string, cause?: unknown) =>
@@ -114,7 +115,8 @@ const openChdb = (path: string) =>
 export const make = (options: Options): Effect.Effect<ClickHouseClientShape, StorageUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
     const operation = "ClickHouseClient.make"
-    const address = redactUrl(options.url)
+    const url = Redacted.value(options.url)
+    const address = redactUrl(url)
     const database = options.database ?? "llmtrace"
     if (!validDatabase(database)) {
       return yield* unavailable(operation, `invalid ClickHouse database name ${JSON.stringify(database)}: use letters, digits and _`)
@@ -124,16 +126,16 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     const log = { level: ClickHouseLogLevel.OFF }
     let engine: "server" | "chdb"
     let client: NodeClient
-    if (options.url.startsWith("chdb:")) {
+    if (url.startsWith("chdb:")) {
       engine = "chdb"
-      const dir = options.url.slice("chdb:".length)
+      const dir = url.slice("chdb:".length)
       if (dir === "") return yield* unavailable(operation, "a chdb: URL needs a directory, e.g. chdb:./data or chdb::memory:")
       const connection = yield* openChdb(dir === ":memory:" ? dir : (yield* Effect.promise(() => import("node:path"))).resolve(dir))
       // chdb types its connection against its own copy of client-common: same shape, distinct declarations.
       client = createClient({ connection: connection as unknown as ClientConnection, log })
-    } else if (/^https?:\/\//.test(options.url)) {
+    } else if (/^https?:\/\//.test(url)) {
       engine = "server"
-      const server = yield* splitCredentials(options.url)
+      const server = yield* splitCredentials(url)
       client = createClient({
         url: server.url,
         username: server.username ?? options.username ?? "default",
@@ -191,26 +193,29 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     return shape
   })
 
-/** Reads the client options from the environment (see `.env.example`). */
-export const config: Config.Config<Options> = Config.all({
-  url: Config.string("LLMTRACE_CLICKHOUSE_URL").pipe(Config.withDefault("http://localhost:8123")),
-  database: Config.string("LLMTRACE_CLICKHOUSE_DATABASE").pipe(
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = {
+  url: Config.redacted().pipe(Config.withDefault(Redacted.make("http://localhost:8123"))),
+  database: Config.string().pipe(
     Config.validate({ message: "must be letters, digits and _ (not starting with a digit)", validation: validDatabase }),
     Config.withDefault("llmtrace")
   ),
-  username: Config.string("LLMTRACE_CLICKHOUSE_USER").pipe(Config.withDefault("default")),
-  password: Config.redacted("LLMTRACE_CLICKHOUSE_PASSWORD").pipe(Config.withDefault(Redacted.make(""))),
-  requestTimeout: Config.duration("LLMTRACE_CLICKHOUSE_REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
-  connectTimeout: Config.duration("LLMTRACE_CLICKHOUSE_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
-  compression: Config.boolean("LLMTRACE_CLICKHOUSE_COMPRESSION").pipe(Config.withDefault(true))
-})
+  username: Config.string().pipe(Config.withDefault("default")),
+  password: Config.redacted().pipe(Config.withDefault(Redacted.make(""))),
+  requestTimeout: Config.duration().pipe(Config.withDefault(Duration.seconds(30))),
+  connectTimeout: Config.duration().pipe(Config.withDefault(Duration.seconds(10))),
+  compression: Config.boolean().pipe(Config.withDefault(true)),
+  verify: Config.boolean().pipe(Config.withDefault(true))
+} satisfies ConfigFields.Fields<Options>
 
-export const layerWith = (options: Options): Layer.Layer<ClickHouseClient, StorageUnavailable> =>
-  Layer.scoped(ClickHouseClient, make(options))
+/** The default configuration: each option under its own name (`url`, `requestTimeout`, …), every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
 
-/** The client configured from the environment; `overrides` win over it (e.g. a test's own database). */
-export const layerConfig = (overrides: Partial<Options> = {}): Layer.Layer<ClickHouseClient, StorageUnavailable | ConfigError.ConfigError> =>
-  Layer.scoped(ClickHouseClient, Effect.flatMap(config, (options) => make({ ...options, ...overrides })))
+/** The client from explicit options; reads no configuration. */
+export const layer = (options: Options): Layer.Layer<ClickHouseClient, StorageUnavailable> => Layer.scoped(ClickHouseClient, make(options))
 
-/** The client configured from the environment. */
-export const layer: Layer.Layer<ClickHouseClient, StorageUnavailable | ConfigError.ConfigError> = layerConfig()
+/** The client from a configuration, e.g. {@link config} or the profile's (`StorageConfig.clickhouse`). */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<ClickHouseClient, StorageUnavailable | ConfigError.ConfigError> =>
+  Layer.scoped(ClickHouseClient, Effect.flatMap(Config.unwrap(config), make))

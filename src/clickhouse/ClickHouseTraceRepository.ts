@@ -1,6 +1,6 @@
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
-import * as ConfigError from "effect/ConfigError"
+import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -13,6 +13,7 @@ import { withTimeout } from "../Timeout.js"
 import * as TraceRepository from "../TraceRepository.js"
 import { ClickHouseClient, type ClickHouseClientShape, type Params } from "./ClickHouseClient.js"
 import * as ClickHouseMigrations from "./ClickHouseMigrations.js"
+import * as ConfigFields from "../ConfigFields.js"
 import { TraceSink } from "./TraceWriter.js"
 import { columns, fromDateTime64, fromRow, nextVersion, type SpanRow, toDateTime64, toRow } from "./SpanRows.js"
 
@@ -81,10 +82,8 @@ const byStartThenId = (a: TraceSpan, b: TraceSpan) =>
  * ClickHouseMigrations for the schema. Reads take the newest stored copy of each span (`FINAL` or
  * `ORDER BY version DESC LIMIT 1 BY`), so a re-store is visible at once, before merges.
  */
-export const make = (
-  ch: ClickHouseClientShape,
-  options: Options = {}
-): Effect.Effect<TraceRepository.TraceRepositoryShape, StorageError> => Effect.map(makeWithSink(ch, options), (parts) => parts.repository)
+export const make = (options: Options = {}): Effect.Effect<TraceRepository.TraceRepositoryShape, StorageError, ClickHouseClient> =>
+  Effect.flatMap(ClickHouseClient, (ch) => Effect.map(makeWithSink(ch, options), (parts) => parts.repository))
 
 /**
  * The repository and a {@link TraceWriter.TraceSink} over the same tables: the sink inserts spans the
@@ -303,12 +302,13 @@ export const makeWithSink = (
     return { repository, sink }
   })
 
-/** Repository options from the environment (see `.env.example`). */
-export const config: Config.Config<Options> = Config.all({
-  timeout: Config.duration("LLMTRACE_CLICKHOUSE_QUERY_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
-  autoMigrate: Config.boolean("LLMTRACE_AUTO_MIGRATE").pipe(Config.withDefault(true)),
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = {
+  timeout: Config.duration().pipe(Config.withDefault(Duration.seconds(30))),
+  autoMigrate: Config.boolean().pipe(Config.withDefault(true)),
+  skipSchemaCheck: Config.boolean().pipe(Config.withDefault(false)),
   // Empty means unset, so `.env.example` can list the variable without a value.
-  retentionDays: Config.string("LLMTRACE_CLICKHOUSE_RETENTION_DAYS").pipe(
+  retentionDays: Config.string().pipe(
     // validate before withDefault, so an error names the variable
     Config.validate({
       message: "must be a positive whole number of days, or empty",
@@ -317,23 +317,26 @@ export const config: Config.Config<Options> = Config.all({
     Config.withDefault(""),
     Config.map((s) => (s.trim() === "" ? undefined : Number(s.trim())))
   ),
-  cluster: Config.string("LLMTRACE_CLICKHOUSE_CLUSTER").pipe(
+  cluster: Config.string().pipe(
     Config.withDefault(""),
     Config.map((s) => (s.trim() === "" ? undefined : s.trim()))
   )
-})
+} satisfies ConfigFields.Fields<Options>
+
+/** The default configuration: each option under its own name (`timeout`, `retentionDays`, …), every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
 
 const toContext = (parts: Effect.Effect.Success<ReturnType<typeof makeWithSink>>) =>
   Context.make(TraceRepository.TraceRepository, parts.repository).pipe(Context.add(TraceSink, parts.sink))
 
-/** The repository (and the TraceWriter's sink) over a {@link ClickHouseClient}, with the given options. */
-export const layerWith = (
+/** The repository (and the TraceWriter's sink) over the {@link ClickHouseClient} in context, from explicit options. */
+export const layer = (
   options: Options = {}
 ): Layer.Layer<TraceRepository.TraceRepository | TraceSink, StorageError, ClickHouseClient> =>
   Layer.effectContext(Effect.map(Effect.flatMap(ClickHouseClient, (ch) => makeWithSink(ch, options)), toContext))
 
-/** The repository (and the TraceWriter's sink) over a {@link ClickHouseClient}, configured from the environment. */
-export const layer: Layer.Layer<TraceRepository.TraceRepository | TraceSink, StorageError | ConfigError.ConfigError, ClickHouseClient> =
-  Layer.effectContext(
-    Effect.map(Effect.flatMap(Effect.zip(ClickHouseClient, config), ([ch, options]) => makeWithSink(ch, options)), toContext)
-  )
+/** The repository (and the TraceWriter's sink) from a configuration, e.g. {@link config} or `StorageConfig.traces`. */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<TraceRepository.TraceRepository | TraceSink, StorageError | ConfigError.ConfigError, ClickHouseClient> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))

@@ -1,9 +1,12 @@
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { SpanId, TenantId, TraceId } from "../domain/Ids.js"
 import type { StorageStats, TraceQuery } from "../domain/Query.js"
 import type { TraceEvent, TraceSpan } from "../domain/Trace.js"
+import * as ConfigFields from "../ConfigFields.js"
 import * as TraceRepository from "../TraceRepository.js"
 import { spanMatches, hasSpanFilters, inRange } from "./TraceFilter.js"
 
@@ -21,8 +24,13 @@ interface TenantData {
 const byStartThenId = (a: TraceSpan, b: TraceSpan) =>
   a.startTime.getTime() - b.startTime.getTime() || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0)
 
+/** None yet; the repository still composes like every adapter. */
+export type Options = ConfigFields.None
+export const fields = ConfigFields.none
+export const config: Config.Config<Options> = ConfigFields.nothing
+
 /** Traces in plain maps, with the same contract as every engine. Values are copied in and out. */
-export const make: Effect.Effect<TraceRepository.TraceRepositoryShape> = Effect.sync(() => {
+export const make = (_options: Options = {}): Effect.Effect<TraceRepository.TraceRepositoryShape> => Effect.sync(() => {
   const tenants = new Map<TenantId, TenantData>()
 
   const tenantData = (tenantId: TenantId): TenantData => {
@@ -160,4 +168,8 @@ export const make: Effect.Effect<TraceRepository.TraceRepositoryShape> = Effect.
   }, { backendBoundsCalls: true }) // no I/O: nothing to time out
 })
 
-export const layer: Layer.Layer<TraceRepository.TraceRepository> = Layer.effect(TraceRepository.TraceRepository, make)
+/** A fresh, private repository. */
+export const layer = (options: Options = {}): Layer.Layer<TraceRepository.TraceRepository> => Layer.effect(TraceRepository.TraceRepository, make(options))
+
+export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<TraceRepository.TraceRepository, ConfigError.ConfigError> =>
+  Layer.effect(TraceRepository.TraceRepository, Effect.flatMap(Config.unwrap(config), make))

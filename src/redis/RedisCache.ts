@@ -1,12 +1,17 @@
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Cache from "../Cache.js"
-import type { StorageUnavailable } from "../StorageError.js"
+import type { StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import * as RedisClient from "./RedisClient.js"
 import * as RedisConfig from "./RedisConfig.js"
+
+/** Sets KEYS[1] to ARGV[2] with a TTL of ARGV[3] ms only if it holds exactly ARGV[1]; one key, so cluster-safe. */
+const compareAndSetScript = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3]) end return nil`
 
 /**
  * The `Cache` on Redis. Every key is `prefix + key`, and every command names one key (`GET`,
@@ -15,11 +20,12 @@ import * as RedisConfig from "./RedisConfig.js"
  *
  * - values are bytes both ways (`getBuffer`, a `Buffer` argument to `SET`): binary-safe;
  * - TTLs are set in milliseconds (`SET key value PX ms`, a fraction of a millisecond rounded up);
+ * - `compareAndSet` is `SET … PX ms NX` when nothing is expected, else a one-key script (atomic on the server);
  * - `invalidate` is `UNLINK`, a no-op for a missing key;
  * - `healthCheck` is `PING`;
  * - every call is bounded by the command timeout, and fails at once while the connection is down.
  */
-export const make: Effect.Effect<Cache.CacheShape, never, RedisClient.RedisClient> = Effect.map(
+export const fromClient: Effect.Effect<Cache.CacheShape, never, RedisClient.RedisClient> = Effect.map(
   RedisClient.RedisClient,
   (redis) => {
     const { commandTimeout, prefix } = redis.options
@@ -38,6 +44,17 @@ export const make: Effect.Effect<Cache.CacheShape, never, RedisClient.RedisClien
             "PX",
             Math.max(1, Math.ceil(Duration.toMillis(ttl)))
           ))),
+      compareAndSet: (key, expected, value, ttl) => {
+        const ms = Math.max(1, Math.ceil(Duration.toMillis(ttl)))
+        const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+        return Effect.map(
+          redis.use("Cache.compareAndSet", (client) =>
+            Option.isNone(expected)
+              ? client.set(prefix + key, bytes, "PX", ms, "NX")
+              : client.eval(compareAndSetScript, 1, prefix + key, Buffer.from(expected.value), bytes, ms)),
+          (reply) => reply === "OK"
+        )
+      },
       invalidate: (key) => Effect.asVoid(redis.use("Cache.invalidate", (client) => client.unlink(prefix + key))),
       healthCheck: () => Effect.asVoid(redis.use("Cache.healthCheck", (client) => client.ping()))
     }, {
@@ -50,15 +67,26 @@ export const make: Effect.Effect<Cache.CacheShape, never, RedisClient.RedisClien
   }
 )
 
-/** The cache on a client built from explicit options (defaults for the rest); reads no environment. */
-export const layer = (options: RedisConfig.RedisOptions = {}): Layer.Layer<Cache.Cache, StorageUnavailable> =>
-  Layer.effect(Cache.Cache, make).pipe(Layer.provide(RedisClient.layer(options)))
+/** How to reach Redis, and the key prefix (see {@link RedisConfig.RedisOptions}). */
+export type Options = RedisConfig.RedisOptions
 
-/** The cache from the environment: `LLMTRACE_REDIS_URL`, `LLMTRACE_CACHE_PREFIX`, … (see `RedisConfig.config`). */
-export const layerConfig: Layer.Layer<Cache.Cache, StorageUnavailable | ConfigError.ConfigError> = Layer.effect(
-  Cache.Cache,
-  make
-).pipe(Layer.provide(RedisClient.layerConfig()))
+/** The cache on its own client, closed with the scope. */
+export const make = (options: Options): Effect.Effect<Cache.CacheShape, StorageUnavailable | StorageQueryError, Scope.Scope> =>
+  Effect.flatMap(RedisClient.make(options), (client) => Effect.provideService(fromClient, RedisClient.RedisClient, client))
+
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = RedisConfig.fields
+
+/** The default configuration: each option under its own name (`url`, `prefix`, …), every one optional. */
+export const config: Config.Config<Options> = RedisClient.config
+
+/** The cache on its own client, from explicit options (defaults for the rest); reads no configuration. */
+export const layer = (options: Options): Layer.Layer<Cache.Cache, StorageUnavailable | StorageQueryError> =>
+  Layer.scoped(Cache.Cache, make(options))
+
+/** The cache on its own client, from a configuration, e.g. {@link config} or `StorageConfig.redis`. */
+export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<Cache.Cache, StorageUnavailable | StorageQueryError | ConfigError.ConfigError> =>
+  Layer.scoped(Cache.Cache, Effect.flatMap(Config.unwrap(config), make))
 
 /** The cache on the `RedisClient` in context, for sharing one connection with other Redis users. */
-export const layerFromClient: Layer.Layer<Cache.Cache, never, RedisClient.RedisClient> = Layer.effect(Cache.Cache, make)
+export const layerFromClient: Layer.Layer<Cache.Cache, never, RedisClient.RedisClient> = Layer.effect(Cache.Cache, fromClient)

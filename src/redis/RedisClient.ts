@@ -1,4 +1,4 @@
-import type * as Config from "effect/Config"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -8,7 +8,11 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { Cluster, Redis, type RedisOptions as IORedisOptions } from "ioredis"
 import { StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import * as ConfigFields from "../ConfigFields.js"
 import * as RedisConfig from "./RedisConfig.js"
+
+/** How to reach Redis (see {@link RedisConfig.RedisOptions}). */
+export type Options = RedisConfig.RedisOptions
 
 /** A single server or a cluster: both speak the same single-key commands. */
 export type Client = Redis | Cluster
@@ -29,7 +33,13 @@ export interface RedisClientShape {
 export class RedisClient extends Context.Tag("llmtrace-storage/RedisClient")<RedisClient, RedisClientShape>() {}
 
 /** Error replies that mean "not now" rather than "wrong command": the server or cluster is unavailable. */
-const unavailableReply = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOAUTH|WRONGPASS|NOPERM|MOVED|ASK)\b/
+const unavailableReply = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|MOVED|ASK)\b/
+
+/**
+ * Replies that no retry will change: the credentials or the user's permissions are wrong. They are a
+ * `StorageQueryError` (the server refused), never `StorageUnavailable`, which callers may retry.
+ */
+export const refusedReply = /^(NOAUTH|WRONGPASS|NOPERM)\b/
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
@@ -41,6 +51,9 @@ export const toStorageError = (address: string, operation: string, commandTimeou
 (error: unknown): StorageUnavailable | StorageQueryError => {
   const message = messageOf(error)
   const cause = new Error(message)
+  if (refusedReply.test(message)) {
+    return new StorageQueryError({ backend: "redis", operation, message: `redis at ${address} refused the credentials or permissions: ${message}`, cause })
+  }
   if (error instanceof Error && error.name === "ReplyError" && !unavailableReply.test(message)) {
     return new StorageQueryError({ backend: "redis", operation, message: `redis at ${address} rejected the command: ${message}`, cause })
   }
@@ -99,14 +112,25 @@ const create = (options: RedisConfig.ResolvedRedisOptions): Client => {
   })
 }
 
-/** Waits for the client's first `ready`, keeping the last connection error for the message. */
+/**
+ * Waits for the client's first `ready`, keeping the last connection error for the message. Refused
+ * credentials or permissions end the wait at once with a `StorageQueryError`: reconnecting would
+ * only be refused again.
+ */
 const awaitReady = (client: Client, address: string, options: RedisConfig.ResolvedRedisOptions, lastError: () => string | undefined) =>
-  Effect.async<void, StorageUnavailable>((resume) => {
+  Effect.async<void, StorageUnavailable | StorageQueryError>((resume) => {
     const onReady = () => resume(Effect.void)
+    const onError = (error: unknown) => {
+      if (refusedReply.test(messageOf(error))) resume(Effect.fail(toStorageError(address, "RedisClient.connect")(error) as StorageQueryError))
+    }
     if (client.status === "ready") return resume(Effect.void)
     client.once("ready", onReady)
-    client.connect().catch(() => undefined)
-    return Effect.sync(() => client.removeListener("ready", onReady))
+    client.on("error", onError)
+    client.connect().catch(onError)
+    return Effect.sync(() => {
+      client.removeListener("ready", onReady)
+      client.removeListener("error", onError)
+    })
   }).pipe(
     Effect.timeoutFail({
       duration: options.connectTimeout,
@@ -135,7 +159,7 @@ const release = (client: Client, timeout: Duration.Duration) =>
  * password, when no connection is ready within the connect timeout. Invalid explicit options
  * (a malformed URL) are a defect: they are the program's own constants.
  */
-export const make = (options: RedisConfig.RedisOptions = {}): Effect.Effect<RedisClientShape, StorageUnavailable, Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<RedisClientShape, StorageUnavailable | StorageQueryError, Scope.Scope> =>
   Effect.gen(function*() {
     const resolved = yield* Effect.sync(() => RedisConfig.resolve(options))
     const first = resolved.clusterNodes[0]
@@ -160,12 +184,15 @@ export const make = (options: RedisConfig.RedisOptions = {}): Effect.Effect<Redi
     return { client, address, options: resolved, use }
   }).pipe(Effect.withSpan("RedisClient.make"))
 
-/** A client from explicit options (defaults for the rest); reads no environment. */
-export const layer = (options: RedisConfig.RedisOptions = {}): Layer.Layer<RedisClient, StorageUnavailable> =>
-  Layer.scoped(RedisClient, make(options))
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = RedisConfig.fields
 
-/** A client from the environment (`LLMTRACE_REDIS_*`, see {@link RedisConfig.config}). */
-export const layerConfig = (
-  config: Config.Config<RedisConfig.ResolvedRedisOptions> = RedisConfig.config
-): Layer.Layer<RedisClient, StorageUnavailable | ConfigError.ConfigError> =>
-  Layer.scoped(RedisClient, Effect.flatMap(config, make))
+/** The default configuration: each option under its own name (`url`, `commandTimeout`, …), every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
+
+/** A client from explicit options (defaults for the rest); reads no configuration. */
+export const layer = (options: Options): Layer.Layer<RedisClient, StorageUnavailable | StorageQueryError> => Layer.scoped(RedisClient, make(options))
+
+/** A client from a configuration, e.g. {@link config} or `StorageConfig.redis`. */
+export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<RedisClient, StorageUnavailable | StorageQueryError | ConfigError.ConfigError> =>
+  Layer.scoped(RedisClient, Effect.flatMap(Config.unwrap(config), make))

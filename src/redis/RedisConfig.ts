@@ -3,14 +3,15 @@ import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
+import * as ConfigFields from "../ConfigFields.js"
 
 /**
- * How to reach Redis. Every field has a default; {@link config} reads them from the environment
- * (`LLMTRACE_REDIS_*`, `LLMTRACE_CACHE_PREFIX`), {@link resolve} fills them in for explicit options.
+ * How to reach Redis. Every field but the URL has a default; {@link resolve} fills them in, and
+ * {@link fields} reads them as `Config`s (named by the composition root).
  */
 export interface RedisOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). Default `redis://127.0.0.1:6379`. */
-  readonly url?: Redacted.Redacted<string> | string
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS); `Redacted`, as it may hold a password. */
+  readonly url: Redacted.Redacted
   /** Prepended to every key. Default `llmtrace:`. */
   readonly prefix?: string
   /** How long building the layer (and each reconnection) may take to reach a ready connection. Default 5 s. */
@@ -124,12 +125,8 @@ const positive = (d: Duration.DurationInput, name: string): Duration.Duration =>
  * Applies the defaults and checks explicit options. Throws on an invalid URL or node: explicit
  * options are the program's own constants, so a mistake there is a defect, not a runtime condition.
  */
-export const resolve = (options: RedisOptions = {}): ResolvedRedisOptions => {
-  const url = options.url === undefined
-    ? Redacted.make(defaults.url)
-    : typeof options.url === "string"
-    ? Redacted.make(options.url)
-    : options.url
+export const resolve = (options: RedisOptions): ResolvedRedisOptions => {
+  const url = options.url
   const parsedUrl = parseUrl(Redacted.value(url))
   if (Either.isLeft(parsedUrl)) throw new Error(`Redis url ${parsedUrl.left}`)
   const nodes = parseNodes(options.clusterNodes ?? [])
@@ -146,8 +143,8 @@ export const resolve = (options: RedisOptions = {}): ResolvedRedisOptions => {
   }
 }
 
-const duration = (name: string, fallback: Duration.Duration) =>
-  Config.duration(name).pipe(
+const duration = (fallback: Duration.Duration) =>
+  Config.duration().pipe(
     Config.mapOrFail((d) =>
       Duration.isFinite(d) && Duration.toMillis(d) >= 1
         ? Either.right(d)
@@ -157,36 +154,24 @@ const duration = (name: string, fallback: Duration.Duration) =>
   )
 
 /**
- * The options from the environment. A bad value fails with a `ConfigError` naming the variable.
- *
- * | variable | default |
- * |---|---|
- * | `LLMTRACE_REDIS_URL` (secret) | `redis://127.0.0.1:6379` |
- * | `LLMTRACE_CACHE_PREFIX` | `llmtrace:` |
- * | `LLMTRACE_REDIS_CONNECT_TIMEOUT` | `5 seconds` |
- * | `LLMTRACE_REDIS_COMMAND_TIMEOUT` | `2 seconds` |
- * | `LLMTRACE_REDIS_RECONNECT_MAX_DELAY` | `2 seconds` |
- * | `LLMTRACE_REDIS_SHUTDOWN_TIMEOUT` | `1 second` |
- * | `LLMTRACE_REDIS_CLUSTER_NODES` | empty: a single server (else `host:port,host:port,…`) |
- * | `LLMTRACE_REDIS_AUTO_PIPELINING` | `true` |
+ * Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). A bad value
+ * fails with a `ConfigError` naming the variable, never repeating the URL.
  */
-export const config: Config.Config<ResolvedRedisOptions> = Config.all({
-  url: Config.redacted("LLMTRACE_REDIS_URL").pipe(
+export const fields = {
+  url: Config.redacted().pipe(
     Config.mapOrFail((url) =>
-      Either.mapBoth(parseUrl(Redacted.value(url)), { onRight: () => url, onLeft: (message) => ConfigError.InvalidData(["LLMTRACE_REDIS_URL"], message) })
+      Either.mapBoth(parseUrl(Redacted.value(url)), { onRight: () => url, onLeft: (message) => ConfigError.InvalidData([], message) })
     ),
     Config.withDefault(Redacted.make(defaults.url))
   ),
-  prefix: Config.string("LLMTRACE_CACHE_PREFIX").pipe(Config.withDefault(defaults.prefix)),
-  connectTimeout: duration("LLMTRACE_REDIS_CONNECT_TIMEOUT", defaults.connectTimeout),
-  commandTimeout: duration("LLMTRACE_REDIS_COMMAND_TIMEOUT", defaults.commandTimeout),
-  reconnectMaxDelay: duration("LLMTRACE_REDIS_RECONNECT_MAX_DELAY", defaults.reconnectMaxDelay),
-  shutdownTimeout: duration("LLMTRACE_REDIS_SHUTDOWN_TIMEOUT", defaults.shutdownTimeout),
-  clusterNodes: Config.string("LLMTRACE_REDIS_CLUSTER_NODES").pipe(
-    Config.mapOrFail((list) =>
-      Either.mapLeft(parseNodes(list.split(",")), (message) => ConfigError.InvalidData([], message))
-    ),
+  prefix: Config.string().pipe(Config.withDefault(defaults.prefix)),
+  connectTimeout: duration(defaults.connectTimeout),
+  commandTimeout: duration(defaults.commandTimeout),
+  reconnectMaxDelay: duration(defaults.reconnectMaxDelay),
+  shutdownTimeout: duration(defaults.shutdownTimeout),
+  clusterNodes: Config.string().pipe(
+    Config.mapOrFail((list) => Either.mapLeft(parseNodes(list.split(",")), (message) => ConfigError.InvalidData([], message))),
     Config.withDefault([])
   ),
-  autoPipelining: Config.boolean("LLMTRACE_REDIS_AUTO_PIPELINING").pipe(Config.withDefault(defaults.autoPipelining))
-})
+  autoPipelining: Config.boolean().pipe(Config.withDefault(defaults.autoPipelining))
+} satisfies ConfigFields.Fields<RedisOptions>

@@ -4,7 +4,8 @@ import { SqlError } from "@effect/sql/SqlError"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { type StorageError, StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import { apiTokenPrefix, hashApiToken } from "../domain/Tenant.js"
+import { StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import * as Dialect from "./Dialect.js"
 import { classify } from "./SqlErrors.js"
 
@@ -75,8 +76,51 @@ export const migrations = {
       error TEXT
     )`,
     `CREATE INDEX compliance_reports_tenant_time ON compliance_reports (tenant_id, created_at DESC)`
-  ])
+  ]),
+  "0002_tenant_token_hash": Effect.suspend(() => hashTenantTokens())
 }
+
+/** The columns of `tenants` as the database reports them. */
+const tenantColumns = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql.onDialectOrElse({
+    pg: () =>
+      sql<{ name: string }>`SELECT column_name AS name FROM information_schema.columns
+                             WHERE table_schema = current_schema() AND table_name = 'tenants'`,
+    orElse: () => sql<{ name: string }>`SELECT name FROM pragma_table_info('tenants')`
+  })
+  return new Set(rows.map((r) => r.name))
+})
+
+/**
+ * Migration 0002: tenants keep the SHA-256 of their API token and a display prefix, never the token
+ * (DESIGN.md §10). In place, on both engines alike: \`api_token\` is renamed \`api_token_hash\` (its
+ * UNIQUE index and NOT NULL stay: SQLite cannot add them to an existing table) and \`api_token_prefix\`
+ * is added, NULL until its row is converted. Rows are then converted in batches, each found by its
+ * NULL prefix, so every step is safe to run again: a run that stopped part way (the Migrator runs it
+ * in a transaction, but {@link hashTenantTokens} is also exported for tools) resumes where it stopped.
+ * The hash is computed here, not in SQL: PostgreSQL text holds escaped NUL (NulEscape), and SQLite
+ * has no SHA-256.
+ */
+export const hashTenantTokens = (options: { readonly batchSize?: number; readonly maxBatches?: number } = {}) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const d = yield* Dialect.make(sql)
+    const columns = yield* tenantColumns
+    if (!columns.has("api_token_prefix")) yield* sql.unsafe("ALTER TABLE tenants ADD COLUMN api_token_prefix TEXT")
+    if (columns.has("api_token")) yield* sql.unsafe("ALTER TABLE tenants RENAME COLUMN api_token TO api_token_hash")
+    const batchSize = options.batchSize ?? 500
+    for (let batch = 0; batch < (options.maxBatches ?? Number.POSITIVE_INFINITY); batch++) {
+      const rows = yield* sql<{ id: string; api_token_hash: unknown }>`
+        SELECT id, api_token_hash FROM tenants WHERE api_token_prefix IS NULL ORDER BY id LIMIT ${batchSize}`
+      if (rows.length === 0) return
+      for (const row of rows) {
+        const token = d.readText(row.api_token_hash)
+        yield* sql`UPDATE tenants SET api_token_hash = ${hashApiToken(token)}, api_token_prefix = ${d.text(apiTokenPrefix(token))}
+                   WHERE id = ${row.id} AND api_token_prefix IS NULL`
+      }
+    }
+  })
 
 const migrator = Migrator.make({})({ loader: Migrator.fromRecord(migrations), table })
 
@@ -106,17 +150,25 @@ export const run = Effect.gen(function*() {
   })
 })
 
+/** A driver error of a migration read or run: unavailable, or else the engine refused it. */
+const migrationError = (backend: Dialect.Dialect["backend"], operation: string) => (error: SqlError): StorageUnavailable | StorageQueryError => {
+  const classified = classify(backend, operation)(error)
+  return classified._tag === "StorageUnavailable" || classified._tag === "StorageQueryError"
+    ? classified
+    : new StorageQueryError({ backend, operation, message: classified.message, cause: error })
+}
+
 /**
  * {@link run} with any failure as a storage error: a driver error classified by its code (an
  * unreachable server is {@link StorageUnavailable}), a failed migration a {@link StorageQueryError}.
  */
-export const runChecked: Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, StorageError, SqlClient.SqlClient> =
+export const runChecked: Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> =
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.flatMap(Dialect.make(sql), ({ backend }) =>
       run.pipe(
         Effect.catchAllCause((cause) =>
           Option.match(Option.filter(Cause.failureOption(cause), (e) => e instanceof SqlError), {
-            onSome: (error) => Effect.fail(classify(backend, "Migrations.run")(error)),
+            onSome: (error) => Effect.fail(migrationError(backend, "Migrations.run")(error)),
             onNone: () =>
               Effect.fail(new StorageQueryError({ backend, operation: "Migrations.run", message: `${backend} migrations failed: ${Cause.pretty(cause).split("\n")[0]}`, cause }))
           })
@@ -142,7 +194,7 @@ export interface Status {
  * from the table before it existed would keep failing after it was created. Any failure (an
  * unreachable server, a refused permission, an unreadable table) is an error, never "all pending".
  */
-export const status: Effect.Effect<Status, StorageError, SqlClient.SqlClient> = Effect.gen(function*() {
+export const status: Effect.Effect<Status, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const dialect = yield* Dialect.make(sql)
   const rows = yield* dialect.tableExists(table).pipe(
@@ -151,7 +203,7 @@ export const status: Effect.Effect<Status, StorageError, SqlClient.SqlClient> = 
         ? sql<{ readonly migration_id: number | string; readonly name: string }>`SELECT migration_id, name FROM ${sql(table)} ORDER BY migration_id`
         : Effect.succeed([])
     ),
-    Effect.mapError(classify(dialect.backend, "Migrations.status"))
+    Effect.mapError(migrationError(dialect.backend, "Migrations.status"))
   )
   const applied = rows.map((r) => key(Number(r.migration_id), r.name))
   const done = new Set(rows.map((r) => Number(r.migration_id)))
@@ -162,7 +214,7 @@ export const status: Effect.Effect<Status, StorageError, SqlClient.SqlClient> = 
  * Makes sure the schema is current before a repository is used: runs pending migrations when
  * `autoMigrate` is on, otherwise refuses an outdated schema with a message that says what to run.
  */
-export const ensure = (autoMigrate: boolean): Effect.Effect<void, StorageError, SqlClient.SqlClient> =>
+export const ensure = (autoMigrate: boolean): Effect.Effect<void, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> =>
   autoMigrate
     ? Effect.asVoid(runChecked)
     : Effect.gen(function*() {

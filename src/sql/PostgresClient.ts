@@ -1,14 +1,19 @@
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Reactivity from "@effect/experimental/Reactivity"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
+import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as ConfigFields from "../ConfigFields.js"
 import { StorageUnavailable } from "../StorageError.js"
 
-export interface PostgresOptions {
+export interface Options {
   /** `postgres://user:password@host:port/database`; kept `Redacted` so it never reaches a log. */
   readonly url: Redacted.Redacted
   readonly maxConnections?: number
@@ -55,54 +60,60 @@ const reasonOf = (cause: unknown, url: Redacted.Redacted): string => {
   return password === "" ? text : text.split(password).join("***")
 }
 
+const unavailable = (message: string) => new StorageUnavailable({ backend: "postgres", operation: "PostgresClient.make", message })
+
 /**
- * A pooled PostgreSQL `SqlClient`. Building it opens a connection within `connectTimeout`; a
- * server that cannot be reached fails with `StorageUnavailable` naming host and database.
+ * A pooled PostgreSQL client in the current scope. Building it opens a connection within
+ * `connectTimeout`; a server that cannot be reached fails with `StorageUnavailable` naming host and
+ * database (never the password).
  */
-export const layer = (options: PostgresOptions): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, StorageUnavailable> => {
+export const make = (options: Options): Effect.Effect<PgClient.PgClient, StorageUnavailable, Scope.Scope> => {
   const connectTimeout = Duration.decode(options.connectTimeout ?? "5 seconds")
   const where = describe(options.url)
-  return Layer.unwrapEffect(
-    Effect.try({
-      try: () => withStatementTimeout(options.url, Duration.decode(options.statementTimeout ?? "30 seconds")),
-      catch: () => new StorageUnavailable({ backend: "postgres", operation: "PostgresClient.layer", message: "LLMTRACE_POSTGRES_URL is not a valid URL" })
-    }).pipe(
-      Effect.map((url) =>
-        PgClient.layer({
-          url,
-          maxConnections: options.maxConnections ?? 10,
-          connectTimeout,
-          idleTimeout: options.idleTimeout ?? "30 seconds",
-          applicationName: "llmtrace-storage"
-        }).pipe(
-          Layer.catchAllCause((cause) =>
-            Layer.fail(
-              new StorageUnavailable({
-                backend: "postgres",
-                operation: "PostgresClient.layer",
-                message: `cannot connect to PostgreSQL at ${where} within ${Duration.format(connectTimeout)}: ${reasonOf(cause._tag === "Fail" ? cause.error : cause, options.url)}`
-              })
-            )
-          )
+  return Effect.try({
+    try: () => withStatementTimeout(options.url, Duration.decode(options.statementTimeout ?? "30 seconds")),
+    catch: () => unavailable("the PostgreSQL url is not a valid URL")
+  }).pipe(
+    Effect.flatMap((url) =>
+      PgClient.make({
+        url,
+        maxConnections: options.maxConnections ?? 10,
+        connectTimeout,
+        idleTimeout: options.idleTimeout ?? "30 seconds",
+        applicationName: "llmtrace-storage"
+      }).pipe(
+        Effect.provide(Reactivity.layer),
+        Effect.catchAllCause((cause) =>
+          Effect.fail(unavailable(
+            `cannot connect to PostgreSQL at ${where} within ${Duration.format(connectTimeout)}: ${reasonOf(Cause.squash(cause), options.url)}`
+          ))
         )
       )
     )
   )
 }
 
-/** Options from the environment: `LLMTRACE_POSTGRES_URL`, `_POOL_SIZE`, `_CONNECT_TIMEOUT`, `_IDLE_TIMEOUT`, `_STATEMENT_TIMEOUT`. */
-export const config: Config.Config<PostgresOptions> = Config.all({
-  url: Config.redacted("LLMTRACE_POSTGRES_URL").pipe(
-    Config.withDefault(Redacted.make("postgres://llmtrace:llmtrace@localhost:5432/llmtrace"))
-  ),
-  maxConnections: Config.integer("LLMTRACE_POSTGRES_POOL_SIZE").pipe(
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = {
+  url: Config.redacted().pipe(Config.withDefault(Redacted.make("postgres://llmtrace:llmtrace@localhost:5432/llmtrace"))),
+  maxConnections: Config.integer().pipe(
     Config.validate({ message: "must be at least 1", validation: (n) => n >= 1 }),
     Config.withDefault(10)
   ),
-  connectTimeout: Config.duration("LLMTRACE_POSTGRES_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
-  idleTimeout: Config.duration("LLMTRACE_POSTGRES_IDLE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
-  statementTimeout: Config.duration("LLMTRACE_POSTGRES_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30)))
-})
+  connectTimeout: Config.duration().pipe(Config.withDefault(Duration.seconds(5))),
+  idleTimeout: Config.duration().pipe(Config.withDefault(Duration.seconds(30))),
+  statementTimeout: Config.duration().pipe(Config.withDefault(Duration.seconds(30)))
+} satisfies ConfigFields.Fields<Options>
 
-export const layerConfig: Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, StorageUnavailable | ConfigError.ConfigError> =
-  Layer.unwrapEffect(Effect.map(config, layer))
+/** The default configuration: each option under its own name (`url`, `maxConnections`, …), every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
+
+/** A pooled PostgreSQL `SqlClient` from explicit options; reads no configuration. */
+export const layer = (options: Options): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, StorageUnavailable> =>
+  Layer.scopedContext(Effect.map(make(options), (client) => Context.make(PgClient.PgClient, client).pipe(Context.add(SqlClient.SqlClient, client))))
+
+/** A pooled PostgreSQL `SqlClient` from a configuration, e.g. {@link config} or `StorageConfig.postgres`. */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, StorageUnavailable | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))

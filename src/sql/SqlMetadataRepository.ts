@@ -1,5 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -8,9 +10,10 @@ import type { AuditEvent } from "../domain/Audit.js"
 import type { TenantId } from "../domain/Ids.js"
 import type { JsonObject } from "../domain/Primitives.js"
 import type { ComplianceReport } from "../domain/Report.js"
-import type { Tenant, TenantConfig } from "../domain/Tenant.js"
+import { apiTokenPrefix, hashApiToken, type Tenant, type TenantConfig } from "../domain/Tenant.js"
+import * as ConfigFields from "../ConfigFields.js"
 import * as MetadataRepository from "../MetadataRepository.js"
-import { StorageConflict, type StorageError, StorageNotFound } from "../StorageError.js"
+import { StorageConflict, StorageNotFound, type StorageQueryError, type StorageUnavailable } from "../StorageError.js"
 import * as Migrations from "./Migrations.js"
 import { type Dialect, make as makeDialect, readOptionalNumber, readOptionalTimestamp, readTimestamp } from "./Dialect.js"
 import { classify } from "./SqlErrors.js"
@@ -28,7 +31,8 @@ const rows = (d: Dialect) => {
     tenant: (r: Row): Tenant => ({
       id: r.id as TenantId,
       name: text(r.name),
-      apiToken: text(r.api_token),
+      apiTokenHash: r.api_token_hash as string,
+      apiTokenPrefix: text(r.api_token_prefix ?? ""),
       plan: text(r.plan),
       createdAt: readTimestamp(r.created_at),
       config: d.readJson<JsonObject>(r.config)
@@ -80,7 +84,7 @@ const rows = (d: Dialect) => {
  * memory profiles. Dialect differences live in `Dialect.ts`; constraint violations become
  * `StorageConflict` / `StorageNotFound` by the driver's error code (`SqlErrors.ts`).
  */
-export const make = Effect.gen(function*() {
+const build = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const d = yield* makeDialect(sql)
   const backend = d.backend
@@ -98,8 +102,8 @@ export const make = Effect.gen(function*() {
 
   return MetadataRepository.make(backend, {
     createTenant: (t) =>
-      sql`INSERT INTO tenants (id, name, api_token, plan, created_at, config)
-          VALUES (${t.id}, ${txt(t.name)}, ${txt(t.apiToken)}, ${txt(t.plan)}, ${ts(t.createdAt)}, ${d.json(t.config)})`.pipe(
+      sql`INSERT INTO tenants (id, name, api_token_hash, api_token_prefix, plan, created_at, config)
+          VALUES (${t.id}, ${txt(t.name)}, ${hashApiToken(t.apiToken)}, ${txt(apiTokenPrefix(t.apiToken))}, ${txt(t.plan)}, ${ts(t.createdAt)}, ${d.json(t.config)})`.pipe(
         Effect.asVoid,
         run("createTenant")
       ),
@@ -109,12 +113,13 @@ export const make = Effect.gen(function*() {
         run("getTenant")
       ),
     getTenantByToken: (token) =>
-      sql`SELECT * FROM tenants WHERE api_token = ${txt(token)}`.pipe(
+      sql`SELECT * FROM tenants WHERE api_token_hash = ${hashApiToken(token)}`.pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.tenant)),
         run("getTenantByToken")
       ),
     updateTenant: (t) =>
-      sql`UPDATE tenants SET name = ${txt(t.name)}, api_token = ${txt(t.apiToken)}, plan = ${txt(t.plan)}, config = ${d.json(t.config)}
+      sql`UPDATE tenants SET name = ${txt(t.name)}, api_token_hash = ${hashApiToken(t.apiToken)},
+            api_token_prefix = ${txt(apiTokenPrefix(t.apiToken))}, plan = ${txt(t.plan)}, config = ${d.json(t.config)}
           WHERE id = ${t.id} RETURNING id`.pipe(
         run("updateTenant"),
         Effect.filterOrFail((rows) => rows.length > 0, () => notFound("updateTenant", "tenant", t.id)),
@@ -208,13 +213,33 @@ export const make = Effect.gen(function*() {
   })
 })
 
-export interface LayerOptions {
+export interface Options {
   /** Run pending migrations when the layer is built (default); otherwise refuse an outdated schema. */
   readonly autoMigrate?: boolean
 }
 
 /** The repository over the `SqlClient` in context, its schema migrated (or checked) first. */
+export const make = (
+  options: Options = {}
+): Effect.Effect<MetadataRepository.MetadataRepositoryShape, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> =>
+  Effect.zipRight(Migrations.ensure(options.autoMigrate ?? true), build)
+
+/** Each option as an unnamed `Config`, with its default (see `ConfigFields`). */
+export const fields = {
+  autoMigrate: Config.boolean().pipe(Config.withDefault(true))
+} satisfies ConfigFields.Fields<Options>
+
+/** The default configuration: each option under its own name (`autoMigrate`), every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
+
+/** The repository over the `SqlClient` in context, from explicit options; reads no configuration. */
 export const layer = (
-  options: LayerOptions = {}
-): Layer.Layer<MetadataRepository.MetadataRepository, StorageError, SqlClient.SqlClient> =>
-  Layer.effect(MetadataRepository.MetadataRepository, Effect.zipRight(Migrations.ensure(options.autoMigrate ?? true), make))
+  options: Options = {}
+): Layer.Layer<MetadataRepository.MetadataRepository, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> =>
+  Layer.effect(MetadataRepository.MetadataRepository, make(options))
+
+/** The repository from a configuration, e.g. {@link config}. */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<MetadataRepository.MetadataRepository, StorageUnavailable | StorageQueryError | ConfigError.ConfigError, SqlClient.SqlClient> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import { apiTokenPrefix } from "../../src/index.js"
 import * as Cli from "../support/cli.js"
 
 const scratch = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-cli-"))
@@ -25,6 +26,27 @@ describe("llmtrace-storage", () => {
     expect(second.code).toBe(0)
     expect(second.stdout).toMatch(/acme\s+enterprise\s+150\s+200/)
     expect(second.stdout).toMatch(/globex\s+free\s+150\s+200/)
+  }, 180_000)
+
+  it("tenants create prints a generated token once; a given token and tenants list show only its prefix", async () => {
+    const env = { LLMTRACE_DATA_DIR: dataDir("tenants") }
+    const generated = await cli(["tenants", "create", "--name", "gen"], env)
+    expect(generated.code).toBe(0)
+    const token = /llmt_[A-Za-z0-9_-]{24}/.exec(generated.stdout)?.[0]
+    expect(token).toBeDefined()
+    const given = await cli(["tenants", "create", "--name", "given", "--token", "tok-given-secret-value"], env)
+    expect(given.code).toBe(0)
+    expect(given.stdout).not.toContain("tok-given-secret-value")
+    const listed = await cli(["tenants", "list", "--json"], env)
+    expect(listed.code).toBe(0)
+    const rows = listed.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(rows.map((r) => r.apiTokenPrefix)).toEqual([apiTokenPrefix(token!), apiTokenPrefix("tok-given-secret-value")])
+    expect(listed.stdout).not.toContain(token!)
+    expect(listed.stdout).not.toContain("tok-given-secret-value")
+    expect(rows.every((r) => !("apiToken" in r) && !("apiTokenHash" in r))).toBe(true)
+    const table = await cli(["tenants", "list"], env)
+    expect(table.stdout).not.toContain(token!)
+    expect(table.stdout).toContain(`${apiTokenPrefix(token!)}…`)
   }, 180_000)
 
   it("ingest stores every good line, reports each bad one with its number, and the counts are exact", async () => {
@@ -51,7 +73,8 @@ describe("llmtrace-storage", () => {
     expect(result.stdout).toContain("ingested 25 spans (1 whole trace) from 25 lines")
     expect(result.stdout).toContain("3 bad lines skipped")
     expect(result.stderr).toContain("line 11: not JSON")
-    expect(result.stderr).toContain("line 12: spanId")
+    // A left-out span id is filled (as TraceSpan.make does); the provider is required.
+    expect(result.stderr).toContain("line 12: provider: is missing")
     expect(result.stderr).toMatch(/line 23: securityScore: .*101/)
     const spans = await cli(["query", "--tenant", tenantId, "--limit", "100", "--json"], env)
     const stored = spans.stdout.trim().split("\n").map((l) => JSON.parse(l) as { prompt: string; traceId: string })
@@ -77,6 +100,17 @@ describe("llmtrace-storage", () => {
     expect(`${result.stdout}${result.stderr}`).not.toContain("Secr3t-Pa55")
     expect(result.stderr).not.toMatch(/\n\s+at /)
   }, 60_000)
+
+  it("--profile and --data-dir win over LLMTRACE_STORAGE_PROFILE and LLMTRACE_DATA_DIR", async () => {
+    const memory = await cli(["--profile", "memory", "migrate"], { LLMTRACE_STORAGE_PROFILE: "production", LLMTRACE_CLICKHOUSE_URL: "http://127.0.0.1:1" })
+    expect(memory.stdout.trim()).toBe("the memory profile has no schema to migrate")
+    expect(memory.code).toBe(0)
+    const chosen = dataDir("flag-dir")
+    const lite = await cli(["--data-dir", chosen, "migrate", "--dry-run"], { LLMTRACE_DATA_DIR: dataDir("env-dir") })
+    expect(lite.stdout).toContain(`chdb:${path.join(chosen, "clickhouse")}`)
+    expect(lite.code).toBe(0)
+    expect(existsSync(dataDir("env-dir"))).toBe(false)
+  }, 120_000)
 
   it("a bad argument is one line and a non-zero exit code", async () => {
     const result = await cli(["query", "--tenant", "not-a-uuid"], { LLMTRACE_STORAGE_PROFILE: "memory" })

@@ -23,26 +23,26 @@ describe("llmtrace-storage migrate", () => {
     expect(fresh.code).toBe(0)
     expect(statuses(fresh.stdout)).toEqual([
       { backend: "clickhouse", target: `chdb:${path.join(dir, "clickhouse")} (database llmtrace)`, applied: [], pending: ["1_traces_and_spans"] },
-      { backend: "sqlite", target: path.join(dir, "metadata.db"), applied: [], pending: ["0001_metadata"] }
+      { backend: "sqlite", target: path.join(dir, "metadata.db"), applied: [], pending: ["0001_metadata", "0002_tenant_token_hash"] }
     ])
     expect(existsSync(dir)).toBe(false)
 
     const table = await cli(["migrate", "--dry-run"], env)
     expect(table.stdout.split("\n")[0]).toMatch(/^backend\s+target\s+applied\s+pending$/)
-    expect(table.stdout).toMatch(/sqlite\s+\S+metadata\.db\s+\(none\)\s+0001_metadata/)
+    expect(table.stdout).toMatch(/sqlite\s+\S+metadata\.db\s+\(none\)\s+0001_metadata, 0002_tenant_token_hash/)
 
     const migrated = await cli(["migrate", "--json"], env)
     expect(migrated.code).toBe(0)
     expect(statuses(migrated.stdout).map((s) => [s.backend, s.ran, s.applied, s.pending])).toEqual([
       ["clickhouse", ["1_traces_and_spans"], ["1_traces_and_spans"], []],
-      ["sqlite", ["0001_metadata"], ["0001_metadata"], []]
+      ["sqlite", ["0001_metadata", "0002_tenant_token_hash"], ["0001_metadata", "0002_tenant_token_hash"], []]
     ])
 
     const after = await cli(["migrate", "--dry-run", "--json"], env)
     expect(after.code).toBe(0)
     expect(statuses(after.stdout).map((s) => [s.backend, s.applied, s.pending])).toEqual([
       ["clickhouse", ["1_traces_and_spans"], []],
-      ["sqlite", ["0001_metadata"], []]
+      ["sqlite", ["0001_metadata", "0002_tenant_token_hash"], []]
     ])
   }, 180_000)
 

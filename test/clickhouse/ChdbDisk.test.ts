@@ -8,6 +8,7 @@ import * as path from "node:path"
 import { ClickHouseClient, ClickHouseTraceRepository, newTenantId, newTraceId, TraceEvent, TraceRepository } from "../../src/index.js"
 import { traceRepositoryContract } from "../contract/TraceRepositoryContract.js"
 import { at, complexSpan, sortSpans, span } from "../support/fixtures.js"
+import * as Redacted from "effect/Redacted"
 
 // One data directory for this whole file (chDB allows one per process); each layer below opens it
 // and closes it in its own scope, one after the other.
@@ -15,7 +16,7 @@ const dir = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-chdb
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const repository = (database: string) =>
-  ClickHouseTraceRepository.layerWith().pipe(Layer.provide(ClickHouseClient.layerWith({ url: `chdb:${dir}`, database })))
+  ClickHouseTraceRepository.layer().pipe(Layer.provide(ClickHouseClient.layer({ url: Redacted.make(`chdb:${dir}`), database })))
 
 traceRepositoryContract("ClickHouse (embedded chDB, on disk)", repository("llmtrace_contract"), { excludeTestServices: true })
 

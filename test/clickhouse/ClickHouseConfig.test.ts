@@ -1,10 +1,11 @@
 import { closedPort } from "../support/ports.js"
 import { describe, expect, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { ClickHouseClient, ClickHouseTraceRepository, TraceWriter } from "../../src/index.js"
+import { ClickHouseClient, StorageConfig } from "../../src/index.js"
 
 const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
@@ -12,22 +13,34 @@ const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(Confi
 describe("ClickHouse configuration", () => {
   it.effect("reads defaults, and the password as a redacted value", () =>
     Effect.gen(function*() {
-      const client = yield* ClickHouseClient.config.pipe(withEnv({ LLMTRACE_CLICKHOUSE_PASSWORD: "s3cret" }))
-      expect(client).toMatchObject({ url: "http://localhost:8123", database: "llmtrace", username: "default", compression: true })
+      const client = yield* StorageConfig.clickhouse.pipe(withEnv({ LLMTRACE_CLICKHOUSE_PASSWORD: "s3cret" }))
+      expect(Redacted.value(client.url)).toBe("http://localhost:8123")
+      expect(client).toMatchObject({ database: "llmtrace", username: "default", compression: true })
       expect(Redacted.isRedacted(client.password)).toBe(true)
       expect(String(client.password)).not.toContain("s3cret")
-      const repo = yield* ClickHouseTraceRepository.config.pipe(withEnv({ LLMTRACE_CLICKHOUSE_RETENTION_DAYS: "", LLMTRACE_CLICKHOUSE_CLUSTER: "" }))
-      expect(repo).toMatchObject({ autoMigrate: true, retentionDays: undefined, cluster: undefined })
-      const writer = yield* TraceWriter.config.pipe(withEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "5000", LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL: "250 millis" }))
+      const repo = yield* StorageConfig.traces.pipe(withEnv({ LLMTRACE_CLICKHOUSE_RETENTION_DAYS: "", LLMTRACE_CLICKHOUSE_CLUSTER: "" }))
+      expect(repo).toMatchObject({ retentionDays: undefined, cluster: undefined })
+      expect(yield* StorageConfig.autoMigrate.pipe(withEnv({}))).toBe(true)
+      const writer = yield* StorageConfig.writer.pipe(withEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "5000", LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL: "250 millis" }))
       expect(writer).toMatchObject({ batchSize: 5000, capacity: 100_000, maxRetries: 5, validate: true })
     }))
 
   it.effect("names the variable of a bad value", () =>
     Effect.gen(function*() {
-      const retention = yield* Effect.flip(ClickHouseTraceRepository.config.pipe(withEnv({ LLMTRACE_CLICKHOUSE_RETENTION_DAYS: "-3" })))
+      const retention = yield* Effect.flip(StorageConfig.traces.pipe(withEnv({ LLMTRACE_CLICKHOUSE_RETENTION_DAYS: "-3" })))
       expect(String(retention)).toContain("LLMTRACE_CLICKHOUSE_RETENTION_DAYS")
-      const database = yield* Effect.flip(ClickHouseClient.config.pipe(withEnv({ LLMTRACE_CLICKHOUSE_DATABASE: "a;b" })))
+      const database = yield* Effect.flip(StorageConfig.clickhouse.pipe(withEnv({ LLMTRACE_CLICKHOUSE_DATABASE: "a;b" })))
       expect(String(database)).toContain("LLMTRACE_CLICKHOUSE_DATABASE")
+    }))
+
+  it.effect("the adapter's own config reads each option under its option name, nothing of the environment's", () =>
+    Effect.gen(function*() {
+      const options = yield* ClickHouseClient.config.pipe(withEnv({ url: "chdb::memory:", requestTimeout: "5 seconds", LLMTRACE_CLICKHOUSE_URL: "http://elsewhere:8123" }))
+      expect(Redacted.value(options.url)).toBe("chdb::memory:")
+      expect(options).toMatchObject({ database: "llmtrace", verify: true })
+      expect(Duration.toMillis(options.requestTimeout ?? 0)).toBe(5000)
+      const bad = yield* Effect.flip(ClickHouseClient.config.pipe(withEnv({ database: "a;b" })))
+      expect(String(bad)).toContain("database")
     }))
 
   it("prints a URL without its password", () => {
@@ -38,7 +51,7 @@ describe("ClickHouse configuration", () => {
   it.live("fails to build with StorageUnavailable naming the address (no password) when nothing answers", () =>
     Effect.gen(function*() {
       const port = yield* closedPort
-      const layer = ClickHouseClient.layerConfig().pipe(Layer.launch, Effect.scoped)
+      const layer = ClickHouseClient.layerConfig(StorageConfig.clickhouse).pipe(Layer.launch, Effect.scoped)
       const error = yield* Effect.flip(layer.pipe(withEnv({
         LLMTRACE_CLICKHOUSE_URL: `http://bob:hunter2@127.0.0.1:${port}`,
         LLMTRACE_CLICKHOUSE_CONNECT_TIMEOUT: "3 seconds"
@@ -50,7 +63,7 @@ describe("ClickHouse configuration", () => {
 
   it.live("refuses an unsupported URL", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(Effect.scoped(ClickHouseClient.make({ url: "ftp://x" })))
+      const error = yield* Effect.flip(Effect.scoped(ClickHouseClient.make({ url: Redacted.make("ftp://x") })))
       expect(error.message).toContain("unsupported ClickHouse URL")
     }))
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository, StorageMigrations } from "../../src/index.js"
+import * as Redacted from "effect/Redacted"
 
 const Client = ClickHouseClient.ClickHouseClient
 
@@ -18,7 +19,7 @@ const engineOf = (database: string, name: string) =>
     )
   ).pipe(Effect.map((rows) => rows[0]?.engine_full ?? ""))
 
-layer(ClickHouseClient.layerWith({ url: "chdb::memory:" }), { timeout: "120 seconds", excludeTestServices: true })("ClickHouse migrations", (it) => {
+layer(ClickHouseClient.layer({ url: Redacted.make("chdb::memory:") }), { timeout: "120 seconds", excludeTestServices: true })("ClickHouse migrations", (it) => {
   it.effect("create the database and tables, record the version, and do nothing when run again", () =>
     Effect.gen(function*() {
       const ch = yield* Client
@@ -72,7 +73,7 @@ layer(ClickHouseClient.layerWith({ url: "chdb::memory:" }), { timeout: "120 seco
   it.effect("refuse an unmigrated schema when auto-migration is off, saying what to run", () =>
     Effect.gen(function*() {
       const ch = yield* Client
-      const error = yield* Effect.flip(ClickHouseTraceRepository.make({ ...ch, database: "llmtrace_never_migrated" }, { autoMigrate: false }))
+      const error = yield* Effect.flip(ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database: "llmtrace_never_migrated" })))
       expect(error._tag).toBe("StorageUnavailable")
       expect(error.message).toContain("llmtrace-storage migrate")
     }))
@@ -96,13 +97,13 @@ describe("ClickHouse migration status on a server that does not answer", () => {
       expect(error._tag).toBe("StorageUnavailable")
       expect(error.backend).toBe("clickhouse")
       expect(error.message).toContain("127.0.0.1:1")
-      const refused = yield* Effect.flip(ClickHouseTraceRepository.make(yield* Client, { autoMigrate: false }))
+      const refused = yield* Effect.flip(ClickHouseTraceRepository.make({ autoMigrate: false }))
       expect(refused._tag).toBe("StorageUnavailable")
       expect(refused.message).not.toContain("pending")
       expect(JSON.stringify([migrations.target, error.message, refused.message])).not.toContain("S3cret")
     }).pipe(
       // Not checked when built, so the status is the first call that reaches for the server.
-      Effect.provide(ClickHouseClient.layerWith({ url: "http://user:S3cret@127.0.0.1:1", verify: false, requestTimeout: "2 seconds" }))
+      Effect.provide(ClickHouseClient.layer({ url: Redacted.make("http://user:S3cret@127.0.0.1:1"), verify: false, requestTimeout: "2 seconds" }))
     ), 30_000)
 })
 

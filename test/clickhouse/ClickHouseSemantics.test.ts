@@ -4,10 +4,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { ClickHouseClient, ClickHouseTraceRepository, newTenantId, newTraceId, TraceQuery, TraceRepository } from "../../src/index.js"
 import { at, span } from "../support/fixtures.js"
+import * as Redacted from "effect/Redacted"
 
 // Behaviour that depends on how the ClickHouse schema deduplicates, beyond the shared contract.
-const repository = ClickHouseTraceRepository.layerWith().pipe(
-  Layer.provideMerge(ClickHouseClient.layerWith({ url: "chdb::memory:", database: "llmtrace_semantics" }))
+const repository = ClickHouseTraceRepository.layer().pipe(
+  Layer.provideMerge(ClickHouseClient.layer({ url: Redacted.make("chdb::memory:"), database: "llmtrace_semantics" }))
 )
 
 layer(repository, { timeout: "120 seconds", excludeTestServices: true })("ClickHouse deduplication on read", (it) => {

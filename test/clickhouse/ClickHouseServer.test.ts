@@ -1,7 +1,8 @@
 import { describe } from "@effect/vitest"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository, StorageConfig } from "../../src/index.js"
 import { traceRepositoryContract } from "../contract/TraceRepositoryContract.js"
 
 // The contract on a live ClickHouse server, when LLMTRACE_CLICKHOUSE_URL points at one
@@ -33,12 +34,12 @@ const dropOnClose = Layer.scopedDiscard(
   Effect.flatMap(ClickHouseClient.ClickHouseClient, (ch) =>
     Effect.addFinalizer(() => Effect.ignore(ch.command("test.drop", `DROP DATABASE IF EXISTS ${database}`))))
 )
-const client = dropOnClose.pipe(Layer.provideMerge(ClickHouseClient.layerConfig({ database })))
+const client = dropOnClose.pipe(Layer.provideMerge(ClickHouseClient.layerConfig(Config.map(StorageConfig.clickhouse, (options) => ({ ...options, database })))))
 
 describe.skipIf(!up)("live ClickHouse server", () => {
   traceRepositoryContract(
     `ClickHouse server at ${ClickHouseClient.redactUrl(url)}`,
-    ClickHouseTraceRepository.layer.pipe(Layer.provide(client)),
+    ClickHouseTraceRepository.layerConfig(StorageConfig.traces).pipe(Layer.provide(client)),
     { excludeTestServices: true }
   )
 })

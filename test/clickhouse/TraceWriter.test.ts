@@ -15,10 +15,11 @@ import {
   TraceWriter
 } from "../../src/index.js"
 import { at, span } from "../support/fixtures.js"
+import * as Redacted from "effect/Redacted"
 
 // The embedded engine in a temporary directory (one per process), for the whole file.
-const chdb = ClickHouseTraceRepository.layerWith().pipe(
-  Layer.provide(ClickHouseClient.layerWith({ url: "chdb::memory:", database: "llmtrace_writer" }))
+const chdb = ClickHouseTraceRepository.layer().pipe(
+  Layer.provide(ClickHouseClient.layer({ url: Redacted.make("chdb::memory:"), database: "llmtrace_writer" }))
 )
 
 const tempDir = Effect.acquireRelease(
@@ -64,8 +65,8 @@ layer(chdb, { timeout: "120 seconds", excludeTestServices: true })("TraceWriter 
       const dir = yield* tempDir
       const file = path.join(dir, "dead.jsonl")
       const port = yield* closedPort
-      const unreachable = ClickHouseTraceRepository.layerWith({ skipSchemaCheck: true }).pipe(
-        Layer.provide(ClickHouseClient.layerWith({ url: `http://127.0.0.1:${port}`, verify: false, requestTimeout: "2 seconds" }))
+      const unreachable = ClickHouseTraceRepository.layer({ skipSchemaCheck: true }).pipe(
+        Layer.provide(ClickHouseClient.layer({ url: Redacted.make(`http://127.0.0.1:${port}`), verify: false, requestTimeout: "2 seconds" }))
       )
       const tenantId = newTenantId()
       const spans = spansOf(tenantId, 2_500, 100)

@@ -11,7 +11,7 @@ import {
   hashApiKey,
   MetadataRepository,
   newTenantId,
-  Tenant,
+  NewTenant, storedTenant,
   TenantConfig,
   type TenantId
 } from "../../src/index.js"
@@ -19,8 +19,8 @@ import { at, bigString, hostileStrings } from "../support/fixtures.js"
 
 const Repo = MetadataRepository.MetadataRepository
 
-const tenant = (overrides: Partial<Parameters<typeof Tenant.make>[0]> = {}) =>
-  Tenant.make({ name: "Acme", apiToken: `tok-${randomUUID()}`, plan: "pro", createdAt: at(0), config: { region: "eu", limits: { rpm: 60 } }, ...overrides })
+const tenant = (overrides: Partial<Parameters<typeof NewTenant.make>[0]> = {}) =>
+  NewTenant.make({ name: "Acme", apiToken: `tok-${randomUUID()}`, plan: "pro", createdAt: at(0), config: { region: "eu", limits: { rpm: 60 } }, ...overrides })
 
 const audit = (tenantId: TenantId, minutes: number, eventType = "tenant.updated") =>
   AuditEvent.make({ tenantId, eventType, actor: "admin@acme", resource: `tenant/${tenantId}`, data: { minutes }, timestamp: at(minutes) })
@@ -46,14 +46,14 @@ export const metadataRepositoryContract = <E>(
             const repo = yield* Repo
             const t = tenant()
             yield* repo.createTenant(t)
-            expect(Option.getOrThrow(yield* repo.getTenant(t.id))).toEqual(t)
-            expect(Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken))).toEqual(t)
+            expect(Option.getOrThrow(yield* repo.getTenant(t.id))).toEqual(storedTenant(t))
+            expect(Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken))).toEqual(storedTenant(t))
             const updated = { ...t, name: "Acme Corp", plan: "enterprise", apiToken: `tok-${randomUUID()}`, config: { region: "us" } }
             yield* repo.updateTenant(updated)
-            expect(Option.getOrThrow(yield* repo.getTenant(t.id))).toEqual(updated)
+            expect(Option.getOrThrow(yield* repo.getTenant(t.id))).toEqual(storedTenant(updated))
             expect(Option.isNone(yield* repo.getTenantByToken(t.apiToken))).toBe(true)
-            expect(Option.getOrThrow(yield* repo.getTenantByToken(updated.apiToken))).toEqual(updated)
-            expect((yield* repo.listTenants()).filter((x) => x.id === t.id)).toEqual([updated])
+            expect(Option.getOrThrow(yield* repo.getTenantByToken(updated.apiToken))).toEqual(storedTenant(updated))
+            expect((yield* repo.listTenants()).filter((x) => x.id === t.id)).toEqual([storedTenant(updated)])
             expect(yield* repo.deleteTenant(t.id)).toBe(true)
             expect(yield* repo.deleteTenant(t.id)).toBe(false)
             expect(Option.isNone(yield* repo.getTenant(t.id))).toBe(true)
@@ -84,7 +84,7 @@ export const metadataRepositoryContract = <E>(
             yield* repo.createTenant(other)
             const stolenToken = yield* Effect.flip(repo.updateTenant({ ...other, apiToken: t.apiToken }))
             expect(stolenToken._tag).toBe("StorageConflict")
-            expect(Option.getOrThrow(yield* repo.getTenant(t.id))).toEqual(t)
+            expect(Option.getOrThrow(yield* repo.getTenant(t.id))).toEqual(storedTenant(t))
             expect(Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken)).id).toBe(t.id)
           }))
 
@@ -122,12 +122,12 @@ export const metadataRepositoryContract = <E>(
             for (const s of hostileStrings) {
               const t = tenant({ name: s, plan: s, apiToken: `${s}-${randomUUID()}`, config: { [s]: s, nested: [s, { s }] } })
               yield* repo.createTenant(t)
-              expect(Option.getOrThrow(yield* repo.getTenant(t.id))).toEqual(t)
-              expect(Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken))).toEqual(t)
+              expect(Option.getOrThrow(yield* repo.getTenant(t.id))).toEqual(storedTenant(t))
+              expect(Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken))).toEqual(storedTenant(t))
             }
             const big = tenant({ name: bigString(1024 * 1024) })
             yield* repo.createTenant(big)
-            expect(Option.getOrThrow(yield* repo.getTenant(big.id))).toEqual(big)
+            expect(Option.getOrThrow(yield* repo.getTenant(big.id))).toEqual(storedTenant(big))
           }))
       })
 

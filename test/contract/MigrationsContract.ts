@@ -54,7 +54,7 @@ export const clickhouseTarget: Layer.Layer<MigrationTarget, never, ClickHouseCli
       const client = { ...ch, database }
       return {
         migrations: yield* StorageMigrations.clickhouse({}).pipe(Effect.provideService(ClickHouseClient.ClickHouseClient, client)),
-        refusingRepository: Effect.asVoid(ClickHouseTraceRepository.make(client, { autoMigrate: false })),
+        refusingRepository: Effect.asVoid(ClickHouseTraceRepository.make({ autoMigrate: false })).pipe(Effect.provideService(ClickHouseClient.ClickHouseClient, client)),
         breakRecord: Effect.zipRight(
           ch.command("test.break", `CREATE DATABASE IF NOT EXISTS ${database}`),
           ch.command("test.break", `CREATE TABLE ${database}.${ClickHouseMigrations.table} (unrelated UInt8) ENGINE = Memory`)

@@ -1,4 +1,4 @@
 import { MemoryTraceRepository } from "../../src/index.js"
 import { traceRepositoryContract } from "../contract/TraceRepositoryContract.js"
 
-traceRepositoryContract("memory", MemoryTraceRepository.layer)
+traceRepositoryContract("memory", MemoryTraceRepository.layer())

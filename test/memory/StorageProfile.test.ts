@@ -1,7 +1,7 @@
 import { expect, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { Cache, MetadataRepository, Storage, StorageProfile, Tenant, TraceQuery, TraceRepository } from "../../src/index.js"
+import { Cache, MetadataRepository, Storage, StorageProfile, NewTenant, TraceQuery, TraceRepository } from "../../src/index.js"
 import { ids, span } from "../support/fixtures.js"
 
 layer(StorageProfile.memory)("StorageProfile.memory", (it) => {
@@ -16,7 +16,7 @@ layer(StorageProfile.memory)("StorageProfile.memory", (it) => {
       const traces = yield* TraceRepository.TraceRepository
       const metadata = yield* MetadataRepository.MetadataRepository
       const cache = yield* Cache.Cache
-      const t = Tenant.make({ name: "acme", apiToken: "tok", plan: "free" })
+      const t = NewTenant.make({ name: "acme", apiToken: "tok", plan: "free" })
       yield* metadata.createTenant(t)
       const { traceId } = ids()
       const s = span(t.id, traceId)

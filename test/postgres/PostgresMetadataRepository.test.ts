@@ -1,9 +1,12 @@
 import * as Layer from "effect/Layer"
 import { SqlMetadataRepository } from "../../src/index.js"
 import { metadataRepositoryContract } from "../contract/MetadataRepositoryContract.js"
+import { tokenMigrationSuite, tokensAtRestContract } from "../contract/TokensAtRestContract.js"
 import { describeLive } from "../support/live.js"
 import { livePostgres, scopedDatabase } from "../support/postgres.js"
 
 describeLive(await livePostgres(), () => {
   metadataRepositoryContract("postgres", SqlMetadataRepository.layer().pipe(Layer.provide(scopedDatabase)), { excludeTestServices: true })
+  tokensAtRestContract("postgres", SqlMetadataRepository.layer().pipe(Layer.provideMerge(scopedDatabase)), { excludeTestServices: true })
+  tokenMigrationSuite("postgres", () => scopedDatabase)
 })

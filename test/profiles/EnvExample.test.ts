@@ -6,7 +6,8 @@ import * as ConfigProviderPathPatch from "effect/ConfigProviderPathPatch"
 import * as Effect from "effect/Effect"
 import * as HashSet from "effect/HashSet"
 import { readFileSync } from "node:fs"
-import { StorageConfig, StorageProfile } from "../../src/index.js"
+import { StorageConfig } from "../../src/index.js"
+import { adapters } from "../support/adapters.js"
 
 /** Every variable a configuration reads: a provider that has none and records each request. */
 const variablesRead = (configs: ReadonlyArray<Config.Config<unknown>>) => {
@@ -27,7 +28,7 @@ const variablesRead = (configs: ReadonlyArray<Config.Config<unknown>>) => {
 
 describe(".env.example", () => {
   it("lists exactly the variables the configuration reads", () => {
-    const read = variablesRead([StorageConfig.profile, StorageProfile.liteConfig, StorageProfile.productionConfig])
+    const read = variablesRead([StorageConfig.profile, StorageConfig.lite, StorageConfig.production])
     const listed = readFileSync(new URL("../../.env.example", import.meta.url), "utf8")
       .split("\n")
       .map((line) => /^([A-Z0-9_]+)=/.exec(line)?.[1])
@@ -36,4 +37,12 @@ describe(".env.example", () => {
     expect(read.length).toBeGreaterThan(20)
     expect(listed).toEqual(read)
   })
+})
+
+describe("the LLMTRACE_* names live in StorageConfig only", () => {
+  for (const [name, adapter] of Object.entries(adapters)) {
+    it(`${name}.config reads its own option names, and nothing else`, () => {
+      expect(variablesRead([adapter.config])).toEqual(Object.keys(adapter.fields).sort())
+    })
+  }
 })

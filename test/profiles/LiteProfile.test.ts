@@ -1,7 +1,5 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { execFile } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
@@ -9,7 +7,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
-import { MetadataRepository, newTraceId, StorageMigrations, StorageProfile, Tenant, TraceRepository, TraceWriter } from "../../src/index.js"
+import { MetadataRepository, newTraceId, NewTenant, StorageMigrations, StorageProfile, storedTenant, TraceRepository, TraceWriter } from "../../src/index.js"
 import { complexSpan, sortSpans, span } from "../support/fixtures.js"
 
 const dataDir = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-lite-"))
@@ -22,7 +20,7 @@ const reader = fileURLToPath(new URL("../support/lite-reader.ts", import.meta.ur
 describe("lite profile", () => {
   it.live("keeps what it stored: written here, closed, then read back by a new process", () =>
     Effect.gen(function*() {
-      const tenant = Tenant.make({ name: "lite ✓", apiToken: "lite-token", plan: "free" })
+      const tenant = NewTenant.make({ name: "lite ✓", apiToken: "lite-token", plan: "free" })
       const traceId = newTraceId()
       const spans = [complexSpan(tenant.id, traceId, new Date(Date.UTC(2026, 0, 2))), span(tenant.id, traceId, { startTime: new Date(Date.UTC(2026, 0, 2, 0, 5)) })]
       yield* Effect.gen(function*() {
@@ -35,7 +33,7 @@ describe("lite profile", () => {
       // The layer's scope is closed: the embedded engine released the directory for another process.
       const { stdout } = yield* Effect.promise(() => run(tsx, [reader, dataDir, "lite-token", traceId], { timeout: 120_000 }))
       const read = JSON.parse(stdout) as { tenant: unknown; spans: Array<unknown> }
-      expect(read.tenant).toEqual(JSON.parse(JSON.stringify(tenant)))
+      expect(read.tenant).toEqual(JSON.parse(JSON.stringify(storedTenant(tenant))))
       expect(read.spans).toEqual(JSON.parse(JSON.stringify(sortSpans(spans))))
     }), 180_000)
 
@@ -45,20 +43,17 @@ describe("lite profile", () => {
       const before = yield* Effect.forEach(backends, (b) => b.status)
       expect(existsSync(path.join(dataDir, "migrations"))).toBe(false)
       expect(before.map((s) => [s.backend, s.applied, s.pending])).toEqual([
-        ["clickhouse", [], ["1_traces_and_spans"]],
-        ["sqlite", [], ["0001_metadata"]]
+        ["clickhouse", [], StorageMigrations.known("clickhouse")],
+        ["sqlite", [], StorageMigrations.known("sqlite")]
       ])
       yield* Effect.forEach(backends, (b) => b.run)
       const after = yield* Effect.forEach(backends, (b) => b.status)
       expect(after.map((s) => [s.backend, s.applied, s.pending])).toEqual([
-        ["clickhouse", ["1_traces_and_spans"], []],
-        ["sqlite", ["0001_metadata"], []]
+        ["clickhouse", StorageMigrations.known("clickhouse"), []],
+        ["sqlite", StorageMigrations.known("sqlite"), []]
       ])
     }).pipe(
-      Effect.provide(StorageProfile.migrations.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([
-        ["LLMTRACE_STORAGE_PROFILE", "lite"],
-        ["LLMTRACE_DATA_DIR", path.join(dataDir, "migrations")]
-      ])))))),
+      Effect.provide(StorageProfile.migrations({ profile: "lite", dataDir: path.join(dataDir, "migrations") })),
       Effect.scoped
     ), 120_000)
 })

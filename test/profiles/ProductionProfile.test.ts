@@ -16,7 +16,7 @@ import {
   Storage,
   StorageMigrations,
   StorageProfile,
-  Tenant,
+  NewTenant, storedTenant,
   TraceQuery,
   TraceRepository,
   TraceWriter
@@ -53,7 +53,7 @@ const environment = Layer.unwrapScoped(
       ["LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH", path.join(scratch, "dead-letters.jsonl")],
       ["LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL", "100 millis"]
     ])
-    return StorageProfile.layer.pipe(
+    return StorageProfile.layerConfig(StorageProfile.config).pipe(
       Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(variables)))
     )
   })
@@ -74,7 +74,7 @@ describeLive(postgres.available ? redis : postgres, () =>
           const metadata = yield* MetadataRepository.MetadataRepository
           const writer = yield* TraceWriter.TraceWriter
           const cache = yield* Cache.Cache
-          const tenant = Tenant.make({ name: "prod 🚀", apiToken: `tok-${crypto.randomUUID()}`, plan: "enterprise", config: { region: "eu" } })
+          const tenant = NewTenant.make({ name: "prod 🚀", apiToken: `tok-${crypto.randomUUID()}`, plan: "enterprise", config: { region: "eu" } })
           yield* metadata.createTenant(tenant)
           const traceId = newTraceId()
           const spans = [complexSpan(tenant.id, traceId, new Date(Date.UTC(2026, 0, 1))), span(tenant.id, traceId, { startTime: new Date(Date.UTC(2026, 0, 1, 0, 1)) })]
@@ -94,15 +94,15 @@ describeLive(postgres.available ? redis : postgres, () =>
       it.effect("caches tenant-token lookups in Redis and invalidates them when the tenant changes or goes", () =>
         Effect.gen(function*() {
           const metadata = yield* MetadataRepository.MetadataRepository
-          const tenant = Tenant.make({ name: "cached", apiToken: `tok-${crypto.randomUUID()}`, plan: "pro" })
+          const tenant = NewTenant.make({ name: "cached", apiToken: `tok-${crypto.randomUUID()}`, plan: "pro" })
           yield* metadata.createTenant(tenant)
-          expect(Option.getOrThrow(yield* metadata.getTenantByToken(tenant.apiToken))).toEqual(tenant)
+          expect(Option.getOrThrow(yield* metadata.getTenantByToken(tenant.apiToken))).toEqual(storedTenant(tenant))
           const keys = async () => (await keysUnder(prefix)).map(String)
           expect(yield* Effect.promise(keys)).toContain(`${prefix}${CachedMetadataRepository.tokenKey(tenant.apiToken)}`)
           const renamed = { ...tenant, name: "renamed", apiToken: `tok-${crypto.randomUUID()}` }
           yield* metadata.updateTenant(renamed)
           expect(Option.isNone(yield* metadata.getTenantByToken(tenant.apiToken))).toBe(true)
-          expect(Option.getOrThrow(yield* metadata.getTenantByToken(renamed.apiToken))).toEqual(renamed)
+          expect(Option.getOrThrow(yield* metadata.getTenantByToken(renamed.apiToken))).toEqual(storedTenant(renamed))
           yield* metadata.deleteTenant(tenant.id)
           expect(Option.isNone(yield* metadata.getTenantByToken(renamed.apiToken))).toBe(true)
         }))
@@ -114,7 +114,7 @@ describeLive(postgres.available ? redis : postgres, () =>
     Layer.unwrapScoped(
       Effect.gen(function*() {
         const database = yield* Effect.acquireRelease(Effect.promise(() => createDatabase("llmtrace_migr")), (name) => Effect.promise(() => dropDatabase(name)))
-        return StorageProfile.migrations.pipe(
+        return Layer.unwrapEffect(Effect.map(StorageProfile.config, StorageProfile.migrations)).pipe(
           Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([
             ["LLMTRACE_STORAGE_PROFILE", "production"],
             ["LLMTRACE_CLICKHOUSE_URL", "chdb::memory:"],
@@ -130,7 +130,7 @@ describeLive(postgres.available ? redis : postgres, () =>
         const backends = yield* StorageMigrations.StorageMigrations
         expect(backends.map((b) => b.backend)).toEqual(["clickhouse", "postgres"])
         for (const b of backends) expect((yield* b.status).pending.length).toBeGreaterThan(0)
-        expect(yield* Effect.forEach(backends, (b) => b.run)).toEqual([["1_traces_and_spans"], ["0001_metadata"]])
+        expect(yield* Effect.forEach(backends, (b) => b.run)).toEqual([["1_traces_and_spans"], ["0001_metadata", "0002_tenant_token_hash"]])
         for (const b of backends) expect((yield* b.status).pending).toEqual([])
       }))
   }))

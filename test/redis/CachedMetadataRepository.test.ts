@@ -3,17 +3,18 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
-import { CachedMetadataRepository, MetadataRepository, RedisCache, SqliteClient, SqlMetadataRepository, Tenant } from "../../src/index.js"
+import { CachedMetadataRepository, MetadataRepository, RedisCache, SqliteClient, SqlMetadataRepository, NewTenant, storedTenant } from "../../src/index.js"
 import { cachedMetadataRepositoryContract, cachedRepository } from "../contract/CachedMetadataRepositoryContract.js"
 import { metadataRepositoryContract } from "../contract/MetadataRepositoryContract.js"
 import { describeLive } from "../support/live.js"
 import { dropPrefixOnClose, keysUnder, liveRedis, redisUrl, testPrefix } from "../support/redis.js"
+import * as Redacted from "effect/Redacted"
 
 const live = await liveRedis()
 
 describeLive(live, () => {
   // Each suite under its own prefix, removed when its layer's scope closes.
-  const redisUnder = (prefix: string) => Layer.merge(RedisCache.layer({ url: redisUrl, prefix }), dropPrefixOnClose(prefix))
+  const redisUnder = (prefix: string) => Layer.merge(RedisCache.layer({ url: Redacted.make(redisUrl), prefix }), dropPrefixOnClose(prefix))
   const sqlite = SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory))
 
   metadataRepositoryContract(
@@ -29,7 +30,7 @@ describeLive(live, () => {
     it.effect("no api token appears in the redis key space or values", () =>
       Effect.gen(function*() {
         const repo = yield* MetadataRepository.MetadataRepository
-        const t = Tenant.make({ name: "Acme", apiToken: `tok-${randomUUID()}`, plan: "pro" })
+        const t = NewTenant.make({ name: "Acme", apiToken: `tok-${randomUUID()}`, plan: "pro" })
         yield* repo.createTenant(t)
         yield* repo.getTenantByToken(t.apiToken)
         yield* repo.getTenantByToken(`tok-${randomUUID()}-unknown`)
@@ -38,7 +39,7 @@ describeLive(live, () => {
         for (const key of keys) expect(key.toString("utf8")).not.toContain("tok-")
         expect(keys.map((k) => k.toString("utf8"))).toContain(`${prefix}${CachedMetadataRepository.tokenKey(t.apiToken)}`)
         const hit = Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken))
-        expect(hit).toEqual(t)
+        expect(hit).toEqual(storedTenant(t))
       }))
   })
 })

@@ -3,6 +3,7 @@ import { RedisCache } from "../../src/index.js"
 import { cacheContract } from "../contract/CacheContract.js"
 import { describeLive } from "../support/live.js"
 import { dropPrefixOnClose, liveRedis, redisUrl, testPrefix } from "../support/redis.js"
+import * as Redacted from "effect/Redacted"
 
 // Under CI=true a missing Redis fails this file here, with one line saying how to start it.
 const live = await liveRedis()
@@ -12,7 +13,7 @@ describeLive(live, () => {
   const prefix = testPrefix("cache")
   cacheContract(
     "redis",
-    Layer.merge(RedisCache.layer({ url: redisUrl, prefix }), dropPrefixOnClose(prefix)),
+    Layer.merge(RedisCache.layer({ url: Redacted.make(redisUrl), prefix }), dropPrefixOnClose(prefix)),
     { clock: "real", excludeTestServices: true }
   )
 })

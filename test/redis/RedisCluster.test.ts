@@ -8,6 +8,7 @@ import { Cache, RedisCache } from "../../src/index.js"
 import { cacheContract } from "../contract/CacheContract.js"
 import { describeLive } from "../support/live.js"
 import { privateRedis, redisServerInstalled } from "../support/redisServer.js"
+import * as Redacted from "effect/Redacted"
 
 const installed = await redisServerInstalled()
 
@@ -17,7 +18,7 @@ const installed = await redisServerInstalled()
 describeLive(installed, () => {
   const cluster = Layer.unwrapScoped(
     Effect.map(privateRedis({ cluster: true }), (server) =>
-      RedisCache.layer({ url: "redis://127.0.0.1", clusterNodes: [`127.0.0.1:${server.port}`], prefix: "cluster-test:" })
+      RedisCache.layer({ url: Redacted.make("redis://127.0.0.1"), clusterNodes: [`127.0.0.1:${server.port}`], prefix: "cluster-test:" })
     )
   )
   cacheContract("redis cluster (one private node)", cluster, { clock: "real", excludeTestServices: true })
@@ -26,7 +27,7 @@ describeLive(installed, () => {
     Effect.gen(function*() {
       const server = yield* privateRedis({ cluster: true })
       const context = yield* Layer.build(RedisCache.layer({
-        url: "redis://127.0.0.1",
+        url: Redacted.make("redis://127.0.0.1"),
         clusterNodes: [`127.0.0.1:${server.port}`],
         commandTimeout: "500 millis",
         reconnectMaxDelay: "200 millis"

@@ -8,10 +8,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { Cache, RedisCache } from "../../src/index.js"
+import { Cache, RedisCache, StorageConfig } from "../../src/index.js"
 import { describeLive } from "../support/live.js"
 import { freePort } from "../support/ports.js"
 import { privateRedis, redisServerInstalled } from "../support/redisServer.js"
+import * as Redacted from "effect/Redacted"
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "utf8"))
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8")
@@ -31,7 +32,7 @@ describeLive(installed, () => {
     it.scopedLive("a stopped server gives StorageUnavailable, and the same layer recovers once it is back", () =>
       Effect.gen(function*() {
         const server = yield* privateRedis()
-        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: server.url }))
+        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: Redacted.make(server.url) }))
         yield* cache.set("k", bytes("before"), "1 minute")
         expect(Option.map(yield* cache.get("k"), text)).toEqual(Option.some("before"))
 
@@ -58,19 +59,23 @@ describeLive(installed, () => {
     it.scopedLive("a frozen server (no answer at all) gives StorageUnavailable within the command timeout, then recovers", () =>
       Effect.gen(function*() {
         const server = yield* privateRedis()
-        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: server.url }))
-        yield* cache.set("k", bytes("v"), "1 minute")
+        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: Redacted.make(server.url) }))
+        const keys = Array.from({ length: 20 }, (_, i) => `k${i}`)
+        yield* Effect.forEach(keys, (k) => cache.set(k, bytes(`value of ${k}`), "1 minute"), { discard: true })
 
         yield* server.freeze
-        const timedOut = yield* Effect.flip(cache.get("k"))
-        expect(timedOut._tag).toBe("StorageUnavailable")
-        const setTimedOut = yield* Effect.flip(cache.set("k", bytes("w"), "1 minute"))
+        // Commands whose replies will come late: each asks for another key.
+        const timedOuts = yield* Effect.forEach(keys.slice(0, 10), (k) => Effect.flip(cache.get(k)), { concurrency: "unbounded" })
+        for (const timedOut of timedOuts) expect(timedOut._tag).toBe("StorageUnavailable")
+        const setTimedOut = yield* Effect.flip(cache.set("written-late", bytes("w"), "1 minute"))
         expect(setTimedOut._tag).toBe("StorageUnavailable")
 
         yield* server.thaw
-        // The late replies to the timed-out commands are matched to them and dropped: no reply goes to the wrong caller.
-        const value = yield* eventually(cache.get("k"))
-        expect(Option.isSome(value)).toBe(true)
+        // The late replies to the timed-out commands are matched to them and dropped: every caller
+        // after the thaw gets the value of its own key, none the late reply meant for another.
+        yield* eventually(cache.healthCheck())
+        const values = yield* Effect.forEach(keys, (k) => Effect.map(cache.get(k), Option.map(text)), { concurrency: "unbounded" })
+        expect(values).toEqual(keys.map((k) => Option.some(`value of ${k}`)))
         yield* cache.set("k2", bytes("fresh"), "1 minute")
         expect(Option.map(yield* cache.get("k2"), text)).toEqual(Option.some("fresh"))
       }))
@@ -78,7 +83,7 @@ describeLive(installed, () => {
     it.scopedLive("a command in flight when the server dies fails typed, and a restart on the same port recovers", () =>
       Effect.gen(function*() {
         const server = yield* privateRedis()
-        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: server.url }))
+        const cache = yield* cacheOn(RedisCache.layer({ ...fast, url: Redacted.make(server.url) }))
         yield* cache.set("k", bytes("v"), "1 minute")
         yield* server.freeze
         const inFlight = yield* Effect.fork(Effect.flip(cache.get("k")))
@@ -92,12 +97,39 @@ describeLive(installed, () => {
       }))
   })
 
+  describe("refused credentials and permissions (not transient: StorageQueryError, never retried)", () => {
+    it.scopedLive("NOPERM on a command, WRONGPASS and NOAUTH on connect", () =>
+      Effect.gen(function*() {
+        const server = yield* privateRedis()
+        const userUrl = (auth: string) => server.url.replace("redis://", `redis://${auth}@`)
+        yield* server.command("ACL", "SETUSER", "limited", "on", ">right-pw", "~*", "+@all", "-get")
+        const limited = yield* cacheOn(RedisCache.layer({ ...fast, url: Redacted.make(userUrl("limited:right-pw")) }))
+        yield* limited.set("k", bytes("v"), "1 minute")
+        const noperm = yield* Effect.flip(limited.get("k"))
+        expect(noperm._tag).toBe("StorageQueryError")
+        expect(noperm.message).toContain("NOPERM")
+
+        // Refused at connect: the layer fails at once with the server's answer, not after the connect
+        // timeout with StorageUnavailable (which a caller would retry).
+        const slow = { ...fast, connectTimeout: "1 minute" } as const
+        const wrongpass = yield* Effect.flip(Layer.build(RedisCache.layer({ ...slow, url: Redacted.make(userUrl("limited:wrong-pw")) })))
+        expect(wrongpass._tag).toBe("StorageQueryError")
+        expect(wrongpass.message).toContain("WRONGPASS")
+        expect(wrongpass.message).not.toContain("wrong-pw")
+
+        yield* server.command("ACL", "SETUSER", "default", "resetpass", ">server-pw")
+        const noauth = yield* Effect.flip(Layer.build(RedisCache.layer({ ...slow, url: Redacted.make(server.url) })))
+        expect(noauth._tag).toBe("StorageQueryError")
+        expect(noauth.message).toContain("NOAUTH")
+      }), 60_000)
+  })
+
   describe("RedisCache layer", () => {
     it.scopedLive("building against nothing fails with StorageUnavailable naming host:port and the timeout, never the password", () =>
       Effect.gen(function*() {
         const port = yield* Effect.promise(freePort)
         const error = yield* Effect.flip(
-          Layer.build(RedisCache.layer({ url: `redis://admin:s3cret-pw@127.0.0.1:${port}`, connectTimeout: "300 millis" }))
+          Layer.build(RedisCache.layer({ url: Redacted.make(`redis://admin:s3cret-pw@127.0.0.1:${port}`), connectTimeout: "300 millis" }))
         )
         expect(error._tag).toBe("StorageUnavailable")
         expect(error.backend).toBe("redis")
@@ -118,7 +150,7 @@ describeLive(installed, () => {
         const clients = Effect.map(server.command("INFO", "clients"), (info) => Number(/connected_clients:(\d+)/.exec(String(info))?.[1]))
         const before = yield* clients
         const scope = yield* Scope.make()
-        const context = yield* Layer.buildWithScope(RedisCache.layerConfig, scope).pipe(Effect.withConfigProvider(provider))
+        const context = yield* Layer.buildWithScope(RedisCache.layerConfig(StorageConfig.redis), scope).pipe(Effect.withConfigProvider(provider))
         const cache = Context.get(context, Cache.Cache)
         yield* cache.set("k", bytes("v"), "1 minute")
         expect(yield* server.command("EXISTS", "from-config:k")).toBe(1)
@@ -133,7 +165,7 @@ describeLive(installed, () => {
     it.scopedLive("a bad LLMTRACE_REDIS_URL is a ConfigError naming the variable, without the URL", () =>
       Effect.gen(function*() {
         const provider = ConfigProvider.fromMap(new Map([["LLMTRACE_REDIS_URL", "http://user:pw-secret@localhost:6379"]]))
-        const exit = yield* Effect.exit(Layer.build(RedisCache.layerConfig).pipe(Effect.withConfigProvider(provider)))
+        const exit = yield* Effect.exit(Layer.build(RedisCache.layerConfig(StorageConfig.redis)).pipe(Effect.withConfigProvider(provider)))
         expect(Exit.isFailure(exit)).toBe(true)
         const rendered = Exit.isFailure(exit) ? String(exit.cause) : ""
         expect(rendered).toContain("LLMTRACE_REDIS_URL")

@@ -3,11 +3,12 @@ import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/index.js"
 import { hostileTraces } from "./hostileSuite.js"
 import { traceIsolation } from "./isolationSuite.js"
 import { concurrentStores } from "./loadSuite.js"
+import * as Redacted from "effect/Redacted"
 
 // The embedded ClickHouse engine. Each suite opens its own temporary data directory and closes it
 // before the next one opens (one chDB directory per process at a time).
 const chdb = (database: string, options: ClickHouseTraceRepository.Options = {}) =>
-  ClickHouseTraceRepository.layerWith(options).pipe(Layer.provide(ClickHouseClient.layerWith({ url: "chdb::memory:", database })))
+  ClickHouseTraceRepository.layer(options).pipe(Layer.provide(ClickHouseClient.layer({ url: Redacted.make("chdb::memory:"), database })))
 
 hostileTraces("ClickHouse (embedded chDB)", chdb("llmtrace_hostile"))
 traceIsolation("ClickHouse (embedded chDB)", chdb("llmtrace_isolation"))

@@ -6,6 +6,7 @@ import type * as net from "node:net"
 import { ClickHouseClient, ClickHouseTraceRepository, newTenantId, TraceQuery, TraceRepository } from "../../src/index.js"
 import { closedPort } from "../support/ports.js"
 import { silentServer } from "../support/secrets.js"
+import * as Redacted from "effect/Redacted"
 
 /**
  * A stand-in for a ClickHouse server on a fixed port: `down` (nothing listens: connections are
@@ -60,13 +61,13 @@ describe("ClickHouse server faults", () => {
   it.scopedLive("a URL that refuses connections: building fails with StorageUnavailable at once; a client built without verification recovers when the server comes up", () =>
     Effect.gen(function*() {
       const port = yield* closedPort
-      const url = `http://127.0.0.1:${port}`
-      const built = yield* failsWithin(5_000, Layer.build(ClickHouseClient.layerWith({ url, connectTimeout: "2 seconds", requestTimeout: "2 seconds" })).pipe(Effect.scoped))
+      const url = Redacted.make(`http://127.0.0.1:${port}`)
+      const built = yield* failsWithin(5_000, Layer.build(ClickHouseClient.layer({ url, connectTimeout: "2 seconds", requestTimeout: "2 seconds" })).pipe(Effect.scoped))
       expect(built.error._tag).toBe("StorageUnavailable")
       expect(built.error.message).toContain(`127.0.0.1:${port}`)
 
       const context = yield* Layer.build(
-        ClickHouseTraceRepository.layerWith({ skipSchemaCheck: true }).pipe(Layer.provide(ClickHouseClient.layerWith({ url, verify: false, requestTimeout: "2 seconds" })))
+        ClickHouseTraceRepository.layer({ skipSchemaCheck: true }).pipe(Layer.provide(ClickHouseClient.layer({ url, verify: false, requestTimeout: "2 seconds" })))
       )
       const repo = yield* TraceRepository.TraceRepository.pipe(Effect.provide(context))
       const query = yield* failsWithin(5_000, repo.querySpans(TraceQuery.make({ tenantId: newTenantId() })))
@@ -87,7 +88,7 @@ describe("ClickHouse server faults", () => {
   it.scopedLive("a server that accepts and never answers: building fails with StorageUnavailable within connectTimeout; queries within requestTimeout; the same layer recovers when it answers", () =>
     Effect.gen(function*() {
       const held = yield* silentServer
-      const built = yield* failsWithin(6_000, Layer.build(ClickHouseClient.layerWith({ url: `http://127.0.0.1:${held.port}`, connectTimeout: "1 second", requestTimeout: "30 seconds" })).pipe(Effect.scoped))
+      const built = yield* failsWithin(6_000, Layer.build(ClickHouseClient.layer({ url: Redacted.make(`http://127.0.0.1:${held.port}`), connectTimeout: "1 second", requestTimeout: "30 seconds" })).pipe(Effect.scoped))
       expect(built.error._tag).toBe("StorageUnavailable")
       expect(built.error.message).toContain("did not answer within 1s")
 
@@ -95,8 +96,8 @@ describe("ClickHouse server faults", () => {
       const server = yield* fakeServer(port)
       yield* server.listen("silent")
       const context = yield* Layer.build(
-        ClickHouseTraceRepository.layerWith({ skipSchemaCheck: true }).pipe(
-          Layer.provide(ClickHouseClient.layerWith({ url: `http://127.0.0.1:${port}`, verify: false, requestTimeout: "1 second" }))
+        ClickHouseTraceRepository.layer({ skipSchemaCheck: true }).pipe(
+          Layer.provide(ClickHouseClient.layer({ url: Redacted.make(`http://127.0.0.1:${port}`), verify: false, requestTimeout: "1 second" }))
         )
       )
       const repo = yield* TraceRepository.TraceRepository.pipe(Effect.provide(context))

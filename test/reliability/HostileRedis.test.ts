@@ -3,8 +3,9 @@ import { RedisCache } from "../../src/index.js"
 import { describeLive } from "../support/live.js"
 import { dropPrefixOnClose, liveRedis, redisUrl, testPrefix } from "../support/redis.js"
 import { hostileCache } from "./hostileSuite.js"
+import * as Redacted from "effect/Redacted"
 
 describeLive(await liveRedis(), () => {
   const prefix = testPrefix("hostile")
-  hostileCache("Redis", Layer.merge(RedisCache.layer({ url: redisUrl, prefix }), dropPrefixOnClose(prefix)))
+  hostileCache("Redis", Layer.merge(RedisCache.layer({ url: Redacted.make(redisUrl), prefix }), dropPrefixOnClose(prefix)))
 })

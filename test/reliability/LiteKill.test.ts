@@ -27,21 +27,28 @@ const ingestThenKill = (dataDir: string, tenantId: string, acks: number) =>
     // SIGKILL of its parent leaves running (and holding the engine's lock) for a while.
     Effect.sync(() => spawn(process.execPath, ["--import", "tsx", child, dataDir, tenantId], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })),
     (proc) =>
-      Effect.async<number, Error>((resume) => {
+      Effect.async<{ readonly acknowledged: number; readonly last: string }, Error>((resume) => {
         let stderr = ""
         let acknowledged = 0
         let seen = 0
         proc.stderr!.on("data", (chunk: Buffer) => void (stderr += chunk.toString()))
+        // The last line before the kill: `writing n` with no `flushed n` after it proves the kill
+        // landed while a batch was being written.
+        let last = ""
         createInterface({ input: proc.stdout! }).on("line", (line) => {
+          if (line.startsWith("writing ") || line.startsWith("flushed ")) last = line
+          const writing = /^writing (\d+)$/.exec(line)
+          // Killed as soon as the batch after the `acks`-th acknowledgement starts.
+          if (writing !== null && seen >= acks) return void proc.kill("SIGKILL")
           const match = /^flushed (\d+)$/.exec(line)
           if (match === null) return
           acknowledged = Number(match[1])
-          // Killed a little after an acknowledgement, so the next batch is mid-write.
-          if (++seen === acks) setTimeout(() => proc.kill("SIGKILL"), 100)
+          seen++
         })
-        proc.on("exit", (code, signal) =>
+        // `close`, not `exit`: every line the child wrote has been read by then.
+        proc.on("close", (code, signal) =>
           signal === "SIGKILL" && seen >= acks
-            ? resume(Effect.succeed(acknowledged))
+            ? resume(Effect.succeed({ acknowledged, last }))
             : resume(Effect.fail(new Error(`the ingesting child exited (${code ?? signal}) after ${seen} flushes: ${stderr}`))))
       }),
     (proc) => Effect.sync(() => (proc.exitCode === null && proc.signalCode === null ? void proc.kill("SIGKILL") : undefined))
@@ -52,8 +59,10 @@ describe("lite profile, process killed mid-ingest", () => {
     Effect.gen(function*() {
       const dataDir = yield* tempDir
       const tenantId = newTenantId()
-      const acknowledged = yield* ingestThenKill(dataDir, tenantId, 4)
+      const { acknowledged, last } = yield* ingestThenKill(dataDir, tenantId, 4)
       expect(acknowledged).toBeGreaterThanOrEqual(4 * 2000)
+      // Mid-write: the batch after the last acknowledged one had started and was never acknowledged.
+      expect(last).toBe(`writing ${acknowledged + 2000}`)
 
       // Reopen the same directory in this process (the engine's lock died with the child).
       const found = yield* Effect.gen(function*() {

@@ -1,7 +1,7 @@
 import { expect, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { AuditEvent, AuditQuery, MetadataRepository, SqlMetadataRepository, Tenant, uuid } from "../../src/index.js"
+import { AuditEvent, AuditQuery, MetadataRepository, SqlMetadataRepository, NewTenant, uuid } from "../../src/index.js"
 import { at } from "../support/fixtures.js"
 import { describeLive } from "../support/live.js"
 import { livePostgres, scopedDatabase } from "../support/postgres.js"
@@ -19,7 +19,7 @@ describeLive(await livePostgres(), () => {
     it.effect("1000 concurrent recordAuditEvent calls across 10 tenants leave exact per-tenant counts", () =>
       Effect.gen(function*() {
         const repo = yield* MetadataRepository.MetadataRepository
-        const tenants = Array.from({ length: 10 }, (_, i) => Tenant.make({ name: `load ${i}`, apiToken: `token-${uuid()}`, plan: "free" }))
+        const tenants = Array.from({ length: 10 }, (_, i) => NewTenant.make({ name: `load ${i}`, apiToken: `token-${uuid()}`, plan: "free" }))
         yield* Effect.forEach(tenants, (t) => repo.createTenant(t), { concurrency: "unbounded", discard: true })
         const events = Array.from({ length: 1000 }, (_, k) =>
           AuditEvent.make({ tenantId: tenants[k % 10]!.id, eventType: k % 3 === 0 ? "login" : "query", actor: `actor ${k}`, resource: "r", timestamp: at(k % 7) }))

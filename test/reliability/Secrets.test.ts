@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { ClickHouseClient, PostgresClient, RedisCache, StorageProfile } from "../../src/index.js"
+import { ClickHouseClient, PostgresClient, RedisCache, StorageConfig, StorageProfile } from "../../src/index.js"
 import { describeLive } from "../support/live.js"
 import { livePostgres, postgresUrl } from "../support/postgres.js"
 import { liveRedis, redisUrl } from "../support/redis.js"
@@ -61,13 +61,13 @@ describe("secrets never reach an error, a log line or the console", () => {
         LLMTRACE_CLICKHOUSE_PASSWORD: pw.clickhouseVar,
         LLMTRACE_CLICKHOUSE_CONNECT_TIMEOUT: "2 seconds"
       }
-      const built = yield* failingBuild(ClickHouseClient.layer, env)
+      const built = yield* failingBuild(ClickHouseClient.layerConfig(StorageConfig.clickhouse), env)
       expect(built.error._tag).toBe("StorageUnavailable")
       expect(built.error.message).toContain(`127.0.0.1:${port}`)
-      const second = yield* failingBuild(ClickHouseClient.layer, { ...env, LLMTRACE_CLICKHOUSE_URL: `http://127.0.0.1:${port}` })
+      const second = yield* failingBuild(ClickHouseClient.layerConfig(StorageConfig.clickhouse), { ...env, LLMTRACE_CLICKHOUSE_URL: `http://127.0.0.1:${port}` })
       // A query on a client built without verification fails the same way.
       const out = yield* captureOutput
-      const client = yield* ClickHouseClient.make({ url: env.LLMTRACE_CLICKHOUSE_URL, password: Redacted.make(pw.clickhouseVar), verify: false, requestTimeout: "2 seconds" })
+      const client = yield* ClickHouseClient.make({ url: Redacted.make(env.LLMTRACE_CLICKHOUSE_URL), password: Redacted.make(pw.clickhouseVar), verify: false, requestTimeout: "2 seconds" })
       const queried = yield* Effect.flip(client.query("test", "SELECT 1")).pipe(Effect.provide(out.logger))
       expect(queried._tag).toBe("StorageUnavailable")
       expect(leaks([...built.texts, ...second.texts, ...renderings(queried), ...out.texts], all)).toEqual([])
@@ -77,9 +77,9 @@ describe("secrets never reach an error, a log line or the console", () => {
     Effect.gen(function*() {
       const server = yield* recordingServer
       const out = yield* captureOutput
-      const client = yield* ClickHouseClient.make({ url: `http://alice:${enc(pw.clickhouseUrl)}@127.0.0.1:${server.port}`, password: Redacted.make(pw.clickhouseVar), connectTimeout: "2 seconds" })
+      const client = yield* ClickHouseClient.make({ url: Redacted.make(`http://alice:${enc(pw.clickhouseUrl)}@127.0.0.1:${server.port}`), password: Redacted.make(pw.clickhouseVar), connectTimeout: "2 seconds" })
       expect(client.address).toBe(`http://alice@127.0.0.1:${server.port}`)
-      const fromVariable = yield* ClickHouseClient.make({ url: `http://127.0.0.1:${server.port}`, username: "bob", password: Redacted.make(pw.clickhouseVar), connectTimeout: "2 seconds" })
+      const fromVariable = yield* ClickHouseClient.make({ url: Redacted.make(`http://127.0.0.1:${server.port}`), username: "bob", password: Redacted.make(pw.clickhouseVar), connectTimeout: "2 seconds" })
       expect(fromVariable.engine).toBe("server")
       // The URL's user and password win over the configured ones, as in the official client.
       expect(server.authorizations).toEqual([
@@ -92,7 +92,7 @@ describe("secrets never reach an error, a log line or the console", () => {
   it.scopedLive("PostgreSQL: a password in LLMTRACE_POSTGRES_URL, server refusing connections", () =>
     Effect.gen(function*() {
       const port = yield* closedPort
-      const built = yield* failingBuild(PostgresClient.layerConfig, {
+      const built = yield* failingBuild(PostgresClient.layerConfig(StorageConfig.postgres), {
         LLMTRACE_POSTGRES_URL: `postgres://llmtrace:${enc(pw.postgres)}@127.0.0.1:${port}/llmtrace`,
         LLMTRACE_POSTGRES_CONNECT_TIMEOUT: "2 seconds"
       })
@@ -104,7 +104,7 @@ describe("secrets never reach an error, a log line or the console", () => {
   it.scopedLive("Redis: a password in LLMTRACE_REDIS_URL, server refusing connections", () =>
     Effect.gen(function*() {
       const port = yield* closedPort
-      const built = yield* failingBuild(RedisCache.layerConfig, {
+      const built = yield* failingBuild(RedisCache.layerConfig(StorageConfig.redis), {
         LLMTRACE_REDIS_URL: `redis://user:${enc(pw.redis)}@127.0.0.1:${port}`,
         LLMTRACE_REDIS_CONNECT_TIMEOUT: "1 second"
       })
@@ -116,7 +116,7 @@ describe("secrets never reach an error, a log line or the console", () => {
   it.scopedLive("the production profile from the environment, every backend unreachable, every password set", () =>
     Effect.gen(function*() {
       const [ch, pg, redis] = [yield* closedPort, yield* closedPort, yield* closedPort]
-      const built = yield* failingBuild(StorageProfile.layer, {
+      const built = yield* failingBuild(StorageProfile.layerConfig(StorageProfile.config), {
         LLMTRACE_STORAGE_PROFILE: "production",
         LLMTRACE_CLICKHOUSE_URL: `http://alice:${enc(pw.clickhouseUrl)}@127.0.0.1:${ch}`,
         LLMTRACE_CLICKHOUSE_PASSWORD: pw.clickhouseVar,

@@ -14,7 +14,7 @@ import {
   newTraceId,
   ReportQuery,
   type SpanId,
-  Tenant,
+  NewTenant,
   TenantConfig,
   type TenantId,
   TraceEvent,
@@ -146,7 +146,7 @@ export const metadataIsolation = <E>(name: string, repository: Layer.Layer<Metad
     it.effect("no config, audit, key or report operation of one tenant returns, changes or deletes anything of the other", () =>
       Effect.gen(function*() {
         const repo = yield* MetadataRepository.MetadataRepository
-        const [a, b] = [Tenant.make({ name: "same", apiToken: `a-${uuid()}`, plan: "free", createdAt: at(0) }), Tenant.make({ name: "same", apiToken: `b-${uuid()}`, plan: "free", createdAt: at(0) })]
+        const [a, b] = [NewTenant.make({ name: "same", apiToken: `a-${uuid()}`, plan: "free", createdAt: at(0) }), NewTenant.make({ name: "same", apiToken: `b-${uuid()}`, plan: "free", createdAt: at(0) })]
         yield* repo.createTenant(a)
         yield* repo.createTenant(b)
         yield* repo.upsertTenantConfig(TenantConfig.make({ tenantId: a.id, monitoringScope: "input_only", rateLimitRpm: 1 }))

@@ -11,7 +11,12 @@ const tenantCount = 10
  * 1000 concurrent store calls across 10 tenants: half storeTrace (3 spans each), half storeSpan
  * into 5 traces per tenant that many calls extend at once. Counts afterwards are exact.
  */
-export const concurrentStores = <E>(name: string, repository: Layer.Layer<TraceRepository.TraceRepository, E>) =>
+export const concurrentStores = <E>(
+  name: string,
+  repository: Layer.Layer<TraceRepository.TraceRepository, E>,
+  /** The most store calls the backend had in flight at once, when it can tell: the load must have interleaved. */
+  maxInFlight?: () => number
+) =>
   layer(repository, { timeout: "300 seconds", excludeTestServices: true })(`load: ${name}`, (it) => {
     it.effect(`${calls} concurrent storeTrace/storeSpan calls across ${tenantCount} tenants leave exact per-tenant counts`, () =>
       Effect.gen(function*() {
@@ -51,6 +56,7 @@ export const concurrentStores = <E>(name: string, repository: Layer.Layer<TraceR
         const after = yield* repo.getGlobalStats()
         expect(after.totalTraces - before.totalTraces).toBe(tenantCount * (perTenant / 2 + 5))
         expect(after.totalSpans - before.totalSpans).toBe(calls / 2 * 3 + calls / 2)
+        if (maxInFlight !== undefined) expect(maxInFlight()).toBeGreaterThan(1)
         console.log(`load on ${name}: ${calls} concurrent calls, ${after.totalSpans - before.totalSpans} spans written and found`)
       }), 300_000)
   })

@@ -35,7 +35,7 @@ describe("a SQL client of a dialect we do not support", () => {
           expect(error._tag).toBe("StorageUnavailable")
           expect(error.message).toContain(`dialect ${dialect} is not supported`)
         }
-        const repository = yield* Effect.flip(SqlMetadataRepository.make)
+        const repository = yield* Effect.flip(SqlMetadataRepository.make())
         expect(repository.message).toContain(`dialect ${dialect} is not supported`)
         const migrations = yield* Effect.flip(StorageMigrations.sql)
         expect(migrations.message).toContain(`dialect ${dialect} is not supported`)

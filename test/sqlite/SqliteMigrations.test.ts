@@ -13,7 +13,7 @@ const freshFile = Layer.unwrapScoped(
       Effect.sync(() => mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-sqlite-migrations-"))),
       (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
     ),
-    (dir) => SqliteClient.layer(path.join(dir, "metadata.db"))
+    (dir) => SqliteClient.layer({ filename: path.join(dir, "metadata.db") })
   )
 )
 
