@@ -3,6 +3,8 @@
  * alternately within every repetition (so a slow moment of a shared machine hits both), keeps the
  * median, min and max, and samples the process RSS while each contender runs.
  */
+import * as Effect from "effect/Effect"
+import * as Tracer from "effect/Tracer"
 import { cpus, loadavg, totalmem } from "node:os"
 
 export interface Sample {
@@ -59,6 +61,8 @@ export interface Figures {
 }
 
 export interface CaseResult {
+  /** a stable name for the aims table (e.g. "redis.get.1"), when the case has an aim there */
+  readonly id?: string
   readonly group: string
   readonly case: string
   /** what one operation is: "rows", "calls", "ops" */
@@ -76,7 +80,41 @@ export interface CaseResult {
   readonly aim?: string
   readonly note?: string
   /** a second baseline, measured in the same rotation */
-  readonly extra?: { readonly label: string; readonly figures: Figures; readonly pairedRatio: Sample }
+  readonly extra?: {
+    readonly label: string
+    readonly figures: Figures
+    /** ours / it, paired */
+    readonly pairedRatio: Sample
+    /** it / the baseline, paired */
+    readonly vsBaseline?: Sample
+  }
+  /** the 1-minute load average when the case started and when it ended */
+  readonly load: readonly [start: number, end: number]
+}
+
+/** The 1-minute load average, for the figures measured now. */
+export const load1 = (): number => loadavg()[0] ?? 0
+
+/** "load 1.2–3.4": the 1-minute load average at the start and the end of a case. */
+export const loadText = (load: readonly [number, number]): string => `${load[0].toFixed(1)}–${load[1].toFixed(1)}`
+
+/**
+ * A real tracer for the "tracer installed" rows: Effect's built-in tracer makes every span (start, end,
+ * attributes, parent) and a `Tracer.make` around it counts them, as an exporter would see them. It stands
+ * in for an OpenTelemetry tracer (@effect/opentelemetry is not a dependency); it exports nothing, so an
+ * application's exporter costs more than this.
+ */
+export const countingTracer = (): { readonly tracer: Tracer.Tracer; readonly count: () => number } => {
+  const builtIn = Effect.runSync(Effect.tracer)
+  let spans = 0
+  const tracer = Tracer.make({
+    span: (...args) => {
+      spans++
+      return builtIn.span(...args)
+    },
+    context: builtIn.context
+  })
+  return { tracer, count: () => spans }
 }
 
 export interface Contender {
@@ -89,6 +127,7 @@ export interface Contender {
  * `ops` is the number of operations one run performs; `concurrency` how many are in flight.
  */
 export const compare = async (options: {
+  readonly id?: string
   readonly group: string
   readonly case: string
   readonly unit: string
@@ -107,6 +146,7 @@ export const compare = async (options: {
   readonly before?: (who: "ours" | "baseline" | "extra") => Promise<void>
 }): Promise<CaseResult> => {
   const concurrency = options.concurrency ?? 1
+  const loadStart = load1()
   type Who = "ours" | "baseline" | "extra"
   const contenders: Record<Who, () => Promise<ReadonlyArray<number> | void>> = {
     ours: options.ours,
@@ -139,6 +179,7 @@ export const compare = async (options: {
   const ratio = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) =>
     sample(a.map((r, i) => (ratioOf === "throughput" ? r / b[i]! : b[i]! / r)))
   const result: CaseResult = {
+    ...(options.id !== undefined ? { id: options.id } : {}),
     group: options.group,
     case: options.case,
     unit: options.unit,
@@ -147,14 +188,15 @@ export const compare = async (options: {
     pairedRatio: ratio(rates.ours, rates.baseline),
     ratioOf,
     reps: options.reps,
+    load: [loadStart, load1()],
     ...(options.aim !== undefined ? { aim: options.aim } : {}),
     ...(options.note !== undefined ? { note: options.note } : {}),
     ...(options.extra !== undefined
-      ? { extra: { label: options.extra.label, figures: figures("extra"), pairedRatio: ratio(rates.ours, rates.extra) } }
+      ? { extra: { label: options.extra.label, figures: figures("extra"), pairedRatio: ratio(rates.ours, rates.extra), vsBaseline: ratio(rates.extra, rates.baseline) } }
       : {})
   }
   console.error(`  ${result.group} / ${result.case}: ours ${fmt(result.ours.throughput.median)} ${result.unit}/s, ` +
-    `baseline ${fmt(result.baseline.throughput.median)} ${result.unit}/s, ${ratioOf} ratio ${result.pairedRatio.median.toFixed(2)}x`)
+    `baseline ${fmt(result.baseline.throughput.median)} ${result.unit}/s, ${ratioOf} ratio ${result.pairedRatio.median.toFixed(2)}x, load ${loadText(result.load)}`)
   return result
 }
 
@@ -190,11 +232,11 @@ const range = (s: Sample, digits?: number) => `${fmt(s.median, digits)} (${fmt(s
 /** The report table: throughput, latency, peak RSS, ours and baseline, and the paired ratio. */
 export const table = (rows: ReadonlyArray<CaseResult>): string =>
   [
-    "| case | ours /s | baseline /s | ours latency ms | baseline latency ms | ours peak RSS | baseline peak RSS | ratio ours/baseline (paired) | aim |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    "| case | ours /s | baseline /s | ours latency ms | baseline latency ms | ours peak RSS | baseline peak RSS | ratio ours/baseline (paired) | aim | load avg (1 min, start–end) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ...rows.map((r) =>
       `| ${r.case} (${r.unit}) | ${range(r.ours.throughput)} | ${range(r.baseline.throughput)} | ${range(r.ours.latencyMs)} | ${range(r.baseline.latencyMs)} | ` +
-      `${mib(r.ours.peakRss)} | ${mib(r.baseline.peakRss)} | **${r.pairedRatio.median.toFixed(2)}x** ${r.ratioOf} (${r.pairedRatio.min.toFixed(2)}–${r.pairedRatio.max.toFixed(2)}) | ${r.aim ?? ""} |`
+      `${mib(r.ours.peakRss)} | ${mib(r.baseline.peakRss)} | **${r.pairedRatio.median.toFixed(2)}x** ${r.ratioOf} (${r.pairedRatio.min.toFixed(2)}–${r.pairedRatio.max.toFixed(2)}) | ${r.aim ?? ""} | ${r.load === undefined ? "?" : loadText(r.load)} |`
     )
   ].join("\n")
 

@@ -6,8 +6,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { NonEmptyText } from "./domain/Primitives.js"
+import * as ServiceBoundary from "./ServiceBoundary.js"
 import { type Backend, InvalidInput, type StorageError, validate } from "./StorageError.js"
-import { withTimeout } from "./Timeout.js"
 
 /** Bytes under a key, with a time to live. Keys are namespaced by the backend's configured prefix. */
 export interface CacheShape {
@@ -65,46 +65,71 @@ export interface MakeOptions {
 const CacheKey = NonEmptyText.annotations({ identifier: "CacheKey" })
 const Bytes = Schema.Uint8ArrayFromSelf
 
-export const make = (backend: Backend, impl: CacheBackend, options: MakeOptions = {}): CacheShape => {
-  const timeout = Duration.decode(options.timeout ?? "5 seconds")
-  const bounded = (method: keyof CacheShape) => <A>(self: Effect.Effect<A, StorageError>) =>
-    options.backendBoundsCalls === true ? self : withTimeout(self, { backend, operation: `Cache.${method}`, timeout })
-  // No call-site stack per span: capturing it costs more than a cache hit takes.
-  const span = { attributes: { "storage.backend": backend }, captureStackTrace: false }
-  // The schema reports a bad key; a good one (the hot path) is recognised without running it.
-  const keyFor = (method: keyof CacheShape) => {
-    const slow = validate(CacheKey, backend, `Cache.${method}`)
-    return (key: string): Effect.Effect<string, InvalidInput> =>
-      typeof key === "string" && key.length > 0 && key.isWellFormed() ? Effect.succeed(key) : slow(key)
-  }
-  const getKey = keyFor("get")
-  const setKey = keyFor("set")
-  const dropKey = keyFor("invalidate")
-  const slowBytes = validate(Bytes, backend, "Cache.set")
-  const bytes = (value: Uint8Array): Effect.Effect<Uint8Array, InvalidInput> =>
-    value instanceof Uint8Array ? Effect.succeed(value) : slowBytes(value)
-  const ttlOf = (input: Duration.DurationInput, operation: string) =>
-    Effect.suspend(() => {
-      const ttl = Duration.decodeUnknown(input)
-      return Option.isSome(ttl) && Duration.isFinite(ttl.value) && Duration.toMillis(ttl.value) >= 1
-        ? Effect.succeed(ttl.value)
-        : Effect.fail(new InvalidInput({ backend, operation, path: ["ttl"], message: "ttl must be a finite duration of at least 1 millisecond" }))
-    })
+/** What `CacheKey` accepts, recognised without running the schema. */
+const isKey = (key: unknown): boolean => typeof key === "string" && key.length > 0 && key.isWellFormed()
 
-  const get = Effect.fn("Cache.get", span)(function*(key: string) {
-    return yield* impl.get(yield* getKey(key))
-  }, bounded("get"))
-  const set = Effect.fn("Cache.set", span)(function*(key: string, value: Uint8Array, ttl: Duration.DurationInput) {
-    yield* impl.set(yield* setKey(key), yield* bytes(value), yield* ttlOf(ttl, "Cache.set"))
-  }, bounded("set"))
-  const casKey = keyFor("compareAndSet")
-  const compareAndSet = Effect.fn("Cache.compareAndSet", span)(
-    function*(key: string, expected: Option.Option<Uint8Array>, value: Uint8Array, ttl: Duration.DurationInput) {
-      const was = Option.isSome(expected) ? Option.some(yield* bytes(expected.value)) : Option.none()
-      return yield* impl.compareAndSet(yield* casKey(key), was, yield* bytes(value), yield* ttlOf(ttl, "Cache.compareAndSet"))
+/** A TTL as a Duration of at least 1 ms, or undefined. */
+const ttlOf = (input: Duration.DurationInput): Duration.Duration | undefined => {
+  const ttl = Duration.decodeUnknown(input)
+  return Option.isSome(ttl) && Duration.isFinite(ttl.value) && Duration.toMillis(ttl.value) >= 1 ? ttl.value : undefined
+}
+
+export const make = (backend: Backend, impl: CacheBackend, options: MakeOptions = {}): CacheShape => {
+  const boundary = ServiceBoundary.make({
+    backend,
+    service: "Cache",
+    timeout: options.backendBoundsCalls === true ? undefined : Duration.decode(options.timeout ?? "5 seconds")
+  })
+  const keyCheck = (method: keyof CacheShape) => ServiceBoundary.check(CacheKey, backend, boundary.name(method), isKey)
+  const slowKey = validate(CacheKey, backend, "Cache.set")
+  const slowBytes = validate(Bytes, backend, "Cache.set")
+  // The key is reported first, then the value, then the TTL.
+  const entryCheck: ServiceBoundary.Check<readonly [string, Uint8Array, Duration.DurationInput]> = {
+    guard: (input) => {
+      const [key, value] = input as readonly [unknown, unknown, unknown]
+      return isKey(key) && value instanceof Uint8Array
     },
-    bounded("compareAndSet")
+    slow: (input) => Effect.as(Effect.zipRight(slowKey(input[0]), slowBytes(input[1])), input)
+  }
+
+  const get = boundary.operation("get", keyCheck("get"), impl.get)
+  const setEntry = boundary.operation("set", entryCheck, ([key, value, ttl]: readonly [string, Uint8Array, Duration.DurationInput]) => {
+    const duration = ttlOf(ttl)
+    return duration === undefined
+      ? Effect.fail(new InvalidInput({ backend, operation: "Cache.set", path: ["ttl"], message: "ttl must be a finite duration of at least 1 millisecond" }))
+      : impl.set(key, value, duration)
+  })
+  const set = (key: string, value: Uint8Array, ttl: Duration.DurationInput) => setEntry([key, value, ttl])
+  const invalidate = boundary.operation("invalidate", keyCheck("invalidate"), impl.invalidate)
+  const healthCheck = boundary.operation("healthCheck", undefined, impl.healthCheck)
+  const casKey = validate(CacheKey, backend, "Cache.compareAndSet")
+  // As before: the expected bytes are reported first, then the key, then the value, then the TTL.
+  const casCheck: ServiceBoundary.Check<readonly [string, Option.Option<Uint8Array>, Uint8Array, Duration.DurationInput]> = {
+    guard: (input) => {
+      const [key, expected, value] = input as readonly [unknown, Option.Option<unknown>, unknown, unknown]
+      return isKey(key) && value instanceof Uint8Array && Option.isOption(expected) && (Option.isNone(expected) || expected.value instanceof Uint8Array)
+    },
+    slow: (input) =>
+      Effect.as(
+        Effect.zipRight(
+          Option.isSome(input[1]) ? slowBytes(input[1].value) : Effect.void,
+          Effect.zipRight(casKey(input[0]), slowBytes(input[2]))
+        ),
+        input
+      )
+  }
+  const compareAndSetEntry = boundary.operation(
+    "compareAndSet",
+    casCheck,
+    ([key, expected, value, ttl]: readonly [string, Option.Option<Uint8Array>, Uint8Array, Duration.DurationInput]) => {
+      const duration = ttlOf(ttl)
+      return duration === undefined
+        ? Effect.fail(new InvalidInput({ backend, operation: "Cache.compareAndSet", path: ["ttl"], message: "ttl must be a finite duration of at least 1 millisecond" }))
+        : impl.compareAndSet(key, expected, value, duration)
+    }
   )
+  const compareAndSet = (key: string, expected: Option.Option<Uint8Array>, value: Uint8Array, ttl: Duration.DurationInput) =>
+    compareAndSetEntry([key, expected, value, ttl])
 
   const inflight = new Map<string, Deferred.Deferred<Uint8Array, unknown>>()
   const getOrSet = <E, R>(
@@ -112,35 +137,27 @@ export const make = (backend: Backend, impl: CacheBackend, options: MakeOptions 
     ttl: Duration.DurationInput,
     compute: Effect.Effect<Uint8Array, E, R>
   ): Effect.Effect<Uint8Array, E | StorageError, R> =>
-    Effect.gen(function*() {
-      const cached = yield* get(key)
-      if (Option.isSome(cached)) return cached.value
-      const running = inflight.get(key)
-      if (running !== undefined) {
-        // The leader ran the same key's computation; its failure is ours. A leader that was
-        // interrupted leaves its waiters to try again rather than inherit the interruption.
-        return yield* (Deferred.await(running) as Effect.Effect<Uint8Array, E | StorageError>).pipe(
-          Effect.catchAllCause((cause) => Cause.isInterruptedOnly(cause) ? getOrSet(key, ttl, compute) : Effect.failCause(cause))
+    boundary.traced(
+      "getOrSet",
+      Effect.gen(function*() {
+        const cached = yield* get(key)
+        if (Option.isSome(cached)) return cached.value
+        const running = inflight.get(key)
+        if (running !== undefined) {
+          // The leader ran the same key's computation; its failure is ours. A leader that was
+          // interrupted leaves its waiters to try again rather than inherit the interruption.
+          return yield* (Deferred.await(running) as Effect.Effect<Uint8Array, E | StorageError>).pipe(
+            Effect.catchAllCause((cause) => Cause.isInterruptedOnly(cause) ? getOrSet(key, ttl, compute) : Effect.failCause(cause))
+          )
+        }
+        const leader = yield* Deferred.make<Uint8Array, unknown>()
+        inflight.set(key, leader)
+        return yield* compute.pipe(
+          Effect.tap((value) => set(key, value, ttl)),
+          Effect.onExit((exit) => Effect.sync(() => inflight.delete(key)).pipe(Effect.zipRight(Deferred.done(leader, exit))))
         )
-      }
-      const leader = yield* Deferred.make<Uint8Array, unknown>()
-      inflight.set(key, leader)
-      return yield* compute.pipe(
-        Effect.tap((value) => set(key, value, ttl)),
-        Effect.onExit((exit) => Effect.sync(() => inflight.delete(key)).pipe(Effect.zipRight(Deferred.done(leader, exit))))
-      )
-    }).pipe(Effect.withSpan("Cache.getOrSet", span))
+      })
+    )
 
-  return {
-    get,
-    set,
-    compareAndSet,
-    invalidate: Effect.fn("Cache.invalidate", span)(function*(key: string) {
-      yield* impl.invalidate(yield* dropKey(key))
-    }, bounded("invalidate")),
-    healthCheck: Effect.fn("Cache.healthCheck", span)(function*() {
-      yield* impl.healthCheck()
-    }, bounded("healthCheck")),
-    getOrSet
-  }
+  return { get, set, compareAndSet, invalidate, healthCheck: () => healthCheck(undefined), getOrSet }
 }

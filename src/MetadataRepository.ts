@@ -6,12 +6,12 @@ import * as Schema from "effect/Schema"
 import { ApiKeyRecord, KeyHash } from "./domain/ApiKey.js"
 import { AuditEvent } from "./domain/Audit.js"
 import { TenantId } from "./domain/Ids.js"
-import { NonEmptyText, Uuid } from "./domain/Primitives.js"
+import { isNonEmptyText, isUuid, NonEmptyText, Uuid } from "./domain/Primitives.js"
 import { AuditQuery, ReportQuery } from "./domain/Query.js"
 import { ComplianceReport } from "./domain/Report.js"
-import { NewTenant, type Tenant, TenantConfig } from "./domain/Tenant.js"
-import { type Backend, type StorageError, validate } from "./StorageError.js"
-import { withTimeout } from "./Timeout.js"
+import { isNewTenant, NewTenant, type Tenant, TenantConfig } from "./domain/Tenant.js"
+import * as ServiceBoundary from "./ServiceBoundary.js"
+import type { Backend, StorageError } from "./StorageError.js"
 
 /**
  * Tenants and what hangs off them. A duplicate id, api token (by its hash) or key hash is a `StorageConflict`;
@@ -66,54 +66,56 @@ export interface MakeOptions {
 }
 
 /**
- * Wraps a backend's implementation: inputs validated at the boundary, one traced span per
- * operation (`MetadataRepository.<method>`), every call bounded by a timeout.
+ * Wraps a backend's implementation ({@link ServiceBoundary}): inputs validated at the boundary, each
+ * operation a span `MetadataRepository.<method>` when the application installed a tracer, every call
+ * bounded by a timeout unless the backend bounds it.
  */
 export const make = (backend: Backend, impl: MetadataRepositoryShape, options: MakeOptions = {}): MetadataRepositoryShape => {
-  const timeout = Duration.decode(options.timeout ?? "10 seconds")
-  // No call-site stack per span: capturing it costs more than many queries take.
-  const span = { attributes: { "storage.backend": backend }, captureStackTrace: false }
-  const check = <A, I>(schema: Schema.Schema<A, I>, method: keyof MetadataRepositoryShape) =>
-    validate(schema, backend, `MetadataRepository.${method}`)
-  const bounded = (method: keyof MetadataRepositoryShape) => <A>(self: Effect.Effect<A, StorageError>) =>
-    options.backendBoundsCalls === true ? self : withTimeout(self, { backend, operation: `MetadataRepository.${method}`, timeout })
-
-  /** An operation of one argument, validated by `schema`. */
-  const unary = <M extends keyof MetadataRepositoryShape, A, I>(method: M, schema: Schema.Schema<A, I>, run: (a: A) => Effect.Effect<unknown, StorageError>) => {
-    const v = check(schema, method)
-    return Effect.fn(`MetadataRepository.${method}`, span)(function*(a: A) {
-      return yield* run(yield* v(a))
-    }, bounded(method)) as unknown as MetadataRepositoryShape[M]
+  const boundary = ServiceBoundary.make({
+    backend,
+    service: "MetadataRepository",
+    timeout: options.backendBoundsCalls === true ? undefined : Duration.decode(options.timeout ?? "10 seconds")
+  })
+  /** An operation of one argument, validated by `schema` (or recognised by `guard` first). */
+  const unary = <M extends keyof MetadataRepositoryShape, A, I>(
+    method: M,
+    schema: Schema.Schema<A, I>,
+    run: (a: A) => Effect.Effect<unknown, StorageError>,
+    guard?: (input: unknown) => boolean
+  ) => boundary.operation(method, ServiceBoundary.check(schema, backend, boundary.name(method), guard), run) as unknown as MetadataRepositoryShape[M]
+  const nullary = <M extends keyof MetadataRepositoryShape>(method: M, run: () => Effect.Effect<unknown, StorageError>) => {
+    const op = boundary.operation(method, undefined, run)
+    return (() => op(undefined)) as unknown as MetadataRepositoryShape[M]
   }
-  const keyed = check(Schema.Tuple(TenantId, Uuid), "revokeApiKey")
-  const reportKey = check(Schema.Tuple(TenantId, Uuid), "getReport")
+  const revokeApiKey = boundary.operation(
+    "revokeApiKey",
+    ServiceBoundary.check(Schema.Tuple(TenantId, Uuid), backend, boundary.name("revokeApiKey")),
+    ([tenantId, keyId]: readonly [TenantId, string]) => impl.revokeApiKey(tenantId, keyId)
+  )
+  const getReport = boundary.operation(
+    "getReport",
+    ServiceBoundary.check(Schema.Tuple(TenantId, Uuid), backend, boundary.name("getReport")),
+    ([tenantId, reportId]: readonly [TenantId, string]) => impl.getReport(tenantId, reportId)
+  )
 
   return {
-    createTenant: unary("createTenant", NewTenant, impl.createTenant),
-    getTenant: unary("getTenant", TenantId, impl.getTenant),
-    getTenantByToken: unary("getTenantByToken", NonEmptyText, impl.getTenantByToken),
-    updateTenant: unary("updateTenant", NewTenant, impl.updateTenant),
-    listTenants: Effect.fn("MetadataRepository.listTenants", span)(function*() {
-      return yield* impl.listTenants()
-    }, bounded("listTenants")),
-    deleteTenant: unary("deleteTenant", TenantId, impl.deleteTenant),
-    getTenantConfig: unary("getTenantConfig", TenantId, impl.getTenantConfig),
+    createTenant: unary("createTenant", NewTenant, impl.createTenant, isNewTenant),
+    getTenant: unary("getTenant", TenantId, impl.getTenant, isUuid),
+    getTenantByToken: unary("getTenantByToken", NonEmptyText, impl.getTenantByToken, isNonEmptyText),
+    updateTenant: unary("updateTenant", NewTenant, impl.updateTenant, isNewTenant),
+    listTenants: nullary("listTenants", impl.listTenants),
+    deleteTenant: unary("deleteTenant", TenantId, impl.deleteTenant, isUuid),
+    getTenantConfig: unary("getTenantConfig", TenantId, impl.getTenantConfig, isUuid),
     upsertTenantConfig: unary("upsertTenantConfig", TenantConfig, impl.upsertTenantConfig),
     recordAuditEvent: unary("recordAuditEvent", AuditEvent, impl.recordAuditEvent),
     queryAuditEvents: unary("queryAuditEvents", AuditQuery, impl.queryAuditEvents),
     createApiKey: unary("createApiKey", ApiKeyRecord, impl.createApiKey),
     getApiKeyByHash: unary("getApiKeyByHash", KeyHash, impl.getApiKeyByHash),
-    listApiKeys: unary("listApiKeys", TenantId, impl.listApiKeys),
-    revokeApiKey: Effect.fn("MetadataRepository.revokeApiKey", span)(function*(tenantId: TenantId, keyId: string) {
-      return yield* impl.revokeApiKey(...(yield* keyed([tenantId, keyId])))
-    }, bounded("revokeApiKey")),
+    listApiKeys: unary("listApiKeys", TenantId, impl.listApiKeys, isUuid),
+    revokeApiKey: (tenantId, keyId) => revokeApiKey([tenantId, keyId]),
     storeReport: unary("storeReport", ComplianceReport, impl.storeReport),
-    getReport: Effect.fn("MetadataRepository.getReport", span)(function*(tenantId: TenantId, reportId: string) {
-      return yield* impl.getReport(...(yield* reportKey([tenantId, reportId])))
-    }, bounded("getReport")),
+    getReport: (tenantId, reportId) => getReport([tenantId, reportId]),
     listReports: unary("listReports", ReportQuery, impl.listReports),
-    healthCheck: Effect.fn("MetadataRepository.healthCheck", span)(function*() {
-      return yield* impl.healthCheck()
-    }, bounded("healthCheck"))
+    healthCheck: nullary("healthCheck", impl.healthCheck)
   }
 }

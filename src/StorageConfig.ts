@@ -5,7 +5,7 @@ import * as path from "node:path"
 import * as CachedMetadataRepository from "./CachedMetadataRepository.js"
 import * as ClickHouseClient from "./clickhouse/ClickHouseClient.js"
 import * as ClickHouseTraceRepository from "./clickhouse/ClickHouseTraceRepository.js"
-import * as TraceWriter from "./clickhouse/TraceWriter.js"
+import * as TraceWriter from "./ingest/TraceWriter.js"
 import * as ConfigFields from "./ConfigFields.js"
 import * as RedisConfig from "./redis/RedisConfig.js"
 import * as PostgresClient from "./sql/PostgresClient.js"
@@ -57,7 +57,19 @@ export const traces: Config.Config<Omit<ClickHouseTraceRepository.Options, "auto
 )
 
 /** `LLMTRACE_TRACE_WRITER_*`: the buffered writer of both ClickHouse profiles. */
-export const writer: Config.Config<TraceWriter.Options> = TraceWriter.config
+export const writer: Config.Config<TraceWriter.Options> = TraceWriter.checkCapacity(
+  ConfigFields.named(TraceWriter.fields, {
+    batchSize: "LLMTRACE_TRACE_WRITER_BATCH_SIZE",
+    flushInterval: "LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL",
+    capacity: "LLMTRACE_TRACE_WRITER_CAPACITY",
+    maxRetries: "LLMTRACE_TRACE_WRITER_MAX_RETRIES",
+    deadLetterPath: "LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH",
+    replayOnStart: "LLMTRACE_TRACE_WRITER_REPLAY_ON_START",
+    validate: "LLMTRACE_TRACE_WRITER_VALIDATE",
+    flushTimeout: "LLMTRACE_TRACE_WRITER_FLUSH_TIMEOUT"
+  }),
+  { capacity: "LLMTRACE_TRACE_WRITER_CAPACITY", batchSize: "LLMTRACE_TRACE_WRITER_BATCH_SIZE" }
+)
 
 /** `LLMTRACE_POSTGRES_*`: the metadata database of the production profile. */
 export const postgres: Config.Config<PostgresClient.Options> = ConfigFields.named(PostgresClient.fields, {

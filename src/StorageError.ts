@@ -80,6 +80,16 @@ export const validate = <A, I>(schema: Schema.Schema<A, I>, backend: Backend, op
   }
 }
 
+/** Whether `value` holds, at any depth, a plain object with an own `__proto__` key (which {@link validate} refuses). */
+export const hasProtoKey = (value: unknown): boolean => {
+  if (typeof value !== "object" || value === null) return false
+  if (Array.isArray(value)) return value.some(hasProtoKey)
+  if (!isPlainObject(value)) return false
+  if (Object.hasOwn(value, "__proto__")) return true
+  for (const key in value) if (hasProtoKey((value as Record<string, unknown>)[key])) return true
+  return false
+}
+
 const isPlainObject = (value: object): boolean => {
   const proto: unknown = Object.getPrototypeOf(value)
   return proto === Object.prototype || proto === null

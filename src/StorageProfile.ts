@@ -7,7 +7,7 @@ import * as path from "node:path"
 import * as CachedMetadataRepository from "./CachedMetadataRepository.js"
 import * as ClickHouseClient from "./clickhouse/ClickHouseClient.js"
 import * as ClickHouseTraceRepository from "./clickhouse/ClickHouseTraceRepository.js"
-import * as TraceWriter from "./clickhouse/TraceWriter.js"
+import * as TraceWriter from "./ingest/TraceWriter.js"
 import * as MemoryCache from "./memory/MemoryCache.js"
 import * as MemoryTraceRepository from "./memory/MemoryTraceRepository.js"
 import * as RedisCache from "./redis/RedisCache.js"
@@ -30,7 +30,7 @@ export type Services = Storage.Storage | TraceWriter.TraceWriter | TraceWriter.T
  * outlives the layer's scope; every build is a fresh, private store (tests, examples, demos).
  */
 export const memory: Layer.Layer<Services, StorageError> = Layer.mergeAll(
-  TraceWriter.layerWith().pipe(Layer.provideMerge(TraceWriter.sinkFromRepository), Layer.provideMerge(MemoryTraceRepository.layer())),
+  TraceWriter.layer().pipe(Layer.provideMerge(TraceWriter.sinkFromRepository), Layer.provideMerge(MemoryTraceRepository.layer())),
   SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory)),
   MemoryCache.layer()
 )
@@ -59,7 +59,7 @@ export const lite = (options: LiteOptions): Layer.Layer<Services, StorageError> 
   const clients = liteClients(options.dataDir)
   const autoMigrate = options.autoMigrate ?? true
   const traces = ClickHouseTraceRepository.layer({ autoMigrate }).pipe(Layer.provide(clients.clickhouse))
-  const writer = TraceWriter.layerWith({ ...options.writer, deadLetterPath: clients.deadLetters })
+  const writer = TraceWriter.layer({ ...options.writer, deadLetterPath: clients.deadLetters })
   const metadata = CachedMetadataRepository.layer(options.tenantCache).pipe(
     Layer.provide(SqlMetadataRepository.layer({ autoMigrate }).pipe(Layer.provide(clients.sql)))
   )
@@ -115,7 +115,7 @@ export const production = (options: ProductionOptions): Layer.Layer<Services, St
     Layer.provide(SqlMetadataRepository.layer({ autoMigrate }).pipe(Layer.provide(PostgresClient.layer(options.postgres))))
   )
   return Layer.mergeAll(
-    TraceWriter.layerWith(options.writer).pipe(Layer.provideMerge(traces)),
+    TraceWriter.layer(options.writer).pipe(Layer.provideMerge(traces)),
     // One Redis client for the cache and the publishing side of token changes (the subscriber has its own connection).
     metadata.pipe(
       Layer.provideMerge(RedisCache.layerFromClient),

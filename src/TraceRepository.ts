@@ -7,8 +7,9 @@ import { SpanId, TenantId, TraceId } from "./domain/Ids.js"
 import { Timestamp } from "./domain/Primitives.js"
 import { TraceQuery, type StorageStats } from "./domain/Query.js"
 import { TraceEvent, TraceSpan } from "./domain/Trace.js"
-import { type Backend, type StorageError, validate } from "./StorageError.js"
-import { withTimeout } from "./Timeout.js"
+import { isTraceSpan } from "./domain/TraceSpanGuard.js"
+import * as ServiceBoundary from "./ServiceBoundary.js"
+import type { Backend, StorageError } from "./StorageError.js"
 
 /**
  * Traces and spans of LLM calls. Every call is scoped to one tenant (getGlobalStats aside); storing
@@ -45,66 +46,69 @@ export interface MakeOptions {
    * no timer: an Effect timer per call forks fibers, which costs more than a fast query. Default false.
    */
   readonly backendBoundsCalls?: boolean
+  /**
+   * A fast recogniser of a valid span (never true for one the schema refuses), for `storeSpan` and
+   * each element of `storeSpans`; the schema still reports what is wrong.
+   * Default {@link isTraceSpan}, the hand-written guard.
+   */
+  readonly spanGuard?: (input: unknown) => boolean
 }
 
 /**
- * Wraps a backend's implementation into the service every caller sees: inputs are validated at the
- * boundary (bad input is an `InvalidInput` with the field's path, the same on every backend), each
- * operation is a traced span named `TraceRepository.<method>`, and each call is bounded by a timeout.
+ * Wraps a backend's implementation into the service every caller sees ({@link ServiceBoundary}):
+ * inputs are validated at the boundary (bad input is an `InvalidInput` with the field's path, the same
+ * on every backend), each operation is a span named `TraceRepository.<method>` when the application
+ * installed a tracer, and each call is bounded by a timeout unless the backend bounds it.
  */
 export const make = (backend: Backend, impl: TraceRepositoryShape, options: MakeOptions = {}): TraceRepositoryShape => {
-  const timeout = Duration.decode(options.timeout ?? "30 seconds")
-  const check = <A, I>(schema: Schema.Schema<A, I>, method: keyof TraceRepositoryShape) =>
-    validate(schema, backend, `TraceRepository.${method}`)
-  const bounded = (method: keyof TraceRepositoryShape) => <A>(self: Effect.Effect<A, StorageError>) =>
-    options.backendBoundsCalls === true ? self : withTimeout(self, { backend, operation: `TraceRepository.${method}`, timeout })
-  // No call-site stack per span: capturing it costs more than many queries take.
-  const span = { attributes: { "storage.backend": backend }, captureStackTrace: false }
+  const boundary = ServiceBoundary.make({
+    backend,
+    service: "TraceRepository",
+    timeout: options.backendBoundsCalls === true ? undefined : Duration.decode(options.timeout ?? "30 seconds")
+  })
+  const check = <A, I>(schema: Schema.Schema<A, I>, method: keyof TraceRepositoryShape, guard?: (input: unknown) => boolean) =>
+    ServiceBoundary.check(schema, backend, boundary.name(method), guard)
 
-  const trace = check(TraceEvent, "storeTrace")
-  const span1 = check(TraceSpan, "storeSpan")
-  const spans = check(Schema.Array(TraceSpan), "storeSpans")
-  const traceQuery = check(TraceQuery, "queryTraces")
-  const spanQuery = check(TraceQuery, "querySpans")
-  const traceKey = check(Schema.Tuple(TenantId, TraceId), "getTrace")
-  const spanKey = check(Schema.Tuple(TenantId, SpanId), "getSpan")
-  const cutoff = check(Schema.Tuple(TenantId, Timestamp), "deleteTracesBefore")
-  const tenant = check(TenantId, "getStats")
+  const spanGuard = options.spanGuard ?? isTraceSpan
+  const storeTrace = boundary.operation("storeTrace", check(TraceEvent, "storeTrace"), impl.storeTrace)
+  const storeSpan = boundary.operation("storeSpan", check(TraceSpan, "storeSpan", spanGuard), impl.storeSpan)
+  const storeSpans = boundary.operation(
+    "storeSpans",
+    ServiceBoundary.checkArray(TraceSpan, backend, boundary.name("storeSpans"), spanGuard),
+    (spans: ReadonlyArray<TraceSpan>) => (spans.length > 0 ? impl.storeSpans(spans) : Effect.void)
+  )
+  const queryTraces = boundary.operation("queryTraces", check(TraceQuery, "queryTraces"), impl.queryTraces)
+  const querySpans = boundary.operation("querySpans", check(TraceQuery, "querySpans"), impl.querySpans)
+  const getTrace = boundary.operation(
+    "getTrace",
+    check(Schema.Tuple(TenantId, TraceId), "getTrace"),
+    ([tenantId, traceId]: readonly [TenantId, TraceId]) => impl.getTrace(tenantId, traceId)
+  )
+  const getSpan = boundary.operation(
+    "getSpan",
+    check(Schema.Tuple(TenantId, SpanId), "getSpan"),
+    ([tenantId, spanId]: readonly [TenantId, SpanId]) => impl.getSpan(tenantId, spanId)
+  )
+  const deleteTracesBefore = boundary.operation(
+    "deleteTracesBefore",
+    check(Schema.Tuple(TenantId, Timestamp), "deleteTracesBefore"),
+    ([tenantId, before]: readonly [TenantId, Date]) => impl.deleteTracesBefore(tenantId, before)
+  )
+  const getStats = boundary.operation("getStats", check(TenantId, "getStats"), impl.getStats)
+  const getGlobalStats = boundary.operation("getGlobalStats", undefined, impl.getGlobalStats)
+  const healthCheck = boundary.operation("healthCheck", undefined, impl.healthCheck)
 
   return {
-    storeTrace: Effect.fn("TraceRepository.storeTrace", span)(function*(input) {
-      return yield* impl.storeTrace(yield* trace(input))
-    }, bounded("storeTrace")),
-    storeSpan: Effect.fn("TraceRepository.storeSpan", span)(function*(input) {
-      return yield* impl.storeSpan(yield* span1(input))
-    }, bounded("storeSpan")),
-    storeSpans: Effect.fn("TraceRepository.storeSpans", span)(function*(input) {
-      const valid = yield* spans(input)
-      if (valid.length > 0) yield* impl.storeSpans(valid)
-    }, bounded("storeSpans")),
-    queryTraces: Effect.fn("TraceRepository.queryTraces", span)(function*(input) {
-      return yield* impl.queryTraces(yield* traceQuery(input))
-    }, bounded("queryTraces")),
-    querySpans: Effect.fn("TraceRepository.querySpans", span)(function*(input) {
-      return yield* impl.querySpans(yield* spanQuery(input))
-    }, bounded("querySpans")),
-    getTrace: Effect.fn("TraceRepository.getTrace", span)(function*(tenantId, traceId) {
-      return yield* impl.getTrace(...(yield* traceKey([tenantId, traceId])))
-    }, bounded("getTrace")),
-    getSpan: Effect.fn("TraceRepository.getSpan", span)(function*(tenantId, spanId) {
-      return yield* impl.getSpan(...(yield* spanKey([tenantId, spanId])))
-    }, bounded("getSpan")),
-    deleteTracesBefore: Effect.fn("TraceRepository.deleteTracesBefore", span)(function*(tenantId, before) {
-      return yield* impl.deleteTracesBefore(...(yield* cutoff([tenantId, before])))
-    }, bounded("deleteTracesBefore")),
-    getStats: Effect.fn("TraceRepository.getStats", span)(function*(tenantId) {
-      return yield* impl.getStats(yield* tenant(tenantId))
-    }, bounded("getStats")),
-    getGlobalStats: Effect.fn("TraceRepository.getGlobalStats", span)(function*() {
-      return yield* impl.getGlobalStats()
-    }, bounded("getGlobalStats")),
-    healthCheck: Effect.fn("TraceRepository.healthCheck", span)(function*() {
-      return yield* impl.healthCheck()
-    }, bounded("healthCheck"))
+    storeTrace,
+    storeSpan,
+    storeSpans,
+    queryTraces,
+    querySpans,
+    getTrace: (tenantId, traceId) => getTrace([tenantId, traceId]),
+    getSpan: (tenantId, spanId) => getSpan([tenantId, spanId]),
+    deleteTracesBefore: (tenantId, before) => deleteTracesBefore([tenantId, before]),
+    getStats,
+    getGlobalStats: () => getGlobalStats(undefined),
+    healthCheck: () => healthCheck(undefined)
   }
 }

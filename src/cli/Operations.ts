@@ -6,13 +6,15 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as TraceWriter from "../clickhouse/TraceWriter.js"
+import * as TraceWriter from "../ingest/TraceWriter.js"
 import type { TenantId } from "../domain/Ids.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import * as StorageMigrations from "../StorageMigrations.js"
 import * as StorageProfile from "../StorageProfile.js"
+import type { StorageError } from "../StorageError.js"
 import * as TraceRepository from "../TraceRepository.js"
 import { BadLines } from "./Errors.js"
+import type { CommandFailed } from "./Commands.js"
 import * as Ingest from "./Ingest.js"
 import { migrations, options, storage, storageWith } from "./Storage.js"
 import { render } from "./Table.js"
@@ -100,7 +102,7 @@ export const ingest = Command.make(
         const c = Ingest.counters()
         const bar = progress(c, input.size)
         yield* Effect.forkScoped(bar.run)
-        yield* Ingest.ingest(
+        yield* Ingest.ingest<CommandFailed, StorageError | TraceWriter.WriterClosed, never>(
           Ingest.lines(input, (n) => (c.bytes += n)),
           {
             span: writer.write,
@@ -116,8 +118,12 @@ export const ingest = Command.make(
           Effect.onInterrupt(() =>
             Effect.gen(function*() {
               yield* bar.end
-              yield* writer.flush
-              yield* Console.error(`interrupted at line ${c.lines}: ${plural(c.spans, "span")} stored`)
+              const flushed = yield* Effect.either(writer.flush)
+              yield* Console.error(
+                flushed._tag === "Right"
+                  ? `interrupted at line ${c.lines}: ${plural(c.spans, "span")} stored`
+                  : `interrupted at line ${c.lines}: ${plural(c.spans, "span")} accepted, not all stored yet: ${flushed.left.message}`
+              )
             })
           )
         )
@@ -157,7 +163,8 @@ export const replayDeadLetters = Command.make(
       const result = yield* TraceWriter.replayDeadLetters(path)
       yield* Console.log(
         `replayed ${plural(result.replayed, "dead-lettered span")} from ${path} and removed the file` +
-          (result.rejected > 0 ? `; ${plural(result.rejected, "invalid line")} kept in ${path}.rejected` : "")
+          (result.rejected > 0 ? `; ${plural(result.rejected, "invalid line")} kept in ${path}.rejected` : "") +
+          (result.failed > 0 ? `; ${plural(result.failed, "span")} still refused, moved aside to ${path}.failed` : "")
       )
     })
 ).pipe(

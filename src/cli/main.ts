@@ -8,6 +8,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
+import { createRequire } from "node:module"
 import { health, purge, query, stats, tenants } from "./Commands.js"
 import * as Demo from "./Demo.js"
 import { ingest, migrate, replayDeadLetters } from "./Operations.js"
@@ -19,6 +20,9 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(0)
   throw error
 })
+
+// src/cli and dist/cli both sit two levels below package.json: the version printed is the one installed.
+const { version } = createRequire(import.meta.url)("../../package.json") as { readonly version: string }
 
 // The signal that stopped the command decides its exit code (130 for SIGINT, 143 for SIGTERM); the
 // runtime interrupts the command on either, which runs its finalizers (ingest flushes and reports).
@@ -42,7 +46,7 @@ const cli = Command.run(
     Command.withDescription("Operate llmtrace-storage: run the demo, migrate, check health, ingest, query and purge traces, manage tenants."),
     Command.withSubcommands([Demo.command, migrate, health, ingest, stats, query, purge, replayDeadLetters, tenants])
   ),
-  { name: "llmtrace-storage", version: "0.1.0" }
+  { name: "llmtrace-storage", version }
 )
 
 cli(process.argv).pipe(

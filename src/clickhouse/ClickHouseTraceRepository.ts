@@ -14,7 +14,7 @@ import * as TraceRepository from "../TraceRepository.js"
 import { ClickHouseClient, type ClickHouseClientShape, type Params } from "./ClickHouseClient.js"
 import * as ClickHouseMigrations from "./ClickHouseMigrations.js"
 import * as ConfigFields from "../ConfigFields.js"
-import { TraceSink } from "./TraceWriter.js"
+import { TraceSink } from "../ingest/TraceWriter.js"
 import { columns, fromDateTime64, fromRow, nextVersion, type SpanRow, toDateTime64, toRow } from "./SpanRows.js"
 
 export interface Options {
@@ -215,10 +215,11 @@ export const makeWithSink = (
 
     const timeout = Duration.decode(options.timeout ?? "30 seconds")
     const sink: Context.Tag.Service<TraceSink> = {
-      storeSpans: Effect.fn("TraceWriter.flush", { attributes: { "storage.backend": "clickhouse" } })(
-        (list: ReadonlyArray<TraceSpan>) => insertSpans("TraceWriter.flush", list),
-        (self) => withTimeout(self, { backend: "clickhouse", operation: "TraceWriter.flush", timeout })
-      )
+      // Not Effect.fn: its per-call Error and retained closure kept each whole batch reachable.
+      storeSpans: (list) =>
+        withTimeout(insertSpans("TraceWriter.flush", list), { backend: "clickhouse", operation: "TraceWriter.flush", timeout }).pipe(
+          Effect.withSpan("TraceWriter.flush", { attributes: { "storage.backend": "clickhouse" } })
+        )
     }
     const repository = TraceRepository.make("clickhouse", {
       storeTrace: (trace) => insertSpans("TraceRepository.storeTrace", trace.spans, trace),

@@ -78,6 +78,64 @@ export const Json: Schema.Schema<Json> = Schema.Union(
 export const JsonObject = textRecord(Json).annotations({ identifier: "JsonObject" })
 export type JsonObject = typeof JsonObject.Type
 
+// Hand-written guards for hot paths (DESIGN §10): each says true only for what its schema accepts
+// (they may say false for anything unusual, which then goes to the schema); test/domain/Guards.test.ts
+// holds them to that.
+
+/** What {@link Text} accepts. */
+export const isText = (u: unknown): u is string => typeof u === "string" && u.isWellFormed()
+
+/** What {@link NonEmptyText} accepts. */
+export const isNonEmptyText = (u: unknown): u is string => typeof u === "string" && u.length > 0 && u.isWellFormed()
+
+const uuidPattern = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/i
+
+/** What {@link Uuid} (and the branded ids) accept. */
+export const isUuid = (u: unknown): u is string => typeof u === "string" && uuidPattern.test(u)
+
+/** What {@link Timestamp}'s type side accepts: a valid Date in the storable range. */
+export const isTimestamp = (u: unknown): u is Date => u instanceof Date && isStorableDate(u)
+
+/** Nesting past this goes to the schema (a guard must return, never overflow the stack). */
+const maxGuardDepth = 32
+
+const isPlainRecord = (u: object): boolean => {
+  const proto: unknown = Object.getPrototypeOf(u)
+  return (proto === Object.prototype || proto === null) && !Object.hasOwn(u, "__proto__")
+}
+
+const isJsonAt = (u: unknown, depth: number): boolean => {
+  switch (typeof u) {
+    case "string":
+      return u.isWellFormed()
+    case "number":
+      return Number.isFinite(u)
+    case "boolean":
+      return true
+    case "object":
+      if (u === null) return true
+      if (depth >= maxGuardDepth) return false
+      if (Array.isArray(u)) {
+        for (let i = 0; i < u.length; i++) if (!isJsonAt(u[i], depth + 1)) return false
+        return true
+      }
+      return isJsonRecordAt(u, depth)
+    default:
+      return false
+  }
+}
+
+const isJsonRecordAt = (u: object, depth: number): boolean => {
+  if (!isPlainRecord(u)) return false
+  for (const key of Object.keys(u)) {
+    if (!key.isWellFormed() || !isJsonAt((u as Record<string, unknown>)[key], depth + 1)) return false
+  }
+  return true
+}
+
+/** What {@link JsonObject} accepts, with no `__proto__` key at any depth (the boundary refuses those). */
+export const isJsonObject = (u: unknown): u is JsonObject => typeof u === "object" && u !== null && !Array.isArray(u) && isJsonRecordAt(u, 0)
+
 /** Byte length of a string once encoded as UTF-8. */
 export const utf8Length = (s: string): number => Buffer.byteLength(s, "utf8")
 

@@ -2,7 +2,20 @@ import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
 import { KeyHash } from "./ApiKey.js"
 import { newTenantId, TenantId } from "./Ids.js"
-import { JsonObject, NonEmptyText, NonNegativeFinite, NonNegativeInt, Text, textRecord, Timestamp } from "./Primitives.js"
+import {
+  isJsonObject,
+  isNonEmptyText,
+  isText,
+  isTimestamp,
+  isUuid,
+  JsonObject,
+  NonEmptyText,
+  NonNegativeFinite,
+  NonNegativeInt,
+  Text,
+  textRecord,
+  Timestamp
+} from "./Primitives.js"
 
 /** The SHA-256 of an API token as 64 lower-case hex digits: what is stored and indexed, never the token. */
 export const hashApiToken = (apiToken: string): string => createHash("sha256").update(apiToken, "utf8").digest("hex")
@@ -52,6 +65,25 @@ export const storedTenant = ({ apiToken, ...rest }: NewTenant): Tenant => ({
   apiTokenHash: hashApiToken(apiToken),
   apiTokenPrefix: apiTokenPrefix(apiToken)
 })
+
+const newTenantKeys: ReadonlySet<string> = new Set(["id", "name", "apiToken", "plan", "createdAt", "config"])
+
+/**
+ * What `NewTenant` accepts (type side), recognised by hand: a plain object with exactly its fields.
+ * Anything else (a field more or less, an unusual value) is left to the schema, so a change of the
+ * schema's fields sends every tenant to the schema until this guard follows.
+ */
+export const isNewTenant = (u: unknown): u is NewTenant => {
+  if (typeof u !== "object" || u === null || Object.getPrototypeOf(u) !== Object.prototype) return false
+  let fields = 0
+  for (const key in u) {
+    if (!newTenantKeys.has(key)) return false
+    fields++
+  }
+  const t = u as Record<string, unknown>
+  return fields === newTenantKeys.size && isUuid(t.id) && isText(t.name) && isNonEmptyText(t.apiToken) && isNonEmptyText(t.plan) &&
+    isTimestamp(t.createdAt) && isJsonObject(t.config)
+}
 
 export const MonitoringScope = Schema.Literal("hybrid", "input_only", "output_only")
 export type MonitoringScope = typeof MonitoringScope.Type

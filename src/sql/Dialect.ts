@@ -79,7 +79,8 @@ const unsupported = (name: string) =>
 
 /** A timestamp column as read back by either driver (Date, epoch ms as number or bigint, or text). */
 export const readTimestamp = (value: unknown): Date =>
-  value instanceof Date ? new Date(value.getTime()) : new Date(typeof value === "bigint" ? Number(value) : (value as number | string))
+  // node-postgres makes a fresh Date for every row it reads: it is ours to return, no copy needed
+  value instanceof Date ? value : new Date(typeof value === "bigint" ? Number(value) : (value as number | string))
 
 export const readOptionalTimestamp = (value: unknown): Date | undefined =>
   value === null || value === undefined ? undefined : readTimestamp(value)

@@ -27,7 +27,20 @@ const mapStrings = (value: unknown, f: (s: string) => string): unknown => {
   return value
 }
 
-/** Escapes every string (keys too) of a JSON value. */
-export const escapeJson = (value: unknown): unknown => mapStrings(value, escape)
+/** Whether any string (keys too) of a JSON value passes `test`: a walk that allocates nothing. */
+const someString = (value: unknown, test: (s: string) => boolean): boolean => {
+  if (typeof value === "string") return test(value)
+  if (Array.isArray(value)) return value.some((v) => someString(v, test))
+  if (value !== null && typeof value === "object") {
+    for (const key in value) if (test(key) || someString((value as Record<string, unknown>)[key], test)) return true
+  }
+  return false
+}
 
-export const unescapeJson = (value: unknown): unknown => mapStrings(value, unescape)
+const hasMark = (s: string) => s.includes(MARK)
+
+/** Escapes every string (keys too) of a JSON value; a value with nothing to escape is returned as it is. */
+export const escapeJson = (value: unknown): unknown => (someString(value, (s) => needsEscape.test(s)) ? mapStrings(value, escape) : value)
+
+/** The inverse of {@link escapeJson}; a value with nothing to unescape (nearly all) is returned as it is, not copied. */
+export const unescapeJson = (value: unknown): unknown => (someString(value, hasMark) ? mapStrings(value, unescape) : value)

@@ -93,9 +93,20 @@ const build = Effect.gen(function*() {
   const row = rows(d)
   const opt = <A>(value: A | undefined, f: (a: A) => unknown = (a) => a) => (value === undefined ? null : f(value))
 
+  // One failure mapper per method, made once (not per call); one with a parent is made per call.
+  const classifiers = new Map<string, ReturnType<typeof classify>>()
+  const classifierOf = (method: string) => {
+    const known = classifiers.get(method)
+    if (known !== undefined) return known
+    const made = classify(backend, `MetadataRepository.${method}`)
+    classifiers.set(method, made)
+    return made
+  }
   /** Runs a statement, mapping driver failures; `parent` names the row a foreign key points at. */
-  const run = (method: keyof MetadataRepository.MetadataRepositoryShape, parent?: { entity: string; id: string }) =>
-    <A>(self: Effect.Effect<A, SqlError>) => Effect.mapError(self, classify(backend, `MetadataRepository.${method}`, parent))
+  const run = (method: keyof MetadataRepository.MetadataRepositoryShape, parent?: { entity: string; id: string }) => {
+    const classified = parent === undefined ? classifierOf(method) : classify(backend, `MetadataRepository.${method}`, parent)
+    return <A>(self: Effect.Effect<A, SqlError>) => Effect.mapError(self, classified)
+  }
   const tenantParent = (id: string) => ({ entity: "tenant", id })
   const notFound = (method: string, entity: string, id: string) =>
     new StorageNotFound({ backend, operation: `MetadataRepository.${method}`, entity, id, message: `${entity} ${id} does not exist` })

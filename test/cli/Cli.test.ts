@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { apiTokenPrefix } from "../../src/index.js"
 import * as Cli from "../support/cli.js"
 
@@ -13,6 +14,13 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => C
 const dataDir = (name: string) => path.join(scratch, name)
 
 describe("llmtrace-storage", () => {
+  it("--version prints the version in package.json", async () => {
+    const { version } = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as { version: string }
+    const result = await cli(["--version"])
+    expect(result.code).toBe(0)
+    expect(result.stdout.trim()).toBe(version)
+  }, 60_000)
+
   it("demo on a fresh data directory with no environment prints the tables, and a second run changes no count", async () => {
     const first = await cli(["demo"], { LLMTRACE_DATA_DIR: dataDir("demo") })
     expect(first.stderr).toBe("")

@@ -1,6 +1,7 @@
 import * as Layer from "effect/Layer"
 import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/index.js"
-import { traceRepositoryContract } from "../contract/TraceRepositoryContract.js"
+import { traceRepositoryContract } from "../../src/testing/TraceRepositoryContract.js"
+import { traceRepositoryTracing } from "../contract/TracingContract.js"
 import * as Redacted from "effect/Redacted"
 
 // The embedded engine in a temporary directory: one per process, closed with the layer's scope.
@@ -9,3 +10,4 @@ const repository = ClickHouseTraceRepository.layer().pipe(
 )
 
 traceRepositoryContract("ClickHouse (embedded chDB, in memory)", repository, { excludeTestServices: true })
+traceRepositoryTracing("ClickHouse (embedded chDB, in memory)", "clickhouse", repository, { excludeTestServices: true })

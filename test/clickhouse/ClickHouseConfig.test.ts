@@ -22,7 +22,8 @@ describe("ClickHouse configuration", () => {
       expect(repo).toMatchObject({ retentionDays: undefined, cluster: undefined })
       expect(yield* StorageConfig.autoMigrate.pipe(withEnv({}))).toBe(true)
       const writer = yield* StorageConfig.writer.pipe(withEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "5000", LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL: "250 millis" }))
-      expect(writer).toMatchObject({ batchSize: 5000, capacity: 100_000, maxRetries: 5, validate: true })
+      expect(writer).toMatchObject({ batchSize: 5000, maxRetries: 5, validate: true, flushTimeout: Duration.seconds(30) })
+      expect(writer.capacity).toBeUndefined() // unset: the writer derives it from the batch size
     }))
 
   it.effect("names the variable of a bad value", () =>

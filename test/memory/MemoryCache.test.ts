@@ -2,9 +2,11 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { MemoryCache } from "../../src/index.js"
-import { cacheContract } from "../contract/CacheContract.js"
+import { cacheContract } from "../../src/testing/CacheContract.js"
+import { cacheTracing } from "../contract/TracingContract.js"
 
 cacheContract("memory", MemoryCache.layer(), { clock: "test-clock" })
+cacheTracing("memory", "memory", MemoryCache.layer())
 
 describe("MemoryCache bound", () => {
   it.effect("a flood of distinct keys stays within maxEntries, evicting the least recently used", () =>

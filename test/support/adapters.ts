@@ -9,7 +9,8 @@ import {
   RedisClient,
   RedisTokenChanges,
   SqliteClient,
-  SqlMetadataRepository
+  SqlMetadataRepository,
+  TraceWriter
 } from "../../src/index.js"
 
 /** Every adapter module: each has make, layer, layerConfig, config and fields (test/types/LayerConvention.test.ts). */
@@ -24,5 +25,6 @@ export const adapters = {
   RedisTokenChanges,
   CachedMetadataRepository,
   MemoryTraceRepository,
-  MemoryCache
+  MemoryCache,
+  TraceWriter
 }

@@ -14,6 +14,7 @@ import * as path from "node:path"
 import {
   Cache,
   CachedMetadataRepository,
+  type InvalidInput,
   ClickHouseClient,
   ClickHouseTraceRepository,
   MemoryCache,
@@ -30,9 +31,10 @@ import {
   type StorageUnavailable,
   StorageProfile,
   TokenChanges,
-  TraceRepository
+  TraceRepository,
+  TraceWriter
 } from "../../src/index.js"
-import type { TraceSink } from "../../src/clickhouse/TraceWriter.js"
+import type { TraceSink } from "../../src/ingest/TraceWriter.js"
 import { adapters } from "../support/adapters.js"
 
 /**
@@ -121,6 +123,12 @@ interface Expected {
     Layer.Layer<Cache.Cache>,
     Effect.Effect<Cache.CacheShape & MemoryCache.Sized>,
     Optional<MemoryCache.Options>
+  >
+  readonly TraceWriter: Convention<
+    TraceWriter.Options,
+    Layer.Layer<TraceWriter.TraceWriter, InvalidInput, TraceSink>,
+    Effect.Effect<TraceWriter.TraceWriterShape, InvalidInput, TraceSink | Scope.Scope>,
+    Optional<TraceWriter.Options>
   >
 }
 

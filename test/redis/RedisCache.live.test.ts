@@ -1,6 +1,7 @@
 import * as Layer from "effect/Layer"
 import { RedisCache } from "../../src/index.js"
-import { cacheContract } from "../contract/CacheContract.js"
+import { cacheContract } from "../../src/testing/CacheContract.js"
+import { cacheTracing } from "../contract/TracingContract.js"
 import { describeLive } from "../support/live.js"
 import { dropPrefixOnClose, liveRedis, redisUrl, testPrefix } from "../support/redis.js"
 import * as Redacted from "effect/Redacted"
@@ -16,4 +17,5 @@ describeLive(live, () => {
     Layer.merge(RedisCache.layer({ url: Redacted.make(redisUrl), prefix }), dropPrefixOnClose(prefix)),
     { clock: "real", excludeTestServices: true }
   )
+  cacheTracing("redis", "redis", Layer.merge(RedisCache.layer({ url: Redacted.make(redisUrl), prefix }), dropPrefixOnClose(prefix)), { excludeTestServices: true })
 })

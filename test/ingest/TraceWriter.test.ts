@@ -48,6 +48,7 @@ layer(chdb, { timeout: "120 seconds", excludeTestServices: true })("TraceWriter 
             batchSize: 5_000,
             capacity: 20_000,
             flushInterval: "50 millis",
+            flushTimeout: "5 minutes",
             deadLetterPath: path.join(dir, "dead.jsonl")
           })
           yield* writer.writeAll(spans)
@@ -76,11 +77,12 @@ layer(chdb, { timeout: "120 seconds", excludeTestServices: true })("TraceWriter 
           yield* writer.writeAll(spans)
         })
       ).pipe(Effect.provide(unreachable))
-      expect(readFileSync(file, "utf8").trim().split("\n")).toHaveLength(2_500)
+      // Each dead-lettered batch: a header line with the reason, then one span a line.
+      expect(readFileSync(file, "utf8").trim().split("\n").filter((l) => !l.startsWith("{\"deadLetter\"")).length).toBe(2_500)
 
       // The engine is back: the exported replay stores every span once and removes the file.
       const result = yield* TraceWriter.replayDeadLetters(file)
-      expect(result).toEqual({ replayed: 2_500, rejected: 0 })
+      expect(result).toEqual({ replayed: 2_500, rejected: 0, failed: 0 })
       expect(existsSync(file)).toBe(false)
       expect(yield* totalSpans(tenantId)).toEqual([100, 2_500])
       const repo = yield* TraceRepository.TraceRepository
@@ -102,6 +104,31 @@ layer(chdb, { timeout: "120 seconds", excludeTestServices: true })("TraceWriter 
       expect(existsSync(file)).toBe(false)
       expect(yield* totalSpans(tenantId)).toEqual([30, 300])
     }).pipe(Effect.scoped), 60_000)
+
+  it.effect("a row that cannot be converted (unvalidated input) is dead-lettered alone; its batch's other spans are stored", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = path.join(dir, "dead.jsonl")
+      const tenantId = newTenantId()
+      const spans = spansOf(tenantId, 2_000, 20)
+      // validate: false lets an invalid date through; converting it to a row throws (a defect in the sink).
+      const broken = { ...spans[1_234]!, startTime: new Date(Number.NaN) }
+      const list = spans.map((s, i) => (i === 1_234 ? broken : s))
+      const stats = yield* Effect.scoped(
+        Effect.gen(function*() {
+          const writer = yield* TraceWriter.make({ batchSize: 2_000, validate: false, deadLetterPath: file, replayOnStart: false })
+          yield* writer.writeAll(list)
+          yield* writer.flush
+          return yield* writer.stats
+        })
+      )
+      expect(stats).toMatchObject({ accepted: 2_000, stored: 1_999, deadLettered: 1, lost: 0, buffered: 0 })
+      expect(yield* totalSpans(tenantId)).toEqual([20, 1_999])
+      const lines = readFileSync(file, "utf8").trim().split("\n")
+      expect(lines).toHaveLength(2)
+      expect(lines[0]).toContain("Invalid time value")
+      expect((JSON.parse(lines[1]!) as { spanId: string }).spanId).toBe(broken.spanId)
+    }).pipe(Effect.scoped), 120_000)
 
   it.effect("rejects an invalid span at write time, before it is buffered", () =>
     Effect.gen(function*() {

@@ -1,0 +1,249 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as Scope from "effect/Scope"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { isTraceSpan, newTenantId, newTraceId, StorageConfig, StorageQueryError, StorageUnavailable, type TraceSpan, TraceWriter } from "../../src/index.js"
+import { span } from "../support/fixtures.js"
+
+// The writer's behaviour against sinks that misbehave on purpose: each test's sink is the fault.
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-writer-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+const spans = (n: number, prompt = (i: number) => `prompt ${i}`) => {
+  const tenantId = newTenantId()
+  const traceId = newTraceId()
+  return Array.from({ length: n }, (_, i) => span(tenantId, traceId, { prompt: prompt(i) }))
+}
+
+/** A sink that records what it stored; `behave` may fail, die or block a call first. */
+const recordingSink = (behave: (batch: ReadonlyArray<TraceSpan>, call: number) => Effect.Effect<void, StorageUnavailable | StorageQueryError> = () => Effect.void) => {
+  const stored: Array<TraceSpan> = []
+  let calls = 0
+  const sink = {
+    storeSpans: (batch: ReadonlyArray<TraceSpan>) =>
+      Effect.flatMap(Effect.suspend(() => behave(batch, calls++)), () => Effect.sync(() => void stored.push(...batch)))
+  }
+  return { stored, sink, calls: () => calls }
+}
+
+/** Log lines of the test, captured. */
+const captureLogs = () => {
+  const lines: Array<string> = []
+  const logger = Logger.replace(Logger.defaultLogger, Logger.make(({ logLevel, message }) => void lines.push(`${logLevel.label} ${String(Array.isArray(message) ? message.join(" ") : message)}`)))
+  return { lines, logger }
+}
+
+const deadLines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [])
+const deadSpans = (file: string) => deadLines(file).filter((l) => !l.startsWith("{\"deadLetter\""))
+const headers = (file: string) =>
+  deadLines(file).filter((l) => l.startsWith("{\"deadLetter\"")).map((l) => (JSON.parse(l) as { deadLetter: { reason: string; spans: number } }).deadLetter)
+
+const writerWith = (sink: { storeSpans: (b: ReadonlyArray<TraceSpan>) => Effect.Effect<void, StorageUnavailable | StorageQueryError> }, options: TraceWriter.Options) =>
+  TraceWriter.make({ replayOnStart: false, retryDelay: "1 millis", ...options }).pipe(Effect.provideService(TraceWriter.TraceSink, sink))
+
+describe("TraceWriter", () => {
+  it.live("writeAll with an invalid span fails with InvalidInput whose path starts with its index, accepting none", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { sink, stored } = recordingSink()
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d.jsonl"), batchSize: 2 })
+      const list = spans(5)
+      const bad = [...list.slice(0, 3), { ...list[3]!, securityScore: 101 }, list[4]!]
+      const error = yield* Effect.flip(writer.writeAll(bad))
+      expect(error._tag).toBe("InvalidInput")
+      expect(error._tag === "InvalidInput" && error.path).toEqual([3, "securityScore"])
+      expect(error.message).toContain("securityScore")
+      yield* writer.flush
+      expect(stored).toEqual([])
+      expect((yield* writer.stats).accepted).toBe(0)
+    }).pipe(Effect.scoped))
+
+  it.live("a span the fast guard refuses but the schema accepts is still written (the schema decides)", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { sink, stored } = recordingSink()
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d.jsonl") })
+      // An unknown key holding an object: the guard leaves it to the schema, which ignores unknown keys.
+      const odd = { ...spans(1)[0]!, extra: { note: "kept out of the guard's fast path" } } as TraceSpan
+      expect(isTraceSpan(odd)).toBe(false)
+      yield* writer.write(odd)
+      yield* writer.writeAll([odd])
+      yield* writer.flush
+      expect(stored).toHaveLength(2)
+    }).pipe(Effect.scoped))
+
+  it.live("a sink that throws: the batch is dead-lettered with a logged reason and the writer keeps running", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = path.join(dir, "d.jsonl")
+      const { lines, logger } = captureLogs()
+      const { sink, stored } = recordingSink((batch) => {
+        if (batch.some((s) => s.prompt === "boom")) throw new Error("sink exploded")
+        return Effect.void
+      })
+      yield* Effect.gen(function*() {
+        const writer = yield* writerWith(sink, { deadLetterPath: file, batchSize: 10, flushInterval: "1 hour" })
+        const first = spans(10, () => "boom")
+        yield* writer.writeAll(first)
+        yield* writer.flush
+        const later = spans(25)
+        yield* writer.writeAll(later)
+        yield* writer.flush // would wait forever on a dead consumer (the flushTimeout turns that into a failure)
+        expect(stored).toEqual(later)
+        expect(deadSpans(file)).toHaveLength(10)
+        expect(headers(file).map((h) => h.reason).join()).toContain("sink exploded")
+        expect(lines.filter((l) => l.includes("dead-lettered") && l.includes("sink exploded"))).toHaveLength(1)
+        expect(yield* writer.stats).toEqual({ accepted: 35, stored: 25, retried: 0, deadLettered: 10, lost: 0, buffered: 0 })
+      }).pipe(Effect.provide(logger), Effect.scoped)
+    }).pipe(Effect.scoped))
+
+  it.live("a rejected batch is split until the one bad span is alone: only it is dead-lettered", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = path.join(dir, "d.jsonl")
+      const { lines, logger } = captureLogs()
+      const { sink, stored } = recordingSink((batch) =>
+        batch.some((s) => s.prompt === "bad row")
+          ? Effect.fail(new StorageQueryError({ backend: "clickhouse", operation: "test", message: "Cannot parse input" }))
+          : Effect.void
+      )
+      const list = spans(5_000, (i) => (i === 3_217 ? "bad row" : `prompt ${i}`))
+      yield* Effect.gen(function*() {
+        const writer = yield* writerWith(sink, { deadLetterPath: file, batchSize: 5_000 })
+        yield* writer.writeAll(list)
+        yield* writer.flush
+        expect(stored).toHaveLength(4_999)
+        expect(new Set(stored.map((s) => s.spanId)).has(list[3_217]!.spanId)).toBe(false)
+        expect(deadSpans(file).map((l) => (JSON.parse(l) as { spanId: string }).spanId)).toEqual([list[3_217]!.spanId])
+        expect(headers(file)[0]!.reason).toContain("Cannot parse input")
+        expect(lines.filter((l) => l.includes("dead-lettered"))).toHaveLength(1)
+        expect((yield* writer.stats)).toMatchObject({ stored: 4_999, deadLettered: 1, buffered: 0 })
+      }).pipe(Effect.provide(logger), Effect.scoped)
+    }).pipe(Effect.scoped))
+
+  it.live("retries a batch while the sink is unavailable, counting the retries", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { sink, stored } = recordingSink((_, call) =>
+        call < 2 ? Effect.fail(new StorageUnavailable({ backend: "clickhouse", operation: "test", message: "down" })) : Effect.void
+      )
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d.jsonl"), batchSize: 100, maxRetries: 3 })
+      yield* writer.writeAll(spans(100))
+      yield* writer.flush
+      expect(stored).toHaveLength(100)
+      expect(yield* writer.stats).toEqual({ accepted: 100, stored: 100, retried: 2, deadLettered: 0, lost: 0, buffered: 0 })
+    }).pipe(Effect.scoped))
+
+  it.live("flush sends a partial batch at once, not after the flush interval", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { sink, stored } = recordingSink()
+      // An interval of an hour: without the immediate send, flush would fail with FlushTimeout.
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d.jsonl"), flushInterval: "1 hour", flushTimeout: "20 seconds" })
+      const one = spans(1)
+      yield* writer.write(one[0]!)
+      yield* writer.flush
+      expect(stored).toEqual(one)
+    }).pipe(Effect.scoped))
+
+  it.live("flush fails with FlushTimeout and the unsettled count when the sink never answers", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { sink } = recordingSink(() => Effect.never)
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d.jsonl"), batchSize: 2, flushTimeout: "200 millis" })
+      yield* writer.writeAll(spans(3))
+      const error = yield* Effect.flip(writer.flush)
+      expect(error).toMatchObject({ _tag: "FlushTimeout", unsettled: 3 })
+    }).pipe(Effect.scoped))
+
+  it.live("closing with a sink that never answers returns after flushTimeout, logs, and dead-letters what is left", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = path.join(dir, "d.jsonl")
+      const { lines, logger } = captureLogs()
+      const { sink } = recordingSink(() => Effect.never)
+      const list = spans(7)
+      yield* Effect.gen(function*() {
+        const writer = yield* writerWith(sink, { deadLetterPath: file, batchSize: 5, flushTimeout: "200 millis" })
+        yield* writer.writeAll(list)
+      }).pipe(Effect.scoped, Effect.provide(logger))
+      expect(lines.some((l) => l.includes("7 spans still unsettled"))).toBe(true)
+      expect(deadSpans(file).map((l) => (JSON.parse(l) as { spanId: string }).spanId).sort()).toEqual(list.map((s) => s.spanId).sort())
+    }).pipe(Effect.scoped))
+
+  it.live("capacity bounds the spans held: buffered plus being stored never exceed it", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const gate = yield* Deferred.make<void>()
+      const { sink, stored } = recordingSink(() => Deferred.await(gate))
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d.jsonl"), batchSize: 10, capacity: 30, concurrency: 2, flushInterval: "1 millis" })
+      const list = spans(100)
+      const fiber = yield* Effect.fork(writer.writeAll(list))
+      yield* Effect.sleep("200 millis")
+      // Two batches in the sink and one buffered; the old writer held about twice the capacity.
+      expect(yield* writer.stats).toMatchObject({ accepted: 30, buffered: 30 })
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(fiber)
+      yield* writer.flush
+      expect(stored).toHaveLength(100)
+    }).pipe(Effect.scoped))
+
+  it.live("writeAll while the scope closes: WriterClosed tells how many spans were accepted, exactly those are stored", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const gate = yield* Deferred.make<void>()
+      const { sink, stored } = recordingSink(() => Deferred.await(gate))
+      const scope = yield* Scope.make()
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d.jsonl"), batchSize: 10, capacity: 20, flushInterval: "1 millis" }).pipe(Scope.extend(scope))
+      const list = spans(60)
+      const writing = yield* Effect.fork(writer.writeAll(list))
+      yield* Effect.sleep("100 millis") // 20 accepted (capacity), the call waits for room
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* Effect.sleep("100 millis")
+      yield* Deferred.succeed(gate, undefined)
+      const error = yield* Effect.flip(Fiber.join(writing))
+      yield* Fiber.join(closing)
+      expect(error).toMatchObject({ _tag: "WriterClosed", accepted: 20 })
+      expect(stored.map((s) => s.spanId)).toEqual(list.slice(0, 20).map((s) => s.spanId))
+      expect(yield* Effect.flip(writer.write(list[0]!))).toMatchObject({ _tag: "WriterClosed", accepted: 0 })
+    }).pipe(Effect.scoped))
+
+  it.effect("refuses invalid options when it is built", () =>
+    Effect.gen(function*() {
+      const { sink } = recordingSink()
+      const refused = (options: TraceWriter.Options) => Effect.flip(writerWith(sink, options)).pipe(Effect.scoped)
+      expect(yield* refused({ batchSize: -1 })).toMatchObject({ _tag: "InvalidInput", path: ["batchSize"] })
+      expect(yield* refused({ batchSize: 0 })).toMatchObject({ _tag: "InvalidInput", path: ["batchSize"] })
+      expect(yield* refused({ capacity: 0 })).toMatchObject({ _tag: "InvalidInput", path: ["capacity"] })
+      expect(yield* refused({ batchSize: 100, capacity: 50 })).toMatchObject({ _tag: "InvalidInput", path: ["capacity"] })
+      expect(yield* refused({ maxRetries: -1 })).toMatchObject({ _tag: "InvalidInput", path: ["maxRetries"] })
+      expect(yield* refused({ concurrency: 0 })).toMatchObject({ _tag: "InvalidInput", path: ["concurrency"] })
+    }))
+
+  it.effect("refuses invalid options from the environment with a ConfigError naming the variable", () =>
+    Effect.gen(function*() {
+      const fromEnv = (env: Record<string, string>) =>
+        Effect.flip(StorageConfig.writer).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))), Effect.map(String))
+      expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "-1" })).toContain("LLMTRACE_TRACE_WRITER_BATCH_SIZE")
+      expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_CAPACITY: "0" })).toContain("LLMTRACE_TRACE_WRITER_CAPACITY")
+      expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_MAX_RETRIES: "-2" })).toContain("LLMTRACE_TRACE_WRITER_MAX_RETRIES")
+      expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "500", LLMTRACE_TRACE_WRITER_CAPACITY: "100" })).toContain("LLMTRACE_TRACE_WRITER_CAPACITY")
+      // The module's own config reads the option names, and names them the same way.
+      const own = yield* Effect.flip(TraceWriter.config).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["batchSize", "500"], ["capacity", "100"]]))),
+        Effect.map(String)
+      )
+      expect(own).toContain("capacity")
+      expect(own).toContain("at least batchSize (500)")
+    }))
+})
