@@ -7,6 +7,7 @@ import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { createRequire } from "node:module"
 import { health, purge, query, stats, tenants } from "./Commands.js"
 import * as Demo from "./Demo.js"
 import { ingest, migrate, replayDeadLetters } from "./Operations.js"
@@ -19,12 +20,15 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   throw error
 })
 
+// src/cli and dist/cli both sit two levels below package.json: the version printed is the one installed.
+const { version } = createRequire(import.meta.url)("../../package.json") as { readonly version: string }
+
 const cli = Command.run(
   root.pipe(
     Command.withDescription("Operate llmtrace-storage: run the demo, migrate, check health, ingest, query and purge traces, manage tenants."),
     Command.withSubcommands([Demo.command, migrate, health, ingest, stats, query, purge, replayDeadLetters, tenants])
   ),
-  { name: "llmtrace-storage", version: "0.1.0" }
+  { name: "llmtrace-storage", version }
 )
 
 cli(process.argv).pipe(

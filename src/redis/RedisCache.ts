@@ -1,12 +1,9 @@
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
 import * as Cache from "../Cache.js"
-import type { StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import * as RedisClient from "./RedisClient.js"
 import * as RedisConfig from "./RedisConfig.js"
 
@@ -70,23 +67,14 @@ export const fromClient: Effect.Effect<Cache.CacheShape, never, RedisClient.Redi
 /** How to reach Redis, and the key prefix (see {@link RedisConfig.RedisOptions}). */
 export type Options = RedisConfig.RedisOptions
 
-/** The cache on its own client, closed with the scope. */
-export const make = (options: Options): Effect.Effect<Cache.CacheShape, StorageUnavailable | StorageQueryError, Scope.Scope> =>
-  Effect.flatMap(RedisClient.make(options), (client) => Effect.provideService(fromClient, RedisClient.RedisClient, client))
-
-/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
 export const fields = RedisConfig.fields
-
-/** The default configuration: each option under its own name (`url`, `prefix`, …), every one optional. */
 export const config: Config.Config<Options> = RedisClient.config
 
-/** The cache on its own client, from explicit options (defaults for the rest); reads no configuration. */
-export const layer = (options: Options): Layer.Layer<Cache.Cache, StorageUnavailable | StorageQueryError> =>
-  Layer.scoped(Cache.Cache, make(options))
-
-/** The cache on its own client, from a configuration, e.g. {@link config} or `StorageConfig.redis`. */
-export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<Cache.Cache, StorageUnavailable | StorageQueryError | ConfigError.ConfigError> =>
-  Layer.scoped(Cache.Cache, Effect.flatMap(Config.unwrap(config), make))
+/**
+ * The cache on a client of its own, closed with the scope: `make(options)`, `layer(options)` (reads no
+ * configuration) and `layerConfig(config)`, e.g. with {@link config} or `StorageConfig.redis`.
+ */
+export const { layer, layerConfig, make } = RedisClient.onOwnClient(Cache.Cache, fromClient)
 
 /** The cache on the `RedisClient` in context, for sharing one connection with other Redis users. */
 export const layerFromClient: Layer.Layer<Cache.Cache, never, RedisClient.RedisClient> = Layer.effect(Cache.Cache, fromClient)

@@ -196,3 +196,19 @@ export const layer = (options: Options): Layer.Layer<RedisClient, StorageUnavail
 /** A client from a configuration, e.g. {@link config} or `StorageConfig.redis`. */
 export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<RedisClient, StorageUnavailable | StorageQueryError | ConfigError.ConfigError> =>
   Layer.scoped(RedisClient, Effect.flatMap(Config.unwrap(config), make))
+
+/**
+ * The `make`, `layer` and `layerConfig` of a service built on the `RedisClient` in context
+ * (`fromClient`), each on a client of its own that closes with the scope: `RedisCache` and
+ * `RedisTokenChanges` take the same options and are built the same way.
+ */
+export const onOwnClient = <I, S>(tag: Context.Tag<I, S>, fromClient: Effect.Effect<S, never, RedisClient>) => {
+  const makeService = (options: Options): Effect.Effect<S, StorageUnavailable | StorageQueryError, Scope.Scope> =>
+    Effect.flatMap(make(options), (client) => Effect.provideService(fromClient, RedisClient, client))
+  return {
+    make: makeService,
+    layer: (options: Options): Layer.Layer<I, StorageUnavailable | StorageQueryError> => Layer.scoped(tag, makeService(options)),
+    layerConfig: (config: Config.Config.Wrap<Options>): Layer.Layer<I, StorageUnavailable | StorageQueryError | ConfigError.ConfigError> =>
+      Layer.scoped(tag, Effect.flatMap(Config.unwrap(config), makeService))
+  }
+}

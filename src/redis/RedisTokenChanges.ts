@@ -1,10 +1,7 @@
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Scope from "effect/Scope"
 import { Cluster } from "ioredis"
-import type { StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import * as TokenChanges from "../TokenChanges.js"
 import * as RedisClient from "./RedisClient.js"
 import * as RedisConfig from "./RedisConfig.js"
@@ -74,25 +71,14 @@ export const fromClient: Effect.Effect<TokenChanges.TokenChangesShape, never, Re
 /** How to reach Redis, and the key prefix (the same options as `RedisCache`: share them so both use one prefix). */
 export type Options = RedisConfig.RedisOptions
 
-/** The channel on its own client, closed with the scope. */
-export const make = (options: Options): Effect.Effect<TokenChanges.TokenChangesShape, StorageUnavailable | StorageQueryError, Scope.Scope> =>
-  Effect.flatMap(RedisClient.make(options), (client) => Effect.provideService(fromClient, RedisClient.RedisClient, client))
-
-/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
 export const fields = RedisConfig.fields
-
-/** The default configuration: each option under its own name (`url`, `prefix`, …), every one optional. */
 export const config: Config.Config<Options> = RedisClient.config
 
-/** The channel on its own client, from explicit options; reads no configuration. */
-export const layer = (options: Options): Layer.Layer<TokenChanges.TokenChanges, StorageUnavailable | StorageQueryError> =>
-  Layer.scoped(TokenChanges.TokenChanges, make(options))
-
-/** The channel on its own client, from a configuration, e.g. {@link config} or `StorageConfig.redis`. */
-export const layerConfig = (
-  config: Config.Config.Wrap<Options>
-): Layer.Layer<TokenChanges.TokenChanges, StorageUnavailable | StorageQueryError | ConfigError.ConfigError> =>
-  Layer.scoped(TokenChanges.TokenChanges, Effect.flatMap(Config.unwrap(config), make))
+/**
+ * The channel on a client of its own, closed with the scope: `make(options)`, `layer(options)` (reads no
+ * configuration) and `layerConfig(config)`, e.g. with {@link config} or `StorageConfig.redis`.
+ */
+export const { layer, layerConfig, make } = RedisClient.onOwnClient(TokenChanges.TokenChanges, fromClient)
 
 /** The channel on the `RedisClient` in context, sharing its connection for publishing (the subscriber has its own). */
 export const layerFromClient: Layer.Layer<TokenChanges.TokenChanges, never, RedisClient.RedisClient> = Layer.effect(TokenChanges.TokenChanges, fromClient)

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -29,6 +29,13 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Pro
 const dataDir = (name: string) => path.join(scratch, name)
 
 describe("llmtrace-storage", () => {
+  it("--version prints the version in package.json", async () => {
+    const { version } = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version: string }
+    const result = await cli(["--version"])
+    expect(result.code).toBe(0)
+    expect(result.stdout.trim()).toBe(version)
+  }, 60_000)
+
   it("demo on a fresh data directory with no environment prints the tables, and a second run changes no count", async () => {
     const first = await cli(["demo"], { LLMTRACE_DATA_DIR: dataDir("demo") })
     expect(first.stderr).toBe("")

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { ClickHouseClient, ClickHouseTraceRepository, newTenantId, newTraceId, TraceEvent, TraceRepository } from "../../src/index.js"
-import { traceRepositoryContract } from "../contract/TraceRepositoryContract.js"
+import { traceRepositoryContract } from "../../src/testing/TraceRepositoryContract.js"
 import { at, complexSpan, sortSpans, span } from "../support/fixtures.js"
 import * as Redacted from "effect/Redacted"
 

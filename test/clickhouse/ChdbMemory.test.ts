@@ -1,6 +1,6 @@
 import * as Layer from "effect/Layer"
 import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/index.js"
-import { traceRepositoryContract } from "../contract/TraceRepositoryContract.js"
+import { traceRepositoryContract } from "../../src/testing/TraceRepositoryContract.js"
 import { traceRepositoryTracing } from "../contract/TracingContract.js"
 import * as Redacted from "effect/Redacted"
 

@@ -2,6 +2,7 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository } from "../../src/index.js"
 import * as Redacted from "effect/Redacted"
+import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
 
 const Client = ClickHouseClient.ClickHouseClient
 
@@ -19,7 +20,12 @@ const engineOf = (database: string, name: string) =>
     )
   ).pipe(Effect.map((rows) => rows[0]?.engine_full ?? ""))
 
-layer(ClickHouseClient.layer({ url: Redacted.make("chdb::memory:") }), { timeout: "120 seconds", excludeTestServices: true })("ClickHouse migrations", (it) => {
+// The vitest project `clickhouse-http` runs this file again through @clickhouse/client's HTTP transport, on
+// the HTTP fixture over the embedded engine (test/support/ClickHouseHttp.ts).
+const overHttp = process.env.LLMTRACE_TEST_CLICKHOUSE_TRANSPORT === "http"
+const client = overHttp ? ClickHouseHttp.client("default") : ClickHouseClient.layer({ url: Redacted.make("chdb::memory:") })
+
+layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse migrations${overHttp ? " over HTTP" : ""}`, (it) => {
   it.effect("create the database and tables, record the version, and do nothing when run again", () =>
     Effect.gen(function*() {
       const ch = yield* Client

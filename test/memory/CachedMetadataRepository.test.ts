@@ -14,7 +14,7 @@ import {
   TokenChanges
 } from "../../src/index.js"
 import { cachedMetadataRepositoryContract } from "../contract/CachedMetadataRepositoryContract.js"
-import { metadataRepositoryContract } from "../contract/MetadataRepositoryContract.js"
+import { metadataRepositoryContract } from "../../src/testing/MetadataRepositoryContract.js"
 
 const sqlite = SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory))
 

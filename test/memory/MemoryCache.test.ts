@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { MemoryCache } from "../../src/index.js"
-import { cacheContract } from "../contract/CacheContract.js"
+import { cacheContract } from "../../src/testing/CacheContract.js"
 import { cacheTracing } from "../contract/TracingContract.js"
 
 cacheContract("memory", MemoryCache.layer(), { clock: "test-clock" })

@@ -1,5 +1,5 @@
 import { MemoryTraceRepository } from "../../src/index.js"
-import { traceRepositoryContract } from "../contract/TraceRepositoryContract.js"
+import { traceRepositoryContract } from "../../src/testing/TraceRepositoryContract.js"
 import { traceRepositoryTracing } from "../contract/TracingContract.js"
 
 traceRepositoryContract("memory", MemoryTraceRepository.layer())

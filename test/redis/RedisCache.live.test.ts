@@ -1,6 +1,6 @@
 import * as Layer from "effect/Layer"
 import { RedisCache } from "../../src/index.js"
-import { cacheContract } from "../contract/CacheContract.js"
+import { cacheContract } from "../../src/testing/CacheContract.js"
 import { cacheTracing } from "../contract/TracingContract.js"
 import { describeLive } from "../support/live.js"
 import { dropPrefixOnClose, liveRedis, redisUrl, testPrefix } from "../support/redis.js"

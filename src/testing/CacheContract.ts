@@ -7,8 +7,9 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { randomUUID } from "node:crypto"
-import { Cache } from "../../src/index.js"
-import { bigString, hostileStrings } from "../support/fixtures.js"
+import { Cache } from "../index.js"
+import { bigString, hostileStrings } from "./Fixtures.js"
+import { cacheProperties } from "./CacheProperties.js"
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "utf8"))
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8")
@@ -209,6 +210,8 @@ export const cacheContract = <E>(name: string, cache: Layer.Layer<Cache.Cache, E
             expect(text(yield* cache.getOrSet(k, "1 minute", Effect.succeed(bytes("ok"))))).toBe("ok")
           }))
       })
+
+      cacheProperties(it)
 
       it.effect("answers its health check", () => Effect.flatMap(Cache.Cache, (cache) => cache.healthCheck()))
     }

@@ -11,8 +11,9 @@ import {
   TraceQuery,
   TraceRepository,
   type TraceSpan
-} from "../../src/index.js"
-import { at, bigString, complexSpan, hostileStrings, ids, prompts, sortSpans, span } from "../support/fixtures.js"
+} from "../index.js"
+import { at, bigString, complexSpan, hostileStrings, ids, prompts, sortSpans, span } from "./Fixtures.js"
+import { traceRepositoryProperties } from "./TraceRepositoryProperties.js"
 
 const Repo = TraceRepository.TraceRepository
 
@@ -399,6 +400,8 @@ export const traceRepositoryContract = <E>(
             expect(error._tag === "InvalidInput" && error.path).toEqual(["limit"])
           }), timeout)
       })
+
+      traceRepositoryProperties(it, timeout)
 
       it.effect("answers its health check", () => Effect.flatMap(Repo, (repo) => repo.healthCheck()), timeout)
     }

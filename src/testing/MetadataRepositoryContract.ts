@@ -14,8 +14,8 @@ import {
   NewTenant, storedTenant,
   TenantConfig,
   type TenantId
-} from "../../src/index.js"
-import { at, bigString, hostileStrings } from "../support/fixtures.js"
+} from "../index.js"
+import { at, bigString, hostileStrings } from "./Fixtures.js"
 
 const Repo = MetadataRepository.MetadataRepository
 

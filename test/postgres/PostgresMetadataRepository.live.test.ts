@@ -1,6 +1,6 @@
 import * as Layer from "effect/Layer"
 import { SqlMetadataRepository } from "../../src/index.js"
-import { metadataRepositoryContract } from "../contract/MetadataRepositoryContract.js"
+import { metadataRepositoryContract } from "../../src/testing/MetadataRepositoryContract.js"
 import { metadataRepositoryTracing } from "../contract/TracingContract.js"
 import { tokenMigrationSuite, tokensAtRestContract } from "../contract/TokensAtRestContract.js"
 import { describeLive } from "../support/live.js"

@@ -1,0 +1,13 @@
+import { readFileSync } from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+
+/** The code block under `<!-- testing-example -->` in the README. */
+export const readmeExample = (): string => {
+  const readme = readFileSync(path.join(root, "README.md"), "utf8")
+  const match = /<!-- testing-example -->\n```ts\n([\s\S]*?)```/.exec(readme)
+  if (match === null) throw new Error("README.md has no <!-- testing-example --> block")
+  return match[1]!
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import pg from "pg"
+import { Cache, TraceRepository } from "../../src/index.js"
+import { Fixtures, TestStorage } from "../../src/testing/index.js"
+import { describeLive } from "../support/live.js"
+import { livePostgres, postgresUrl } from "../support/postgres.js"
+import { keysUnder, liveRedis, redisUrl } from "../support/redis.js"
+
+const postgres = await livePostgres()
+const redis = await liveRedis()
+
+/** The test kit's databases on the server right now. */
+const kitDatabases = async (): Promise<Array<string>> => {
+  const client = new pg.Client({ connectionString: postgresUrl })
+  await client.connect()
+  try {
+    const result = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'llmtrace_testkit_%'")
+    return result.rows.map((r) => r.datname)
+  } finally {
+    await client.end()
+  }
+}
+
+const keyNames = async (key: string) => (await keysUnder("llmtrace-testkit:", redisUrl)).map(String).filter((k) => k.endsWith(`:${key}`))
+
+describeLive(postgres.available ? redis : postgres, () => {
+  describe("TestStorage.live", () => {
+    it.live("migrates a database and a key prefix of its own, and drops both when the scope closes", () =>
+      Effect.gen(function*() {
+        const before = new Set(yield* Effect.promise(kitDatabases))
+        const key = `probe-${Date.now()}`
+        const created = yield* Effect.scoped(
+          Effect.gen(function*() {
+            const context = yield* Layer.build(TestStorage.live())
+            yield* Effect.provide(
+              Effect.gen(function*() {
+                const repository = yield* TraceRepository.TraceRepository
+                const span = Fixtures.span(Fixtures.tenantId(1), Fixtures.traceId(1), { startTime: Fixtures.at(0) })
+                yield* repository.storeSpan(span)
+                expect((yield* repository.getStats(span.tenantId)).totalSpans).toBe(1)
+                yield* (yield* Cache.Cache).set(key, new Uint8Array([1]), "1 minute")
+              }),
+              context
+            )
+            const databases = (yield* Effect.promise(kitDatabases)).filter((d) => !before.has(d))
+            expect(databases.length).toBeGreaterThanOrEqual(1)
+            expect(yield* Effect.promise(() => keyNames(key))).toHaveLength(1)
+            return databases
+          })
+        )
+        const after = new Set(yield* Effect.promise(kitDatabases))
+        expect(created.filter((d) => after.has(d))).toEqual([])
+        expect(yield* Effect.promise(() => keyNames(key))).toEqual([])
+      }), 120_000)
+  })
+})
