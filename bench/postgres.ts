@@ -60,6 +60,8 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
     SqlMetadataRepository.layer().pipe(Layer.provideMerge(PostgresClient.layer({ url: Redacted.make(url), maxConnections: POOL })))
   )
   const raw = new pg.Pool({ connectionString: url, max: POOL })
+  // an idle connection the server drops (a restart, pg_terminate_backend) is reported, not an unhandled crash
+  raw.on("error", (error) => console.error(`raw pg pool: ${error.message}`))
   try {
     const repo = await runtime.runPromise(MetadataRepository.MetadataRepository)
     const sql = await runtime.runPromise(SqlClient.SqlClient)

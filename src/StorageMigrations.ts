@@ -1,49 +1,116 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as Sqlite from "@effect/sql-sqlite-node/SqliteClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import { existsSync } from "node:fs"
 import { ClickHouseClient } from "./clickhouse/ClickHouseClient.js"
 import * as ClickHouseMigrations from "./clickhouse/ClickHouseMigrations.js"
+import * as Dialect from "./sql/Dialect.js"
 import * as SqlMigrations from "./sql/Migrations.js"
-import { dialect } from "./sql/Dialect.js"
+import * as PostgresClient from "./sql/PostgresClient.js"
 import type { StorageError } from "./StorageError.js"
 
-/** The schema migrations of one backend: what is pending, and running them. */
+/** The engines that keep a schema. */
+export type Backend = "postgres" | "sqlite" | "clickhouse"
+
+/** The schema of one backend as its database records it now. Plain data: print it, compare it, serialise it. */
+export interface MigrationStatus {
+  readonly backend: Backend
+  /** Where: `host:port/database`, the SQLite file, or the ClickHouse address and database. Never a password. */
+  readonly target: string
+  /** Migrations recorded as applied, oldest first. */
+  readonly applied: ReadonlyArray<string>
+  /** Migrations this build knows that are not applied, in the order they would run. */
+  readonly pending: ReadonlyArray<string>
+}
+
+/** The schema migrations of one backend: its status read from the database at each call, and running them. */
 export interface BackendMigrations {
-  readonly backend: string
-  readonly pending: Effect.Effect<ReadonlyArray<string>, StorageError>
+  readonly backend: Backend
+  readonly target: string
+  /** Fails (never "everything pending") when the database cannot be read: unreachable, refused, unreadable. */
+  readonly status: Effect.Effect<MigrationStatus, StorageError>
+  /** Applies what is pending; returns the names it ran. */
   readonly run: Effect.Effect<ReadonlyArray<string>, StorageError>
 }
+
+/** How a ClickHouse target is named: its address (without password) and database. */
+export const clickhouseTarget = (address: string, database: string) => `${address} (database ${database})`
+
+/** Every migration this build knows for a backend, in the order they run. */
+export const known = (backend: Backend): ReadonlyArray<string> =>
+  backend === "clickhouse"
+    ? [...ClickHouseMigrations.migrations].sort((a, b) => a.version - b.version).map((m) => `${m.version}_${m.name}`)
+    : Object.keys(SqlMigrations.migrations).sort()
 
 /** The trace tables' migrations on the ClickHouse client in context. */
 export const clickhouse = (options: Omit<ClickHouseMigrations.SchemaOptions, "database">) =>
   Effect.map(ClickHouseClient, (client): BackendMigrations => {
     const schema = { ...options, database: client.database }
-    const names = (versions: ReadonlyArray<number>) =>
-      ClickHouseMigrations.migrations.filter((m) => versions.includes(m.version)).map((m) => `${m.version}_${m.name}`)
+    const target = clickhouseTarget(client.address, client.database)
+    const backend = "clickhouse"
     return {
-      backend: `clickhouse (${client.address}, database ${client.database})`,
-      pending: Effect.map(ClickHouseMigrations.applied(client, client.database), (done) =>
-        names(ClickHouseMigrations.migrations.map((m) => m.version).filter((v) => !done.includes(v)))),
-      run: Effect.map(ClickHouseMigrations.run(client, schema), names)
+      backend,
+      target,
+      status: Effect.map(ClickHouseMigrations.status(client, client.database), (s) => ({ backend, target, ...s })),
+      run: Effect.map(ClickHouseMigrations.run(client, schema), (versions) =>
+        ClickHouseMigrations.migrations.filter((m) => versions.includes(m.version)).map((m) => `${m.version}_${m.name}`))
     }
   })
 
-/** The metadata tables' migrations on the SQL client in context (PostgreSQL or SQLite). */
-export const sql = Effect.map(SqlClient.SqlClient, (client): BackendMigrations => {
-  const { backend } = dialect(client)
-  const all = Object.keys(SqlMigrations.migrations).sort()
-  const applied = client<{ readonly migration_id: number }>`SELECT migration_id FROM ${client(SqlMigrations.table)}`.pipe(
-    Effect.map((rows) => rows.map((r) => Number(r.migration_id))),
-    Effect.orElseSucceed((): Array<number> => [])
-  )
+/** Where a SQL client points, from its driver's configuration: `host:port/database` or the file. */
+const sqlTarget = Effect.map(
+  Effect.all([Effect.serviceOption(PgClient.PgClient), Effect.serviceOption(Sqlite.SqliteClient)]),
+  ([pg, sqlite]) =>
+    Option.isSome(pg)
+      ? pg.value.config.url !== undefined
+        ? PostgresClient.describe(pg.value.config.url)
+        : `${pg.value.config.host ?? "localhost"}:${pg.value.config.port ?? 5432}/${pg.value.config.database ?? ""}`
+      : Option.isSome(sqlite)
+      ? sqlite.value.config.filename
+      : "(unknown)"
+)
+
+/** The metadata tables' migrations on the SQL client in context (PostgreSQL or SQLite; another dialect fails, naming it). */
+export const sql = Effect.gen(function*() {
+  const client = yield* SqlClient.SqlClient
+  const { backend } = yield* Dialect.make(client)
+  const target = yield* sqlTarget
+  const provide = Effect.provideService(SqlClient.SqlClient, client)
   return {
     backend,
-    pending: Effect.map(applied, (done) => all.filter((key) => !done.includes(Number(key.split("_")[0])))),
+    target,
+    status: Effect.map(SqlMigrations.status, (s) => ({ backend, target, ...s })).pipe(provide),
     run: SqlMigrations.runChecked.pipe(
       Effect.map((ran) => ran.map(([id, name]) => `${String(id).padStart(4, "0")}_${name}`)),
-      Effect.provideService(SqlClient.SqlClient, client)
+      provide
     )
-  }
+  } satisfies BackendMigrations
+})
+
+/**
+ * The migrations of a store kept at `path` (a file or directory) that may not exist yet, such as a
+ * lite data directory before its first use. While it does not exist, the status is "nothing
+ * applied, everything pending" and reading it creates nothing; otherwise, and to run, `open` opens
+ * the store for the one call.
+ */
+export const onDemand = (
+  store: { readonly backend: Backend; readonly target: string; readonly path: string },
+  open: Effect.Effect<BackendMigrations, StorageError, Scope.Scope>
+): BackendMigrations => ({
+  backend: store.backend,
+  target: store.target,
+  status: Effect.flatMap(
+    Effect.sync(() => existsSync(store.path)),
+    (exists) =>
+      exists
+        ? Effect.scoped(Effect.flatMap(open, (m) => m.status))
+        : Effect.succeed({ backend: store.backend, target: store.target, applied: [], pending: known(store.backend) })
+  ),
+  run: Effect.scoped(Effect.flatMap(open, (m) => m.run))
 })
 
 /** The migrations of every backend of a profile (none for the memory profile). */

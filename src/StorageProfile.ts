@@ -83,10 +83,14 @@ export const deadLetterPath = (options: Options): string =>
 /** Where the lite profile keeps each backend's data. */
 const liteClients = (dataDir: string) => {
   const dir = path.resolve(dataDir)
+  const clickhouseDir = path.join(dir, "clickhouse")
+  const sqliteFile = path.join(dir, "metadata.db")
   return {
     dir,
-    clickhouse: ClickHouseClient.layer({ url: Redacted.make(`chdb:${path.join(dir, "clickhouse")}`), database: "llmtrace" }),
-    sql: SqliteClient.layer({ filename: path.join(dir, "metadata.db") }),
+    clickhouseDir,
+    sqliteFile,
+    clickhouse: ClickHouseClient.layer({ url: Redacted.make(`chdb:${clickhouseDir}`), database: "llmtrace" }),
+    sql: SqliteClient.layer({ filename: sqliteFile }),
     deadLetters: path.join(dir, "dead-letters.jsonl")
   }
 }
@@ -158,11 +162,17 @@ export const migrations = (options: Options): Layer.Layer<StorageMigrations.Stor
     case "memory":
       return Layer.succeed(StorageMigrations.StorageMigrations, [])
     case "lite": {
+      // Opened per call, and not at all while the data directory is missing: `migrate --dry-run` creates nothing.
       const clients = liteClients(options.dataDir)
-      return Layer.effect(StorageMigrations.StorageMigrations, Effect.all([StorageMigrations.clickhouse({}), StorageMigrations.sql])).pipe(
-        Layer.provide(Layer.mergeAll(clients.clickhouse, clients.sql)),
-        Layer.provide(Layer.effectDiscard(ensureDir(clients.dir)))
-      )
+      const open = <A, R>(migrations: Effect.Effect<A, StorageError, R>, client: Layer.Layer<R, StorageError>) =>
+        Effect.zipRight(ensureDir(clients.dir), Effect.flatMap(Layer.build(client), (context) => Effect.provide(migrations, context)))
+      return Layer.succeed(StorageMigrations.StorageMigrations, [
+        StorageMigrations.onDemand(
+          { backend: "clickhouse", target: StorageMigrations.clickhouseTarget(`chdb:${clients.clickhouseDir}`, "llmtrace"), path: clients.clickhouseDir },
+          open(StorageMigrations.clickhouse({}), clients.clickhouse)
+        ),
+        StorageMigrations.onDemand({ backend: "sqlite", target: clients.sqliteFile, path: clients.sqliteFile }, open(StorageMigrations.sql, clients.sql))
+      ])
     }
     case "production":
       return Layer.effect(StorageMigrations.StorageMigrations, Effect.all([StorageMigrations.clickhouse({ cluster: options.traces?.cluster, retentionDays: options.traces?.retentionDays }), StorageMigrations.sql])).pipe(

@@ -4,8 +4,9 @@ import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
+import type { ParseError } from "effect/ParseResult"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { randomBytes } from "node:crypto"
 import { TenantId } from "../domain/Ids.js"
@@ -15,7 +16,6 @@ import { apiTokenPrefix, NewTenant, Tenant } from "../domain/Tenant.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import * as Storage from "../Storage.js"
 import * as TraceRepository from "../TraceRepository.js"
-import { fromParseError } from "../StorageError.js"
 import { storage } from "./Storage.js"
 import { clip, render } from "./Table.js"
 
@@ -68,10 +68,11 @@ const flagOf = (flag: SpanFilters.Flag): Options.Options<Option.Option<unknown>>
     case "integer":
       return Options.integer(flag.name).pipe(Options.withDescription(flag.description), Options.optional)
     case "keyValue":
-      return Options.keyValueMap(flag.name).pipe(
+      // Read as text and parsed by the command, so a bad pair is refused naming the option.
+      return Options.text(flag.name).pipe(
         Options.withDescription(flag.description),
-        Options.map((m) => Object.fromEntries(HashMap.toEntries(m))),
-        Options.optional
+        Options.repeated,
+        Options.map((pairs) => (pairs.length === 0 ? Option.none() : Option.some<unknown>(pairs)))
       )
   }
 }
@@ -92,12 +93,53 @@ const queryOptions = {
   json
 }
 
+/** The query's fields as the options that set them. */
+const optionOf: Record<string, string> = {
+  ...Object.fromEntries(SpanFilters.names.map((name) => [name, `--${SpanFilters.table[name].flag.name}`])),
+  traceId: "--trace-id",
+  startTime: "--since",
+  endTime: "--until",
+  limit: "--limit",
+  offset: "--offset"
+}
+
+/** The first problem of a query, named by its option (an optional field's "or undefined" alternative is not news). */
+const invalidQuery = (error: ParseError) => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  const field = issue?.path[0]
+  const option = field === undefined ? undefined : optionOf[String(field)] ?? String(field)
+  return new CommandFailed({ message: `invalid query: ${option === undefined ? "" : `${option}: `}${issue?.message ?? error.message}` })
+}
+
+/** `--<flag> key=value`, repeatable; anything else is refused naming the option. */
+const parseKeyValues = (flag: string, raw: ReadonlyArray<string>) =>
+  Effect.forEach(raw, (kv) => {
+    const at = kv.indexOf("=")
+    return at <= 0
+      ? Effect.fail(new CommandFailed({ message: `--${flag} expects key=value, got ${JSON.stringify(kv)}` }))
+      : Effect.succeed([kv.slice(0, at), kv.slice(at + 1)] as const)
+  }).pipe(Effect.map((pairs) => Object.fromEntries(pairs)))
+
+/** The span filters given on the command line, as TraceQuery fields. */
+const filtersOf = (given: Record<string, Option.Option<unknown>>) =>
+  Effect.map(
+    Effect.forEach(SpanFilters.names, (name) => {
+      const value = given[name] ?? Option.none()
+      if (Option.isNone(value)) return Effect.succeed([])
+      const flag = SpanFilters.table[name].flag
+      return flag.kind === "keyValue"
+        ? Effect.map(parseKeyValues(flag.name, value.value as ReadonlyArray<string>), (v) => [[name, v] as const])
+        : Effect.succeed([[name, value.value] as const])
+    }),
+    (entries) => Object.fromEntries(entries.flat())
+  )
+
 export const query = Command.make("query", queryOptions, (o) =>
   Effect.gen(function*() {
     const repo = yield* TraceRepository.TraceRepository
     const q = yield* Schema.decodeUnknown(TraceQuery)({
       tenantId: yield* tenantId(o.tenant),
-      ...Object.fromEntries(Object.entries(o.filters).flatMap(([name, value]) => (Option.isSome(value) ? [[name, value.value]] : []))),
+      ...(yield* filtersOf(o.filters)),
       ...Option.match(o.traceId, { onNone: () => ({}), onSome: (traceId) => ({ traceId }) }),
       ...Option.match(o.since, { onNone: () => ({}), onSome: (d) => ({ startTime: d.toISOString() }) }),
       ...Option.match(o.until, { onNone: () => ({}), onSome: (d) => ({ endTime: d.toISOString() }) }),
@@ -112,7 +154,7 @@ export const query = Command.make("query", queryOptions, (o) =>
     const spans = yield* repo.querySpans(q)
     if (o.json) return yield* Effect.forEach(spans, (s) => Console.log(JSON.stringify(s)), { discard: true })
     yield* Console.log(render(spans.map((s) => ({ start: s.startTime, provider: s.provider, model: s.modelName, operation: s.operationName, score: s.securityScore, "ms": s.durationMs, prompt: clip(s.prompt, 50) }))))
-  }).pipe(Effect.mapError((e) => (e._tag === "ParseError" ? new CommandFailed({ message: `invalid query: ${fromParseError("storage", "query")(e).message}` }) : e)))
+  }).pipe(Effect.mapError((e) => (e._tag === "ParseError" ? invalidQuery(e) : e)))
 ).pipe(Command.withDescription("spans (or --traces) of one tenant, newest first, with filters"), Command.provide(storage))
 
 export const purge = Command.make("purge", { tenant: tenantOption, before: Options.date("before").pipe(Options.withDescription("delete traces created before this date")) }, ({ before, tenant }) =>
@@ -145,6 +187,7 @@ const tenantsCreate = Command.make(
   },
   ({ name, plan, token }) =>
     Effect.gen(function*() {
+      if (name.trim() === "") return yield* new CommandFailed({ message: "--name must not be empty" })
       const tenant = NewTenant.make({ name, plan, apiToken: Option.getOrElse(token, () => `llmt_${randomBytes(18).toString("base64url")}`) })
       yield* (yield* MetadataRepository.MetadataRepository).createTenant(tenant)
       // The one time a token is printed: one the command generated, which nobody else knows. A token

@@ -1,11 +1,20 @@
+import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { identity } from "effect/Function"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { createReadStream, statSync } from "node:fs"
-import { createInterface } from "node:readline"
+import type * as Scope from "effect/Scope"
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
+import { createReadStream } from "node:fs"
+import { createGunzip } from "node:zlib"
+import { newSpanId, uuid } from "../domain/Ids.js"
 import { TraceEvent, TraceSpan } from "../domain/Trace.js"
-import type { StorageError } from "../StorageError.js"
+import { CommandFailed } from "./Commands.js"
 
 export type Parsed = { readonly _tag: "trace"; readonly trace: TraceEvent } | { readonly _tag: "span"; readonly span: TraceSpan }
 
@@ -17,9 +26,48 @@ const reason = (error: ParseResult.ParseError): string => {
   return issue === undefined ? "invalid" : `${issue.path.length > 0 ? `${issue.path.join(".")}: ` : ""}${issue.message}`
 }
 
+type Json = Record<string, unknown>
+
+const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** Each default under a field the line left out (a field given as null or a wrong type stays, for decoding to refuse). */
+const filled = (value: unknown, defaults: Record<string, () => unknown>): unknown => {
+  if (!isObject(value)) return value
+  const missing = Object.keys(defaults).filter((key) => !(key in value))
+  return missing.length === 0 ? value : { ...value, ...Object.fromEntries(missing.map((key) => [key, defaults[key]!()])) }
+}
+
+const now = () => new Date().toISOString()
+
+const each = (value: unknown, f: (item: unknown) => unknown) => (Array.isArray(value) ? value.map(f) : value)
+
 /**
- * Decodes one line: a whole trace when it has `spans`, else a single span. The reason of a bad
- * line names the field (`spans.0.securityScore: …`).
+ * What `TraceSpan.make` fills, filled the same way for a line that leaves it out: a fresh span id,
+ * the start time (now), and the ids and times of findings, events and agent actions. Collections
+ * default to empty in the schema itself.
+ */
+const fillSpan = (value: unknown): unknown => {
+  const span = filled(value, { spanId: newSpanId, startTime: now })
+  if (!isObject(span)) return span
+  const stamped = { id: uuid, timestamp: now }
+  return {
+    ...span,
+    ...("securityFindings" in span ? { securityFindings: each(span.securityFindings, (f) => filled(f, { id: uuid, detectedAt: now })) } : {}),
+    ...("events" in span ? { events: each(span.events, (e) => filled(e, stamped)) } : {}),
+    ...("agentActions" in span ? { agentActions: each(span.agentActions, (a) => filled(a, stamped)) } : {})
+  }
+}
+
+/** What `TraceEvent.make` fills (createdAt: now), and each span as {@link fillSpan}. */
+const fillTrace = (value: Json): unknown => {
+  const trace = filled(value, { createdAt: now }) as Json
+  return { ...trace, spans: each(trace.spans, fillSpan) }
+}
+
+/**
+ * Decodes one line: a whole trace when it has `spans`, else a single span, with what a line may
+ * leave out filled as the constructors fill it. The reason of a bad line names the field
+ * (`spans.0.securityScore: …`).
  */
 export const parseLine = (line: string): Either.Either<Parsed, string> => {
   let json: unknown
@@ -28,63 +76,157 @@ export const parseLine = (line: string): Either.Either<Parsed, string> => {
   } catch (error) {
     return Either.left(`not JSON: ${(error as Error).message}`)
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return Either.left("not a JSON object")
+  if (!isObject(json)) return Either.left("not a JSON object")
   return "spans" in json
-    ? Either.map(Either.mapLeft(decodeTrace(json), reason), (trace): Parsed => ({ _tag: "trace", trace }))
-    : Either.map(Either.mapLeft(decodeSpan(json), reason), (span): Parsed => ({ _tag: "span", span }))
+    ? Either.map(Either.mapLeft(decodeTrace(fillTrace(json)), reason), (trace): Parsed => ({ _tag: "trace", trace }))
+    : Either.map(Either.mapLeft(decodeSpan(fillSpan(json)), reason), (span): Parsed => ({ _tag: "span", span }))
 }
 
-export interface Summary {
-  readonly lines: number
-  readonly spans: number
-  readonly traces: number
-  readonly bad: number
+/** Where the lines come from: a file (gzip-compressed when its name ends in `.gz`) or standard input (`-`). */
+export interface Input {
+  /** For messages: the path, or `standard input`. */
+  readonly name: string
+  /** Bytes of the input as stored (compressed for `.gz`): what progress is measured against; unknown for standard input. */
+  readonly size: Option.Option<number>
+  /** The input's bytes as read, before decompression. */
+  readonly bytes: Stream.Stream<Uint8Array, CommandFailed>
+  readonly gzip: boolean
 }
+
+const reasons: Partial<Record<string, string>> = {
+  NotFound: "no such file",
+  PermissionDenied: "permission denied",
+  BadResource: "not a readable file"
+}
+
+/** A file that cannot be read is one line: what the file is and why, never a stack. */
+const unreadable = (name: string) => (error: PlatformError): CommandFailed =>
+  new CommandFailed({ message: `cannot read ${name}: ${(error._tag === "SystemError" ? reasons[error.reason] : undefined) ?? error.message}` })
+
+/** Opens `-` (standard input) or a file, refusing a missing file, a directory or an unreadable file with one line. */
+export const open = (input: string): Effect.Effect<Input, CommandFailed, FileSystem.FileSystem> =>
+  input === "-"
+    ? Effect.succeed({ name: "standard input", size: Option.none(), bytes: NodeStream.stdin, gzip: false })
+    : Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const info = yield* Effect.mapError(fs.stat(input), unreadable(input))
+      if (info.type === "Directory") return yield* new CommandFailed({ message: `cannot read ${input}: it is a directory` })
+      // Checked now, so an unreadable file fails before anything starts rather than mid-stream.
+      yield* Effect.mapError(fs.access(input, { readable: true }), unreadable(input))
+      return {
+        name: input,
+        size: info.type === "File" ? Option.some(Number(info.size)) : Option.none(),
+        // A named pipe or a device (`/dev/stdin`) cannot be read at offsets, as FileSystem.stream reads.
+        bytes: info.type === "File"
+          ? fs.stream(input).pipe(Stream.mapError(unreadable(input)))
+          : NodeStream.fromReadable(() => createReadStream(input), (cause) => new CommandFailed({ message: `cannot read ${input}: ${String(cause)}` }), {
+            // A pipe whose writer stays open never finishes closing: the process exits without waiting for it.
+            closeOnDone: false
+          }),
+        gzip: input.endsWith(".gz")
+      }
+    })
+
+/**
+ * Standard input copied whole to a temporary file, removed with the scope, read from there. The
+ * embedded ClickHouse engine appends a non-terminal standard input to the data of every INSERT it
+ * runs (clickhouse-local's behaviour): it must find standard input at its end before it starts.
+ */
+export const spooled = (input: Input): Effect.Effect<Input, CommandFailed, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const fail = (error: PlatformError) => new CommandFailed({ message: `cannot copy ${input.name} to a temporary file: ${error.message}` })
+    const file = yield* Effect.mapError(fs.makeTempFileScoped({ prefix: "llmtrace-ingest-" }), fail)
+    yield* Stream.run(input.bytes, Sink.mapError(fs.sink(file), fail))
+    const size = yield* Effect.mapError(fs.stat(file), fail)
+    return { ...input, size: Option.some(Number(size.size)), bytes: fs.stream(file).pipe(Stream.mapError(unreadable(input.name))) }
+  })
+
+/**
+ * The lines of an input, streamed: decompressed when gzip, decoded as UTF-8 with a leading byte
+ * order mark dropped (TextDecoder's default), split on LF or CRLF. `onBytes` sees each chunk as read.
+ */
+export const lines = (input: Input, onBytes: (n: number) => void): Stream.Stream<string, CommandFailed> =>
+  input.bytes.pipe(
+    Stream.tap((chunk) => Effect.sync(() => onBytes(chunk.length))),
+    input.gzip
+      ? NodeStream.pipeThroughDuplex(
+        () => createGunzip(),
+        (cause) => new CommandFailed({ message: `cannot read ${input.name}: not valid gzip (${cause instanceof Error ? cause.message : String(cause)})` })
+      )
+      : identity,
+    Stream.decodeText(),
+    Stream.splitLines
+  )
+
+/** What an ingest has done so far; read by the progress reporter and the summary while it runs. */
+export interface Counters {
+  bytes: number
+  lines: number
+  spans: number
+  traces: number
+  bad: number
+  /** Lines refused because they name a tenant the metadata store does not know (`--known-tenants-only`). */
+  refused: number
+  /** Spans per tenant id the metadata store does not know (stored, or refused with `--known-tenants-only`). */
+  readonly unknownTenants: Map<string, number>
+}
+
+export const counters = (): Counters => ({ bytes: 0, lines: 0, spans: 0, traces: 0, bad: 0, refused: 0, unknownTenants: new Map() })
 
 export interface Sinks<E, R> {
   readonly span: (span: TraceSpan) => Effect.Effect<void, E, R>
   /** A trace's own record (its createdAt, or a trace with no spans); its spans go to `span`. */
   readonly trace: (trace: TraceEvent) => Effect.Effect<void, E, R>
   readonly badLine: (line: number, reason: string) => Effect.Effect<void>
-  readonly progress: (bytes: number, totalBytes: number, lines: number) => Effect.Effect<void>
+  /** Whether the metadata store knows the tenant; asked once per tenant id. */
+  readonly tenantKnown: (tenantId: string) => Effect.Effect<boolean, E, R>
 }
 
 /**
- * Streams a JSONL file line by line (memory stays flat whatever its size; the sinks' back-pressure
- * paces the reading), decoding each line; a bad line is reported with its number and skipped.
+ * Stores every line of `input` (memory stays flat whatever its size: the sinks' back-pressure paces
+ * the reading); a bad line is reported with its number and skipped. `counters` is updated as it goes,
+ * so an interrupted ingest can say how far it got.
  */
-export const ingestFile = <E, R>(file: string, sinks: Sinks<E, R>): Effect.Effect<Summary, E | StorageError | Error, R> =>
-  Effect.acquireUseRelease(
-    Effect.try({ try: () => ({ size: statSync(file).size, stream: createReadStream(file) }), catch: (e) => new Error(`cannot read ${file}: ${(e as Error).message}`) }),
-    ({ size, stream }) =>
+export const ingest = <E0, E, R>(
+  input: Stream.Stream<string, E0>,
+  sinks: Sinks<E, R>,
+  options: { readonly knownTenantsOnly: boolean },
+  c: Counters
+): Effect.Effect<void, E0 | E, R> =>
+  Effect.gen(function*() {
+    const known = new Map<string, boolean>()
+    const isKnown = (id: string) =>
+      known.has(id) ? Effect.succeed(known.get(id)!) : Effect.tap(sinks.tenantKnown(id), (k) => Effect.sync(() => known.set(id, k)))
+    yield* Stream.runForEach(input, (line) =>
       Effect.gen(function*() {
-        const lines = createInterface({ input: stream, crlfDelay: Infinity })[Symbol.asyncIterator]()
-        let n = 0, spans = 0, traces = 0, bad = 0, bytes = 0
-        while (true) {
-          const next = yield* Effect.promise(() => lines.next())
-          if (next.done === true) break
-          n++
-          bytes += Buffer.byteLength(next.value) + 1
-          if (next.value.trim() === "") continue
-          const parsed = parseLine(next.value)
-          if (Either.isLeft(parsed)) {
-            bad++
-            yield* sinks.badLine(n, parsed.left)
-          } else if (parsed.right._tag === "span") {
-            spans++
-            yield* sinks.span(parsed.right.span)
-          } else {
-            traces++
-            yield* sinks.trace(parsed.right.trace)
-            for (const span of parsed.right.trace.spans) {
-              spans++
-              yield* sinks.span(span)
-            }
-          }
-          if (n % 1000 === 0) yield* sinks.progress(bytes, size, n)
+        c.lines++
+        if (line.trim() === "") return
+        const parsed = parseLine(line)
+        if (Either.isLeft(parsed)) {
+          c.bad++
+          return yield* sinks.badLine(c.lines, parsed.left)
         }
-        yield* sinks.progress(size, size, n)
-        return { lines: n, spans, traces, bad }
-      }),
-    ({ stream }) => Effect.sync(() => stream.destroy())
-  )
+        const spans = parsed.right._tag === "span" ? [parsed.right.span] : parsed.right.trace.spans
+        const tenants = new Map<string, number>(parsed.right._tag === "trace" ? [[parsed.right.trace.tenantId, 0]] : [])
+        for (const s of spans) tenants.set(s.tenantId, (tenants.get(s.tenantId) ?? 0) + 1)
+        let unknown = false
+        for (const [id, n] of tenants) {
+          if (yield* isKnown(id)) continue
+          unknown = true
+          c.unknownTenants.set(id, (c.unknownTenants.get(id) ?? 0) + n)
+        }
+        if (unknown && options.knownTenantsOnly) {
+          c.refused++
+          return
+        }
+        if (parsed.right._tag === "trace") {
+          yield* sinks.trace(parsed.right.trace)
+          c.traces++
+        }
+        for (const span of spans) {
+          yield* sinks.span(span)
+          c.spans++
+        }
+      }))
+  })

@@ -1,74 +1,153 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as TraceWriter from "../ingest/TraceWriter.js"
-import type { StorageError } from "../StorageError.js"
+import type { TenantId } from "../domain/Ids.js"
+import * as MetadataRepository from "../MetadataRepository.js"
 import * as StorageMigrations from "../StorageMigrations.js"
 import * as StorageProfile from "../StorageProfile.js"
+import type { StorageError } from "../StorageError.js"
 import * as TraceRepository from "../TraceRepository.js"
+import { BadLines } from "./Errors.js"
+import type { CommandFailed } from "./Commands.js"
 import * as Ingest from "./Ingest.js"
 import { migrations, options, storage, storageWith } from "./Storage.js"
 import { render } from "./Table.js"
 
+const names = (list: ReadonlyArray<string>) => (list.length === 0 ? "(none)" : list.join(", "))
+
 export const migrate = Command.make(
   "migrate",
-  { dryRun: Options.boolean("dry-run").pipe(Options.withDescription("list the pending migrations of each backend; change nothing")) },
-  ({ dryRun }) =>
+  {
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("show what is applied and pending on each backend; change nothing")),
+    json: Options.boolean("json").pipe(Options.withDescription("one JSON object per backend and line: backend, target, applied, pending (and ran)"))
+  },
+  ({ dryRun, json }) =>
     Effect.gen(function*() {
       const backends = yield* StorageMigrations.StorageMigrations
-      if (backends.length === 0) return yield* Console.log("the memory profile has no schema to migrate")
-      const rows = yield* Effect.forEach(backends, (b) =>
-        Effect.map(dryRun ? b.pending : b.run, (names) => ({ backend: b.backend, [dryRun ? "pending" : "applied"]: names.length === 0 ? "(none: up to date)" : names.join(", ") })))
-      yield* Console.log(render(rows))
+      if (backends.length === 0) return yield* json ? Effect.void : Console.log("the memory profile has no schema to migrate")
+      // Each status is read after the run, from the database: what it says is what the next process finds.
+      const reports = yield* Effect.forEach(backends, (b) =>
+        Effect.flatMap(dryRun ? Effect.succeed(undefined) : b.run, (ran) => Effect.map(b.status, (status) => ({ status, ran }))))
+      if (json) return yield* Console.log(reports.map((r) => JSON.stringify(r.ran === undefined ? r.status : { ...r.status, ran: r.ran })).join("\n"))
+      yield* Console.log(render(reports.map(({ ran, status }) => ({
+        backend: status.backend,
+        target: status.target,
+        ...(ran === undefined ? { applied: names(status.applied) } : { ran: names(ran) }),
+        pending: names(status.pending)
+      }))))
     })
-).pipe(Command.withDescription("apply pending schema migrations of every backend (or list them with --dry-run)"), Command.provide(migrations))
+).pipe(Command.withDescription("apply pending schema migrations of every backend (or show them with --dry-run)"), Command.provide(migrations))
 
-const progressReporter = () => {
+/**
+ * Progress on standard error while `c` grows: a bar redrawn every 100 ms on a terminal, a plain
+ * line every 5 s otherwise (and a last one at the end). Measured against the input's size when known.
+ */
+const progress = (c: Ingest.Counters, size: Option.Option<number>) => {
   const tty = process.stderr.isTTY === true
-  let last = 0
-  return (bytes: number, total: number, lines: number) =>
-    Effect.sync(() => {
-      const now = Date.now()
-      const done = bytes >= total
-      if (!done && now - last < (tty ? 100 : 5000)) return
-      last = now
-      const pct = total === 0 ? 100 : Math.min(100, Math.floor((bytes / total) * 100))
-      if (tty) {
-        const width = 30
-        const filled = Math.round((pct / 100) * width)
-        process.stderr.write(`\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${String(pct).padStart(3)}%  ${lines.toLocaleString("en-US")} lines${done ? "\n" : ""}`)
-      } else {
-        process.stderr.write(`progress: ${pct}% (${lines} lines)\n`)
-      }
-    })
+  let drawn = false
+  const report = Effect.sync(() => {
+    const pct = Option.map(size, (total) => (total === 0 ? 100 : Math.min(100, Math.floor((c.bytes / total) * 100))))
+    const lines = `${c.lines.toLocaleString("en-US")} lines`
+    if (tty) {
+      const width = 30
+      const filled = Math.round((Option.getOrElse(pct, () => 0) / 100) * width)
+      const bar = Option.isSome(pct) ? `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${String(pct.value).padStart(3)}%  ` : ""
+      process.stderr.write(`\r${bar}${lines}`)
+      drawn = true
+    } else {
+      process.stderr.write(`progress: ${Option.isSome(pct) ? `${pct.value}% (${lines})` : lines}\n`)
+    }
+  })
+  return {
+    /** Runs until interrupted. */
+    run: Effect.forever(Effect.zipRight(Effect.sleep(tty ? "100 millis" : "5 seconds"), report)),
+    /** The last report, and the end of the bar's line so that what follows starts on its own line. */
+    end: Effect.zipRight(report, Effect.sync(() => drawn && process.stderr.write("\n")))
+  }
 }
+
+/** Whether the configured profile runs the embedded ClickHouse engine in this process (see {@link Ingest.spooled}). */
+const embedsClickHouse = (o: StorageProfile.Options) =>
+  o.profile === "lite" || (o.profile === "production" && Redacted.value(o.clickhouse.url).startsWith("chdb:"))
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 export const ingest = Command.make(
   "ingest",
-  { file: Args.file({ name: "FILE.jsonl", exists: "yes" }) },
-  ({ file }) =>
+  {
+    file: Args.text({ name: "FILE" }).pipe(Args.withDescription("a JSON Lines file (decompressed when it ends in .gz), or - for standard input")),
+    allowBadLines: Options.boolean("allow-bad-lines").pipe(Options.withDescription("exit 0 when lines were bad or refused (they are still reported)")),
+    knownTenantsOnly: Options.boolean("known-tenants-only").pipe(Options.withDescription("refuse lines with spans of a tenant the metadata store does not know"))
+  },
+  ({ allowBadLines, file, knownTenantsOnly }) =>
     Effect.gen(function*() {
-      const writer = yield* TraceWriter.TraceWriter
-      const repo = yield* TraceRepository.TraceRepository
-      const started = Date.now()
-      const summary = yield* Ingest.ingestFile<StorageError | TraceWriter.WriterClosed, never>(file, {
-        span: writer.write,
-        // The trace's own record keeps its createdAt (and a trace with no spans exists at all).
-        trace: (trace) => repo.storeTrace({ ...trace, spans: [] }),
-        badLine: (line, reason) => Console.error(`line ${line}: ${reason} (skipped)`),
-        progress: progressReporter()
-      })
-      yield* writer.flush
-      const seconds = (Date.now() - started) / 1000
-      yield* Console.log(
-        `ingested ${summary.spans} span${summary.spans === 1 ? "" : "s"}${summary.traces > 0 ? ` (${summary.traces} whole trace${summary.traces === 1 ? "" : "s"})` : ""} from ${summary.lines} lines in ${seconds.toFixed(1)} s; ${summary.bad} bad line${summary.bad === 1 ? "" : "s"} skipped`
-      )
-    })
+      // The input is checked before the storage starts: a missing file is one line at once.
+      const opened = yield* Ingest.open(file)
+      const input = file === "-" && embedsClickHouse(yield* options)
+        ? yield* Ingest.spooled(opened).pipe(
+          Effect.onInterrupt(() => Console.error("interrupted while reading standard input: nothing stored"))
+        )
+        : opened
+      yield* Effect.gen(function*() {
+        const writer = yield* TraceWriter.TraceWriter
+        const repo = yield* TraceRepository.TraceRepository
+        const metadata = yield* MetadataRepository.MetadataRepository
+        const started = Date.now()
+        const c = Ingest.counters()
+        const bar = progress(c, input.size)
+        yield* Effect.forkScoped(bar.run)
+        yield* Ingest.ingest<CommandFailed, StorageError | TraceWriter.WriterClosed, never>(
+          Ingest.lines(input, (n) => (c.bytes += n)),
+          {
+            span: writer.write,
+            // The trace's own record keeps its createdAt (and a trace with no spans exists at all).
+            trace: (trace) => repo.storeTrace({ ...trace, spans: [] }),
+            badLine: (line, reason) => Console.error(`line ${line}: ${reason} (skipped)`),
+            tenantKnown: (id) => Effect.map(metadata.getTenant(id as TenantId), Option.isSome)
+          },
+          { knownTenantsOnly },
+          c
+        ).pipe(
+          // Ctrl-C or SIGTERM: reading stops, what was accepted is stored, and the operator is told how far it got.
+          Effect.onInterrupt(() =>
+            Effect.gen(function*() {
+              yield* bar.end
+              const flushed = yield* Effect.either(writer.flush)
+              yield* Console.error(
+                flushed._tag === "Right"
+                  ? `interrupted at line ${c.lines}: ${plural(c.spans, "span")} stored`
+                  : `interrupted at line ${c.lines}: ${plural(c.spans, "span")} accepted, not all stored yet: ${flushed.left.message}`
+              )
+            })
+          )
+        )
+        yield* writer.flush
+        yield* bar.end
+        const seconds = (Date.now() - started) / 1000
+        const refused = c.refused > 0 ? `; ${plural(c.refused, "line")} of unknown tenants refused` : ""
+        yield* Console.log(
+          `ingested ${plural(c.spans, "span")}${c.traces > 0 ? ` (${plural(c.traces, "whole trace")})` : ""} from ${plural(c.lines, "line")} in ${seconds.toFixed(1)} s; ${plural(c.bad, "bad line")} skipped${refused}`
+        )
+        if (c.unknownTenants.size > 0) {
+          const list = [...c.unknownTenants].map(([id, n]) => `${id} (${plural(n, "span")})`).join(", ")
+          yield* Console.log(`tenants the metadata store does not know${knownTenantsOnly ? " (refused)" : ""}: ${list}`)
+        }
+        const rejected = c.bad + c.refused
+        if (rejected > 0 && !allowBadLines) {
+          return yield* new BadLines({ message: `${plural(rejected, "line")} not stored (exit code ${BadLines.exitCode}; --allow-bad-lines accepts them)` })
+        }
+      }).pipe(Effect.scoped, Effect.provide(storage))
+    }).pipe(Effect.scoped)
 ).pipe(
-  Command.withDescription("store spans or whole traces from a JSON Lines file (one object per line); bad lines are reported and skipped"),
-  Command.provide(storage)
+  Command.withDescription(
+    "store spans or whole traces from a JSON Lines file or standard input (one object per line); bad lines are reported and skipped"
+  )
 )
 
 export const replayDeadLetters = Command.make(
@@ -77,11 +156,21 @@ export const replayDeadLetters = Command.make(
   ({ file }) =>
     Effect.gen(function*() {
       const path = file._tag === "Some" ? file.value : StorageProfile.deadLetterPath(yield* options)
+      const fs = yield* FileSystem.FileSystem
+      // `<file>.replay` is what a replay that failed half-way left behind: it is resumed first.
+      const present = yield* Effect.forEach([path, `${path}.replay`], (f) => fs.exists(f).pipe(Effect.orElseSucceed(() => false)))
+      if (!present.some(Boolean)) return yield* Console.log(`nothing to replay: there is no dead-letter file ${path}`)
       const result = yield* TraceWriter.replayDeadLetters(path)
-      yield* Console.log(`replayed ${result.replayed} dead-lettered span${result.replayed === 1 ? "" : "s"} from ${path}${result.rejected > 0 ? `; ${result.rejected} invalid lines kept in ${path}.rejected` : ""}${result.failed > 0 ? `; ${result.failed} spans still refused, moved aside to ${path}.failed` : ""}`)
+      yield* Console.log(
+        `replayed ${plural(result.replayed, "dead-lettered span")} from ${path} and removed the file` +
+          (result.rejected > 0 ? `; ${plural(result.rejected, "invalid line")} kept in ${path}.rejected` : "") +
+          (result.failed > 0 ? `; ${plural(result.failed, "span")} still refused, moved aside to ${path}.failed` : "")
+      )
     })
 ).pipe(
-  Command.withDescription("store the spans of the dead-letter file again, now that the engine is back"),
+  Command.withDescription(
+    "store the spans of the dead-letter file again, now that the engine is back, then remove the file (lines that are not spans go to FILE.rejected)"
+  ),
   // Replaying at start would store the same file twice: the command replays it itself.
   Command.provide(storageWith((o) => (o.profile === "memory" ? o : { ...o, writer: { ...o.writer, replayOnStart: false } })))
 )

@@ -6,12 +6,13 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import { createRequire } from "node:module"
 import { health, purge, query, stats, tenants } from "./Commands.js"
 import * as Demo from "./Demo.js"
 import { ingest, migrate, replayDeadLetters } from "./Operations.js"
-import { describeCause } from "./Errors.js"
+import { describeCause, exitCode } from "./Errors.js"
 import { root } from "./Storage.js"
 
 // A reader that stops early (`| head`) closes the pipe: that ends the command quietly, not with a stack trace.
@@ -22,6 +23,23 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 
 // src/cli and dist/cli both sit two levels below package.json: the version printed is the one installed.
 const { version } = createRequire(import.meta.url)("../../package.json") as { readonly version: string }
+
+// The signal that stopped the command decides its exit code (130 for SIGINT, 143 for SIGTERM); the
+// runtime interrupts the command on either, which runs its finalizers (ingest flushes and reports).
+let signal: NodeJS.Signals | undefined
+const color = process.stderr.isTTY === true && (process.env.NO_COLOR ?? "") === ""
+for (const s of ["SIGINT", "SIGTERM"] as const) process.once(s, () => (signal ??= s))
+
+// @effect/cli renders help with ANSI styles; without colour they are taken out of everything printed.
+// eslint-disable-next-line no-control-regex -- the escape character starts every ANSI sequence
+const ansi = /\u001b\[[0-9;]*m/g
+const strip = (value: unknown) => (typeof value === "string" ? value.replace(ansi, "") : value)
+const plain = (console: Console.Console): Console.Console => ({
+  ...console,
+  log: (...args) => console.log(...args.map(strip)),
+  error: (...args) => console.error(...args.map(strip)),
+  unsafe: { ...console.unsafe, log: (...args) => console.unsafe.log(...args.map(strip)), error: (...args) => console.unsafe.error(...args.map(strip)) }
+})
 
 const cli = Command.run(
   root.pipe(
@@ -37,6 +55,9 @@ cli(process.argv).pipe(
     const usage = Option.filter(Cause.failureOption(cause), ValidationError.isValidationError)
     return Effect.zipRight(Option.isSome(usage) ? Effect.void : Console.error(`error: ${describeCause(cause)}`), Effect.failCause(cause))
   }),
+  (program) => (color ? program : Console.consoleWith((console) => Console.withConsole(program, plain(console)))),
   Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  // Log lines (a warning of the writer, say) go to standard error, in colour only on a terminal without NO_COLOR.
+  Effect.provide(Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: color, mode: "tty" }))),
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true, teardown: (exit, onExit) => onExit(exitCode(exit, signal)) })
 )

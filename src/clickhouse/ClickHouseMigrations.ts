@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import { type StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import type { ClickHouseClientShape } from "./ClickHouseClient.js"
 
@@ -164,15 +165,41 @@ const checkOptions = (o: SchemaOptions): Effect.Effect<void, StorageUnavailable>
     : Effect.fail(new StorageUnavailable({ backend: "clickhouse", operation: "ClickHouseMigrations.run", message: problem }))
 }
 
+/** UNKNOWN_TABLE, UNKNOWN_DATABASE: the version table is not there yet (nothing was migrated). */
+const missingCodes = new Set(["60", "81"])
+
+const isMissing = (error: StorageUnavailable | StorageQueryError): boolean =>
+  error._tag === "StorageQueryError" && Predicate.hasProperty(error.cause, "code") && missingCodes.has(String(error.cause.code))
+
+/**
+ * The recorded migrations, oldest first: none when the version table or database does not exist.
+ * Any other failure (unreachable, a refused login or permission) is the error, never "none applied".
+ */
+export const records = (client: ClickHouseClientShape, database: string) =>
+  client.query<{ readonly version: number | string; readonly name: string }>(
+    "ClickHouseMigrations.applied",
+    `SELECT version, any(name) AS name FROM ${database}.${table} GROUP BY version ORDER BY version`
+  ).pipe(
+    Effect.map((rows) => rows.map((r) => ({ version: Number(r.version), name: r.name }))),
+    Effect.catchIf(isMissing, () => Effect.succeed([]))
+  )
+
 /** Versions already recorded; none when the version table does not exist yet. */
 export const applied = (client: ClickHouseClientShape, database: string) =>
-  client.query<{ readonly version: number | string }>(
-    "ClickHouseMigrations.applied",
-    `SELECT DISTINCT version FROM ${database}.${table} ORDER BY version`
-  ).pipe(
-    Effect.map((rows) => rows.map((r) => Number(r.version))),
-    Effect.catchIf((e) => e._tag === "StorageQueryError", () => Effect.succeed<Array<number>>([]))
-  )
+  Effect.map(records(client, database), (rows) => rows.map((r) => r.version))
+
+/** A migration's display name: `1_traces_and_spans`. */
+const key = (m: { readonly version: number; readonly name: string }) => `${m.version}_${m.name}`
+
+/** What the database records now (a newer build's migrations included), and what this build would run. */
+export const status = (client: ClickHouseClientShape, database: string, list: ReadonlyArray<Migration> = migrations) =>
+  Effect.map(records(client, database), (rows) => {
+    const done = new Set(rows.map((r) => r.version))
+    return {
+      applied: rows.map(key),
+      pending: [...list].sort((a, b) => a.version - b.version).filter((m) => !done.has(m.version)).map(key)
+    }
+  })
 
 /**
  * Applies pending migrations in order and records each one after all its statements succeeded;
@@ -240,13 +267,12 @@ export const ensure = (
   options.autoMigrate
     ? Effect.asVoid(run(client, options))
     : Effect.gen(function*() {
-      const versions = yield* applied(client, options.database)
-      const missing = migrations.filter((m) => !versions.includes(m.version))
-      if (missing.length > 0) {
+      const { pending } = yield* status(client, options.database)
+      if (pending.length > 0) {
         return yield* new StorageUnavailable({
           backend: "clickhouse",
           operation: "ClickHouseMigrations.ensure",
-          message: `the ClickHouse schema in ${options.database} lacks migration ${missing.map((m) => m.version).join(", ")} of ${latest} and LLMTRACE_AUTO_MIGRATE is false: run \`llmtrace-storage migrate\``
+          message: `the ClickHouse schema in ${options.database} has pending migrations (${pending.join(", ")}) and LLMTRACE_AUTO_MIGRATE is false: run \`llmtrace-storage migrate\``
         })
       }
     })

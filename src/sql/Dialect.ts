@@ -1,5 +1,7 @@
 import type * as SqlClient from "@effect/sql/SqlClient"
-import type { Backend } from "../StorageError.js"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import { StorageUnavailable } from "../StorageError.js"
 import * as NulEscape from "./NulEscape.js"
 
 /**
@@ -8,7 +10,7 @@ import * as NulEscape from "./NulEscape.js"
  * PostgreSQL keeps `timestamptz` and `jsonb`; SQLite keeps epoch milliseconds and JSON text.
  */
 export interface Dialect {
-  readonly backend: Backend
+  readonly backend: "postgres" | "sqlite"
   readonly types: { readonly timestamp: string; readonly json: string; readonly float: string; readonly bigint: string }
   /** A Date as the driver should bind it. */
   readonly timestamp: (date: Date) => unknown
@@ -20,32 +22,60 @@ export interface Dialect {
   readonly json: (value: unknown) => unknown
   /** A JSON column as read back. */
   readonly readJson: <A>(value: unknown) => A
+  /** Whether a table exists, asked of the catalogue (a query that cannot fail for a missing table). */
+  readonly tableExists: (name: string) => Effect.Effect<boolean, SqlError>
 }
 
 const parseJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
 
-export const dialect = (sql: SqlClient.SqlClient): Dialect =>
-  sql.onDialectOrElse({
-    // PostgreSQL cannot hold NUL in text or jsonb: NulEscape encodes it reversibly (see there).
-    pg: (): Dialect => ({
-      backend: "postgres",
-      types: { timestamp: "timestamptz", json: "jsonb", float: "double precision", bigint: "bigint" },
-      timestamp: (date) => date,
-      text: NulEscape.escape,
-      readText: (value) => NulEscape.unescape(value as string),
-      json: (value) => sql`${JSON.stringify(NulEscape.escapeJson(value))}::jsonb`,
-      readJson: <A>(value: unknown) => NulEscape.unescapeJson(parseJson(value)) as A
-    }),
-    orElse: (): Dialect => ({
-      backend: "sqlite",
-      types: { timestamp: "INTEGER", json: "TEXT", float: "REAL", bigint: "INTEGER" },
-      timestamp: (date) => date.getTime(),
-      text: (value) => value,
-      readText: (value) => value as string,
-      json: (value) => JSON.stringify(value),
-      readJson: <A>(value: unknown) => parseJson(value) as A
-    })
+const postgres = (sql: SqlClient.SqlClient): Dialect => ({
+  backend: "postgres",
+  types: { timestamp: "timestamptz", json: "jsonb", float: "double precision", bigint: "bigint" },
+  timestamp: (date) => date,
+  // PostgreSQL cannot hold NUL in text or jsonb: NulEscape encodes it reversibly (see there).
+  text: NulEscape.escape,
+  readText: (value) => NulEscape.unescape(value as string),
+  json: (value) => sql`${JSON.stringify(NulEscape.escapeJson(value))}::jsonb`,
+  readJson: <A>(value: unknown) => NulEscape.unescapeJson(parseJson(value)) as A,
+  // Resolved through the search path, like the unqualified names of every statement.
+  tableExists: (name) =>
+    Effect.map(sql<{ readonly present: boolean }>`SELECT to_regclass(${name}) IS NOT NULL AS present`, (rows) => rows[0]?.present === true)
+})
+
+const sqlite = (sql: SqlClient.SqlClient): Dialect => ({
+  backend: "sqlite",
+  types: { timestamp: "INTEGER", json: "TEXT", float: "REAL", bigint: "INTEGER" },
+  timestamp: (date) => date.getTime(),
+  text: (value) => value,
+  readText: (value) => value as string,
+  json: (value) => JSON.stringify(value),
+  readJson: <A>(value: unknown) => parseJson(value) as A,
+  tableExists: (name) =>
+    Effect.map(sql<{ readonly n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ${name}`, (rows) => Number(rows[0]?.n ?? 0) > 0)
+})
+
+/**
+ * The dialect of a client; a client of any other dialect (MySQL, SQL Server, ClickHouse through
+ * `@effect/sql`) is refused here, when the repository or its migrations are built, naming it:
+ * the SQL and column types of this package are written for PostgreSQL and SQLite only.
+ */
+export const make = (sql: SqlClient.SqlClient): Effect.Effect<Dialect, StorageUnavailable> =>
+  sql.onDialect({
+    pg: () => Effect.succeed(postgres(sql)),
+    sqlite: () => Effect.succeed(sqlite(sql)),
+    mysql: () => unsupported("mysql"),
+    mssql: () => unsupported("mssql"),
+    clickhouse: () => unsupported("clickhouse")
   })
+
+const unsupported = (name: string) =>
+  Effect.fail(
+    new StorageUnavailable({
+      backend: "storage",
+      operation: "SqlMetadataRepository.make",
+      message: `the SQL client's dialect ${name} is not supported: the metadata repository runs on PostgreSQL or SQLite`
+    })
+  )
 
 /** A timestamp column as read back by either driver (Date, epoch ms as number or bigint, or text). */
 export const readTimestamp = (value: unknown): Date =>

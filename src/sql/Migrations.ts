@@ -1,10 +1,13 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as Effect from "effect/Effect"
+import { SqlError } from "@effect/sql/SqlError"
 import * as Cause from "effect/Cause"
-import { StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { apiTokenPrefix, hashApiToken } from "../domain/Tenant.js"
-import { dialect } from "./Dialect.js"
+import { StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import * as Dialect from "./Dialect.js"
+import { classify } from "./SqlErrors.js"
 
 /** The table where applied migrations are recorded, in every SQL database. */
 export const table = "llmtrace_migrations"
@@ -13,7 +16,8 @@ export const table = "llmtrace_migrations"
 const migration = (statements: (t: { timestamp: string; json: string; float: string; bigint: string }) => ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    for (const statement of statements(dialect(sql).types)) yield* sql.unsafe(statement)
+    const dialect = yield* Dialect.make(sql)
+    for (const statement of statements(dialect.types)) yield* sql.unsafe(statement)
   })
 
 /**
@@ -101,7 +105,7 @@ const tenantColumns = Effect.gen(function*() {
 export const hashTenantTokens = (options: { readonly batchSize?: number; readonly maxBatches?: number } = {}) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const d = dialect(sql)
+    const d = yield* Dialect.make(sql)
     const columns = yield* tenantColumns
     if (!columns.has("api_token_prefix")) yield* sql.unsafe("ALTER TABLE tenants ADD COLUMN api_token_prefix TEXT")
     if (columns.has("api_token")) yield* sql.unsafe("ALTER TABLE tenants RENAME COLUMN api_token TO api_token_hash")
@@ -146,39 +150,81 @@ export const run = Effect.gen(function*() {
   })
 })
 
-/** {@link run} with any failure (a driver error, a failed migration) as a {@link StorageQueryError}. */
-export const runChecked: Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, StorageQueryError, SqlClient.SqlClient> =
-  Effect.flatMap(SqlClient.SqlClient, (sql) => {
-    const backend = dialect(sql).backend
-    return run.pipe(
-      Effect.catchAllCause((cause) =>
-        Effect.fail(new StorageQueryError({ backend, operation: "Migrations.run", message: `${backend} migrations failed: ${Cause.pretty(cause).split("\n")[0]}`, cause }))
-      )
-    )
-  })
+/** A driver error of a migration read or run: unavailable, or else the engine refused it. */
+const migrationError = (backend: Dialect.Dialect["backend"], operation: string) => (error: SqlError): StorageUnavailable | StorageQueryError => {
+  const classified = classify(backend, operation)(error)
+  return classified._tag === "StorageUnavailable" || classified._tag === "StorageQueryError"
+    ? classified
+    : new StorageQueryError({ backend, operation, message: classified.message, cause: error })
+}
+
+/**
+ * {@link run} with any failure as a storage error: a driver error classified by its code (an
+ * unreachable server is {@link StorageUnavailable}), a failed migration a {@link StorageQueryError}.
+ */
+export const runChecked: Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> =
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.flatMap(Dialect.make(sql), ({ backend }) =>
+      run.pipe(
+        Effect.catchAllCause((cause) =>
+          Option.match(Option.filter(Cause.failureOption(cause), (e) => e instanceof SqlError), {
+            onSome: (error) => Effect.fail(migrationError(backend, "Migrations.run")(error)),
+            onNone: () =>
+              Effect.fail(new StorageQueryError({ backend, operation: "Migrations.run", message: `${backend} migrations failed: ${Cause.pretty(cause).split("\n")[0]}`, cause }))
+          })
+        )
+      )))
 
 /** The newest migration this build knows. */
 export const latest = Math.max(...Object.keys(migrations).map((key) => Number(key.split("_")[0])))
+
+/** A migration's name as its key in {@link migrations}: `0001_metadata`. */
+const key = (id: number, name: string) => `${String(id).padStart(4, "0")}_${name}`
+
+export interface Status {
+  /** Recorded in the database, oldest first (a newer build's migrations included). */
+  readonly applied: ReadonlyArray<string>
+  /** Known to this build and not recorded. */
+  readonly pending: ReadonlyArray<string>
+}
+
+/**
+ * What the database records now. The catalogue is asked whether the record table exists before it
+ * is read: on SQLite the client caches prepared statements, a failed one included, so selecting
+ * from the table before it existed would keep failing after it was created. Any failure (an
+ * unreachable server, a refused permission, an unreadable table) is an error, never "all pending".
+ */
+export const status: Effect.Effect<Status, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const dialect = yield* Dialect.make(sql)
+  const rows = yield* dialect.tableExists(table).pipe(
+    Effect.flatMap((exists) =>
+      exists
+        ? sql<{ readonly migration_id: number | string; readonly name: string }>`SELECT migration_id, name FROM ${sql(table)} ORDER BY migration_id`
+        : Effect.succeed([])
+    ),
+    Effect.mapError(migrationError(dialect.backend, "Migrations.status"))
+  )
+  const applied = rows.map((r) => key(Number(r.migration_id), r.name))
+  const done = new Set(rows.map((r) => Number(r.migration_id)))
+  return { applied, pending: Object.keys(migrations).sort().filter((k) => !done.has(Number(k.split("_")[0]))) }
+})
 
 /**
  * Makes sure the schema is current before a repository is used: runs pending migrations when
  * `autoMigrate` is on, otherwise refuses an outdated schema with a message that says what to run.
  */
 export const ensure = (autoMigrate: boolean): Effect.Effect<void, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const backend = dialect(sql).backend
-    const operation = "Migrations.ensure"
-    if (autoMigrate) return yield* Effect.asVoid(runChecked)
-    const applied = yield* sql<{ readonly v: number | null }>`SELECT max(migration_id) AS v FROM ${sql(table)}`.pipe(
-      Effect.map((rows) => Number(rows[0]?.v ?? 0)),
-      Effect.orElseSucceed(() => 0)
-    )
-    if (applied < latest) {
-      return yield* new StorageUnavailable({
-        backend,
-        operation,
-        message: `the ${backend} schema is at migration ${applied} of ${latest} and LLMTRACE_AUTO_MIGRATE is false: run \`llmtrace-storage migrate\``
-      })
-    }
-  })
+  autoMigrate
+    ? Effect.asVoid(runChecked)
+    : Effect.gen(function*() {
+      const { pending } = yield* status
+      if (pending.length > 0) {
+        const { backend } = yield* Effect.flatMap(SqlClient.SqlClient, Dialect.make)
+        return yield* new StorageUnavailable({
+          backend,
+          operation: "Migrations.ensure",
+          message: `the ${backend} schema has pending migrations (${pending.join(", ")}) and LLMTRACE_AUTO_MIGRATE is false: run \`llmtrace-storage migrate\``
+        })
+      }
+    })

@@ -15,7 +15,7 @@ import * as ConfigFields from "../ConfigFields.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import { StorageConflict, StorageNotFound, type StorageQueryError, type StorageUnavailable } from "../StorageError.js"
 import * as Migrations from "./Migrations.js"
-import { type Dialect, dialect, readOptionalNumber, readOptionalTimestamp, readTimestamp } from "./Dialect.js"
+import { type Dialect, make as makeDialect, readOptionalNumber, readOptionalTimestamp, readTimestamp } from "./Dialect.js"
 import { classify } from "./SqlErrors.js"
 
 type Row = Record<string, unknown>
@@ -86,7 +86,7 @@ const rows = (d: Dialect) => {
  */
 const build = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const d = dialect(sql)
+  const d = yield* makeDialect(sql)
   const backend = d.backend
   const ts = d.timestamp
   const txt = d.text

@@ -1,6 +1,6 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository, newTenantId, newTraceId, spanStorageBytes, TraceQuery } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository, newTenantId, newTraceId, spanStorageBytes, StorageMigrations, TraceQuery } from "../../src/index.js"
 import * as Redacted from "effect/Redacted"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
 import { at, span } from "../support/fixtures.js"
@@ -58,6 +58,8 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       expect(yield* tables(options.database)).toContain("extra")
       expect(yield* ClickHouseMigrations.run(ch, options, [...first, next(false)])).toEqual([3])
       expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3])
+      // A migration this build does not know (a newer build ran it) is reported as applied, by its recorded name.
+      expect(yield* ClickHouseMigrations.status(ch, options.database)).toEqual({ applied: ["1_traces_and_spans", "2_span_identity_and_size", "3_extra"], pending: [] })
       expect(yield* tables(options.database)).toEqual(["extra", "extra_2", "llmtrace_migrations", "spans", "traces"])
     }))
 
@@ -117,6 +119,25 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const cluster = yield* Effect.flip(ClickHouseMigrations.run(ch, { database: "ok", cluster: "a` b" }))
       expect(cluster.message).toContain("invalid cluster name")
     }))
+})
+
+describe("ClickHouse migration status on a server that does not answer", () => {
+  it.live("is StorageUnavailable naming clickhouse and the address, never 'everything pending', and never the password", () =>
+    Effect.gen(function*() {
+      const migrations = yield* StorageMigrations.clickhouse({})
+      expect(migrations.target).toBe("http://user@127.0.0.1:1 (database llmtrace)")
+      const error = yield* Effect.flip(migrations.status)
+      expect(error._tag).toBe("StorageUnavailable")
+      expect(error.backend).toBe("clickhouse")
+      expect(error.message).toContain("127.0.0.1:1")
+      const refused = yield* Effect.flip(ClickHouseTraceRepository.make({ autoMigrate: false }))
+      expect(refused._tag).toBe("StorageUnavailable")
+      expect(refused.message).not.toContain("pending")
+      expect(JSON.stringify([migrations.target, error.message, refused.message])).not.toContain("S3cret")
+    }).pipe(
+      // Not checked when built, so the status is the first call that reaches for the server.
+      Effect.provide(ClickHouseClient.layer({ url: Redacted.make("http://user:S3cret@127.0.0.1:1"), verify: false, requestTimeout: "2 seconds" }))
+    ), 30_000)
 })
 
 describe("ClickHouse DDL (golden)", () => {

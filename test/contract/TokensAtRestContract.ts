@@ -6,7 +6,7 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
 import { apiTokenPrefix, hashApiToken, MetadataRepository, NewTenant, SqlMetadataRepository, SqlMigrations, storedTenant } from "../../src/index.js"
-import { dialect } from "../../src/sql/Dialect.js"
+import * as Dialect from "../../src/sql/Dialect.js"
 
 /** Every table of the schema. */
 const tableNames = Effect.flatMap(SqlClient.SqlClient, (sql) =>
@@ -111,7 +111,7 @@ export const tokenMigrationSuite = <E>(name: string, fresh: () => Layer.Layer<Sq
     const scenario = (partial: boolean) =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        const d = dialect(sql)
+        const d = yield* Dialect.make(sql)
         yield* migrateTo0001
         const tokens = plaintextTokens()
         const ids = tokens.map(() => randomUUID())

@@ -6,10 +6,11 @@ import * as Redacted from "effect/Redacted"
 import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
-import { MetadataRepository, PostgresClient, SqlMetadataRepository, SqlMigrations } from "../../src/index.js"
+import { MetadataRepository, PostgresClient, SqlMetadataRepository, SqlMigrations, StorageMigrations } from "../../src/index.js"
 import { classify } from "../../src/sql/SqlErrors.js"
+import { migrationsContract, sqlTarget } from "../contract/MigrationsContract.js"
 import { describeLive } from "../support/live.js"
-import { createDatabase, databaseUrl, dropDatabase, livePostgres } from "../support/postgres.js"
+import { createDatabase, databaseUrl, dropDatabase, livePostgres, scopedDatabase } from "../support/postgres.js"
 
 const live = await livePostgres()
 const run = promisify(execFile)
@@ -33,7 +34,36 @@ const tables = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`
 ).pipe(Effect.map((rows) => rows.map((r) => r.table_name)))
 
+describeLive(live, () => migrationsContract("postgres", sqlTarget(scopedDatabase), "postgres"))
+
 describeLive(live, () => describe("PostgreSQL migrations", () => {
+  it.live("a migration record the role may not read is a StorageQueryError naming postgres, never 'everything pending'", () =>
+    inFreshDatabase((url) =>
+      Effect.gen(function*() {
+        const migrations = yield* StorageMigrations.sql
+        expect(yield* migrations.run).toEqual(StorageMigrations.known("postgres"))
+        const sql = yield* SqlClient.SqlClient
+        // The owner revokes its own right to read the record: the table is there, reading it is refused.
+        yield* sql`REVOKE ALL ON ${sql(SqlMigrations.table)} FROM CURRENT_USER`
+        const error = yield* Effect.flip(migrations.status)
+        expect(error._tag).toBe("StorageQueryError")
+        expect(error.backend).toBe("postgres")
+        expect(error.message).toMatch(/permission denied/)
+        const refused = yield* Layer.build(SqlMetadataRepository.layer({ autoMigrate: false })).pipe(Effect.scoped, Effect.flip)
+        expect(refused.message).toMatch(/permission denied/)
+      }).pipe(Effect.provide(client(url)))
+    ), 60_000)
+
+  it.live("the status names host, port and database as its target, never the password", () =>
+    inFreshDatabase((url) =>
+      Effect.gen(function*() {
+        const status = yield* Effect.flatMap(StorageMigrations.sql, (m) => m.status)
+        const u = new URL(url)
+        expect(status.target).toBe(`${u.hostname}:${u.port || "5432"}${u.pathname}`)
+        expect(status.target).not.toContain("@")
+      }).pipe(Effect.provide(client(url)))
+    ), 60_000)
+
   it.live("run once, then find nothing pending", () =>
     inFreshDatabase((url) =>
       Effect.gen(function*() {

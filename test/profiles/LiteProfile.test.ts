@@ -2,12 +2,12 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { execFile } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
-import { MetadataRepository, newTraceId, NewTenant, StorageProfile, storedTenant, TraceRepository, TraceWriter } from "../../src/index.js"
+import { MetadataRepository, newTraceId, NewTenant, StorageMigrations, StorageProfile, storedTenant, TraceRepository, TraceWriter } from "../../src/index.js"
 import { complexSpan, sortSpans, span } from "../support/fixtures.js"
 
 const dataDir = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-lite-"))
@@ -36,4 +36,24 @@ describe("lite profile", () => {
       expect(read.tenant).toEqual(JSON.parse(JSON.stringify(storedTenant(tenant))))
       expect(read.spans).toEqual(JSON.parse(JSON.stringify(sortSpans(spans))))
     }), 180_000)
+
+  it.live("StorageProfile.migrations: pending (creating nothing), then run, then nothing pending, in one process", () =>
+    Effect.gen(function*() {
+      const backends = yield* StorageMigrations.StorageMigrations
+      const before = yield* Effect.forEach(backends, (b) => b.status)
+      expect(existsSync(path.join(dataDir, "migrations"))).toBe(false)
+      expect(before.map((s) => [s.backend, s.applied, s.pending])).toEqual([
+        ["clickhouse", [], StorageMigrations.known("clickhouse")],
+        ["sqlite", [], StorageMigrations.known("sqlite")]
+      ])
+      yield* Effect.forEach(backends, (b) => b.run)
+      const after = yield* Effect.forEach(backends, (b) => b.status)
+      expect(after.map((s) => [s.backend, s.applied, s.pending])).toEqual([
+        ["clickhouse", StorageMigrations.known("clickhouse"), []],
+        ["sqlite", StorageMigrations.known("sqlite"), []]
+      ])
+    }).pipe(
+      Effect.provide(StorageProfile.migrations({ profile: "lite", dataDir: path.join(dataDir, "migrations") })),
+      Effect.scoped
+    ), 120_000)
 })

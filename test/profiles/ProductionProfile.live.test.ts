@@ -128,9 +128,9 @@ describeLive(postgres.available ? redis : postgres, () =>
     it.effect("lists pending migrations per backend, applies them, then finds none", () =>
       Effect.gen(function*() {
         const backends = yield* StorageMigrations.StorageMigrations
-        expect(backends.map((b) => b.backend.split(" ")[0])).toEqual(["clickhouse", "postgres"])
-        for (const b of backends) expect((yield* b.pending).length).toBeGreaterThan(0)
+        expect(backends.map((b) => b.backend)).toEqual(["clickhouse", "postgres"])
+        for (const b of backends) expect((yield* b.status).pending.length).toBeGreaterThan(0)
         expect(yield* Effect.forEach(backends, (b) => b.run)).toEqual([["1_traces_and_spans", "2_span_identity_and_size"], ["0001_metadata", "0002_tenant_token_hash"]])
-        for (const b of backends) expect(yield* b.pending).toEqual([])
+        for (const b of backends) expect((yield* b.status).pending).toEqual([])
       }))
   }))

@@ -1,0 +1,73 @@
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import type { StorageMigrations } from "../../src/index.js"
+import * as Cli from "../support/cli.js"
+
+const scratch = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-cli-migrate-"))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => Cli.cli(scratch, args, env)
+
+/** `--json` prints one status per backend and line. */
+const statuses = (stdout: string) =>
+  stdout.trim().split("\n").map((line) => JSON.parse(line) as StorageMigrations.MigrationStatus & { readonly ran?: ReadonlyArray<string> })
+
+describe("llmtrace-storage migrate", () => {
+  it("--dry-run --json on a fresh (not created by it), then a migrated lite data directory: what is applied and pending, read from each database", async () => {
+    const dir = path.join(scratch, "lite")
+    const env = { LLMTRACE_DATA_DIR: dir }
+    const fresh = await cli(["migrate", "--dry-run", "--json"], env)
+    expect(fresh.stderr).toBe("")
+    expect(fresh.code).toBe(0)
+    expect(statuses(fresh.stdout)).toEqual([
+      { backend: "clickhouse", target: `chdb:${path.join(dir, "clickhouse")} (database llmtrace)`, applied: [], pending: ["1_traces_and_spans", "2_span_identity_and_size"] },
+      { backend: "sqlite", target: path.join(dir, "metadata.db"), applied: [], pending: ["0001_metadata", "0002_tenant_token_hash"] }
+    ])
+    expect(existsSync(dir)).toBe(false)
+
+    const table = await cli(["migrate", "--dry-run"], env)
+    expect(table.stdout.split("\n")[0]).toMatch(/^backend\s+target\s+applied\s+pending$/)
+    expect(table.stdout).toMatch(/sqlite\s+\S+metadata\.db\s+\(none\)\s+0001_metadata, 0002_tenant_token_hash/)
+
+    const migrated = await cli(["migrate", "--json"], env)
+    expect(migrated.code).toBe(0)
+    expect(statuses(migrated.stdout).map((s) => [s.backend, s.ran, s.applied, s.pending])).toEqual([
+      ["clickhouse", ["1_traces_and_spans", "2_span_identity_and_size"], ["1_traces_and_spans", "2_span_identity_and_size"], []],
+      ["sqlite", ["0001_metadata", "0002_tenant_token_hash"], ["0001_metadata", "0002_tenant_token_hash"], []]
+    ])
+
+    const after = await cli(["migrate", "--dry-run", "--json"], env)
+    expect(after.code).toBe(0)
+    expect(statuses(after.stdout).map((s) => [s.backend, s.applied, s.pending])).toEqual([
+      ["clickhouse", ["1_traces_and_spans", "2_span_identity_and_size"], []],
+      ["sqlite", ["0001_metadata", "0002_tenant_token_hash"], []]
+    ])
+  }, 180_000)
+
+  it("--dry-run --json against an unreachable PostgreSQL: one line naming postgres and exit 1, never a status and never the password", async () => {
+    const result = await cli(["migrate", "--dry-run", "--json"], {
+      LLMTRACE_STORAGE_PROFILE: "production",
+      LLMTRACE_CLICKHOUSE_URL: "chdb::memory:",
+      LLMTRACE_POSTGRES_URL: "postgres://llmtrace:Secr3t-Pa55@127.0.0.1:1/llmtrace"
+    })
+    expect(result.code).toBe(1)
+    expect(result.stdout).toBe("")
+    expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: StorageUnavailable \[postgres\]: cannot connect to PostgreSQL at 127\.0\.0\.1:1\/llmtrace/)])
+    expect(result.stderr).not.toContain("Secr3t-Pa55")
+  }, 120_000)
+
+  it("--dry-run --json against an unreachable ClickHouse server and PostgreSQL: one line naming one of them and exit 1", async () => {
+    const result = await cli(["migrate", "--dry-run", "--json"], {
+      LLMTRACE_STORAGE_PROFILE: "production",
+      LLMTRACE_CLICKHOUSE_URL: "http://127.0.0.1:1",
+      LLMTRACE_CLICKHOUSE_PASSWORD: "Secr3t-Pa55",
+      LLMTRACE_POSTGRES_URL: "postgres://llmtrace:Secr3t-Pa55@127.0.0.1:1/llmtrace"
+    })
+    expect(result.code).toBe(1)
+    expect(result.stdout).toBe("")
+    expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: StorageUnavailable \[(clickhouse|postgres)\]: .*127\.0\.0\.1:1/)])
+    expect(result.stderr).not.toContain("Secr3t-Pa55")
+  }, 120_000)
+})
