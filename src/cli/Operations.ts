@@ -14,7 +14,7 @@ import * as StorageProfile from "../StorageProfile.js"
 import type { StorageError } from "../StorageError.js"
 import * as TraceRepository from "../TraceRepository.js"
 import { BadLines } from "./Errors.js"
-import type { CommandFailed } from "./Commands.js"
+import { CommandFailed } from "./Commands.js"
 import * as Ingest from "./Ingest.js"
 import { migrations, options, storage, storageWith } from "./Storage.js"
 import { render } from "./Table.js"
@@ -127,8 +127,20 @@ export const ingest = Command.make(
             })
           )
         )
+        const before = yield* writer.stats
         yield* writer.flush
         yield* bar.end
+        const after = yield* writer.stats
+        const notStored = after.deadLettered + after.lost - before.deadLettered - before.lost
+        // Accepted is not stored: spans the engine refused went to the dead-letter file, and saying
+        // "ingested" with exit 0 would hide them.
+        if (notStored > 0) {
+          return yield* new CommandFailed({
+            message: `${plural(notStored, "span")} could not be stored and went to the dead-letter file ${
+              StorageProfile.deadLetterPath(yield* options)
+            } (see the log above; \`llmtrace-storage replay-dead-letters\` stores them once the cause is fixed)`
+          })
+        }
         const seconds = (Date.now() - started) / 1000
         const refused = c.refused > 0 ? `; ${plural(c.refused, "line")} of unknown tenants refused` : ""
         yield* Console.log(

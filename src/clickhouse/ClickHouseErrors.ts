@@ -51,10 +51,22 @@ export const classify = (operation: string, address: string) => (error: unknown)
   return new StorageQueryError({
     backend: "clickhouse",
     operation,
-    message: `ClickHouse rejected the statement${code ? ` (code ${code}${type ? ` ${type}` : ""})` : ""}: ${firstLine(message)}`,
+    message: `ClickHouse rejected the statement${code ? ` (code ${code}${type ? ` ${type}` : ""})` : ""}: ${firstLine(message)}${
+      stdinHint(message)
+    }`,
     cause: error
   })
 }
+
+/**
+ * The embedded engine reads the host process's standard input as external data of every INSERT
+ * (chdb-io/chdb-core#239): with data waiting on stdin, each insert is refused with this message
+ * (turning `async_insert` off instead would insert that data silently). Say what to do about it.
+ */
+const stdinHint = (message: string): string =>
+  /both inlined and external data \(from stdin/.test(message)
+    ? " (the embedded engine reads this process's standard input as insert data: run it with stdin from /dev/null or a terminal)"
+    : ""
 
 const firstLine = (message: string): string => {
   const line = message.split("\n")[0] ?? ""

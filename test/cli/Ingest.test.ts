@@ -82,6 +82,21 @@ describe("llmtrace-storage ingest: input", () => {
 })
 
 describe("llmtrace-storage ingest: exit codes and tenants", () => {
+  it("spans the engine refused are not reported as ingested: exit code 1 naming the dead-letter file, replayed by the next start (lite, data waiting on stdin)", async () => {
+    // The embedded engine reads the process's standard input as insert data and refuses every
+    // insert while data waits there (chdb-core#239): a file ingest with junk piped in is such a refusal.
+    const { env, tenantId } = await liteWithTenant("refused")
+    const file = path.join(scratch, "refused.jsonl")
+    writeFileSync(file, spanLines(tenantId, 3).join("\n") + "\n")
+    const result = await cli(["ingest", file], env, "junk on standard input\n")
+    expect(result.stdout).not.toContain("ingested 3 spans")
+    expect(result.stderr).toContain("3 spans could not be stored and went to the dead-letter file")
+    expect(result.stderr).toContain("reads this process's standard input as insert data")
+    expect(result.code).toBe(1)
+    // Nothing was lost: the next command (stdin empty) replays the dead-letter file as its writer starts.
+    expect(await spansOf(env, tenantId)).toHaveLength(3)
+  }, 180_000)
+
   it("bad lines: exit code 2 with each reported; --allow-bad-lines: exit code 0, still reported", async () => {
     const input = [...spanLines(someTenant, 2), "{not json", JSON.stringify({ tenantId: someTenant, operationName: "no trace" })].join("\n")
     const strict = await cli(["ingest", "-"], memory, input)
