@@ -6,6 +6,7 @@
 export * as Arbitraries from "./Arbitraries.js"
 export * as Fixtures from "./Fixtures.js"
 export * as TestStorage from "./TestStorage.js"
+export * as LiveService from "./LiveService.js"
 export * as CacheContract from "./CacheContract.js"
 export * as MetadataRepositoryContract from "./MetadataRepositoryContract.js"
 export * as TraceRepositoryContract from "./TraceRepositoryContract.js"

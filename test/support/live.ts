@@ -1,17 +1,10 @@
 import { describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { LiveService } from "../../src/testing/index.js"
 
-/** A live service a suite needs, and what to tell a developer when it is not there. */
-export interface ServiceRequirement {
-  /** e.g. `Redis`, `PostgreSQL`. */
-  readonly name: string
-  /** The variable that points the suite at the service, e.g. `LLMTRACE_REDIS_URL`. */
-  readonly variable: string
-  /** Where the suite looks, for the message: `host:port`, never a password. */
-  readonly address: string
-  /** Resolves when the service answers; rejects (or times out) otherwise. */
-  readonly probe: () => Promise<unknown>
-  /** The command(s) that start it, e.g. `redis-server --daemonize yes --port 6379`. */
-  readonly howToStart: string
+/** A live service a suite needs (the test kit's {@link LiveService.LiveService}), with the probe's time limit. */
+export interface ServiceRequirement extends LiveService.LiveService {
   /** How long the probe may take. Default 3 s. */
   readonly timeoutMs?: number
 }
@@ -20,45 +13,21 @@ export type LiveStatus =
   | { readonly available: true }
   | { readonly available: false; readonly diagnosis: string }
 
-/** True where a live service is expected to run: CI (`CI=true`). */
-export const isCI = (): boolean => {
-  const ci = process.env.CI
-  return ci !== undefined && ci !== "" && ci !== "0" && ci.toLowerCase() !== "false"
-}
-
-const withTimeout = <A>(promise: Promise<A>, ms: number): Promise<A> =>
-  new Promise<A>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-    promise.then(
-      (a) => {
-        clearTimeout(timer)
-        resolve(a)
-      },
-      (e: unknown) => {
-        clearTimeout(timer)
-        reject(e instanceof Error ? e : new Error(String(e)))
-      }
-    )
-  })
-
-/** The one line that says what is missing, where it was looked for, and how to start it. */
-export const diagnose = (service: ServiceRequirement, reason: string): string =>
-  `${service.name} is not reachable at ${service.address} (${service.variable}; ${reason}): start it with ${service.howToStart}, or point ${service.variable} at a running server`
+/** True where a live service is expected to run: CI (`CI=true`), read as the test kit reads it. */
+export const isCI = (): boolean => Effect.runSync(LiveService.isCI)
 
 /**
- * Probes a live service once. Under `CI=true` a missing service throws that one line, so the test
- * file fails loudly; elsewhere the status says why, and {@link describeLive} reports the suite as skipped.
+ * Probes a live service once (the test kit's probe and one-line diagnosis). Under `CI=true` a missing
+ * service throws that line, so the test file fails loudly; elsewhere the status says why, and
+ * {@link describeLive} reports the suite as skipped.
  */
 export const requireService = async (service: ServiceRequirement): Promise<LiveStatus> => {
-  try {
-    await withTimeout(service.probe(), service.timeoutMs ?? 3000)
-    return { available: true }
-  } catch (error) {
-    const diagnosis = diagnose(service, error instanceof Error ? error.message : String(error))
-    if (isCI()) throw new Error(diagnosis)
-    console.warn(`skipped: ${diagnosis}`)
-    return { available: false, diagnosis }
-  }
+  const result = await Effect.runPromise(Effect.either(LiveService.probe(service, service.timeoutMs ?? 3000)))
+  if (Either.isRight(result)) return { available: true }
+  const diagnosis = result.left.message
+  if (isCI()) throw new Error(diagnosis)
+  console.warn(`skipped: ${diagnosis}`)
+  return { available: false, diagnosis }
 }
 
 /** Registers `suite` when the service is there; otherwise one skipped test named by the diagnosis. */

@@ -1,85 +1,38 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { Redis } from "ioredis"
-import { randomUUID } from "node:crypto"
 import { RedisConfig } from "../../src/index.js"
+import * as Namespaces from "../../src/testing/Namespaces.js"
+import { LiveService } from "../../src/testing/index.js"
 import { requireService } from "./live.js"
 
 /** The Redis the live suites use: `LLMTRACE_REDIS_URL`, else the default local server. */
 export const redisUrl = process.env.LLMTRACE_REDIS_URL ?? RedisConfig.defaults.url
 
-/** A short-lived raw client that fails fast (no retries, no offline queue). */
+/** A short-lived raw client that fails fast (no retries, no offline queue), for a test that drives the server itself. */
 export const rawClient = (url: string = redisUrl): Redis =>
   new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
 
-/** Pings the server once. */
+/** Pings the server once (the test kit's probe). */
 export const pingRedis = async (url: string = redisUrl): Promise<void> => {
-  const client = rawClient(url)
-  let lastError: string | undefined
-  client.on("error", (error: Error) => void (lastError = error.message))
-  try {
-    await client.connect()
-    await client.ping()
-  } catch (error) {
-    throw new Error(lastError ?? (error instanceof Error ? error.message : String(error)))
-  } finally {
-    client.disconnect()
-  }
+  await LiveService.redis(Redacted.make(url)).probe()
 }
 
 /** Probed once per test file: under CI=true a missing Redis fails the file with one line. */
-export const liveRedis = () =>
-  requireService({
-    name: "Redis",
-    variable: "LLMTRACE_REDIS_URL",
-    address: RedisConfig.address(redisUrl),
-    probe: () => pingRedis(),
-    howToStart: "`redis-server --daemonize yes --port 6379` (or `docker compose up -d redis`)"
-  })
+export const liveRedis = () => requireService(LiveService.redis(Redacted.make(redisUrl)))
 
 /** A fresh key prefix per test file, so files never see each other's keys. */
-export const testPrefix = (label: string) => `llmtrace-test:${label}:${randomUUID()}:`
+export const testPrefix = (label: string) => Namespaces.newRedisPrefix(`llmtrace-test:${label}`)
 
 /** Removes every key under `prefix` (SCAN + UNLINK); returns how many went. */
-export const dropPrefix = async (prefix: string, url: string = redisUrl): Promise<number> => {
-  const keys = await keysUnder(prefix, url)
-  if (keys.length === 0) return 0
-  const client = rawClient(url)
-  client.on("error", () => undefined)
-  try {
-    await client.connect()
-    let dropped = 0
-    for (let i = 0; i < keys.length; i += 500) dropped += await client.unlink(...keys.slice(i, i + 500))
-    return dropped
-  } finally {
-    client.disconnect()
-  }
-}
+export const dropPrefix = (prefix: string, url: string = redisUrl): Promise<number> =>
+  Effect.runPromise(Namespaces.dropRedisPrefix(Redacted.make(url), prefix))
 
 /** A layer whose scope removes the prefix's keys when it closes. */
 export const dropPrefixOnClose = (prefix: string, url: string = redisUrl): Layer.Layer<never> =>
-  Layer.scopedDiscard(Effect.addFinalizer(() =>
-    Effect.tryPromise(() => dropPrefix(prefix, url)).pipe(
-      Effect.tapError((error) => Effect.logWarning(`could not remove the test keys under ${prefix}`, error)),
-      Effect.ignore
-    )
-  ))
+  Layer.scopedDiscard(Namespaces.dropRedisPrefixOnClose(Redacted.make(url), prefix))
 
 /** Every key under `prefix` (SCAN with a MATCH pattern, its glob characters escaped). */
-export const keysUnder = async (prefix: string, url: string = redisUrl): Promise<ReadonlyArray<Buffer>> => {
-  const client = rawClient(url)
-  client.on("error", () => undefined)
-  try {
-    await client.connect()
-    const out: Array<Buffer> = []
-    let cursor = "0"
-    do {
-      const [next, keys] = await client.scanBuffer(cursor, "MATCH", `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`, "COUNT", 1000)
-      cursor = next.toString()
-      out.push(...keys)
-    } while (cursor !== "0")
-    return out
-  } finally {
-    client.disconnect()
-  }
-}
+export const keysUnder = (prefix: string, url: string = redisUrl): Promise<ReadonlyArray<Buffer>> =>
+  Effect.runPromise(Namespaces.keysUnder(Redacted.make(url), prefix))
