@@ -10,7 +10,7 @@ import { MetadataRepository, PostgresClient, SqlMetadataRepository, SqlMigration
 import { classify } from "../../src/sql/SqlErrors.js"
 import { migrationsContract, sqlTarget } from "../contract/MigrationsContract.js"
 import { describeLive } from "../support/live.js"
-import { createDatabase, databaseUrl, dropDatabase, livePostgres, scopedDatabase } from "../support/postgres.js"
+import { databaseUrl, freshDatabase, livePostgres, scopedDatabase } from "../support/postgres.js"
 
 const live = await livePostgres()
 const run = promisify(execFile)
@@ -19,11 +19,7 @@ const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url
 
 /** Runs `f` against a fresh database that is dropped afterwards. */
 const inFreshDatabase = <A, E>(f: (url: string) => Effect.Effect<A, E>) =>
-  Effect.acquireUseRelease(
-    Effect.promise(() => createDatabase("llmtrace_migrate")),
-    (name) => f(databaseUrl(name)),
-    (name) => Effect.promise(() => dropDatabase(name))
-  )
+  Effect.scoped(Effect.flatMap(freshDatabase("llmtrace_migrate"), ({ url }) => f(Redacted.value(url))))
 
 /** Every migration this build knows, in order. */
 const allIds = Object.keys(SqlMigrations.migrations).map((key) => Number(key.split("_")[0]))

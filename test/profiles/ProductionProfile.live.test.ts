@@ -3,8 +3,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import * as Redacted from "effect/Redacted"
 import * as path from "node:path"
 import {
   AuditEvent,
@@ -21,8 +20,9 @@ import {
   TraceRepository,
   TraceWriter
 } from "../../src/index.js"
+import { TestStorage } from "../../src/testing/index.js"
 import { describeLive } from "../support/live.js"
-import { createDatabase, databaseUrl, dropDatabase, livePostgres } from "../support/postgres.js"
+import { freshDatabase, livePostgres } from "../support/postgres.js"
 import { dropPrefix, keysUnder, liveRedis, redisUrl, testPrefix } from "../support/redis.js"
 import { complexSpan, span } from "../support/fixtures.js"
 
@@ -37,17 +37,14 @@ const prefix = testPrefix("production")
 
 const environment = Layer.unwrapScoped(
   Effect.gen(function*() {
-    const database = yield* Effect.acquireRelease(Effect.promise(() => createDatabase("llmtrace_prod")), (name) => Effect.promise(() => dropDatabase(name)))
-    const scratch = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-prod-"))),
-      (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-    )
+    const database = yield* freshDatabase("llmtrace_prod")
+    const scratch = yield* TestStorage.temporaryDirectory("llmtrace-prod-")
     yield* Effect.addFinalizer(() => Effect.promise(() => dropPrefix(prefix)))
     const variables = new Map([
       ["LLMTRACE_STORAGE_PROFILE", "production"],
       ["LLMTRACE_CLICKHOUSE_URL", clickhouseUrl],
       ["LLMTRACE_CLICKHOUSE_DATABASE", `llmtrace_prod_${process.pid}`],
-      ["LLMTRACE_POSTGRES_URL", databaseUrl(database)],
+      ["LLMTRACE_POSTGRES_URL", Redacted.value(database.url)],
       ["LLMTRACE_REDIS_URL", redisUrl],
       ["LLMTRACE_CACHE_PREFIX", prefix],
       ["LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH", path.join(scratch, "dead-letters.jsonl")],
@@ -113,12 +110,12 @@ describeLive(postgres.available ? redis : postgres, () =>
   layer(
     Layer.unwrapScoped(
       Effect.gen(function*() {
-        const database = yield* Effect.acquireRelease(Effect.promise(() => createDatabase("llmtrace_migr")), (name) => Effect.promise(() => dropDatabase(name)))
+        const database = yield* freshDatabase("llmtrace_migr")
         return Layer.unwrapEffect(Effect.map(StorageProfile.config, StorageProfile.migrations)).pipe(
           Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([
             ["LLMTRACE_STORAGE_PROFILE", "production"],
             ["LLMTRACE_CLICKHOUSE_URL", "chdb::memory:"],
-            ["LLMTRACE_POSTGRES_URL", databaseUrl(database)]
+            ["LLMTRACE_POSTGRES_URL", Redacted.value(database.url)]
           ]))))
         )
       })

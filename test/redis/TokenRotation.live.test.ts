@@ -21,7 +21,7 @@ import {
 } from "../../src/index.js"
 import { cachedMetadataRepositoryContract } from "../contract/CachedMetadataRepositoryContract.js"
 import { describeLive } from "../support/live.js"
-import { createDatabase, databaseUrl, dropDatabase, livePostgres, scopedDatabase } from "../support/postgres.js"
+import { freshDatabase, livePostgres, scopedDatabase } from "../support/postgres.js"
 import { dropPrefixOnClose, liveRedis, rawClient, redisUrl, testPrefix } from "../support/redis.js"
 
 const live = (await livePostgres()) && (await liveRedis())
@@ -92,14 +92,14 @@ describeLive(live, () => {
     const withTwoProcesses = <A, E>(
       f: (a: MetadataRepository.MetadataRepositoryShape, b: MetadataRepository.MetadataRepositoryShape, controls: { a: Controls; b: Controls }, prefix: string) => Effect.Effect<A, E>
     ) =>
-      Effect.acquireUseRelease(
-        Effect.promise(() => createDatabase("llmtrace_rotation")),
-        (name) =>
+      Effect.scoped(Effect.flatMap(
+        freshDatabase("llmtrace_rotation"),
+        ({ url }) =>
           Effect.gen(function*() {
             const prefix = testPrefix("rotation")
             const controls = { a: { heard: [], changed: [], muted: false }, b: { heard: [], changed: [], muted: false } }
-            const a = yield* Layer.build(processStack(databaseUrl(name), prefix, controls.a))
-            const b = yield* Layer.build(processStack(databaseUrl(name), prefix, controls.b))
+            const a = yield* Layer.build(processStack(Redacted.value(url), prefix, controls.a))
+            const b = yield* Layer.build(processStack(Redacted.value(url), prefix, controls.b))
             yield* Layer.build(dropPrefixOnClose(prefix))
             // Both subscribed before anything changes.
             yield* eventually(Effect.sync(() => controls.a.heard.at(-1) === true && controls.b.heard.at(-1) === true))
@@ -109,9 +109,8 @@ describeLive(live, () => {
               controls,
               prefix
             )
-          }).pipe(Effect.scoped),
-        (name) => Effect.promise(() => dropDatabase(name))
-      )
+          }).pipe(Effect.scoped)
+      ))
 
     it.live("A rotates, B refuses the old token (its in-process entry, trusted for an hour, dropped by the notice)", () =>
       withTwoProcesses((a, b, controls) =>
@@ -135,20 +134,20 @@ describeLive(live, () => {
       ), 120_000)
 
     it.live("in two OS processes: A rotates, B (its in-process entry trusted for an hour) refuses", () =>
-      Effect.acquireUseRelease(
-        Effect.promise(() => createDatabase("llmtrace_rotation")),
-        (name) =>
+      Effect.scoped(Effect.flatMap(
+        freshDatabase("llmtrace_rotation"),
+        ({ url }) =>
           Effect.gen(function*() {
             const prefix = testPrefix("rotation-processes")
             const controls: Controls = { heard: [], changed: [], muted: false }
             const a = MetadataRepository.MetadataRepository.pipe(
-              Effect.provide(yield* Layer.build(processStack(databaseUrl(name), prefix, controls))),
+              Effect.provide(yield* Layer.build(processStack(Redacted.value(url), prefix, controls))),
               Effect.runSync
             )
             yield* Layer.build(dropPrefixOnClose(prefix))
             const proc = yield* Effect.acquireRelease(
               Effect.sync(() =>
-                spawn(process.execPath, ["--import", "tsx", watcher, databaseUrl(name), redisUrl, prefix, "1 hour"], { cwd: root, stdio: ["pipe", "pipe", "inherit"] })
+                spawn(process.execPath, ["--import", "tsx", watcher, Redacted.value(url), redisUrl, prefix, "1 hour"], { cwd: root, stdio: ["pipe", "pipe", "inherit"] })
               ),
               (p) => Effect.sync(() => p.kill("SIGKILL"))
             )
@@ -167,9 +166,8 @@ describeLive(live, () => {
               console.log(`process B refused the rotated token ${(Number(refused.slice(8)) - returned).toFixed(2)} ms after A's update returned`)
             }
             proc.stdin.end()
-          }).pipe(Effect.scoped),
-        (name) => Effect.promise(() => dropDatabase(name))
-      ), 120_000)
+          }).pipe(Effect.scoped)
+      )), 120_000)
 
     it.live("a lost subscription clears B's in-process level and bypasses it until the subscription is back", () =>
       withTwoProcesses((a, b, controls, prefix) =>

@@ -3,12 +3,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import pg from "pg"
 import { AuditEvent, AuditQuery, MetadataRepository, PostgresClient, SqlMetadataRepository, NewTenant, uuid } from "../../src/index.js"
 import { describeLive } from "../support/live.js"
-import { createDatabase, databaseUrl, dropDatabase, livePostgres, postgresUrl } from "../support/postgres.js"
+import { freshDatabase, livePostgres, postgresUrl } from "../support/postgres.js"
 
 const live = await livePostgres()
 
@@ -40,25 +39,25 @@ const terminatePool = (admin: pg.Client, database: string) =>
 describeLive(live, () => describe("PostgreSQL connections killed with pg_terminate_backend", () => {
   it.scopedLive("calls in flight fail with StorageUnavailable, and later calls succeed on the same layer", () =>
     Effect.gen(function*() {
-      const database = yield* Effect.acquireRelease(Effect.promise(() => createDatabase("llmtrace_fault")), (name) => Effect.promise(() => dropDatabase(name)))
+      const database = yield* freshDatabase("llmtrace_fault")
       const context = yield* Layer.build(
-        SqlMetadataRepository.layer().pipe(Layer.provide(PostgresClient.layer({ url: Redacted.make(databaseUrl(database)), maxConnections: 4 })))
+        SqlMetadataRepository.layer().pipe(Layer.provide(PostgresClient.layer({ url: database.url, maxConnections: 4 })))
       )
       const repo = yield* MetadataRepository.MetadataRepository.pipe(Effect.provide(context))
       const tenant = NewTenant.make({ name: "fault", apiToken: `token-${uuid()}`, plan: "free" })
       yield* repo.createTenant(tenant)
-      const admin = yield* superuser(database)
+      const admin = yield* superuser(database.name)
       const event = () => AuditEvent.make({ tenantId: tenant.id, eventType: "e", actor: "a", resource: "r" })
 
       // 1. Deterministically in flight: writes blocked on a table lock the superuser holds.
-      const locker = yield* superuser(database)
+      const locker = yield* superuser(database.name)
       yield* Effect.promise(() => locker.query("BEGIN; LOCK TABLE audit_events IN ACCESS EXCLUSIVE MODE"))
       const blocked = yield* Effect.forkScoped(Effect.forEach(Array.from({ length: 4 }, event), (e) => Effect.exit(repo.recordAuditEvent(e)), { concurrency: 4 }))
       // Wait until all four are waiting on the lock, then kill their connections.
       yield* Effect.promise(() =>
         admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'llmtrace-storage' AND wait_event_type = 'Lock'")
       ).pipe(Effect.map((r) => r.rows[0]!.n), Effect.repeat({ until: (n) => n >= 4, schedule: Schedule.spaced("50 millis") }), Effect.timeout("10 seconds"))
-      const killed = yield* terminatePool(admin, database)
+      const killed = yield* terminatePool(admin, database.name)
       expect(killed).toBeGreaterThanOrEqual(4)
       const exits = yield* Fiber.join(blocked).pipe(Effect.timeout("15 seconds"))
       yield* Effect.promise(() => locker.query("ROLLBACK"))
@@ -84,7 +83,7 @@ describeLive(live, () => describe("PostgreSQL connections killed with pg_termina
       let kills = 0
       for (let round = 0; round < 5; round++) {
         yield* Effect.sleep("100 millis")
-        kills += yield* terminatePool(admin, database)
+        kills += yield* terminatePool(admin, database.name)
       }
       yield* Fiber.join(workers).pipe(Effect.timeout("60 seconds"))
       // The kills happened: connections were terminated while the workers ran.

@@ -1,16 +1,14 @@
 import type { Session as ChdbSession } from "chdb"
 import { randomUUID } from "node:crypto"
-import { mkdtempSync, rmSync } from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import * as zlib from "node:zlib"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { ClickHouseClient, type StorageUnavailable } from "../../src/index.js"
+import { TestStorage } from "../../src/testing/index.js"
 
 /**
  * ClickHouse's HTTP interface over the embedded engine (chDB), so `@clickhouse/client`'s HTTP
@@ -156,11 +154,16 @@ const failureOf = (error: unknown): HttpFailure => {
 
 /** Starts the fixture on a free port of 127.0.0.1; closing the scope stops it and removes its temporary directory. */
 export const serve = (options: Options = {}): Effect.Effect<Fixture, never, Scope.Scope> =>
+  Effect.flatMap(
+    options.path === undefined ? Effect.orDie(TestStorage.temporaryDirectory("clickhouse-http-")) : Effect.succeed(options.path),
+    (path) => serveIn(path, options)
+  )
+
+/** The fixture on the data directory `path` (removed, when temporary, by the scope that made it, after the session closes). */
+const serveIn = (path: string, options: Options): Effect.Effect<Fixture, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const { Session } = await import("chdb")
-      const temporary = options.path === undefined
-      const path = options.path ?? mkdtempSync(join(tmpdir(), "clickhouse-http-"))
       const users = options.users ?? { default: "" }
       // The engine binds one data directory per process: this session holds it open between requests.
       const anchor = new Session(path)
@@ -258,7 +261,6 @@ export const serve = (options: Options = {}): Effect.Effect<Fixture, never, Scop
         server.closeAllConnections()
         await new Promise<void>((resolve) => server.close(() => resolve()))
         anchor.close()
-        if (temporary) rmSync(path, { recursive: true, force: true })
       }
       return { fixture: { url: `http://127.0.0.1:${port}`, requests: () => requests, multipartRequests: () => multipart }, close }
     }),

@@ -3,7 +3,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { PostgresClient } from "../../src/index.js"
-import * as Namespaces from "../../src/testing/Namespaces.js"
 import { LiveService, TestStorage } from "../../src/testing/index.js"
 import { requireService } from "./live.js"
 
@@ -18,18 +17,15 @@ const server = Redacted.make(postgresUrl)
  */
 export const livePostgres = () => requireService(LiveService.postgres(server))
 
+/** A fresh database `<prefix>_<random>` on the server (`{ name, url }`), dropped when the scope closes. */
+export const freshDatabase = (prefix = "llmtrace_test") => TestStorage.postgresDatabase(server, prefix)
+
 /** A database URL on the same server, for a database name. */
 export const databaseUrl = (name: string): string => {
   const u = new URL(postgresUrl)
   u.pathname = `/${name}`
   return u.toString()
 }
-
-/** Creates a uniquely named database; returns its name. */
-export const createDatabase = (prefix = "llmtrace_test"): Promise<string> =>
-  Effect.runPromise(Effect.map(Namespaces.createPostgresDatabase(server, prefix), (database) => database.name))
-
-export const dropDatabase = (name: string): Promise<void> => Effect.runPromise(Namespaces.dropPostgresDatabase(server, name))
 
 /** A fresh database for one test file, created when the layer is built and dropped when its scope closes. */
 export const scopedDatabase: Layer.Layer<SqlClient.SqlClient, unknown> = Layer.unwrapScoped(
