@@ -1,19 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, readdirSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { closedPort } from "../support/ports.js"
+import { TestStorage } from "../../src/testing/index.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const cli = path.join(root, "src/cli/main.ts")
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-scope-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-)
+const tempDir = TestStorage.temporaryDirectory("llmtrace-scope-")
 
 /** Runs the real CLI with `env` on top of this process's environment; its exit code (or signal) and stderr. */
 const runCli = (args: ReadonlyArray<string>, env: Record<string, string>) =>

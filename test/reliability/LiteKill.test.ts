@@ -1,21 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { newTenantId, StorageProfile, TraceQuery, TraceRepository } from "../../src/index.js"
 import { spanIdAt } from "../support/liteIngest.js"
+import { TestStorage } from "../../src/testing/index.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const child = path.join(root, "test/support/lite-ingest-child.ts")
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-kill-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-)
+const tempDir = TestStorage.temporaryDirectory("llmtrace-kill-")
 
 /**
  * Runs the ingesting child on `dataDir` and SIGKILLs it once it has acknowledged `acks` flushes;

@@ -1,18 +1,14 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { SqliteClient } from "../../src/index.js"
+import { TestStorage } from "../../src/testing/index.js"
 import { migrationsContract, sqlTarget } from "../contract/MigrationsContract.js"
 
 /** A new database file each time it is built (what the lite profile opens), deleted afterwards. */
 const freshFile = Layer.unwrapScoped(
   Effect.map(
-    Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-sqlite-migrations-"))),
-      (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-    ),
+    TestStorage.temporaryDirectory("llmtrace-sqlite-migrations-"),
     (dir) => SqliteClient.layer({ filename: path.join(dir, "metadata.db") })
   )
 )
