@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import pg from "pg"
-import { Cache, TraceRepository } from "../../src/index.js"
+import { Cache, RedisCache, TraceRepository } from "../../src/index.js"
 import { Fixtures, TestStorage } from "../../src/testing/index.js"
 import { describeLive } from "../support/live.js"
 import { livePostgres, postgresUrl } from "../support/postgres.js"
@@ -54,5 +55,48 @@ describeLive(postgres.available ? redis : postgres, () => {
         expect(created.filter((d) => after.has(d))).toEqual([])
         expect(yield* Effect.promise(() => keyNames(key))).toEqual([])
       }), 120_000)
+
+    it.live("postgresDatabase creates a database of its own and drops it when the scope closes", () =>
+      Effect.gen(function*() {
+        const database = yield* Effect.scoped(
+          Effect.gen(function*() {
+            const created = yield* TestStorage.postgresDatabase(Redacted.make(postgresUrl), "llmtrace_testkit_own")
+            expect(created.name).toMatch(/^llmtrace_testkit_own_[0-9a-f]{12}$/)
+            // Its URL names it: a connection through it lands in it.
+            const client = new pg.Client({ connectionString: Redacted.value(created.url) })
+            yield* Effect.promise(() => client.connect())
+            const current = yield* Effect.promise(() => client.query<{ db: string }>("SELECT current_database() AS db"))
+            yield* Effect.promise(() => client.end())
+            expect(current.rows[0]!.db).toBe(created.name)
+            expect(yield* Effect.promise(kitDatabases)).toContain(created.name)
+            return created.name
+          })
+        )
+        expect(yield* Effect.promise(kitDatabases)).not.toContain(database)
+      }), 60_000)
+
+    it.live("redisPrefix gives a fresh prefix and removes every key under it when the scope closes", () =>
+      Effect.gen(function*() {
+        const url = Redacted.make(redisUrl)
+        const [prefix, other] = yield* Effect.scoped(
+          Effect.gen(function*() {
+            const prefix = yield* TestStorage.redisPrefix(url, "llmtrace-testkit")
+            const other = yield* TestStorage.redisPrefix(url, "llmtrace-testkit")
+            expect(prefix).not.toBe(other)
+            yield* Effect.provide(
+              Effect.gen(function*() {
+                const cache = yield* Cache.Cache
+                for (let i = 0; i < 3; i++) yield* cache.set(`k${i}`, new Uint8Array([i]), "1 minute")
+              }),
+              RedisCache.layer({ url, prefix })
+            )
+            expect(yield* Effect.promise(() => keysUnder(prefix, redisUrl))).toHaveLength(3)
+            return [prefix, other] as const
+          })
+        )
+        expect(prefix).toMatch(/^llmtrace-testkit:[0-9a-f]{12}:$/)
+        expect(yield* Effect.promise(() => keysUnder(prefix, redisUrl))).toEqual([])
+        expect(yield* Effect.promise(() => keysUnder(other, redisUrl))).toEqual([])
+      }), 60_000)
   })
 })

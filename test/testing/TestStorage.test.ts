@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { Cache, MetadataRepository, TraceRepository } from "../../src/index.js"
 import { Fixtures, TestStorage } from "../../src/testing/index.js"
@@ -30,6 +30,22 @@ describe("TestStorage", () => {
       // A second build sees none of the first one's data.
       const stats = yield* Effect.scoped(Effect.provide(Effect.flatMap(TraceRepository.TraceRepository, (t) => t.getStats(Fixtures.tenantId(7))), TestStorage.memory))
       expect(stats.totalSpans).toBe(0)
+    }))
+
+  it.effect("temporaryDirectory gives a new directory and removes it, with its contents, when the scope closes", () =>
+    Effect.gen(function*() {
+      const [first, second] = yield* Effect.scoped(
+        Effect.gen(function*() {
+          const a = yield* TestStorage.temporaryDirectory("kit-dir-")
+          const b = yield* TestStorage.temporaryDirectory("kit-dir-")
+          writeFileSync(path.join(a, "data"), "x")
+          expect(existsSync(path.join(a, "data"))).toBe(true)
+          return [a, b] as const
+        })
+      )
+      expect(first).not.toBe(second)
+      expect(path.basename(first)).toMatch(/^kit-dir-/)
+      expect([existsSync(first), existsSync(second)]).toEqual([false, false])
     }))
 
   it.effect("lite works in a temporary directory and removes it when the scope closes", () =>
