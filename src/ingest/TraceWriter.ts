@@ -387,7 +387,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
         const records = entries.flatMap((e) => (e instanceof PendingTrace ? [e.record] : []))
         yield* FiberSet.clear(fibers)
         yield* Effect.logError(
-          `TraceWriter: ${unsettled} spans and trace records still unsettled ${Duration.format(flushTimeout)} after close; dead-lettering ${left.length} buffered and in-flight spans`
+          `TraceWriter: ${unsettled} ${records.length > 0 ? "spans and trace records" : "spans"} still unsettled ${Duration.format(flushTimeout)} after close; dead-lettering ${left.length} buffered and in-flight spans`
         )
         const why = `the writer closed before they were stored (flushTimeout ${Duration.format(flushTimeout)})`
         if (records.length > 0) yield* loseRecords(records, why)
