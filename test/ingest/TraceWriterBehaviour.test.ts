@@ -214,6 +214,25 @@ describe("TraceWriter", () => {
       expect(deadSpans(file).map((l) => (JSON.parse(l) as { spanId: string }).spanId).sort()).toEqual(list.map((s) => s.spanId).sort())
     }).pipe(Effect.scoped))
 
+  it.live("a trace record takes a place of the capacity: writeTrace waits while spans and records fill it", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const gate = yield* Deferred.make<void>()
+      const { sink } = recordingSink(() => Deferred.await(gate))
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d.jsonl"), batchSize: 2, capacity: 4, concurrency: 1, flushInterval: "1 millis" })
+      const tenantId = newTenantId()
+      const traces = Array.from({ length: 3 }, () => newTraceId()).map((traceId): TraceEvent => ({ tenantId, traceId, createdAt: new Date(), spans: [span(tenantId, traceId)] }))
+      const fiber = yield* Effect.fork(Effect.forEach(traces, writer.writeTrace, { discard: true }))
+      yield* Effect.sleep("200 millis")
+      // Two traces of one span and one record each fill the 4 places; the third waits.
+      expect(yield* writer.stats).toMatchObject({ accepted: 2, tracesAccepted: 2, tracesStored: 0 })
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(fiber)
+      yield* writer.flush
+      expect(yield* writer.stats).toMatchObject({ accepted: 3, stored: 3, buffered: 0, tracesAccepted: 3, tracesStored: 3, tracesLost: 0 })
+    }).pipe(Effect.scoped))
+
   it.live("capacity bounds the spans held: buffered plus being stored never exceed it", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
