@@ -12,7 +12,6 @@ import * as MetadataRepository from "../MetadataRepository.js"
 import * as StorageMigrations from "../StorageMigrations.js"
 import * as StorageProfile from "../StorageProfile.js"
 import type { StorageError } from "../StorageError.js"
-import * as TraceRepository from "../TraceRepository.js"
 import { BadLines } from "./Errors.js"
 import { CommandFailed } from "./Commands.js"
 import * as Ingest from "./Ingest.js"
@@ -96,7 +95,6 @@ export const ingest = Command.make(
         : opened
       yield* Effect.gen(function*() {
         const writer = yield* TraceWriter.TraceWriter
-        const repo = yield* TraceRepository.TraceRepository
         const metadata = yield* MetadataRepository.MetadataRepository
         const started = Date.now()
         const c = Ingest.counters()
@@ -106,8 +104,9 @@ export const ingest = Command.make(
           Ingest.lines(input, (n) => (c.bytes += n)),
           {
             span: writer.write,
-            // The trace's own record keeps its createdAt (and a trace with no spans exists at all).
-            trace: (trace) => repo.storeTrace({ ...trace, spans: [] }),
+            // The trace's own record keeps its createdAt (and a trace with no spans exists at all); it
+            // is buffered and stored in batches like the spans, which follow it to `span`.
+            trace: (trace) => writer.writeTrace({ ...trace, spans: [] }),
             badLine: (line, reason) => Console.error(`line ${line}: ${reason} (skipped)`),
             tenantKnown: (id) => Effect.map(metadata.getTenant(id as TenantId), Option.isSome)
           },
@@ -132,6 +131,12 @@ export const ingest = Command.make(
         yield* bar.end
         const after = yield* writer.stats
         const notStored = after.deadLettered + after.lost - before.deadLettered - before.lost
+        const tracesLost = after.tracesLost - before.tracesLost
+        if (tracesLost > 0) {
+          return yield* new CommandFailed({
+            message: `${plural(tracesLost, "trace record")} (createdAt of a trace line) could not be stored: see the log above, which lists them`
+          })
+        }
         // Accepted is not stored: spans the engine refused went to the dead-letter file, and saying
         // "ingested" with exit 0 would hide them.
         if (notStored > 0) {

@@ -61,6 +61,10 @@ export const makeWithSink = (
       storeSpans: (list) =>
         bound("TraceWriter.flush")(SpanQueries.insertSpans(ch, "TraceWriter.flush", list)).pipe(
           Effect.withSpan("TraceWriter.flush", { attributes: { "storage.backend": "clickhouse" } })
+        ),
+      storeTraces: (records) =>
+        bound("TraceWriter.flush")(TraceQueries.storeTraceRecords(ch, "TraceWriter.flush", records)).pipe(
+          Effect.withSpan("TraceWriter.flush", { attributes: { "storage.backend": "clickhouse", "storage.traces": records.length } })
         )
     }
     const repository = TraceRepository.make("clickhouse", {

@@ -39,12 +39,21 @@ const traceCreated = (ch: ClickHouseClientShape, tenant: string, traces = "1") =
 
 const tenantScope = "tenant_id = {tenant:String}"
 
+/** Stores traces' own records (their createdAt; a trace with no spans exists) in one insert; their spans are not touched. */
+export const storeTraceRecords = (ch: ClickHouseClientShape, operation: string, records: ReadonlyArray<TraceEvent>) =>
+  records.length === 0
+    ? Effect.void
+    : ch.insert(operation, tracesTable(ch), records.map((r) => ({
+      tenant_id: r.tenantId,
+      trace_id: r.traceId,
+      created_at: toDateTime64(r.createdAt),
+      span_start: null
+    })))
+
 /** Stores a trace: its createdAt as a row of its own (also for a trace without spans), then its spans. */
 export const storeTrace = (ch: ClickHouseClientShape, trace: TraceEvent) =>
   Effect.zipRight(
-    ch.insert("TraceRepository.storeTrace", tracesTable(ch), [
-      { tenant_id: trace.tenantId, trace_id: trace.traceId, created_at: toDateTime64(trace.createdAt), span_start: null }
-    ]),
+    storeTraceRecords(ch, "TraceRepository.storeTrace", [trace]),
     insertSpans(ch, "TraceRepository.storeTrace", trace.spans)
   )
 

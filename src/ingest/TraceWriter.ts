@@ -13,7 +13,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
-import { TraceSpan } from "../domain/Trace.js"
+import { TraceEvent, TraceSpan } from "../domain/Trace.js"
 import { isTraceSpan } from "../domain/TraceSpanGuard.js"
 import * as ConfigFields from "../ConfigFields.js"
 import { InvalidInput, type StorageError, validate } from "../StorageError.js"
@@ -27,12 +27,27 @@ import * as DeadLetters from "./DeadLetters.js"
  */
 export class TraceSink extends Context.Tag("llmtrace-storage/TraceSink")<TraceSink, {
   readonly storeSpans: (spans: ReadonlyArray<TraceSpan>) => Effect.Effect<void, StorageError>
+  /**
+   * Stores traces' own records (their createdAt; a trace with no spans exists): what
+   * `TraceRepository.storeTrace` stores of a trace without spans, for many traces at once.
+   */
+  readonly storeTraces: (records: ReadonlyArray<TraceEvent>) => Effect.Effect<void, StorageError>
 }>() {}
 
 export const sinkFromRepository: Layer.Layer<TraceSink, never, TraceRepository> = Layer.effect(
   TraceSink,
-  Effect.map(TraceRepository, (repo) => ({ storeSpans: repo.storeSpans }))
+  Effect.map(TraceRepository, (repo) => ({
+    storeSpans: repo.storeSpans,
+    // The port has no batch of trace records: one storeTrace each (in-process repositories, cheap).
+    storeTraces: (records) => Effect.forEach(records, (r) => repo.storeTrace(r.spans.length === 0 ? r : { ...r, spans: [] }), { discard: true })
+  }))
 )
+
+/** A trace's own record in the writer's buffer, among its spans (it takes one place of the capacity). */
+class PendingTrace {
+  constructor(readonly record: TraceEvent) {}
+}
+type Entry = TraceSpan | PendingTrace
 
 /**
  * `write`/`writeAll` after the writer's scope began to close. The first `accepted` spans of the
@@ -61,8 +76,17 @@ export interface Stats {
   readonly deadLettered: number
   /** Spans neither stored nor dead-lettered: the dead-letter file could not be written either (logged as fatal). */
   readonly lost: number
-  /** Spans accepted and not yet settled (buffered or being stored); never more than `capacity`. */
+  /** Spans accepted and not yet settled (buffered or being stored). With the trace records buffered, never more than `capacity`. */
   readonly buffered: number
+  /** Trace records taken by `writeTrace`. */
+  readonly tracesAccepted: number
+  /** Trace records the sink stored. */
+  readonly tracesStored: number
+  /**
+   * Trace records that could not be stored (after the retries, then alone): each logged as fatal
+   * with its tenant, id and createdAt. They are not dead-lettered (the file holds spans).
+   */
+  readonly tracesLost: number
 }
 
 export interface TraceWriterShape {
@@ -75,8 +99,14 @@ export interface TraceWriterShape {
    */
   readonly writeAll: (spans: Iterable<TraceSpan>) => Effect.Effect<void, InvalidInput | WriterClosed>
   /**
+   * Buffers a whole trace: its spans as `writeAll` does, then its own record (its createdAt; a
+   * trace with no spans exists), stored in batches with other traces' records. Everything is
+   * validated before anything is accepted (a span of another trace or tenant is `InvalidInput`).
+   */
+  readonly writeTrace: (trace: TraceEvent) => Effect.Effect<void, InvalidInput | WriterClosed>
+  /**
    * Sends what is buffered now (a partial batch does not wait for the flush interval) and waits
-   * until every span accepted before the call has settled: stored, or appended to the dead-letter
+   * until every span and trace record accepted before the call has settled: stored, or appended to the dead-letter
    * file. Fails with `FlushTimeout` after `flushTimeout`.
    */
   readonly flush: Effect.Effect<void, FlushTimeout>
@@ -183,7 +213,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
 
     // Spans are numbered in acceptance order. `buffer[head..]` are accepted and not yet taken;
     // `inFlight` holds the batches being stored, by the number of their first span (in order).
-    let buffer: Array<TraceSpan> = []
+    let buffer: Array<Entry> = []
     let head = 0
     let accepted = 0
     let taken = 0
@@ -191,10 +221,13 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
     let retried = 0
     let deadLettered = 0
     let lost = 0
+    let tracesAccepted = 0
+    let tracesStored = 0
+    let tracesLost = 0
     let flushTo = 0
     let closing = false
     let oldestAt = 0
-    const inFlight = new Map<number, ReadonlyArray<TraceSpan>>()
+    const inFlight = new Map<number, ReadonlyArray<Entry>>()
     const queued = () => buffer.length - head
     /** Every span numbered below this has settled. */
     const watermark = () => {
@@ -222,12 +255,50 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
         )
       )
 
+    const loseRecords = (records: ReadonlyArray<TraceEvent>, reason: string) =>
+      Effect.zipRight(
+        Effect.sync(() => void (tracesLost += records.length)),
+        Effect.logFatal(
+          `TraceWriter LOST ${records.length} trace records (${reason}); store them again with storeTrace: ${
+            JSON.stringify(records.map((r) => ({ tenantId: r.tenantId, traceId: r.traceId, createdAt: r.createdAt })))
+          }`
+        )
+      )
+
+    /**
+     * Stores a batch's trace records: retried while unavailable; then each alone, so that one the
+     * engine refuses does not take the others; what still fails is logged as fatal. Never fails.
+     */
+    const settleRecords = (records: ReadonlyArray<TraceEvent>) =>
+      sink.storeTraces(records).pipe(
+        Effect.retry({ schedule: retry, while: (e) => e._tag === "StorageUnavailable" }),
+        Effect.zipRight(Effect.sync(() => void (tracesStored += records.length))),
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.forEach(records, (r) =>
+            sink.storeTraces([r]).pipe(
+              Effect.zipRight(Effect.sync(() => void tracesStored++)),
+              Effect.catchAllCause((alone) => Cause.isInterruptedOnly(alone) ? Effect.failCause(alone) : loseRecords([r], DeadLetters.describeCause(alone)))
+            ), { discard: true })
+        )
+      )
+
     /** Stores one batch: retried while unavailable, refused spans isolated, the rest dead-lettered. Never fails. */
-    const settle = (start: number, batch: ReadonlyArray<TraceSpan>) => {
+    const settle = (start: number, entries: ReadonlyArray<Entry>) => {
       let attempts = 0
+      // Trace records are rare among spans: a batch without any is passed on as it is.
+      let batch = entries as ReadonlyArray<TraceSpan>
+      const records: Array<TraceEvent> = []
+      if (entries.some((e) => e instanceof PendingTrace)) {
+        const spans: Array<TraceSpan> = []
+        for (const e of entries) {
+          if (e instanceof PendingTrace) records.push(e.record)
+          else spans.push(e)
+        }
+        batch = spans
+      }
       return Effect.suspend(() => {
         attempts++
-        return DeadLetters.storeIsolating(sink.storeSpans, batch)
+        return batch.length === 0 ? Effect.succeed([]) : DeadLetters.storeIsolating(sink.storeSpans, batch)
       }).pipe(
         Effect.retry({ schedule: retry, while: (e) => e._tag === "StorageUnavailable" }),
         Effect.matchCauseEffect({
@@ -240,18 +311,19 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
               : deadLetter(refused.map((r) => r.span), `refused: ${DeadLetters.summarize(refused)}`)
           }
         }),
+        Effect.zipRight(records.length === 0 ? Effect.void : settleRecords(records)),
         Effect.ensuring(Effect.suspend(() => {
           retried += Math.max(0, attempts - 1)
           inFlight.delete(start)
           return Effect.zipRight(
-            Effect.zipRight(room.release(batch.length), slots.release(1)),
+            Effect.zipRight(room.release(entries.length), slots.release(1)),
             SubscriptionRef.set(settled, watermark())
           )
         }))
       )
     }
 
-    const takeBatch = (): ReadonlyArray<TraceSpan> => {
+    const takeBatch = (): ReadonlyArray<Entry> => {
       const end = Math.min(buffer.length, head + batchSize)
       const batch = buffer.slice(head, end)
       head = end
@@ -310,12 +382,16 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
         const done = yield* Effect.timeoutOption(Effect.interruptible(awaitSettled(target)), flushTimeout)
         if (Option.isSome(done)) return
         const unsettled = target - Math.min(target, watermark())
-        const left = [...[...inFlight.values()].flat(), ...buffer.slice(head)]
+        const entries = [...[...inFlight.values()].flat(), ...buffer.slice(head)]
+        const left = entries.filter((e): e is TraceSpan => !(e instanceof PendingTrace))
+        const records = entries.flatMap((e) => (e instanceof PendingTrace ? [e.record] : []))
         yield* FiberSet.clear(fibers)
         yield* Effect.logError(
-          `TraceWriter: ${unsettled} spans still unsettled ${Duration.format(flushTimeout)} after close; dead-lettering ${left.length} buffered and in-flight spans`
+          `TraceWriter: ${unsettled} ${records.length > 0 ? "spans and trace records" : "spans"} still unsettled ${Duration.format(flushTimeout)} after close; dead-lettering ${left.length} buffered and in-flight spans`
         )
-        yield* Effect.timeoutOption(Effect.interruptible(deadLetter(left, `the writer closed before they were stored (flushTimeout ${Duration.format(flushTimeout)})`)), flushTimeout)
+        const why = `the writer closed before they were stored (flushTimeout ${Duration.format(flushTimeout)})`
+        if (records.length > 0) yield* loseRecords(records, why)
+        if (left.length > 0) yield* Effect.timeoutOption(Effect.interruptible(deadLetter(left, why)), flushTimeout)
       })
     )
 
@@ -335,9 +411,13 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
       return Effect.void
     }
 
-    const push = (slice: ReadonlyArray<TraceSpan>) => {
+    const push = (slice: ReadonlyArray<Entry>) => {
       if (queued() === 0) oldestAt = Date.now()
-      for (let i = 0; i < slice.length; i++) buffer.push(slice[i]!)
+      for (let i = 0; i < slice.length; i++) {
+        const e = slice[i]!
+        if (e instanceof PendingTrace) tracesAccepted++
+        buffer.push(e)
+      }
       accepted += slice.length
       if (queued() >= batchSize) wake.unsafeOpen()
     }
@@ -345,7 +425,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
       new WriterClosed({ accepted: n, message: `the TraceWriter is closing; ${n} spans of this call were accepted, the rest were not` })
 
     /** Accepts slices of at most batchSize (≤ capacity), each waiting for room, in order. */
-    const offer = (list: ReadonlyArray<TraceSpan>) =>
+    const offer = (list: ReadonlyArray<Entry>) =>
       Effect.gen(function*() {
         let done = 0
         while (done < list.length) {
@@ -362,7 +442,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
       })
 
     // `write` is a hot path (the CLI's ingest calls it per line): no generator, no slicing.
-    const offerOne = (span: TraceSpan): Effect.Effect<void, WriterClosed> =>
+    const offerOne = (span: Entry): Effect.Effect<void, WriterClosed> =>
       closing
         ? Effect.fail(closedAfter(0))
         : Effect.flatMap(room.take(1), () =>
@@ -373,7 +453,35 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
         const list = Array.isArray(spans) ? (spans as ReadonlyArray<TraceSpan>) : [...spans]
         return Effect.zipRight(checkAll(list), offer(list))
       })
+    const checkRecord = validate(TraceEvent, "storage", "TraceWriter.writeTrace")
+    /** The trace's own fields by the schema, its spans by the guard, and that each span belongs to it. */
+    const checkTrace = (trace: TraceEvent): Effect.Effect<TraceEvent, InvalidInput> => {
+      const spans = trace.spans ?? []
+      for (let i = 0; i < spans.length; i++) {
+        const s = spans[i]
+        if (s !== null && typeof s === "object" && (s.traceId !== trace.traceId || s.tenantId !== trace.tenantId)) {
+          return Effect.fail(new InvalidInput({
+            backend: "storage",
+            operation: "TraceWriter.writeTrace",
+            path: ["spans", i],
+            message: `spans.${i}: every span must carry the trace's traceId and tenantId`
+          }))
+        }
+      }
+      return Effect.zipRight(
+        Effect.mapError(checkAll(spans), (e) => new InvalidInput({ ...e, operation: "TraceWriter.writeTrace", path: ["spans", ...e.path], message: e.message })),
+        checkRecord({ traceId: trace.traceId, tenantId: trace.tenantId, createdAt: trace.createdAt, spans: [] })
+      )
+    }
+    const writeTrace = (trace: TraceEvent) =>
+      Effect.flatMap(checkTrace(trace), (record) => {
+        const entries: Array<Entry> = [...trace.spans, new PendingTrace(record)]
+        // The record is the last entry: accepted only when every span was.
+        return offer(entries)
+      })
+
     return {
+      writeTrace,
       write: (span) =>
         !validating || isTraceSpan(span)
           ? offerOne(span)
@@ -393,7 +501,10 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
           }))
         )
       }),
-      stats: Effect.sync((): Stats => ({ accepted, stored, retried, deadLettered, lost, buffered: accepted - stored - deadLettered - lost }))
+      stats: Effect.sync((): Stats => {
+        const spans = accepted - tracesAccepted
+        return { accepted: spans, stored, retried, deadLettered, lost, buffered: spans - stored - deadLettered - lost, tracesAccepted, tracesStored, tracesLost }
+      })
     }
   })
 

@@ -158,6 +158,30 @@ describe("llmtrace-storage ingest: the input format", () => {
       expect(read.stdout).toBe(output)
     }
   }, 300_000)
+
+  it("trace lines on lite: each trace keeps its createdAt (not its first span's start), a trace with no spans exists", async () => {
+    const { env, tenantId } = await liteWithTenant("trace-lines")
+    const traceIds = Array.from({ length: 30 }, (_, i) => `55555555-5555-4555-8555-${String(i).padStart(12, "0")}`)
+    // Spans start on 1 January, the traces were created on 1 February (the last trace has no spans).
+    const lines = traceIds.map((traceId, i) =>
+      JSON.stringify({
+        traceId,
+        tenantId,
+        createdAt: new Date(Date.UTC(2026, 1, 1, 0, i)).toISOString(),
+        spans: i === traceIds.length - 1 ? [] : spanLines(tenantId, 2, traceId, i * 2).map((l) => JSON.parse(l) as unknown)
+      }))
+    const ingested = await cli(["ingest", "-"], env, lines.join("\n") + "\n")
+    expect(ingested.stderr).not.toMatch(/line \d+:/)
+    expect(ingested.stdout).toContain("ingested 58 spans (30 whole traces) from 30 lines")
+    expect(ingested.code).toBe(0)
+    const read = await cli(["query", "--tenant", tenantId, "--traces", "--limit", "1000", "--json"], env)
+    expect(read.code).toBe(0)
+    const traces = read.stdout.trim().split("\n").map((l) => JSON.parse(l) as { traceId: string; createdAt: string; spans: Array<unknown> })
+    expect(new Map(traces.map((t) => [t.traceId, t.createdAt]))).toEqual(
+      new Map(traceIds.map((id, i) => [id, new Date(Date.UTC(2026, 1, 1, 0, i)).toISOString()]))
+    )
+    expect(traces.find((t) => t.traceId === traceIds[traceIds.length - 1])?.spans).toEqual([])
+  }, 300_000)
 })
 
 describe("llmtrace-storage ingest: signals", () => {

@@ -9,7 +9,7 @@ import * as Scope from "effect/Scope"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { isTraceSpan, newTenantId, newTraceId, StorageConfig, StorageQueryError, StorageUnavailable, type TraceSpan, TraceWriter } from "../../src/index.js"
+import { isTraceSpan, newTenantId, newTraceId, StorageConfig, type TraceEvent, StorageQueryError, StorageUnavailable, type TraceSpan, TraceWriter } from "../../src/index.js"
 import { span } from "../support/fixtures.js"
 
 // The writer's behaviour against sinks that misbehave on purpose: each test's sink is the fault.
@@ -49,9 +49,42 @@ const headers = (file: string) =>
   deadLines(file).filter((l) => l.startsWith("{\"deadLetter\"")).map((l) => (JSON.parse(l) as { deadLetter: { reason: string; spans: number } }).deadLetter)
 
 const writerWith = (sink: { storeSpans: (b: ReadonlyArray<TraceSpan>) => Effect.Effect<void, StorageUnavailable | StorageQueryError> }, options: TraceWriter.Options) =>
-  TraceWriter.make({ replayOnStart: false, retryDelay: "1 millis", ...options }).pipe(Effect.provideService(TraceWriter.TraceSink, sink))
+  TraceWriter.make({ replayOnStart: false, retryDelay: "1 millis", ...options }).pipe(Effect.provideService(TraceWriter.TraceSink, { storeTraces: () => Effect.void, ...sink }))
 
 describe("TraceWriter", () => {
+  it.live("trace records go to storeTraces in batches; one the engine refuses is isolated, the others stored, and it is counted and logged as lost with its id", () => {
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const dir = yield* tempDir
+      const { sink } = recordingSink()
+      const calls: Array<number> = []
+      const kept: Array<TraceEvent> = []
+      const poison = newTraceId()
+      const traceSink = {
+        ...sink,
+        storeTraces: (records: ReadonlyArray<TraceEvent>) =>
+          Effect.suspend(() => {
+            calls.push(records.length)
+            if (records.some((r) => r.traceId === poison)) {
+              return Effect.fail(new StorageQueryError({ backend: "clickhouse", operation: "test", message: "refused" }))
+            }
+            kept.push(...records)
+            return Effect.void
+          })
+      }
+      const writer = yield* writerWith(traceSink, { deadLetterPath: path.join(dir, "d.jsonl"), batchSize: 10 })
+      const tenantId = newTenantId()
+      const ids = [newTraceId(), poison, newTraceId()]
+      for (const traceId of ids) yield* writer.writeTrace({ tenantId, traceId, createdAt: new Date(Date.UTC(2026, 0, 2)), spans: [span(tenantId, traceId)] })
+      yield* writer.flush
+      // One batch of 3 records, refused; then each alone.
+      expect(calls).toEqual([3, 1, 1, 1])
+      expect(kept.map((r) => r.traceId)).toEqual([ids[0], ids[2]])
+      expect(yield* writer.stats).toMatchObject({ accepted: 3, stored: 3, tracesAccepted: 3, tracesStored: 2, tracesLost: 1 })
+      expect(logs.lines.find((l) => l.startsWith("FATAL"))).toContain(poison)
+    }).pipe(Effect.provide(logs.logger), Effect.scoped)
+  })
+
   it.live("writeAll with an invalid span fails with InvalidInput whose path starts with its index, accepting none", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
@@ -103,7 +136,7 @@ describe("TraceWriter", () => {
         expect(deadSpans(file)).toHaveLength(10)
         expect(headers(file).map((h) => h.reason).join()).toContain("sink exploded")
         expect(lines.filter((l) => l.includes("dead-lettered") && l.includes("sink exploded"))).toHaveLength(1)
-        expect(yield* writer.stats).toEqual({ accepted: 35, stored: 25, retried: 0, deadLettered: 10, lost: 0, buffered: 0 })
+        expect(yield* writer.stats).toEqual({ accepted: 35, stored: 25, retried: 0, deadLettered: 10, lost: 0, buffered: 0, tracesAccepted: 0, tracesStored: 0, tracesLost: 0 })
       }).pipe(Effect.provide(logger), Effect.scoped)
     }).pipe(Effect.scoped))
 
@@ -141,7 +174,7 @@ describe("TraceWriter", () => {
       yield* writer.writeAll(spans(100))
       yield* writer.flush
       expect(stored).toHaveLength(100)
-      expect(yield* writer.stats).toEqual({ accepted: 100, stored: 100, retried: 2, deadLettered: 0, lost: 0, buffered: 0 })
+      expect(yield* writer.stats).toEqual({ accepted: 100, stored: 100, retried: 2, deadLettered: 0, lost: 0, buffered: 0, tracesAccepted: 0, tracesStored: 0, tracesLost: 0 })
     }).pipe(Effect.scoped))
 
   it.live("flush sends a partial batch at once, not after the flush interval", () =>
@@ -179,6 +212,25 @@ describe("TraceWriter", () => {
       }).pipe(Effect.scoped, Effect.provide(logger))
       expect(lines.some((l) => l.includes("7 spans still unsettled"))).toBe(true)
       expect(deadSpans(file).map((l) => (JSON.parse(l) as { spanId: string }).spanId).sort()).toEqual(list.map((s) => s.spanId).sort())
+    }).pipe(Effect.scoped))
+
+  it.live("a trace record takes a place of the capacity: writeTrace waits while spans and records fill it", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const gate = yield* Deferred.make<void>()
+      const { sink } = recordingSink(() => Deferred.await(gate))
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d.jsonl"), batchSize: 2, capacity: 4, concurrency: 1, flushInterval: "1 millis" })
+      const tenantId = newTenantId()
+      const traces = Array.from({ length: 3 }, () => newTraceId()).map((traceId): TraceEvent => ({ tenantId, traceId, createdAt: new Date(), spans: [span(tenantId, traceId)] }))
+      const fiber = yield* Effect.fork(Effect.forEach(traces, writer.writeTrace, { discard: true }))
+      yield* Effect.sleep("200 millis")
+      // Two traces of one span and one record each fill the 4 places; the third waits.
+      expect(yield* writer.stats).toMatchObject({ accepted: 2, tracesAccepted: 2, tracesStored: 0 })
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(fiber)
+      yield* writer.flush
+      expect(yield* writer.stats).toMatchObject({ accepted: 3, stored: 3, buffered: 0, tracesAccepted: 3, tracesStored: 3, tracesLost: 0 })
     }).pipe(Effect.scoped))
 
   it.live("capacity bounds the spans held: buffered plus being stored never exceed it", () =>
