@@ -9,6 +9,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { type StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import { classify } from "./ClickHouseErrors.js"
+import { withTimeout } from "../Timeout.js"
 import * as ConfigFields from "../ConfigFields.js"
 
 /** Query parameters, bound server-side as `{name:Type}`; never spliced into the SQL text. */
@@ -196,11 +197,9 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
      * the abort signal (its C API cannot interrupt a call), so a timed-out call keeps running in
      * the engine until it ends or `max_execution_time` stops it; closing the client waits for it.
      */
+    const who = `ClickHouse at ${address}`
     const bounded = <A>(op: string, self: Effect.Effect<A, StorageUnavailable | StorageQueryError>) =>
-      Effect.timeoutFail(self, {
-        duration: requestTimeout,
-        onTimeout: () => unavailable(op, `ClickHouse at ${address} did not answer within ${Duration.format(requestTimeout)}`)
-      })
+      withTimeout(self, { backend: "clickhouse", operation: op, timeout: requestTimeout, who })
 
     const shape: ClickHouseClientShape = {
       engine,
@@ -231,11 +230,7 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     }
 
     if (options.verify ?? true) {
-      yield* shape.query(operation, "SELECT 1 AS ok").pipe(
-        Effect.timeoutFail({
-          duration: connectTimeout,
-          onTimeout: () => unavailable(operation, `ClickHouse at ${address} did not answer within ${Duration.format(connectTimeout)}`)
-        }),
+      yield* withTimeout(shape.query(operation, "SELECT 1 AS ok"), { backend: "clickhouse", operation, timeout: connectTimeout, who }).pipe(
         Effect.mapError((e) =>
           e._tag === "StorageUnavailable" ? e : unavailable(operation, `ClickHouse at ${address} cannot be used: ${e.message}`, e)
         )
