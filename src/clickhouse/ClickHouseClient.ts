@@ -1,9 +1,10 @@
-import { ClickHouseLogLevel, createClient, type ClickHouseClient as NodeClient } from "@clickhouse/client"
+import { ClickHouseLogLevel, createClient, type ClickHouseClient as NodeClient, parseError } from "@clickhouse/client"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
@@ -11,6 +12,9 @@ import { type StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import { classify } from "./ClickHouseErrors.js"
 import { withTimeout } from "../Timeout.js"
 import * as ConfigFields from "../ConfigFields.js"
+import * as JsonLines from "./JsonLines.js"
+import { Readable } from "node:stream"
+import { finished } from "node:stream/promises"
 
 /** Query parameters, bound server-side as `{name:Type}`; never spliced into the SQL text. */
 export type Params = Record<string, unknown>
@@ -30,6 +34,11 @@ export interface ClickHouseClientShape {
   readonly command: (operation: string, sql: string, params?: Params) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
   /** Inserts rows as `JSONEachRow` into a qualified table, with `max_execution_time` as a setting. */
   readonly insert: (operation: string, table: string, rows: ReadonlyArray<object>) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
+  /**
+   * Inserts items as `insert` inserts rows, each converted by `toRow` as the body is written: a hot
+   * path never holds its batch as an array of rows, nor the body as a string (see `JsonLines`).
+   */
+  readonly insertAs: <A>(operation: string, table: string, items: ReadonlyArray<A>, toRow: (item: A) => object) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
 }
 
 export class ClickHouseClient extends Context.Tag("llmtrace-storage/ClickHouseClient")<ClickHouseClient, ClickHouseClientShape>() {}
@@ -160,6 +169,9 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     const log = { level: ClickHouseLogLevel.OFF }
     let engine: "server" | "chdb"
     let client: NodeClient
+    /** Sends an insert body (from `bodies`), as the transport does best. */
+    let sendBody: (table: string, body: Buffer, settings: Record<string, number>, signal: AbortSignal) => Promise<unknown>
+    const bodies = JsonLines.make()
     if (url.startsWith("chdb:")) {
       engine = "chdb"
       const dir = url.slice("chdb:".length)
@@ -170,6 +182,20 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
       // chdb types its connection against its own copy of client-common: same shape, distinct declarations.
       // Closing the connection is closing this client: it has no other resource.
       client = createClient({ connection: connection as unknown as ClientConnection, log })
+      // chDB's own raw insert: the engine parses the Buffer in place. The client's insert would make
+      // one string of the statement and the body, copied again by the engine. No abort signal: the
+      // promise then settles only when the engine is done with the Buffer (our timeout still returns
+      // earlier), so its storage can serve the next body. Its errors take the client's shape (code
+      // and type read from the engine's message), as the connection's own calls do, so `classify`
+      // reads them alike.
+      sendBody = (table, body, settings) =>
+        connection.chdb.rawInsert({ table, values: body, format: "JSONEachRow", settings })
+          .finally(() => bodies.release(body))
+          .catch((cause: unknown) => {
+            const mapped = parseError(cause instanceof Error ? cause.message : String(cause))
+            mapped.cause = cause
+            throw mapped
+          })
     } else if (/^https?:\/\//.test(url)) {
       engine = "server"
       const server = yield* splitCredentials(url)
@@ -182,6 +208,20 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
         log
       })
       const http = client
+      // The client's `insert` takes JSON formats only as objects: `exec` sends the body as it is
+      // (compressed when compression is on), the statement in the URL, as `insert` does. `table` is
+      // ours (a checked database and a fixed name). The body is not reused: an aborted request may
+      // still hold it in a socket write.
+      sendBody = async (table, body, settings, signal) => {
+        const result = await http.exec({
+          query: `INSERT INTO ${table} FORMAT JSONEachRow`,
+          values: Readable.from([body], { objectMode: false }),
+          clickhouse_settings: settings,
+          abort_signal: signal
+        })
+        // An INSERT answers no rows; the socket is released once the answer is read.
+        await finished(result.stream.resume())
+      }
       yield* Effect.addFinalizer(() => Effect.promise(() => http.close().catch(() => undefined)).pipe(Effect.timeout("10 seconds"), Effect.ignore))
     } else {
       return yield* unavailable(operation, `unsupported ClickHouse URL ${address}: use http(s)://host:port, chdb:<dir> or chdb::memory:`)
@@ -201,6 +241,12 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     const bounded = <A>(op: string, self: Effect.Effect<A, StorageUnavailable | StorageQueryError>) =>
       withTimeout(self, { backend: "clickhouse", operation: op, timeout: requestTimeout, who })
 
+    const insertAs = <A>(op: string, table: string, items: ReadonlyArray<A>, toRow: (item: A) => object) =>
+      items.length === 0 ? Effect.void : Effect.suspend(() => {
+        const body = bodies.encode(items, toRow)
+        return bounded(op, Effect.tryPromise({ try: (signal) => sendBody(table, body, settings, signal), catch: classify(op, address) })).pipe(Effect.asVoid)
+      })
+
     const shape: ClickHouseClientShape = {
       engine,
       address,
@@ -219,14 +265,8 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
           try: (signal) => client.command({ query: sql, query_params: params, clickhouse_settings: settings, abort_signal: signal }),
           catch: classify(op, address)
         })).pipe(Effect.asVoid),
-      insert: (op, table, rows) =>
-        rows.length === 0
-          ? Effect.void
-          : bounded(op, Effect.tryPromise({
-            try: (signal) =>
-              client.insert({ table, values: rows as Array<object>, format: "JSONEachRow", clickhouse_settings: settings, abort_signal: signal }),
-            catch: classify(op, address)
-          })).pipe(Effect.asVoid)
+      insert: (op, table, rows) => insertAs(op, table, rows, identity),
+      insertAs
     }
 
     if (options.verify ?? true) {

@@ -76,7 +76,8 @@ const tenantScope = "tenant_id = {tenant:String}"
 export const insertSpans = (ch: ClickHouseClientShape, operation: string, list: ReadonlyArray<TraceSpan>) =>
   // Rows are built when the effect runs: a span that cannot be converted is a defect of this call
   // (which the TraceWriter isolates and dead-letters), not a throw out of the caller's hands.
-  Effect.suspend(() => ch.insert(operation, spansTable(ch), list.map((s) => toRow(s, nextVersion()))))
+  // Each row is made, stringified into the body and dropped: a batch is never held as an array of rows.
+  ch.insertAs(operation, spansTable(ch), list, (s) => toRow(s, nextVersion()))
 
 /** The current spans matching a query, newest start first, one page. */
 export const querySpans = (ch: ClickHouseClientShape, q: TraceQuery) =>

@@ -38,6 +38,24 @@ describe("ClickHouse HTTP fixture", () => {
         }
       }).pipe(Effect.scoped)))
 
+  it.effect("inserts a JSONEachRow body through the HTTP transport, and a refused insert is a StorageQueryError with the server's code and name", () =>
+    withFixture((fixture) =>
+      Effect.gen(function*() {
+        const ch = yield* open(fixture, ClickHouseHttp.password)
+        const table = "llmtrace_http_insert.probe"
+        yield* ch.command("test.create", "CREATE DATABASE IF NOT EXISTS llmtrace_http_insert")
+        yield* ch.command("test.create", `CREATE TABLE ${table} (n UInt32, text String) ENGINE = MergeTree ORDER BY n`)
+        const texts = ["plain", "é ü ß", "日本語", "😀", "line\nbreak \u2028", "quote \" back\\slash", "\u0000", ""]
+        yield* ch.insertAs("test.insert", table, texts, (text) => ({ n: texts.indexOf(text), text }))
+        const back = yield* ch.query<{ n: number; text: string }>("test.read", `SELECT n, text FROM ${table} ORDER BY n`)
+        expect(back).toEqual(texts.map((text, n) => ({ n, text })))
+        const refused = yield* Effect.flip(ch.insert("test.insert", table, [{ n: 100, text: "fine" }, { n: "not a number", text: "bad" }]))
+        expect(refused._tag).toBe("StorageQueryError")
+        expect(refused.message).toMatch(/^ClickHouse rejected the statement \(code 27 CANNOT_PARSE_[A-Z_]+\): /)
+        const left = yield* ch.query<{ c: number | string }>("test.read", `SELECT count() AS c FROM ${table} WHERE n >= 100`)
+        expect(left.map((r) => Number(r.c))).toEqual([0])
+      }).pipe(Effect.scoped)))
+
   it.effect("takes the query and parameters from a multipart body, as the client sends parameters too long for a URL", () =>
     withFixture((fixture) =>
       Effect.promise(async () => {

@@ -62,6 +62,29 @@ layer(repository, { timeout: "120 seconds", excludeTestServices: true })("ClickH
     }))
 })
 
+layer(repository, { timeout: "120 seconds", excludeTestServices: true })("ClickHouse inserts (chDB's raw insert of a Buffer)", (it) => {
+  it.effect("rows of every kind of text round-trip; a refused insert is a StorageQueryError with the engine's code and name, and stores none of its rows", () =>
+    Effect.gen(function*() {
+      const ch = yield* ClickHouseClient.ClickHouseClient
+      const table = "llmtrace_semantics.insert_probe"
+      yield* ch.command("test.create", `CREATE TABLE ${table} (n UInt32, text String) ENGINE = MergeTree ORDER BY n`)
+      const texts = ["plain", "é ü ß", "日本語", "😀", "line\nbreak \u2028", "quote \" back\\slash", "\u0000", ""]
+      const rows = texts.map((text, n) => ({ n, text }))
+      yield* ch.insert("test.insert", table, rows)
+      expect(yield* ch.query("test.read", `SELECT n, text FROM ${table} ORDER BY n`)).toEqual(rows)
+
+      const refused = yield* Effect.flip(ch.insert("test.insert", table, [{ n: 100, text: "fine" }, { n: "not a number", text: "bad" }]))
+      expect(refused._tag).toBe("StorageQueryError")
+      expect(refused.message).toMatch(/^ClickHouse rejected the statement \(code 27 CANNOT_PARSE_[A-Z_]+\): /)
+      const left = yield* ch.query<{ c: number | string }>("test.read", `SELECT count() AS c FROM ${table} WHERE n >= 100`)
+      expect(left.map((r) => Number(r.c))).toEqual([0])
+
+      const missing = yield* Effect.flip(ch.insertAs("test.insert", "llmtrace_semantics.no_such_table", [1], (n) => ({ n })))
+      expect(missing._tag).toBe("StorageQueryError")
+      expect(missing.message).toMatch(/\(code 60 UNKNOWN_TABLE\)/)
+    }))
+})
+
 describe("chDB call bounds", () => {
   it.scopedLive("a statement and a query that outlast the request bound fail with StorageUnavailable naming it; the engine finishes them before it closes", () =>
     Effect.gen(function*() {
