@@ -1,7 +1,8 @@
 /**
  * ClickHouse benchmark on the embedded engine (chDB), every figure next to its baseline in the same run:
- * - ingest: spans through TraceWriter vs the engine's own JSONEachRow insert of the same rows
- *   (`client.insert`, same batch size), alternating within each repetition;
+ * - ingest: spans through TraceWriter vs a raw JSONEachRow insert of the same rows, converted inside the
+ *   timed part (`ClickHouseClient.insertAs`, the repository's own insert path: chDB's raw insert of a Buffer;
+ *   same batch size), alternating within each repetition;
  * - ingest against batch size (TraceWriter with that batchSize vs raw inserts of that size);
  * - memory: N spans (default 1M) generated lazily and written through one TraceWriter, peak RSS sampled;
  *   queries (`queryTraces` with filters, `getTrace`, `getStats`) vs hand-written SQL at growing table sizes
@@ -188,6 +189,7 @@ export interface ClickHouseResults {
 }
 
 const GROUP = "ClickHouse (embedded chDB)"
+const toRawRow = (s: TraceSpan) => toRow(s, nextVersion())
 const WRITER_DB = "bench_writer"
 const RAW_DB = "bench_raw"
 
@@ -208,10 +210,13 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
       run(Effect.forEach(["spans", "traces"], (t) => ch.command("bench.truncate", `TRUNCATE TABLE ${db}.${t}`), { discard: true }))
     const count = (db: string) =>
       run(Effect.map(ch.query<{ n: number | string }>("bench.count", `SELECT count() AS n FROM ${db}.spans`), (r) => Number(r[0]?.n)))
-    /** The baseline: each batch converted to rows (as the writer must) and inserted, one insert after another. */
+    /**
+     * The baseline: each batch converted to rows (as the writer must) and inserted, one insert after another,
+     * the way the repository inserts (each row written into the JSONEachRow body as it is made, see JsonLines).
+     */
     const rawInsert = (spans: ReadonlyArray<TraceSpan>, batch: number) =>
       run(Effect.forEach(Array.from({ length: Math.ceil(spans.length / batch) }, (_, k) => k * batch),
-        (from) => Effect.suspend(() => ch.insert("bench.raw", `${RAW_DB}.spans`, spans.slice(from, from + batch).map((s) => toRow(s, nextVersion())))),
+        (from) => Effect.suspend(() => ch.insertAs("bench.raw", `${RAW_DB}.spans`, spans.slice(from, from + batch), toRawRow)),
         { discard: true }))
     /** A TraceWriter in its own scope: writes `spans` (or chunks from `chunks`) and closes (which flushes). */
     const writerRun = (writeAll: (w: TraceWriter.TraceWriterShape) => Effect.Effect<void, unknown>, options: TraceWriter.Options) =>
@@ -314,7 +319,7 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
       const { peakRss, peakJs, value: ms } = await withPeakRss(async () => {
         const start = performance.now()
         while (rawSource.produced < o.memorySpans) {
-          await run(ch.insert("bench.raw", `${RAW_DB}.spans`, rawSource.next(Math.min(memBatch, o.memorySpans - rawSource.produced)).map((s) => toRow(s, nextVersion()))))
+          await run(ch.insertAs("bench.raw", `${RAW_DB}.spans`, rawSource.next(Math.min(memBatch, o.memorySpans - rawSource.produced)), toRawRow))
         }
         return performance.now() - start
       })
