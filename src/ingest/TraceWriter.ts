@@ -211,10 +211,9 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
       )
     }
 
-    // Spans are numbered in acceptance order. `buffer[head..]` are accepted and not yet taken;
+    // Spans are numbered in acceptance order. `buffer` holds those accepted and not yet taken;
     // `inFlight` holds the batches being stored, by the number of their first span (in order).
-    let buffer: Array<Entry> = []
-    let head = 0
+    const buffer: Array<Entry> = []
     let accepted = 0
     let taken = 0
     let stored = 0
@@ -228,7 +227,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
     let closing = false
     let oldestAt = 0
     const inFlight = new Map<number, ReadonlyArray<Entry>>()
-    const queued = () => buffer.length - head
+    const queued = () => buffer.length
     /** Every span numbered below this has settled. */
     const watermark = () => {
       for (const start of inFlight.keys()) return start
@@ -324,14 +323,8 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
     }
 
     const takeBatch = (): ReadonlyArray<Entry> => {
-      const end = Math.min(buffer.length, head + batchSize)
-      const batch = buffer.slice(head, end)
-      head = end
-      // Drop taken references now and then, so the buffer never holds settled spans for long.
-      if (head >= batchSize && head * 2 >= buffer.length) {
-        buffer = buffer.slice(head)
-        head = 0
-      }
+      // Taken spans leave the buffer at once, so a settled batch is held by nothing.
+      const batch = buffer.splice(0, Math.min(buffer.length, batchSize))
       taken += batch.length
       oldestAt = Date.now()
       return batch
@@ -382,7 +375,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
         const done = yield* Effect.timeoutOption(Effect.interruptible(awaitSettled(target)), flushTimeout)
         if (Option.isSome(done)) return
         const unsettled = target - Math.min(target, watermark())
-        const entries = [...[...inFlight.values()].flat(), ...buffer.slice(head)]
+        const entries = [...[...inFlight.values()].flat(), ...buffer]
         const left = entries.filter((e): e is TraceSpan => !(e instanceof PendingTrace))
         const records = entries.flatMap((e) => (e instanceof PendingTrace ? [e.record] : []))
         yield* FiberSet.clear(fibers)
