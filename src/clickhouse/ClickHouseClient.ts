@@ -230,7 +230,8 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     const maxSeconds = Math.max(1, Math.ceil(Duration.toSeconds(requestTimeout)))
     const withLimit = (sql: string) => (/\bSETTINGS\b[^)]*$/.test(sql) ? sql : `${sql}\nSETTINGS max_execution_time = ${maxSeconds}`)
     // Statements and inserts get the same limit as a setting (an INSERT's SETTINGS would have to go
-    // before its FORMAT, which the client writes): chDB runs it as a `SET` before the statement.
+    // before its FORMAT, which the client or chDB's raw insert writes): over HTTP a URL parameter; on
+    // chDB a `SET` before a statement, and `INSERT … SETTINGS … FORMAT` for a raw insert.
     const settings = { max_execution_time: maxSeconds }
     /**
      * Every call is bounded by an Effect timeout, which returns on both transports: chDB ignores
