@@ -129,17 +129,29 @@ const build = Effect.gen(function*() {
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.tenant)),
         run("getTenantByToken")
       ),
+    // Read under the write's lock (PostgreSQL: FOR UPDATE; SQLite: one writer) so the token this
+    // update replaces is exactly the one returned, however updates race.
     updateTenant: (t) =>
-      exec(sql`UPDATE tenants SET name = ${txt(t.name)}, api_token_hash = ${hashApiToken(t.apiToken)},
-            api_token_prefix = ${txt(apiTokenPrefix(t.apiToken))}, plan = ${txt(t.plan)}, config = ${d.json(t.config)}
-          WHERE id = ${t.id} RETURNING id`).pipe(
+      sql.withTransaction(
+        Effect.flatMap(exec(sql`SELECT * FROM tenants WHERE id = ${t.id} ${d.lockRows}`), (found) =>
+          found[0] === undefined
+            ? Effect.succeed(Option.none())
+            : Effect.as(
+              exec(sql`UPDATE tenants SET name = ${txt(t.name)}, api_token_hash = ${hashApiToken(t.apiToken)},
+                  api_token_prefix = ${txt(apiTokenPrefix(t.apiToken))}, plan = ${txt(t.plan)}, config = ${d.json(t.config)}
+                WHERE id = ${t.id}`),
+              Option.some(row.tenant(found[0]))
+            ))
+      ).pipe(
         run("updateTenant"),
-        Effect.filterOrFail((rows) => rows.length > 0, () => notFound("updateTenant", "tenant", t.id)),
-        Effect.asVoid
+        Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound("updateTenant", "tenant", t.id)), onSome: Effect.succeed }))
       ),
     listTenants: () => exec(sql`SELECT * FROM tenants ORDER BY created_at, id`).pipe(Effect.map((rows) => rows.map(row.tenant)), run("listTenants")),
     deleteTenant: (id) =>
-      exec(sql`DELETE FROM tenants WHERE id = ${id} RETURNING id`).pipe(Effect.map((rows) => rows.length > 0), run("deleteTenant")),
+      exec(sql`DELETE FROM tenants WHERE id = ${id} RETURNING *`).pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.tenant)),
+        run("deleteTenant")
+      ),
     getTenantConfig: (tenantId) =>
       exec(sql`SELECT * FROM tenant_configs WHERE tenant_id = ${tenantId}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.config)),
