@@ -94,12 +94,24 @@ const splitCredentials = (url: string) =>
 const unavailable = (operation: string, message: string, cause?: unknown) =>
   new StorageUnavailable({ backend: "clickhouse", operation, message, ...(cause === undefined ? {} : { cause }) })
 
+/**
+ * Creates the engine's directory and checks that this process may use it. chDB, given a directory it
+ * cannot write, prints the reason on the process's stderr itself (its embedded server writes it to
+ * `std::cerr`, whatever the logger settings) and then fails with "Failed to create connection" only:
+ * checked here first, such a directory is one error, ours, with the reason in it.
+ */
+const usableDirectory = async (path: string) => {
+  const fs = await import("node:fs/promises")
+  await fs.mkdir(path, { recursive: true })
+  await fs.access(path, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK)
+}
+
 /** Loads chDB only when asked for: it is an optional dependency of about 540 MB. */
 const openChdb = (path: string) =>
   Effect.tryPromise({
     try: async () => {
       const { createChdbConnection } = await import("chdb/connection")
-      if (path !== ":memory:") await (await import("node:fs/promises")).mkdir(path, { recursive: true })
+      if (path !== ":memory:") await usableDirectory(path)
       return createChdbConnection({ path })
     },
     catch: (cause) =>

@@ -4,6 +4,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { Cluster, Redis, type RedisOptions as IORedisOptions } from "ioredis"
@@ -112,16 +113,28 @@ const create = (options: RedisConfig.ResolvedRedisOptions): Client => {
   })
 }
 
+/** A socket error of a single server that no retry within the connect timeout is likely to change: nothing listens there. */
+const connectionRefused = (client: Client, error: unknown) =>
+  !(client instanceof Cluster) && Predicate.hasProperty(error, "code") && error.code === "ECONNREFUSED"
+
 /**
  * Waits for the client's first `ready`, keeping the last connection error for the message. Refused
  * credentials or permissions end the wait at once with a `StorageQueryError`: reconnecting would
- * only be refused again.
+ * only be refused again. So does a refused connection (nothing listens at the address), with a
+ * `StorageUnavailable`: at start it is final, where waiting out the connect timeout would only
+ * delay the same answer. A connection that drops once ready keeps reconnecting in the background.
+ * A cluster waits: its seed nodes are tried in turn, and one refusing is not the cluster refusing.
  */
 const awaitReady = (client: Client, address: string, options: RedisConfig.ResolvedRedisOptions, lastError: () => string | undefined) =>
   Effect.async<void, StorageUnavailable | StorageQueryError>((resume) => {
     const onReady = () => resume(Effect.void)
     const onError = (error: unknown) => {
       if (refusedReply.test(messageOf(error))) resume(Effect.fail(toStorageError(address, "RedisClient.connect")(error) as StorageQueryError))
+      else if (connectionRefused(client, error)) {
+        resume(Effect.fail(
+          new StorageUnavailable({ backend: "redis", operation: "RedisClient.connect", message: `redis at ${address} refused the connection: ${messageOf(error)}`, cause: new Error(messageOf(error)) })
+        ))
+      }
     }
     if (client.status === "ready") return resume(Effect.void)
     client.once("ready", onReady)

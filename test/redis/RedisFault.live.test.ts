@@ -10,7 +10,7 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import { Cache, RedisCache, StorageConfig } from "../../src/index.js"
 import { describeLive } from "../support/live.js"
-import { freePort } from "../support/ports.js"
+import { freePort, silentPort } from "../support/ports.js"
 import { privateRedis, redisServerInstalled } from "../support/redisServer.js"
 import * as Redacted from "effect/Redacted"
 
@@ -125,9 +125,9 @@ describeLive(installed, () => {
   })
 
   describe("RedisCache layer", () => {
-    it.scopedLive("building against nothing fails with StorageUnavailable naming host:port and the timeout, never the password", () =>
+    it.scopedLive("building against a server that never answers fails with StorageUnavailable naming host:port and the timeout, never the password", () =>
       Effect.gen(function*() {
-        const port = yield* Effect.promise(freePort)
+        const port = yield* silentPort
         const error = yield* Effect.flip(
           Layer.build(RedisCache.layer({ url: Redacted.make(`redis://admin:s3cret-pw@127.0.0.1:${port}`), connectTimeout: "300 millis" }))
         )
@@ -138,6 +138,19 @@ describeLive(installed, () => {
         expect(JSON.stringify(error)).not.toContain("s3cret-pw")
         expect(String(error)).not.toContain("s3cret-pw")
       }))
+
+    // The connect timeout is far longer than the test's own bound: only failing at once returns in time.
+    it.scopedLive("building against a refused port fails at once with StorageUnavailable naming host:port, not after the connect timeout", () =>
+      Effect.gen(function*() {
+        const port = yield* Effect.promise(freePort)
+        const error = yield* Effect.flip(
+          Layer.build(RedisCache.layer({ url: Redacted.make(`redis://admin:s3cret-pw@127.0.0.1:${port}`), connectTimeout: "10 minutes" }))
+        )
+        expect(error._tag).toBe("StorageUnavailable")
+        expect(error.backend).toBe("redis")
+        expect(error.message).toBe(`redis at 127.0.0.1:${port} refused the connection: connect ECONNREFUSED 127.0.0.1:${port}`)
+        expect(JSON.stringify(error)).not.toContain("s3cret-pw")
+      }), 30_000)
 
     it.scopedLive("reads its settings through Config, and quits its connection when the scope closes", () =>
       Effect.gen(function*() {
