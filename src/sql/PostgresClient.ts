@@ -84,7 +84,7 @@ const openPool = (url: Redacted.Redacted, options: Options, connectTimeout: Dura
       // reaches the caller of the statement that needed the connection.
       pool.on("error", () => {})
       return Effect.tryPromise(() => pool.query("SELECT 1")).pipe(
-        Effect.timeoutFail({ duration: connectTimeout, onTimeout: () => new Error("connection timed out") }),
+        Effect.timeoutFail({ duration: connectTimeout, onTimeout: () => new Error(`no connection within ${Duration.format(connectTimeout)}`) }),
         Effect.as(pool),
         Effect.tapError(() => Effect.promise(() => pool.end().catch(() => undefined)))
       )
@@ -114,7 +114,7 @@ export const make = (options: Options): Effect.Effect<PgClient.PgClient, Storage
         Effect.provide(Reactivity.layer),
         Effect.catchAllCause((cause) =>
           Effect.fail(unavailable(
-            `cannot connect to PostgreSQL at ${where} within ${Duration.format(connectTimeout)}: ${reasonOf(Cause.squash(cause), options.url)}`
+            `cannot connect to PostgreSQL at ${where}: ${reasonOf(Cause.squash(cause), options.url)}`
           ))
         )
       )
