@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -69,5 +70,40 @@ describe("llmtrace-storage failing to start", () => {
     const result = await cli(["stats"], { LLMTRACE_DATA_DIR: file })
     expect(result.code).toBe(1)
     expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: StorageUnavailable \[storage\]: cannot create the data directory .*a-file: .*EEXIST/)])
+  }, 120_000)
+
+  it("a lite data directory open in another process: our one line naming that process, no line of the engine's", async () => {
+    const dir = path.join(scratch, "held")
+    const holder = spawn(path.resolve("node_modules/.bin/tsx"), [path.resolve("test/support/chdb-holder.ts"), path.join(dir, "clickhouse")], { stdio: ["pipe", "pipe", "inherit"] })
+    try {
+      // the engine's process (tsx runs the script in a child of its own)
+      const pid = await new Promise<string>((resolve, reject) => {
+        holder.stdout!.on("data", (d: Buffer) => {
+          const opened = /open (\d+)/.exec(d.toString())
+          if (opened !== null) resolve(opened[1]!)
+        })
+        holder.on("exit", (code) => reject(new Error(`the holder exited with ${code}`)))
+      })
+      const result = await cli(["stats"], { LLMTRACE_DATA_DIR: dir })
+      expect(result.code).toBe(1)
+      expect(result.stderr.trim().split("\n")).toEqual([
+        `error: StorageUnavailable [clickhouse]: cannot open the embedded ClickHouse engine at ${path.join(dir, "clickhouse")}: ` +
+        `Error: it is open in process ${pid} (the engine allows one process per data directory); ` +
+        `if that process is not ours, ${path.join(dir, "clickhouse")}/status is left from a crash: remove it`
+      ])
+    } finally {
+      holder.stdin!.end()
+      await new Promise((resolve) => holder.on("close", resolve))
+    }
+  }, 120_000)
+
+  it("a status file left by a crashed process does not hold the directory", async () => {
+    const dir = path.join(scratch, "crashed")
+    mkdirSync(path.join(dir, "clickhouse"), { recursive: true })
+    // a process id above the kernel's pid_max: certainly not running
+    writeFileSync(path.join(dir, "clickhouse", "status"), "PID: 4194305\nStarted at: 2026-01-01 00:00:00\nRevision: 1\n")
+    const result = await cli(["stats"], { LLMTRACE_DATA_DIR: dir })
+    expect(result.stderr).toBe("")
+    expect(result.code).toBe(0)
   }, 120_000)
 })
