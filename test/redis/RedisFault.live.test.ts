@@ -5,10 +5,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { Cache, RedisCache, StorageConfig } from "../../src/index.js"
+import { Cache, RedisCache, RedisTokenChanges, StorageConfig } from "../../src/index.js"
 import { describeLive } from "../support/live.js"
 import { freePort, silentPort } from "../support/ports.js"
 import { privateRedis, redisServerInstalled } from "../support/redisServer.js"
@@ -121,6 +122,29 @@ describeLive(installed, () => {
         const noauth = yield* Effect.flip(Layer.build(RedisCache.layer({ ...slow, url: Redacted.make(server.url) })))
         expect(noauth._tag).toBe("StorageQueryError")
         expect(noauth.message).toContain("NOAUTH")
+      }), 60_000)
+  })
+
+  describe("token changes refused by an ACL", () => {
+    it.scopedLive("a refused SUBSCRIBE is logged once as a warning, and the listener never hears it is listening", () =>
+      Effect.gen(function*() {
+        const server = yield* privateRedis()
+        // Every command and key, but no pub/sub channel: SUBSCRIBE is refused with NOPERM.
+        yield* server.command("ACL", "SETUSER", "nosub", "on", ">pw", "~*", "+@all", "resetchannels")
+        const logged: Array<string> = []
+        const collect = Logger.make(({ logLevel, message }) => {
+          if (logLevel._tag === "Warning") logged.push(String(Array.isArray(message) ? message.join(" ") : message))
+        })
+        const changes = yield* RedisTokenChanges.make({ ...fast, url: Redacted.make(server.url.replace("redis://", "redis://nosub:pw@")) })
+        const heard: Array<boolean> = []
+        yield* changes.listen({ changed: () => undefined, listening: (up) => void heard.push(up) }).pipe(
+          Effect.provide(Logger.replace(Logger.defaultLogger, collect))
+        )
+        yield* Effect.suspend(() => logged.length > 0 ? Effect.void : Effect.fail("not yet")).pipe(Effect.retry(Schedule.spaced("50 millis")))
+        expect(logged).toHaveLength(1)
+        expect(logged[0]).toMatch(/^token changes: redis at 127\.0\.0\.1:\d+ refused SUBSCRIBE fault:tenant-token-changes: NOPERM/)
+        expect(logged[0]).not.toContain("pw@")
+        expect(heard).not.toContain(true)
       }), 60_000)
   })
 
