@@ -16,6 +16,7 @@ import {
   type TenantId
 } from "../index.js"
 import { at, bigString, hostileStrings } from "./Fixtures.js"
+import { metadataRepositoryProperties } from "./MetadataRepositoryProperties.js"
 
 const Repo = MetadataRepository.MetadataRepository
 
@@ -40,6 +41,8 @@ export const metadataRepositoryContract = <E>(
   layer(repository, { timeout: "120 seconds", excludeTestServices: options.excludeTestServices ?? false })(
     `MetadataRepository contract: ${name}`,
     (it) => {
+      metadataRepositoryProperties(it)
+
       describe("tenants", () => {
         it.effect("creates, gets by id and by token, updates, lists and deletes a tenant", () =>
           Effect.gen(function*() {
