@@ -1,6 +1,6 @@
 /**
- * PostgreSQL metadata: the repository versus the raw `pg` driver running the same statements,
- * in one run, at concurrency 1 and 50, ours and raw alternating within each repetition. A third
+ * PostgreSQL metadata: the repository versus the raw `pg` driver running the same statements
+ * the same way (named prepared statements, as the repository runs them on its pool), in one run, at concurrency 1 and 50, ours and raw alternating within each repetition. A third
  * contender in the same rotation runs the same statement text through @effect/sql-pg alone
  * (`sql.unsafe`, no repository): what @effect/sql-pg's own statement path costs over raw `pg`,
  * apart from ours. Rows run with no tracer installed unless they say "tracer installed".
@@ -39,7 +39,8 @@ const GROUP = "PostgreSQL metadata"
 
 /**
  * The statements the repository runs, as raw `pg` and @effect/sql-pg alone run them; both hash the
- * token in their timed part, as the repository does.
+ * token in their timed part, as the repository does. Raw `pg` runs them as named prepared
+ * statements, as the repository does (src/sql/PgPrepared.ts); @effect/sql-pg can only send them unnamed.
  */
 const statements = {
   byToken: "SELECT * FROM tenants WHERE api_token_hash = $1",
@@ -89,14 +90,14 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
         ...common, id: `postgres.getTenantByToken.${concurrency}`, aim: concurrency === 1 ? ">= 0.7x" : ">= 0.55x",
         case: `getTenantByToken, concurrency ${concurrency}`, ops,
         ours: () => effectRun(ops, concurrency, (i) => repo.getTenantByToken(token(i))),
-        baseline: () => pool(ops, concurrency, (i) => raw.query(statements.byToken, [hashApiToken(token(i))])),
+        baseline: () => pool(ops, concurrency, (i) => raw.query({ name: "by_token", text: statements.byToken, values: [hashApiToken(token(i))] })),
         extra: sqlPgAlone(statements.byToken, (i) => [hashApiToken(token(i))])
       }))
       const counting = countingTracer()
       rows.push(await compare({
         ...common, case: `getTenantByToken, concurrency ${concurrency}, tracer installed`, ops,
         ours: () => effectRun(ops, concurrency, (i) => repo.getTenantByToken(token(i)), counting.tracer),
-        baseline: () => pool(ops, concurrency, (i) => raw.query(statements.byToken, [hashApiToken(token(i))]))
+        baseline: () => pool(ops, concurrency, (i) => raw.query({ name: "by_token", text: statements.byToken, values: [hashApiToken(token(i))] }))
       }))
       if (counting.count() < ops) throw new Error(`the tracer saw ${counting.count()} spans for ${ops} calls`)
       const insertParams = () => {
@@ -108,7 +109,7 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
         case: `createTenant, concurrency ${concurrency}`, ops,
         // the tenant built without the constructor's validation: the raw side validates nothing either; the repository validates it
         ours: () => effectRun(ops, concurrency, () => repo.createTenant(NewTenant.make({ name: "n", apiToken: crypto.randomUUID(), plan: "free", config: { a: 1 } }, true))),
-        baseline: () => pool(ops, concurrency, () => raw.query(statements.insertTenant, insertParams())),
+        baseline: () => pool(ops, concurrency, () => raw.query({ name: "insert_tenant", text: statements.insertTenant, values: insertParams() })),
         extra: sqlPgAlone(statements.insertTenant, insertParams)
       }))
       const audit = AuditQuery.make({ tenantId: auditTenant.id, eventType: "key.created", limit: 50 })
@@ -116,7 +117,7 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
       rows.push(await compare({
         ...common, case: `queryAuditEvents (50 of 5000), concurrency ${concurrency}`, ops: auditOps,
         ours: () => effectRun(auditOps, concurrency, () => repo.queryAuditEvents(audit)),
-        baseline: () => pool(auditOps, concurrency, () => raw.query("SELECT * FROM audit_events WHERE (tenant_id = $1 AND event_type = $2) ORDER BY timestamp DESC, id DESC LIMIT $3 OFFSET $4", [auditTenant.id, "key.created", 50, 0]))
+        baseline: () => pool(auditOps, concurrency, () => raw.query({ name: "audit", text: "SELECT * FROM audit_events WHERE (tenant_id = $1 AND event_type = $2) ORDER BY timestamp DESC, id DESC LIMIT $3 OFFSET $4", values: [auditTenant.id, "key.created", 50, 0] }))
       }))
     }
     return rows
@@ -128,7 +129,8 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
 }
 
 export const postgresHeading = (o: PostgresOptions) =>
-  `PostgreSQL on loopback, repository (@effect/sql-pg, pool ${POOL}) vs raw \`pg\` (pool ${POOL}) running the same statements, ` +
+  `PostgreSQL on loopback, repository (pool ${POOL}; its statements run as named prepared statements on the pool behind @effect/sql-pg) ` +
+  `vs raw \`pg\` (pool ${POOL}) running the same statements as named prepared statements, ` +
   `${o.ops} operations per run (queryAuditEvents ${Math.floor(o.ops / 4)}), median of ${o.reps} paired repetitions. ` +
   "Rows run with no tracer installed; \"tracer installed\" rows run under a tracer that makes and counts every span " +
   "(Effect's built-in spans through a `Tracer.make`, standing in for OpenTelemetry, which is not a dependency)."

@@ -244,29 +244,20 @@ export const wrap = (
       )
     }
 
-    /** The hash of the tenant's current token, read before a write that may change or remove it. */
-    const currentHash = (id: TenantId) =>
-      repository.getTenant(id).pipe(
-        Effect.map(Option.map((tenant) => tenant.apiTokenHash)),
-        // An invalid id: let the write itself report it.
-        Effect.catchTag("InvalidInput", () => Effect.succeedNone)
-      )
-
     return {
       ...repository,
       getTenantByToken,
       createTenant: (tenant: NewTenant) =>
         // A lookup of this token just before may have cached "unknown".
         Effect.zipRight(repository.createTenant(tenant), Effect.suspend(() => announce("MetadataRepository.createTenant", [hashApiToken(tenant.apiToken)]))),
+      // The token each change replaced comes from the repository's own write (read under its lock),
+      // not from a read before it: two racing updates each tombstone exactly the token they replaced.
       updateTenant: (tenant: NewTenant) =>
-        Effect.flatMap(currentHash(tenant.id), (before) =>
-          Effect.zipRight(
-            repository.updateTenant(tenant),
-            Effect.suspend(() => announce("MetadataRepository.updateTenant", [...Option.toArray(before), hashApiToken(tenant.apiToken)]))
-          )),
+        Effect.tap(repository.updateTenant(tenant), (before) =>
+          announce("MetadataRepository.updateTenant", [before.apiTokenHash, hashApiToken(tenant.apiToken)])),
       deleteTenant: (id: TenantId) =>
-        Effect.flatMap(currentHash(id), (before) =>
-          Effect.tap(repository.deleteTenant(id), () => announce("MetadataRepository.deleteTenant", Option.toArray(before))))
+        Effect.tap(repository.deleteTenant(id), (deleted) =>
+          announce("MetadataRepository.deleteTenant", Option.toArray(Option.map(deleted, (t) => t.apiTokenHash))))
     }
   })
 

@@ -24,12 +24,16 @@ export interface MetadataRepositoryShape {
   readonly getTenant: (id: TenantId) => Effect.Effect<Option.Option<Tenant>, StorageError>
   /** The tenant whose token hashes to the same SHA-256 as `apiToken`. */
   readonly getTenantByToken: (apiToken: string) => Effect.Effect<Option.Option<Tenant>, StorageError>
-  /** Replaces name, token, plan and config of an existing tenant (createdAt stays). */
-  readonly updateTenant: (tenant: NewTenant) => Effect.Effect<void, StorageError>
+  /**
+   * Replaces name, token, plan and config of an existing tenant (createdAt stays); returns the tenant
+   * as this update found it, read under the same lock as the write, so the token it replaced is
+   * known exactly even when updates race (the token cache tombstones it).
+   */
+  readonly updateTenant: (tenant: NewTenant) => Effect.Effect<Tenant, StorageError>
   /** Every tenant, oldest first. */
   readonly listTenants: () => Effect.Effect<ReadonlyArray<Tenant>, StorageError>
-  /** Deletes a tenant and everything it owns; true if it existed. */
-  readonly deleteTenant: (id: TenantId) => Effect.Effect<boolean, StorageError>
+  /** Deletes a tenant and everything it owns; returns the tenant as it was, none if it did not exist. */
+  readonly deleteTenant: (id: TenantId) => Effect.Effect<Option.Option<Tenant>, StorageError>
   readonly getTenantConfig: (tenantId: TenantId) => Effect.Effect<Option.Option<TenantConfig>, StorageError>
   readonly upsertTenantConfig: (config: TenantConfig) => Effect.Effect<void, StorageError>
   readonly recordAuditEvent: (event: AuditEvent) => Effect.Effect<void, StorageError>

@@ -9,7 +9,7 @@ import * as TraceWriter from "./ingest/TraceWriter.js"
 import * as ConfigFields from "./ConfigFields.js"
 import * as RedisConfig from "./redis/RedisConfig.js"
 import * as PostgresClient from "./sql/PostgresClient.js"
-import type * as StorageProfile from "./StorageProfile.js"
+import type * as StorageProfile from "./ProfileOptions.js"
 
 /**
  * The profile's configuration: every `LLMTRACE_*` variable is named here and nowhere else. Each

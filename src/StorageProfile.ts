@@ -21,6 +21,9 @@ import * as StorageConfig from "./StorageConfig.js"
 import * as StorageMigrations from "./StorageMigrations.js"
 import * as TokenChanges from "./TokenChanges.js"
 import { StorageUnavailable, type StorageError } from "./StorageError.js"
+import type { LiteOptions, Options, ProductionOptions } from "./ProfileOptions.js"
+
+export type { LiteOptions, Options, ProductionOptions } from "./ProfileOptions.js"
 
 /** What every profile provides: the three services, and the buffered writer for bulk ingestion. */
 export type Services = Storage.Storage | TraceWriter.TraceWriter | TraceWriter.TraceSink
@@ -34,14 +37,6 @@ export const memory: Layer.Layer<Services, StorageError> = Layer.mergeAll(
   SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory)),
   MemoryCache.layer()
 )
-
-export interface LiteOptions {
-  /** Holds `clickhouse/` (the embedded engine's data), `metadata.db` (SQLite) and `dead-letters.jsonl`. */
-  readonly dataDir: string
-  readonly autoMigrate?: boolean
-  readonly writer?: Omit<TraceWriter.Options, "deadLetterPath">
-  readonly tenantCache?: CachedMetadataRepository.Options
-}
 
 const ensureDir = (dir: string) =>
   Effect.try({
@@ -95,16 +90,6 @@ const liteClients = (dataDir: string) => {
   }
 }
 
-export interface ProductionOptions {
-  readonly clickhouse: ClickHouseClient.Options
-  readonly traces?: Omit<ClickHouseTraceRepository.Options, "autoMigrate">
-  readonly writer?: TraceWriter.Options
-  readonly postgres: PostgresClient.Options
-  readonly redis: RedisCache.Options
-  readonly autoMigrate?: boolean
-  readonly tenantCache?: CachedMetadataRepository.Options
-}
-
 /** The production profile: a ClickHouse server, PostgreSQL and Redis, with tenant-token lookups through Redis. */
 export const production = (options: ProductionOptions): Layer.Layer<Services, StorageError> => {
   const autoMigrate = options.autoMigrate ?? true
@@ -124,12 +109,6 @@ export const production = (options: ProductionOptions): Layer.Layer<Services, St
     )
   )
 }
-
-/** A profile and its options: what {@link layer} builds. */
-export type Options =
-  | { readonly profile: "memory" }
-  | ({ readonly profile: "lite" } & LiteOptions)
-  | ({ readonly profile: "production" } & ProductionOptions)
 
 /** The profile the options name; reads no configuration. */
 export const layer = (options: Options): Layer.Layer<Services, StorageError> => {

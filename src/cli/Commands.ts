@@ -199,8 +199,8 @@ const tenantsCreate = Command.make(
 
 const tenantsDelete = Command.make("delete", { id: Args.text({ name: "id" }) }, ({ id }) =>
   Effect.gen(function*() {
-    const existed = yield* (yield* MetadataRepository.MetadataRepository).deleteTenant(yield* tenantId(id))
-    if (!existed) return yield* new CommandFailed({ message: `no tenant ${id}` })
+    const deleted = yield* (yield* MetadataRepository.MetadataRepository).deleteTenant(yield* tenantId(id))
+    if (Option.isNone(deleted)) return yield* new CommandFailed({ message: `no tenant ${id}` })
     yield* Console.log(`deleted tenant ${id} with its config, audit events, API keys and reports`)
   })
 ).pipe(Command.withDescription("delete a tenant and everything it owns (its traces stay: purge them first)"))

@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import { createRequire } from "node:module"
 import { health, purge, query, stats, tenants } from "./Commands.js"
 import * as Demo from "./Demo.js"
+import * as Help from "./Help.js"
 import { ingest, migrate, replayDeadLetters } from "./Operations.js"
 import { describeCause, exitCode } from "./Errors.js"
 import { root } from "./Storage.js"
@@ -41,15 +42,20 @@ const plain = (console: Console.Console): Console.Console => ({
   unsafe: { ...console.unsafe, log: (...args) => console.unsafe.log(...args.map(strip)), error: (...args) => console.unsafe.error(...args.map(strip)) }
 })
 
-const cli = Command.run(
-  root.pipe(
-    Command.withDescription("Operate llmtrace-storage: run the demo, migrate, check health, ingest, query and purge traces, manage tenants."),
-    Command.withSubcommands([Demo.command, migrate, health, ingest, stats, query, purge, replayDeadLetters, tenants])
-  ),
-  { name: "llmtrace-storage", version }
+const name = "llmtrace-storage"
+const commands = [Demo.command, migrate, health, ingest, stats, query, purge, replayDeadLetters, tenants] as const
+const app = root.pipe(
+  Command.withDescription("Operate llmtrace-storage: run the demo, migrate, check health, ingest, query and purge traces, manage tenants."),
+  Command.withSubcommands(commands)
 )
+const cli = Command.run(app, { name, version })
+const tree = Help.node(app.descriptor, commands.map((command) => Help.node(command.descriptor)))
 
-cli(process.argv).pipe(
+// `--help` is printed by Help (100 columns, the full usage); everything else goes to @effect/cli.
+Effect.flatMap(
+  Help.requested(tree, process.argv.slice(2)),
+  Option.match({ onNone: () => cli(process.argv), onSome: (path) => Console.log(Help.help({ name, version }, path)) })
+).pipe(
   // An expected failure is one line on stderr and exit code 1; the CLI has already explained a usage error.
   Effect.catchAllCause((cause) => {
     const usage = Option.filter(Cause.failureOption(cause), ValidationError.isValidationError)

@@ -103,12 +103,48 @@ const splitCredentials = (url: string) =>
 const unavailable = (operation: string, message: string, cause?: unknown) =>
   new StorageUnavailable({ backend: "clickhouse", operation, message, ...(cause === undefined ? {} : { cause }) })
 
+/**
+ * Creates the engine's directory and checks that this process may use it. chDB, given a directory it
+ * cannot write, prints the reason on the process's stderr itself (its embedded server writes it to
+ * `std::cerr`, whatever the logger settings) and then fails with "Failed to create connection" only:
+ * checked here first, such a directory is one error, ours, with the reason in it.
+ */
+const usableDirectory = async (path: string) => {
+  const fs = await import("node:fs/promises")
+  await fs.mkdir(path, { recursive: true })
+  await fs.access(path, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK)
+  const holder = holderOf(await fs.readFile(`${path}/status`, "utf8").catch(() => ""))
+  if (holder !== undefined) {
+    throw new Error(
+      `it is open in process ${holder} (the engine allows one process per data directory); ` +
+        `if that process is not ours, ${path}/status is left from a crash: remove it`
+    )
+  }
+}
+
+/**
+ * The live process other than this one that holds the directory, by the `PID:` line of the engine's
+ * `status` file (written while a process has it open, removed on close, left behind by a crash).
+ * chDB itself refuses a held directory, but prints its own line on stderr first.
+ */
+const holderOf = (status: string): number | undefined => {
+  const pid = Number(/^PID:\s*(\d+)/m.exec(status)?.[1])
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined
+  try {
+    process.kill(pid, 0)
+    return pid
+  } catch (error) {
+    // EPERM: the process exists, under another user
+    return (error as NodeJS.ErrnoException).code === "EPERM" ? pid : undefined
+  }
+}
+
 /** Loads chDB only when asked for: it is an optional dependency of about 540 MB. */
 const openChdb = (path: string) =>
   Effect.tryPromise({
     try: async () => {
       const { createChdbConnection } = await import("chdb/connection")
-      if (path !== ":memory:") await (await import("node:fs/promises")).mkdir(path, { recursive: true })
+      if (path !== ":memory:") await usableDirectory(path)
       return createChdbConnection({ path })
     },
     catch: (cause) =>

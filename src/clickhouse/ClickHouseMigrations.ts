@@ -272,7 +272,7 @@ export const ensure = (
         return yield* new StorageUnavailable({
           backend: "clickhouse",
           operation: "ClickHouseMigrations.ensure",
-          message: `the ClickHouse schema in ${options.database} has pending migrations (${pending.join(", ")}) and LLMTRACE_AUTO_MIGRATE is false: run \`llmtrace-storage migrate\``
+          message: `the ClickHouse schema in ${options.database} has pending migrations (${pending.join(", ")}) and auto-migration is off (\`autoMigrate: false\`): run \`llmtrace-storage migrate\``
         })
       }
     })

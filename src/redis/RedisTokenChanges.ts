@@ -1,6 +1,7 @@
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
 import { Cluster } from "ioredis"
 import * as TokenChanges from "../TokenChanges.js"
 import * as RedisClient from "./RedisClient.js"
@@ -29,7 +30,19 @@ export const fromClient: Effect.Effect<TokenChanges.TokenChangesShape, never, Re
         hashes.length === 0 ? Effect.void : Effect.asVoid(redis.use("TokenChanges.publish", (client) => client.publish(name, hashes.join(" ")))),
       listen: (listener) =>
         Effect.acquireRelease(
-          Effect.sync(() => {
+          Effect.map(Effect.runtime<never>(), (runtime) => {
+            // A refused SUBSCRIBE (an ACL without this channel) would leave the in-process level
+            // bypassed for good: correct, but slower, so it is said once per reason.
+            const warned = new Set<string>()
+            const refused = (error: unknown) => {
+              const reason = error instanceof Error ? error.message : String(error)
+              if (!RedisClient.refusedReply.test(reason) || warned.has(reason)) return
+              warned.add(reason)
+              Runtime.runFork(runtime)(Effect.logWarning(
+                `token changes: redis at ${redis.address} refused SUBSCRIBE ${name}: ${reason}; ` +
+                  "the in-process token level stays bypassed (every lookup asks the shared cache)"
+              ))
+            }
             // Named, so an operator (or a test) can find it in CLIENT LIST.
             const subscriber = redis.client instanceof Cluster
               ? redis.client.duplicate()
@@ -47,7 +60,10 @@ export const fromClient: Effect.Effect<TokenChanges.TokenChangesShape, never, Re
                   up = true
                   listener.listening(true)
                 },
-                down
+                (error: unknown) => {
+                  refused(error)
+                  down()
+                }
               )
             }
             // Errors surface as `listening(false)`; ioredis would print them without a listener.

@@ -1,8 +1,11 @@
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
 import { StorageUnavailable } from "../StorageError.js"
 import * as NulEscape from "./NulEscape.js"
+import * as PgPrepared from "./PgPrepared.js"
+import * as PostgresClient from "./PostgresClient.js"
 
 /**
  * The few places where PostgreSQL and SQLite differ, so the repository and its migrations exist
@@ -22,11 +25,21 @@ export interface Dialect {
   readonly json: (value: unknown) => unknown
   /** A JSON column as read back. */
   readonly readJson: <A>(value: unknown) => A
+  /**
+   * Runs a statement built with the client's `sql`. PostgreSQL clients made by `PostgresClient` run
+   * it as a named prepared statement on their pool (`PgPrepared`); any other client runs it itself
+   * (the SQLite driver keeps its own prepared-statement cache).
+   */
+  readonly execute: PgPrepared.Run
+  /** Appended to a `SELECT` inside a transaction to lock the rows it reads until commit (SQLite locks the whole file on write). */
+  readonly lockRows: Statement.Fragment
   /** Whether a table exists, asked of the catalogue (a query that cannot fail for a missing table). */
   readonly tableExists: (name: string) => Effect.Effect<boolean, SqlError>
 }
 
 const parseJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
+
+const itself: PgPrepared.Run = (statement) => statement
 
 const postgres = (sql: SqlClient.SqlClient): Dialect => ({
   backend: "postgres",
@@ -37,6 +50,8 @@ const postgres = (sql: SqlClient.SqlClient): Dialect => ({
   readText: (value) => NulEscape.unescape(value as string),
   json: (value) => sql`${JSON.stringify(NulEscape.escapeJson(value))}::jsonb`,
   readJson: <A>(value: unknown) => NulEscape.unescapeJson(parseJson(value)) as A,
+  execute: ((pool) => pool === undefined ? itself : PgPrepared.runner(pool))(PostgresClient.poolOf(sql)),
+  lockRows: sql.literal("FOR UPDATE"),
   // Resolved through the search path, like the unqualified names of every statement.
   tableExists: (name) =>
     Effect.map(sql<{ readonly present: boolean }>`SELECT to_regclass(${name}) IS NOT NULL AS present`, (rows) => rows[0]?.present === true)
@@ -50,6 +65,8 @@ const sqlite = (sql: SqlClient.SqlClient): Dialect => ({
   readText: (value) => value as string,
   json: (value) => JSON.stringify(value),
   readJson: <A>(value: unknown) => parseJson(value) as A,
+  execute: itself,
+  lockRows: sql.literal(""),
   tableExists: (name) =>
     Effect.map(sql<{ readonly n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ${name}`, (rows) => Number(rows[0]?.n ?? 0) > 0)
 })

@@ -224,7 +224,7 @@ export const ensure = (autoMigrate: boolean): Effect.Effect<void, StorageUnavail
         return yield* new StorageUnavailable({
           backend,
           operation: "Migrations.ensure",
-          message: `the ${backend} schema has pending migrations (${pending.join(", ")}) and LLMTRACE_AUTO_MIGRATE is false: run \`llmtrace-storage migrate\``
+          message: `the ${backend} schema has pending migrations (${pending.join(", ")}) and auto-migration is off (\`autoMigrate: false\`): run \`llmtrace-storage migrate\``
         })
       }
     })

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import pg from "pg"
 import * as ConfigFields from "../ConfigFields.js"
 import { StorageUnavailable } from "../StorageError.js"
 
@@ -62,6 +63,35 @@ const reasonOf = (cause: unknown, url: Redacted.Redacted): string => {
 
 const unavailable = (message: string) => new StorageUnavailable({ backend: "postgres", operation: "PostgresClient.make", message })
 
+/** The `pg` pool behind each client {@link make} built: the repository runs its statements on it prepared (PgPrepared). */
+const pools = new WeakMap<SqlClient.SqlClient, pg.Pool>()
+
+/** The `pg` pool behind `client` when this module made it; `undefined` for a client made elsewhere. */
+export const poolOf = (client: SqlClient.SqlClient): pg.Pool | undefined => pools.get(client)
+
+/** A `pg` pool opened with one connection checked within `connectTimeout`, ended with the scope. */
+const openPool = (url: Redacted.Redacted, options: Options, connectTimeout: Duration.Duration) =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      const pool = new pg.Pool({
+        connectionString: Redacted.value(url),
+        connectionTimeoutMillis: Duration.toMillis(connectTimeout),
+        idleTimeoutMillis: Duration.toMillis(Duration.decode(options.idleTimeout ?? "30 seconds")),
+        max: options.maxConnections ?? 10,
+        application_name: "llmtrace-storage"
+      })
+      // An idle connection the server drops is replaced by the pool on next use; the error itself
+      // reaches the caller of the statement that needed the connection.
+      pool.on("error", () => {})
+      return Effect.tryPromise(() => pool.query("SELECT 1")).pipe(
+        Effect.timeoutFail({ duration: connectTimeout, onTimeout: () => new Error(`no connection within ${Duration.format(connectTimeout)}`) }),
+        Effect.as(pool),
+        Effect.tapError(() => Effect.promise(() => pool.end().catch(() => undefined)))
+      )
+    }),
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption("1 second"))
+  )
+
 /**
  * A pooled PostgreSQL client in the current scope. Building it opens a connection within
  * `connectTimeout`; a server that cannot be reached fails with `StorageUnavailable` naming host and
@@ -75,17 +105,16 @@ export const make = (options: Options): Effect.Effect<PgClient.PgClient, Storage
     catch: () => unavailable("the PostgreSQL url is not a valid URL")
   }).pipe(
     Effect.flatMap((url) =>
-      PgClient.make({
-        url,
-        maxConnections: options.maxConnections ?? 10,
-        connectTimeout,
-        idleTimeout: options.idleTimeout ?? "30 seconds",
-        applicationName: "llmtrace-storage"
-      }).pipe(
+      openPool(url, options, connectTimeout).pipe(
+        Effect.flatMap((pool) =>
+          PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: "llmtrace-storage" }).pipe(
+            Effect.tap((client) => Effect.sync(() => pools.set(client, pool)))
+          )
+        ),
         Effect.provide(Reactivity.layer),
         Effect.catchAllCause((cause) =>
           Effect.fail(unavailable(
-            `cannot connect to PostgreSQL at ${where} within ${Duration.format(connectTimeout)}: ${reasonOf(Cause.squash(cause), options.url)}`
+            `cannot connect to PostgreSQL at ${where}: ${reasonOf(Cause.squash(cause), options.url)}`
           ))
         )
       )

@@ -91,6 +91,7 @@ const build = Effect.gen(function*() {
   const ts = d.timestamp
   const txt = d.text
   const row = rows(d)
+  const exec = d.execute
   const opt = <A>(value: A | undefined, f: (a: A) => unknown = (a) => a) => (value === undefined ? null : f(value))
 
   // One failure mapper per method, made once (not per call); one with a parent is made per call.
@@ -113,91 +114,103 @@ const build = Effect.gen(function*() {
 
   return MetadataRepository.make(backend, {
     createTenant: (t) =>
-      sql`INSERT INTO tenants (id, name, api_token_hash, api_token_prefix, plan, created_at, config)
-          VALUES (${t.id}, ${txt(t.name)}, ${hashApiToken(t.apiToken)}, ${txt(apiTokenPrefix(t.apiToken))}, ${txt(t.plan)}, ${ts(t.createdAt)}, ${d.json(t.config)})`.pipe(
+      exec(sql`INSERT INTO tenants (id, name, api_token_hash, api_token_prefix, plan, created_at, config)
+          VALUES (${t.id}, ${txt(t.name)}, ${hashApiToken(t.apiToken)}, ${txt(apiTokenPrefix(t.apiToken))}, ${txt(t.plan)}, ${ts(t.createdAt)}, ${d.json(t.config)})`).pipe(
         Effect.asVoid,
         run("createTenant")
       ),
     getTenant: (id) =>
-      sql`SELECT * FROM tenants WHERE id = ${id}`.pipe(
+      exec(sql`SELECT * FROM tenants WHERE id = ${id}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.tenant)),
         run("getTenant")
       ),
     getTenantByToken: (token) =>
-      sql`SELECT * FROM tenants WHERE api_token_hash = ${hashApiToken(token)}`.pipe(
+      exec(sql`SELECT * FROM tenants WHERE api_token_hash = ${hashApiToken(token)}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.tenant)),
         run("getTenantByToken")
       ),
+    // Read under the write's lock (PostgreSQL: FOR UPDATE; SQLite: one writer) so the token this
+    // update replaces is exactly the one returned, however updates race.
     updateTenant: (t) =>
-      sql`UPDATE tenants SET name = ${txt(t.name)}, api_token_hash = ${hashApiToken(t.apiToken)},
-            api_token_prefix = ${txt(apiTokenPrefix(t.apiToken))}, plan = ${txt(t.plan)}, config = ${d.json(t.config)}
-          WHERE id = ${t.id} RETURNING id`.pipe(
+      sql.withTransaction(
+        Effect.flatMap(exec(sql`SELECT * FROM tenants WHERE id = ${t.id} ${d.lockRows}`), (found) =>
+          found[0] === undefined
+            ? Effect.succeed(Option.none())
+            : Effect.as(
+              exec(sql`UPDATE tenants SET name = ${txt(t.name)}, api_token_hash = ${hashApiToken(t.apiToken)},
+                  api_token_prefix = ${txt(apiTokenPrefix(t.apiToken))}, plan = ${txt(t.plan)}, config = ${d.json(t.config)}
+                WHERE id = ${t.id}`),
+              Option.some(row.tenant(found[0]))
+            ))
+      ).pipe(
         run("updateTenant"),
-        Effect.filterOrFail((rows) => rows.length > 0, () => notFound("updateTenant", "tenant", t.id)),
-        Effect.asVoid
+        Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound("updateTenant", "tenant", t.id)), onSome: Effect.succeed }))
       ),
-    listTenants: () => sql`SELECT * FROM tenants ORDER BY created_at, id`.pipe(Effect.map((rows) => rows.map(row.tenant)), run("listTenants")),
+    listTenants: () => exec(sql`SELECT * FROM tenants ORDER BY created_at, id`).pipe(Effect.map((rows) => rows.map(row.tenant)), run("listTenants")),
     deleteTenant: (id) =>
-      sql`DELETE FROM tenants WHERE id = ${id} RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), run("deleteTenant")),
+      exec(sql`DELETE FROM tenants WHERE id = ${id} RETURNING *`).pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.tenant)),
+        run("deleteTenant")
+      ),
     getTenantConfig: (tenantId) =>
-      sql`SELECT * FROM tenant_configs WHERE tenant_id = ${tenantId}`.pipe(
+      exec(sql`SELECT * FROM tenant_configs WHERE tenant_id = ${tenantId}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.config)),
         run("getTenantConfig")
       ),
     upsertTenantConfig: (c) =>
-      sql`INSERT INTO tenant_configs (tenant_id, security_thresholds, feature_flags, monitoring_scope, rate_limit_rpm, monthly_budget)
+      exec(sql`INSERT INTO tenant_configs (tenant_id, security_thresholds, feature_flags, monitoring_scope, rate_limit_rpm, monthly_budget)
           VALUES (${c.tenantId}, ${d.json(c.securityThresholds)}, ${d.json(c.featureFlags)}, ${c.monitoringScope},
                   ${opt(c.rateLimitRpm)}, ${opt(c.monthlyBudget)})
           ON CONFLICT (tenant_id) DO UPDATE SET
             security_thresholds = excluded.security_thresholds, feature_flags = excluded.feature_flags,
             monitoring_scope = excluded.monitoring_scope, rate_limit_rpm = excluded.rate_limit_rpm,
-            monthly_budget = excluded.monthly_budget`.pipe(Effect.asVoid, run("upsertTenantConfig", tenantParent(c.tenantId))),
+            monthly_budget = excluded.monthly_budget`).pipe(Effect.asVoid, run("upsertTenantConfig", tenantParent(c.tenantId))),
     recordAuditEvent: (e) =>
-      sql`INSERT INTO audit_events (id, tenant_id, event_type, actor, resource, data, timestamp)
-          VALUES (${e.id}, ${e.tenantId}, ${txt(e.eventType)}, ${txt(e.actor)}, ${txt(e.resource)}, ${d.json(e.data)}, ${ts(e.timestamp)})`.pipe(
+      exec(sql`INSERT INTO audit_events (id, tenant_id, event_type, actor, resource, data, timestamp)
+          VALUES (${e.id}, ${e.tenantId}, ${txt(e.eventType)}, ${txt(e.actor)}, ${txt(e.resource)}, ${d.json(e.data)}, ${ts(e.timestamp)})`).pipe(
         Effect.asVoid,
         run("recordAuditEvent", tenantParent(e.tenantId))
       ),
     queryAuditEvents: (q) =>
-      sql`SELECT * FROM audit_events WHERE ${sql.and([
+      exec(sql`SELECT * FROM audit_events WHERE ${sql.and([
         sql`tenant_id = ${q.tenantId}`,
         ...(q.eventType === undefined ? [] : [sql`event_type = ${txt(q.eventType)}`]),
         ...(q.startTime === undefined ? [] : [sql`timestamp >= ${ts(q.startTime)}`]),
         ...(q.endTime === undefined ? [] : [sql`timestamp <= ${ts(q.endTime)}`])
-      ])} ORDER BY timestamp DESC, id DESC LIMIT ${q.limit} OFFSET ${q.offset}`.pipe(
+      ])} ORDER BY timestamp DESC, id DESC LIMIT ${q.limit} OFFSET ${q.offset}`).pipe(
         Effect.map((rows) => rows.map(row.audit)),
         run("queryAuditEvents")
       ),
     createApiKey: (k) =>
-      sql`INSERT INTO api_keys (id, tenant_id, name, key_hash, key_prefix, role, created_at, revoked_at)
+      exec(sql`INSERT INTO api_keys (id, tenant_id, name, key_hash, key_prefix, role, created_at, revoked_at)
           VALUES (${k.id}, ${k.tenantId}, ${txt(k.name)}, ${k.keyHash}, ${txt(k.keyPrefix)}, ${k.role}, ${ts(k.createdAt)},
-                  ${opt(k.revokedAt, ts)})`.pipe(Effect.asVoid, run("createApiKey", tenantParent(k.tenantId))),
+                  ${opt(k.revokedAt, ts)})`).pipe(Effect.asVoid, run("createApiKey", tenantParent(k.tenantId))),
     getApiKeyByHash: (hash) =>
-      sql`SELECT * FROM api_keys WHERE key_hash = ${hash} AND revoked_at IS NULL`.pipe(
+      exec(sql`SELECT * FROM api_keys WHERE key_hash = ${hash} AND revoked_at IS NULL`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.apiKey)),
         run("getApiKeyByHash")
       ),
     listApiKeys: (tenantId) =>
-      sql`SELECT * FROM api_keys WHERE tenant_id = ${tenantId} ORDER BY created_at, id`.pipe(
+      exec(sql`SELECT * FROM api_keys WHERE tenant_id = ${tenantId} ORDER BY created_at, id`).pipe(
         Effect.map((rows) => rows.map(row.apiKey)),
         run("listApiKeys")
       ),
     revokeApiKey: (tenantId, keyId) =>
-      sql`UPDATE api_keys SET revoked_at = ${ts(new Date())}
-          WHERE tenant_id = ${tenantId} AND id = ${keyId} AND revoked_at IS NULL RETURNING id`.pipe(
+      exec(sql`UPDATE api_keys SET revoked_at = ${ts(new Date())}
+          WHERE tenant_id = ${tenantId} AND id = ${keyId} AND revoked_at IS NULL RETURNING id`).pipe(
         Effect.map((rows) => rows.length > 0),
         run("revokeApiKey")
       ),
     storeReport: (r) =>
       // The update is limited to the same tenant: an id owned by another tenant returns no row.
-      sql`INSERT INTO compliance_reports
+      exec(sql`INSERT INTO compliance_reports
             (id, tenant_id, report_type, status, period_start, period_end, created_at, completed_at, content, error)
           VALUES (${r.id}, ${r.tenantId}, ${txt(r.reportType)}, ${r.status}, ${ts(r.periodStart)}, ${ts(r.periodEnd)},
                   ${ts(r.createdAt)}, ${opt(r.completedAt, ts)}, ${opt(r.content, d.json)}, ${opt(r.error, txt)})
           ON CONFLICT (id) DO UPDATE SET
             status = excluded.status, completed_at = excluded.completed_at, content = excluded.content, error = excluded.error
           WHERE compliance_reports.tenant_id = excluded.tenant_id
-          RETURNING id`.pipe(
+          RETURNING id`).pipe(
         run("storeReport", tenantParent(r.tenantId)),
         Effect.filterOrFail(
           (rows) => rows.length > 0,
@@ -206,17 +219,17 @@ const build = Effect.gen(function*() {
         Effect.asVoid
       ),
     getReport: (tenantId, reportId) =>
-      sql`SELECT * FROM compliance_reports WHERE tenant_id = ${tenantId} AND id = ${reportId}`.pipe(
+      exec(sql`SELECT * FROM compliance_reports WHERE tenant_id = ${tenantId} AND id = ${reportId}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.report)),
         run("getReport")
       ),
     listReports: (q) =>
-      sql`SELECT * FROM compliance_reports WHERE tenant_id = ${q.tenantId}
-          ORDER BY created_at DESC, id DESC LIMIT ${q.limit} OFFSET ${q.offset}`.pipe(
+      exec(sql`SELECT * FROM compliance_reports WHERE tenant_id = ${q.tenantId}
+          ORDER BY created_at DESC, id DESC LIMIT ${q.limit} OFFSET ${q.offset}`).pipe(
         Effect.map((rows) => rows.map(row.report)),
         run("listReports")
       ),
-    healthCheck: () => sql`SELECT 1`.pipe(Effect.asVoid, run("healthCheck"))
+    healthCheck: () => exec(sql`SELECT 1`).pipe(Effect.asVoid, run("healthCheck"))
   }, {
     // SQLite calls are synchronous (a timer could not interrupt them); PostgreSQL calls are bounded
     // by the pool's connect timeout and the driver's statement and query timeouts (PostgresClient).

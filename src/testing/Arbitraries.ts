@@ -21,7 +21,7 @@ const hasProtoKey = (value: unknown): boolean => {
 }
 
 /** The schema's arbitrary, less the values the services refuse at their boundary (an own `__proto__` key). */
-const storable = <A, I, R>(schema: Schema.Schema<A, I, R>): FastCheck.Arbitrary<A> => Arbitrary.make(schema).filter((a) => !hasProtoKey(a))
+export const storable = <A, I, R>(schema: Schema.Schema<A, I, R>): FastCheck.Arbitrary<A> => Arbitrary.make(schema).filter((a) => !hasProtoKey(a))
 
 export const tenantId: FastCheck.Arbitrary<TenantId> = Arbitrary.make(TenantId)
 export const traceId: FastCheck.Arbitrary<TraceId> = Arbitrary.make(TraceId)

@@ -16,6 +16,7 @@ import {
   type TenantId
 } from "../index.js"
 import { at, bigString, hostileStrings } from "./Fixtures.js"
+import { metadataRepositoryProperties } from "./MetadataRepositoryProperties.js"
 
 const Repo = MetadataRepository.MetadataRepository
 
@@ -40,6 +41,8 @@ export const metadataRepositoryContract = <E>(
   layer(repository, { timeout: "120 seconds", excludeTestServices: options.excludeTestServices ?? false })(
     `MetadataRepository contract: ${name}`,
     (it) => {
+      metadataRepositoryProperties(it)
+
       describe("tenants", () => {
         it.effect("creates, gets by id and by token, updates, lists and deletes a tenant", () =>
           Effect.gen(function*() {
@@ -49,13 +52,14 @@ export const metadataRepositoryContract = <E>(
             expect(Option.getOrThrow(yield* repo.getTenant(t.id))).toEqual(storedTenant(t))
             expect(Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken))).toEqual(storedTenant(t))
             const updated = { ...t, name: "Acme Corp", plan: "enterprise", apiToken: `tok-${randomUUID()}`, config: { region: "us" } }
-            yield* repo.updateTenant(updated)
+            // updateTenant returns the tenant as it found it; deleteTenant the tenant as it was
+            expect(yield* repo.updateTenant(updated)).toEqual(storedTenant(t))
             expect(Option.getOrThrow(yield* repo.getTenant(t.id))).toEqual(storedTenant(updated))
             expect(Option.isNone(yield* repo.getTenantByToken(t.apiToken))).toBe(true)
             expect(Option.getOrThrow(yield* repo.getTenantByToken(updated.apiToken))).toEqual(storedTenant(updated))
             expect((yield* repo.listTenants()).filter((x) => x.id === t.id)).toEqual([storedTenant(updated)])
-            expect(yield* repo.deleteTenant(t.id)).toBe(true)
-            expect(yield* repo.deleteTenant(t.id)).toBe(false)
+            expect(yield* repo.deleteTenant(t.id)).toEqual(Option.some(storedTenant(updated)))
+            expect(yield* repo.deleteTenant(t.id)).toEqual(Option.none())
             expect(Option.isNone(yield* repo.getTenant(t.id))).toBe(true)
             expect((yield* repo.listTenants()).some((x) => x.id === t.id)).toBe(false)
           }))

@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { randomUUID } from "node:crypto"
-import { Cache, CachedMetadataRepository, MetadataRepository, SqliteClient, SqlMetadataRepository, NewTenant, storedTenant, TenantTokenEntry, TokenChanges } from "../../src/index.js"
+import { Cache, CachedMetadataRepository, MetadataRepository, SqliteClient, SqlMetadataRepository, NewTenant, storedTenant, type TenantId, TenantTokenEntry, TokenChanges } from "../../src/index.js"
 import { at } from "../support/fixtures.js"
 
 /**
@@ -21,6 +21,8 @@ export class Calls extends Context.Tag("test/Calls")<Calls, {
   pause: Pause | undefined
   /** When set, the next shared-cache read that finds an entry stops after reading it. */
   pauseCacheHit: Pause | undefined
+  /** When set, the next `updateTenant` or `deleteTenant` that reaches the repository stops before it runs. */
+  pauseWrite: Pause | undefined
 }>() {}
 
 interface Pause {
@@ -28,7 +30,15 @@ interface Pause {
   readonly release: Deferred.Deferred<void>
 }
 
-const callsLayer = Layer.sync(Calls, () => ({ byToken: 0, pause: undefined, pauseCacheHit: undefined }))
+const callsLayer = Layer.sync(Calls, () => ({ byToken: 0, pause: undefined, pauseCacheHit: undefined, pauseWrite: undefined }))
+
+/** Arms the pause of the next tenant update or delete that reaches the repository (before it runs). */
+export const pauseNextWrite = Effect.gen(function*() {
+  const calls = yield* Calls
+  const pause = { reached: yield* Deferred.make<void>(), release: yield* Deferred.make<void>() }
+  calls.pauseWrite = pause
+  return pause
+})
 
 /** Arms the pause of the next shared-cache read that finds an entry. */
 export const pauseNextCacheHit = Effect.gen(function*() {
@@ -74,8 +84,17 @@ const countedRepository = <E>(inner: Layer.Layer<MetadataRepository.MetadataRepo
   Effect.gen(function*() {
     const repository = yield* MetadataRepository.MetadataRepository
     const calls = yield* Calls
+    const pausedWrite = <A, E>(write: Effect.Effect<A, E>) =>
+      Effect.suspend(() => {
+        const pause = calls.pauseWrite
+        if (pause === undefined) return write
+        calls.pauseWrite = undefined
+        return Effect.zipRight(Effect.zipRight(Deferred.succeed(pause.reached, undefined), Deferred.await(pause.release)), write)
+      })
     return {
       ...repository,
+      updateTenant: (tenant: NewTenant) => pausedWrite(repository.updateTenant(tenant)),
+      deleteTenant: (id: TenantId) => pausedWrite(repository.deleteTenant(id)),
       getTenantByToken: (token: string) =>
         Effect.suspend(() => {
           calls.byToken++
@@ -338,10 +357,54 @@ export const cachedMetadataRepositoryContract = <E>(
             const pause = yield* pauseNextLookup
             const inflight = yield* Effect.fork(repo.getTenantByToken(t.apiToken))
             yield* Deferred.await(pause.reached)
-            expect(yield* repo.deleteTenant(t.id)).toBe(true)
+            expect(Option.isSome(yield* repo.deleteTenant(t.id))).toBe(true)
             yield* Deferred.succeed(pause.release, undefined)
             expect(Option.isNone(yield* Fiber.join(inflight))).toBe(true)
             yield* refused(repo, t.apiToken)
+          }))
+
+        it.effect("of two racing updates, the second tombstones the token the first set (it replaced it), not the one it saw before", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const t = tenant()
+            yield* repo.createTenant(t)
+            const [first, second] = [`tok-${randomUUID()}`, `tok-${randomUUID()}`]
+            // The second update is under way (its caller saw the original token) but has not written yet.
+            const write = yield* pauseNextWrite
+            const secondUpdate = yield* Effect.fork(repo.updateTenant({ ...t, apiToken: second }))
+            yield* Deferred.await(write.reached)
+            yield* repo.updateTenant({ ...t, apiToken: first })
+            // A lookup of the first update's token reads the tenant while that token is current...
+            const lookup = yield* pauseNextLookup
+            const inflight = yield* Effect.fork(repo.getTenantByToken(first))
+            yield* Deferred.await(lookup.reached)
+            // ...then the second update replaces it, and only then may the lookup write the cache.
+            yield* Deferred.succeed(write.release, undefined)
+            yield* Fiber.join(secondUpdate)
+            yield* Deferred.succeed(lookup.release, undefined)
+            yield* Fiber.join(inflight)
+            yield* refused(repo, first)
+            expect(Option.getOrThrow(yield* repo.getTenantByToken(second)).id).toBe(t.id)
+          }))
+
+        it.effect("a delete racing an update tombstones the token the update set", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const t = tenant()
+            yield* repo.createTenant(t)
+            const rotated = `tok-${randomUUID()}`
+            const write = yield* pauseNextWrite
+            const deleting = yield* Effect.fork(repo.deleteTenant(t.id))
+            yield* Deferred.await(write.reached)
+            yield* repo.updateTenant({ ...t, apiToken: rotated })
+            const lookup = yield* pauseNextLookup
+            const inflight = yield* Effect.fork(repo.getTenantByToken(rotated))
+            yield* Deferred.await(lookup.reached)
+            yield* Deferred.succeed(write.release, undefined)
+            expect(Option.isSome(yield* Fiber.join(deleting))).toBe(true)
+            yield* Deferred.succeed(lookup.release, undefined)
+            yield* Fiber.join(inflight)
+            yield* refused(repo, rotated)
           }))
 
         it.effect("a delete drops the entry", () =>
@@ -350,7 +413,7 @@ export const cachedMetadataRepositoryContract = <E>(
             const t = tenant()
             yield* repo.createTenant(t)
             expect(Option.isSome(yield* repo.getTenantByToken(t.apiToken))).toBe(true)
-            expect(yield* repo.deleteTenant(t.id)).toBe(true)
+            expect(Option.isSome(yield* repo.deleteTenant(t.id))).toBe(true)
             expect(Option.isNone(yield* repo.getTenantByToken(t.apiToken))).toBe(true)
           }))
       })

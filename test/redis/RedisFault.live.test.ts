@@ -5,12 +5,13 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { Cache, RedisCache, StorageConfig } from "../../src/index.js"
+import { Cache, RedisCache, RedisTokenChanges, StorageConfig } from "../../src/index.js"
 import { describeLive } from "../support/live.js"
-import { freePort } from "../support/ports.js"
+import { freePort, silentPort } from "../support/ports.js"
 import { privateRedis, redisServerInstalled } from "../support/redisServer.js"
 import * as Redacted from "effect/Redacted"
 
@@ -124,10 +125,33 @@ describeLive(installed, () => {
       }), 60_000)
   })
 
-  describe("RedisCache layer", () => {
-    it.scopedLive("building against nothing fails with StorageUnavailable naming host:port and the timeout, never the password", () =>
+  describe("token changes refused by an ACL", () => {
+    it.scopedLive("a refused SUBSCRIBE is logged once as a warning, and the listener never hears it is listening", () =>
       Effect.gen(function*() {
-        const port = yield* Effect.promise(freePort)
+        const server = yield* privateRedis()
+        // Every command and key, but no pub/sub channel: SUBSCRIBE is refused with NOPERM.
+        yield* server.command("ACL", "SETUSER", "nosub", "on", ">pw", "~*", "+@all", "resetchannels")
+        const logged: Array<string> = []
+        const collect = Logger.make(({ logLevel, message }) => {
+          if (logLevel._tag === "Warning") logged.push(String(Array.isArray(message) ? message.join(" ") : message))
+        })
+        const changes = yield* RedisTokenChanges.make({ ...fast, url: Redacted.make(server.url.replace("redis://", "redis://nosub:pw@")) })
+        const heard: Array<boolean> = []
+        yield* changes.listen({ changed: () => undefined, listening: (up) => void heard.push(up) }).pipe(
+          Effect.provide(Logger.replace(Logger.defaultLogger, collect))
+        )
+        yield* Effect.suspend(() => logged.length > 0 ? Effect.void : Effect.fail("not yet")).pipe(Effect.retry(Schedule.spaced("50 millis")))
+        expect(logged).toHaveLength(1)
+        expect(logged[0]).toMatch(/^token changes: redis at 127\.0\.0\.1:\d+ refused SUBSCRIBE fault:tenant-token-changes: NOPERM/)
+        expect(logged[0]).not.toContain("pw@")
+        expect(heard).not.toContain(true)
+      }), 60_000)
+  })
+
+  describe("RedisCache layer", () => {
+    it.scopedLive("building against a server that never answers fails with StorageUnavailable naming host:port and the timeout, never the password", () =>
+      Effect.gen(function*() {
+        const port = yield* silentPort
         const error = yield* Effect.flip(
           Layer.build(RedisCache.layer({ url: Redacted.make(`redis://admin:s3cret-pw@127.0.0.1:${port}`), connectTimeout: "300 millis" }))
         )
@@ -138,6 +162,19 @@ describeLive(installed, () => {
         expect(JSON.stringify(error)).not.toContain("s3cret-pw")
         expect(String(error)).not.toContain("s3cret-pw")
       }))
+
+    // The connect timeout is far longer than the test's own bound: only failing at once returns in time.
+    it.scopedLive("building against a refused port fails at once with StorageUnavailable naming host:port, not after the connect timeout", () =>
+      Effect.gen(function*() {
+        const port = yield* Effect.promise(freePort)
+        const error = yield* Effect.flip(
+          Layer.build(RedisCache.layer({ url: Redacted.make(`redis://admin:s3cret-pw@127.0.0.1:${port}`), connectTimeout: "10 minutes" }))
+        )
+        expect(error._tag).toBe("StorageUnavailable")
+        expect(error.backend).toBe("redis")
+        expect(error.message).toBe(`redis at 127.0.0.1:${port} refused the connection: connect ECONNREFUSED 127.0.0.1:${port}`)
+        expect(JSON.stringify(error)).not.toContain("s3cret-pw")
+      }), 30_000)
 
     it.scopedLive("reads its settings through Config, and quits its connection when the scope closes", () =>
       Effect.gen(function*() {

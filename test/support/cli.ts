@@ -19,10 +19,20 @@ const environment = (env: Record<string, string>) => ({
   ...env
 })
 
-/** Runs `llmtrace-storage ARGS` in `cwd` with no `LLMTRACE_*` variable but those of `env`; `input` is piped to its standard input. */
-export const cli = (cwd: string, args: ReadonlyArray<string>, env: Record<string, string> = {}, input?: string | Uint8Array): Promise<Result> =>
+/** Another user to run the command as (a root test process runs it as `nobody` where root could write anywhere). */
+export interface User {
+  readonly uid: number
+  readonly gid: number
+}
+
+/**
+ * Runs `llmtrace-storage ARGS` in `cwd` with no `LLMTRACE_*` variable but those of `env`; `input` is piped to its standard
+ * input; `user`, when given, runs it as that user.
+ */
+export const cli = (cwd: string, args: ReadonlyArray<string>, env: Record<string, string> = {}, input?: string | Uint8Array, user?: User): Promise<Result> =>
   new Promise((resolve) => {
-    const child = execFile(tsx, [main, ...args], { cwd, env: environment(env), timeout: 120_000, maxBuffer: 16 * 2 ** 20 }, (error, stdout, stderr) =>
+    const options = { cwd, env: environment(env), timeout: 120_000, maxBuffer: 16 * 2 ** 20, ...user }
+    const child = execFile(tsx, [main, ...args], options, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
     if (input !== undefined) child.stdin?.end(input)
     else child.stdin?.end()

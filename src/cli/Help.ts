@@ -1,0 +1,159 @@
+import * as CliConfig from "@effect/cli/CliConfig"
+import * as BuiltInOptions from "@effect/cli/BuiltInOptions"
+import * as CommandDescriptor from "@effect/cli/CommandDescriptor"
+import * as CommandDirective from "@effect/cli/CommandDirective"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import type * as Span from "@effect/cli/HelpDoc/Span"
+import * as Usage from "@effect/cli/Usage"
+import * as Doc from "@effect/printer/Doc"
+import * as Ansi from "@effect/printer-ansi/Ansi"
+import * as AnsiDoc from "@effect/printer-ansi/AnsiDoc"
+import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
+import * as HashSet from "effect/HashSet"
+import * as Option from "effect/Option"
+
+/**
+ * `--help`, rendered here rather than by @effect/cli, whose help has no page width (it pads the
+ * command list to its longest usage, some 300 columns, and never wraps a description) and whose
+ * subcommand usage leaves out the program and its global flags. The content is @effect/cli's own
+ * (descriptions, arguments, options from the command descriptors); only the layout is ours.
+ */
+
+/** At most this many columns per line. */
+export const width = 100
+
+/** A command and the subcommands under it. */
+export interface Node {
+  readonly name: string
+  readonly descriptor: CommandDescriptor.Command<unknown>
+  readonly children: ReadonlyArray<Node>
+}
+
+/**
+ * The node of a command. Its subcommands are read from the descriptor (by name: @effect/cli keeps
+ * them in a map) unless given: @effect/cli gives a subcommand that has subcommands of its own without
+ * them, so the program passes its commands.
+ */
+export const node = (descriptor: CommandDescriptor.Command<unknown>, children?: ReadonlyArray<Node>): Node => {
+  const name = Array.from(CommandDescriptor.getNames(descriptor))[0] ?? ""
+  const found = Array.from(HashMap.values(CommandDescriptor.getSubcommands(descriptor)))
+    .filter((d) => !HashSet.has(CommandDescriptor.getNames(d), name))
+    .map((d) => node(d))
+    .sort((a, b) => a.name.localeCompare(b.name))
+  return { name, descriptor, children: children ?? found }
+}
+
+/**
+ * The commands from the program to the one `args` ask help for, when they ask for help (as
+ * @effect/cli decides: `-h` or `--help` where it accepts them); none otherwise.
+ */
+export const requested = (program: Node, args: ReadonlyArray<string>) =>
+  CommandDescriptor.parse(program.descriptor, [program.name, ...args], CliConfig.defaultConfig).pipe(
+    Effect.map((directive) =>
+      CommandDirective.isBuiltIn(directive) && BuiltInOptions.isShowHelp(directive.option) ? Option.some(pathOf(program, args)) : Option.none()
+    ),
+    Effect.orElseSucceed(() => Option.none<ReadonlyArray<Node>>())
+  )
+
+/** Subcommands are found by name, as @effect/cli finds them: the first argument naming one, at each level. */
+const pathOf = (program: Node, args: ReadonlyArray<string>): ReadonlyArray<Node> => {
+  const path = [program]
+  for (const arg of args) {
+    const child = path[path.length - 1]!.children.find((c) => c.name === arg)
+    if (child !== undefined) path.push(child)
+  }
+  return path
+}
+
+const spanText = (span: Span.Span): string => {
+  switch (span._tag) {
+    case "Text":
+    case "URI":
+      return span.value
+    case "Sequence":
+      return spanText(span.left) + spanText(span.right)
+    default:
+      return spanText(span.value)
+  }
+}
+
+const blocks = (doc: HelpDoc.HelpDoc): ReadonlyArray<HelpDoc.HelpDoc> =>
+  doc._tag === "Empty" ? [] : doc._tag === "Sequence" ? [...blocks(doc.left), ...blocks(doc.right)] : [doc]
+
+const isHeader = (doc: HelpDoc.HelpDoc, title: string) => doc._tag === "Header" && spanText(doc.value) === title
+
+/** A command's help without @effect/cli's list of subcommands (the last section), which we lay out ourselves. */
+const ownHelp = (descriptor: CommandDescriptor.Command<unknown>) => {
+  const all = blocks(CommandDescriptor.getHelp(descriptor, CliConfig.defaultConfig))
+  const commands = all.findIndex((b) => isHeader(b, "COMMANDS"))
+  return commands < 0 ? all : all.slice(0, commands)
+}
+
+/** The paragraph under DESCRIPTION, for the list of subcommands. */
+const description = (descriptor: CommandDescriptor.Command<unknown>) => {
+  const all = ownHelp(descriptor)
+  const next = all[all.findIndex((b) => isHeader(b, "DESCRIPTION")) + 1]
+  return next?._tag === "Paragraph" ? spanText(next.value) : ""
+}
+
+/** Blocks one blank line apart. */
+const separated = (docs: ReadonlyArray<AnsiDoc.AnsiDoc>) => Doc.concatWith(docs, (a, b) => Doc.hcat([a, Doc.hardLine, Doc.hardLine, b]))
+
+const bold = (text: string) => Doc.annotate(Doc.text(text), Ansi.bold)
+
+const render = (doc: HelpDoc.HelpDoc): AnsiDoc.AnsiDoc => {
+  switch (doc._tag) {
+    case "Header":
+      return bold(spanText(doc.value))
+    case "Paragraph":
+      return Doc.reflow(spanText(doc.value))
+    case "DescriptionList":
+      return separated(doc.definitions.map(([term, body]) => separated([bold(spanText(term)), Doc.indent(separated(blocks(body).map(render)), 2)])))
+    case "Enumeration":
+      return Doc.indent(Doc.concatWith(doc.elements.map((e) => Doc.hcat([Doc.text("- "), Doc.align(render(e))])), (a, b) => Doc.hcat([a, Doc.hardLine, b])), 2)
+    case "Sequence":
+    case "Empty":
+      return separated(blocks(doc).map(render))
+  }
+}
+
+/** A usage's parts (the program, each option, each argument), each kept whole on one line. */
+const parts = (usage: Usage.Usage): ReadonlyArray<Usage.Usage> =>
+  usage._tag === "Concat" ? [...parts(usage.left), ...parts(usage.right)] : usage._tag === "Empty" ? [] : [usage]
+
+const partText = (usage: Usage.Usage) => Usage.enumerate(usage, CliConfig.defaultConfig).map(spanText).join(" | ")
+
+/**
+ * `$ program [global flags] command [its flags] <ARGS>`, and `<command>` when the last has subcommands
+ * (@effect/cli's usage of a command with subcommands says nothing of them).
+ */
+const usageLine = (path: ReadonlyArray<Node>) => {
+  const shown = path.flatMap((n) => parts(CommandDescriptor.getUsage(n.descriptor)).map(partText))
+  const more = path[path.length - 1]!.children.length > 0 ? ["<command>"] : []
+  return Doc.hcat([Doc.text("$ "), Doc.hang(Doc.fillSep([...shown, ...more].map((text) => Doc.text(text))), 2)])
+}
+
+/** Every command under `n`, named from it (`tenants create`), with its description. */
+const commands = (n: Node, prefix = ""): ReadonlyArray<readonly [string, string]> =>
+  n.children.flatMap((c) => [[`${prefix}${c.name}`, description(c.descriptor)] as const, ...commands(c, `${prefix}${c.name} `)])
+
+const commandList = (n: Node) => {
+  const rows = commands(n)
+  const column = Math.max(...rows.map(([name]) => name.length)) + 2
+  const lines = rows.map(([name, text]) => Doc.hcat([Doc.fillBreak(Doc.text(name), column), Doc.align(Doc.reflow(text))]))
+  return Doc.indent(Doc.concatWith(lines, (a, b) => Doc.hcat([a, Doc.hardLine, b])), 2)
+}
+
+/** The help of the last command of `path` (from the program down), at most {@link width} columns wide. */
+export const help = (program: { readonly name: string; readonly version: string }, path: ReadonlyArray<Node>): string => {
+  const target = path[path.length - 1]!
+  const sections = [
+    Doc.hcat([bold(program.name), Doc.text(` ${program.version}`)]),
+    bold("USAGE"),
+    usageLine(path),
+    ...ownHelp(target.descriptor).map(render),
+    ...(target.children.length === 0 ? [] : [bold("COMMANDS"), commandList(target)])
+  ]
+  return AnsiDoc.render(separated(sections), { style: "pretty", options: { lineWidth: width } })
+}
