@@ -34,7 +34,7 @@ interface Options {
 // operations (8 per connection at concurrency 50) or 1,000 Redis GETs (0.1 s) a run's ratio swung 0.35–1.0.
 const full: Options = {
   postgres: { ops: 2000, reps: 5, concurrencies: [1, 50] },
-  redis: { ops: 20_000, reps: 5 },
+  redis: { ops: 20_000, reps: 9 },
   tokens: { ops: 20_000, reps: 5, rotations: 50 },
   clickhouse: {
     ingestSizes: [10_000, 100_000], ingestBatch: 10_000, reps: 5,
