@@ -64,6 +64,16 @@ export const metadataRepositoryContract = <E>(
             expect((yield* repo.listTenants()).some((x) => x.id === t.id)).toBe(false)
           }))
 
+        it.effect("a config is JSON: a negative zero in it reads back as 0 (JSON has no -0), everything else exactly", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const t = tenant({ config: { zero: -0, nested: [{ zero: -0 }], tiny: -3.4515375389819534e-35, big: 76399742287872 } })
+            yield* repo.createTenant(t)
+            const config = Option.getOrThrow(yield* repo.getTenant(t.id)).config
+            expect(Object.is(config.zero, 0)).toBe(true)
+            expect(config).toStrictEqual({ zero: 0, nested: [{ zero: 0 }], tiny: -3.4515375389819534e-35, big: 76399742287872 })
+          }))
+
         it.effect("lists tenants oldest first", () =>
           Effect.gen(function*() {
             const repo = yield* Repo
