@@ -17,6 +17,7 @@ import type * as Tracer from "effect/Tracer"
 import { Redis } from "ioredis"
 import { randomUUID } from "node:crypto"
 import { Cache, RedisCache } from "../src/index.js"
+import * as Namespaces from "../src/testing/Namespaces.js"
 import { type CaseResult, compare as compareCase, countingTracer, isMain, machine, table } from "./Harness.js"
 import * as Redacted from "effect/Redacted"
 
@@ -111,13 +112,8 @@ export const runRedis = async (o: RedisOptions): Promise<ReadonlyArray<CaseResul
   }
   // The cached token lookup against a raw GET is bench/tokens.ts's (issue 13/14 item 2).
 
-  // Clean up the bench keys.
-  let cursor = "0"
-  do {
-    const [next, found] = await raw.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
-    cursor = next
-    if (found.length > 0) await raw.unlink(...found)
-  } while (cursor !== "0")
+  // Clean up the bench keys (the test kit's own prefix removal).
+  await Effect.runPromise(Namespaces.dropRedisPrefix(Redacted.make(url), prefix))
   await runtime.dispose()
   await raw.quit()
   await same.quit()

@@ -31,6 +31,7 @@ import {
   SqlMetadataRepository
 } from "../src/index.js"
 import { type CaseResult, compare, isMain, machine, type Sample, sample, table } from "./Harness.js"
+import * as Namespaces from "../src/testing/Namespaces.js"
 
 const url = process.env.LLMTRACE_REDIS_URL ?? "redis://127.0.0.1:6379"
 const GROUP = "Token lookup"
@@ -126,12 +127,7 @@ export const runTokens = async (o: TokensOptions): Promise<{ readonly rows: Read
     console.error(`  ${GROUP} / staleness: a rotated token refused by another process after ${staleness.median.toFixed(2)} ms (median; max ${staleness.max.toFixed(2)} ms)`)
     return { rows, stalenessMs: staleness }
   } finally {
-    let cursor = "0"
-    do {
-      const [next, found] = await raw.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
-      cursor = next
-      if (found.length > 0) await raw.unlink(...found)
-    } while (cursor !== "0")
+    await Effect.runPromise(Namespaces.dropRedisPrefix(Redacted.make(url), prefix))
     await raw.quit()
     await runtime.dispose()
     rmSync(dir, { recursive: true, force: true })
