@@ -21,6 +21,8 @@ import type pg from "pg"
  *   `query_timeout` (PostgresClient sets all three). An interrupted call is not cancelled on the
  *   server (the result is dropped); the statement ends within `statement_timeout`.
  */
+
+/** Distinct statement texts given a name per pool; the rest run unnamed. */
 export const maxNamed = 200
 
 export type Run = <A extends object>(statement: Statement.Statement<A>) => Effect.Effect<ReadonlyArray<A>, SqlError>
