@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -10,20 +10,27 @@ import { freePort, silentServer } from "../support/ports.js"
 const scratch = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-cli-startup-"))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
-const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}, user?: Cli.User) => Cli.cli(scratch, args, env, undefined, user)
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => Cli.cli(scratch, args, env)
 
 /**
- * Root may write anywhere: a root test process runs the command as `nobody`, with a temporary
- * directory (tsx's cache) and a scratch that user can reach.
+ * Makes `dir` a directory this process's user cannot write, and undoes it when `run` ends. Root
+ * may write anywhere the mode bits forbid, so under root the directory is made immutable
+ * (`chattr +i`, refused to root with EPERM) rather than running the command as another user, who
+ * might not reach the checkout at all (a clone under a private `mktemp -d`).
  */
-const unprivileged = (): { readonly user?: Cli.User; readonly env: Record<string, string> } => {
-  if (process.getuid?.() !== 0) return { env: {} }
-  chmodSync(scratch, 0o755)
-  const tmp = path.join(scratch, "tmp-nobody")
-  mkdirSync(tmp, { recursive: true })
-  chmodSync(tmp, 0o1777)
-  return { user: { uid: 65534, gid: 65534 }, env: { TMPDIR: tmp, HOME: tmp } }
+const unwritable = async <A>(dir: string, run: () => Promise<A>): Promise<A> => {
+  const root = process.getuid?.() === 0
+  if (root) execFileSync("chattr", ["+i", dir])
+  else chmodSync(dir, 0o555)
+  try {
+    return await run()
+  } finally {
+    if (root) execFileSync("chattr", ["-i", dir])
+    else chmodSync(dir, 0o755)
+  }
 }
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 describe("llmtrace-storage failing to start", () => {
   // The connect timeouts are far longer than the test's own bound: only failing at once returns in time.
@@ -52,15 +59,16 @@ describe("llmtrace-storage failing to start", () => {
 
   it("a lite data directory whose ClickHouse directory cannot be written: our one line with the reason, no line of the engine's", async () => {
     const dir = path.join(scratch, "read-only")
-    mkdirSync(path.join(dir, "clickhouse"), { recursive: true })
-    chmodSync(dir, 0o777)
-    chmodSync(path.join(dir, "clickhouse"), 0o555)
-    const { env, user } = unprivileged()
-    const result = await cli(["stats"], { ...env, LLMTRACE_DATA_DIR: dir }, user)
-    expect(result.code).toBe(1)
     const engine = path.join(dir, "clickhouse")
+    mkdirSync(engine, { recursive: true })
+    const result = await unwritable(engine, () => cli(["stats"], { LLMTRACE_DATA_DIR: dir }))
+    expect(result.code).toBe(1)
+    // EACCES from the mode bits; EPERM from the immutable flag (under root)
     expect(result.stderr.trim().split("\n")).toEqual([
-      `error: StorageUnavailable [clickhouse]: cannot open the embedded ClickHouse engine at ${engine}: Error: EACCES: permission denied, access '${engine}'`
+      expect.stringMatching(new RegExp(
+        `^error: StorageUnavailable \\[clickhouse\\]: cannot open the embedded ClickHouse engine at ${escape(engine)}: ` +
+          `Error: (EACCES: permission denied|EPERM: operation not permitted), access '${escape(engine)}'$`
+      ))
     ])
   }, 120_000)
 

@@ -19,19 +19,13 @@ const environment = (env: Record<string, string>) => ({
   ...env
 })
 
-/** Another user to run the command as (a root test process runs it as `nobody` where root could write anywhere). */
-export interface User {
-  readonly uid: number
-  readonly gid: number
-}
-
 /**
  * Runs `llmtrace-storage ARGS` in `cwd` with no `LLMTRACE_*` variable but those of `env`; `input` is piped to its standard
- * input; `user`, when given, runs it as that user.
+ * input.
  */
-export const cli = (cwd: string, args: ReadonlyArray<string>, env: Record<string, string> = {}, input?: string | Uint8Array, user?: User): Promise<Result> =>
+export const cli = (cwd: string, args: ReadonlyArray<string>, env: Record<string, string> = {}, input?: string | Uint8Array): Promise<Result> =>
   new Promise((resolve) => {
-    const options = { cwd, env: environment(env), timeout: 120_000, maxBuffer: 16 * 2 ** 20, ...user }
+    const options = { cwd, env: environment(env), timeout: 120_000, maxBuffer: 16 * 2 ** 20 }
     const child = execFile(tsx, [main, ...args], options, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
     if (input !== undefined) child.stdin?.end(input)
