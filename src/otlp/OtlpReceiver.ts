@@ -30,21 +30,27 @@ import * as OtlpProtobuf from "./OtlpProtobuf.js"
  * partial success, and a request whose every span is refused is a 400.
  *
  * Memory is bounded by `maxConcurrentRequests × maxBodyBytes` (a request beyond either bound is refused, not queued)
- * plus the writer's own capacity; when the writer is full the receiver answers 429 with `Retry-After` (the OTLP spec's
- * retryable answer) instead of waiting, and 503 when the writer is closing or storage is unavailable.
+ * plus the writer's own capacity. Admission is decided before any span of a request is written: when the writer
+ * already holds `maxBufferedSpans` unsettled spans the answer is 429 with `Retry-After` (the OTLP spec's retryable
+ * answer), so a 429 never follows a partial write; 503 when the writer is closing or storage is unavailable.
  */
 export interface Options {
   /** Largest body, compressed and after gunzip (default 16 MiB). */
   readonly maxBodyBytes?: number
   /** Requests decoded or written at once; more are answered 429 (default 16). */
   readonly maxConcurrentRequests?: number
-  /** How long a request may wait for room in the writer before a 429 (default 2 seconds). */
+  /** Unsettled spans in the writer above which a request is answered 429 (default 10,000; keep it below the writer's capacity). */
+  readonly maxBufferedSpans?: number
+  /**
+   * How long an admitted request may wait for room in the writer (default 30 seconds); past it the answer is 503 and
+   * the spans already handed over stay accepted (a retry stores them again, which is idempotent).
+   */
   readonly acceptTimeout?: Duration.DurationInput
   /** The `Retry-After` of a 429 or 503, in seconds (default 1). */
   readonly retryAfterSeconds?: number
 }
 
-export const defaults = { maxBodyBytes: 16 * 1024 * 1024, maxConcurrentRequests: 16, acceptTimeout: "2 seconds", retryAfterSeconds: 1 } as const
+export const defaults = { maxBodyBytes: 16 * 1024 * 1024, maxConcurrentRequests: 16, maxBufferedSpans: 10_000, acceptTimeout: "30 seconds", retryAfterSeconds: 1 } as const
 
 type Format = "json" | "protobuf"
 
@@ -179,14 +185,18 @@ export const make = (options: Options = {}) =>
       )
     }
 
+    const maxBuffered = options.maxBufferedSpans ?? defaults.maxBufferedSpans
     const write = (spans: ReadonlyArray<TraceSpan>): Effect.Effect<void, Refusal> =>
-      writer.writeAll(spans).pipe(
-        Effect.timeoutFail({ duration: acceptTimeout, onTimeout: () => new Refusal(429, "the writer is full: retry later", true) }),
-        Effect.catchTags({
-          WriterClosed: () => Effect.fail(new Refusal(503, "shutting down", true)),
-          InvalidInput: (e) => Effect.fail(new Refusal(400, e.message))
-        })
-      )
+      Effect.flatMap(writer.stats, (stats): Effect.Effect<void, Refusal> =>
+        stats.buffered + spans.length > Math.max(maxBuffered, spans.length)
+          ? Effect.fail(new Refusal(429, "the store is behind: retry later", true))
+          : writer.writeAll(spans).pipe(
+            Effect.timeoutFail({ duration: acceptTimeout, onTimeout: () => new Refusal(503, "the writer had no room in time: retry later", true) }),
+            Effect.catchTags({
+              WriterClosed: () => Effect.fail(new Refusal(503, "shutting down", true)),
+              InvalidInput: (e) => Effect.fail(new Refusal(400, e.message))
+            })
+          ))
 
     const exportTraces = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
