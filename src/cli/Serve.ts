@@ -21,7 +21,7 @@ export const serve = Command.make(
     Effect.gen(function*() {
       yield* Layer.launch(
         OtlpReceiver.layer({ host, port }).pipe(
-          Layer.tap(() => Console.log(`listening on http://${host}:${port} (OTLP/HTTP: POST /v1/traces, JSON or protobuf; GET /health)`))
+          Layer.tap(() => Console.error(`listening on http://${host}:${port} (OTLP/HTTP: POST /v1/traces, JSON or protobuf; GET /health)`))
         )
       ).pipe(
         Effect.onInterrupt(() =>
