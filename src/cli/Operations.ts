@@ -7,7 +7,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as TraceWriter from "../ingest/TraceWriter.js"
-import type { TenantId } from "../domain/Ids.js"
+import * as Schema from "effect/Schema"
+import { TenantId } from "../domain/Ids.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import * as StorageMigrations from "../StorageMigrations.js"
 import * as StorageProfile from "../StorageProfile.js"
@@ -77,15 +78,29 @@ const embedsClickHouse = (o: StorageProfile.Options) =>
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
+/** The tenant of an otlp file: OTLP carries none, so the command line names it. */
+const otlpTenant = (tenant: Option.Option<string>) =>
+  Option.match(tenant, {
+    onNone: () => Effect.fail(new CommandFailed({ message: "--format otlp needs --tenant <id>: OTLP spans carry no tenant" })),
+    onSome: (raw) =>
+      Schema.decodeUnknown(TenantId)(raw).pipe(Effect.mapError(() => new CommandFailed({ message: `not a tenant id (a UUID): ${JSON.stringify(raw)}` })))
+  })
+
 export const ingest = Command.make(
   "ingest",
   {
     file: Args.text({ name: "FILE" }).pipe(Args.withDescription("a JSON Lines file (decompressed when it ends in .gz), or - for standard input")),
     allowBadLines: Options.boolean("allow-bad-lines").pipe(Options.withDescription("exit 0 when lines were bad or refused (they are still reported)")),
-    knownTenantsOnly: Options.boolean("known-tenants-only").pipe(Options.withDescription("refuse lines with spans of a tenant the metadata store does not know"))
+    knownTenantsOnly: Options.boolean("known-tenants-only").pipe(Options.withDescription("refuse lines with spans of a tenant the metadata store does not know")),
+    format: Options.choice("format", ["jsonl", "otlp"]).pipe(
+      Options.withDescription("jsonl: our spans and traces; otlp: the OpenTelemetry Collector file exporter's lines (needs --tenant)"),
+      Options.withDefault("jsonl")
+    ),
+    tenant: Options.text("tenant").pipe(Options.withDescription("the tenant (a UUID) the spans of an otlp file belong to"), Options.optional)
   },
-  ({ allowBadLines, file, knownTenantsOnly }) =>
+  ({ allowBadLines, file, format, knownTenantsOnly, tenant }) =>
     Effect.gen(function*() {
+      const parse = format === "otlp" ? Ingest.parseOtlpLine(yield* otlpTenant(tenant)) : undefined
       // The input is checked before the storage starts: a missing file is one line at once.
       const opened = yield* Ingest.open(file)
       const input = file === "-" && embedsClickHouse(yield* options)
@@ -110,7 +125,7 @@ export const ingest = Command.make(
             badLine: (line, reason) => Console.error(`line ${line}: ${reason} (skipped)`),
             tenantKnown: (id) => Effect.map(metadata.getTenant(id as TenantId), Option.isSome)
           },
-          { knownTenantsOnly },
+          { knownTenantsOnly, parse },
           c
         ).pipe(
           // Ctrl-C or SIGTERM: reading stops, what was accepted is stored, and the operator is told how far it got.

@@ -7,20 +7,17 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
 import { createServer } from "node:http"
 import { gunzip } from "node:zlib"
-import * as OtelMapping from "../domain/OtelMapping.js"
 import type * as Otlp from "../domain/OtlpModel.js"
+import type { TraceSpan } from "../domain/Trace.js"
 import type { TenantId } from "../domain/Ids.js"
-import { TraceSpan } from "../domain/Trace.js"
-import { isTraceSpan } from "../domain/TraceSpanGuard.js"
 import * as TraceWriter from "../ingest/TraceWriter.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import { OtlpDecodeError } from "./OtlpDecodeError.js"
 import * as OtlpJson from "./OtlpJson.js"
 import * as OtlpProtobuf from "./OtlpProtobuf.js"
+import { toTraceSpans } from "./OtlpSpans.js"
 
 /**
  * The OTLP/HTTP trace receiver (`POST /v1/traces`, JSON or protobuf, optionally gzip) as an @effect/platform router:
@@ -115,34 +112,6 @@ const gunzipBounded = (body: Uint8Array, maxBytes: number) =>
 const formatOf = (contentType: string): Format | undefined => {
   const type = contentType.split(";")[0]!.trim().toLowerCase()
   return type === "application/json" ? "json" : type === "application/x-protobuf" || type === "application/protobuf" ? "protobuf" : undefined
-}
-
-const validateSpan = Schema.validateEither(TraceSpan, { errors: "first" })
-
-const reason = (error: ParseResult.ParseError): string => {
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-  return issue === undefined ? "invalid" : `${issue.path.join(".")}: ${issue.message}`
-}
-
-/** The request's spans as TraceSpans of the tenant, and the refused ones described. */
-export const toTraceSpans = (tenantId: TenantId, request: Otlp.ExportRequest) => {
-  const spans: Array<TraceSpan> = []
-  const refused: Array<string> = []
-  for (const resource of request.resourceSpans) {
-    const serviceName = OtelMapping.serviceNameOf(resource.resource.attributes)
-    for (const scope of resource.scopeSpans) {
-      for (const otlp of scope.spans) {
-        const span = OtelMapping.toTraceSpan(tenantId, { serviceName, scopeName: scope.scope.name }, otlp)
-        if (isTraceSpan(span)) spans.push(span)
-        else {
-          const checked = validateSpan(span)
-          if (checked._tag === "Right") spans.push(checked.right)
-          else refused.push(`span ${JSON.stringify(otlp.spanId)}: ${reason(checked.left)}`)
-        }
-      }
-    }
-  }
-  return { spans, refused }
 }
 
 const decode = (format: Format, body: Uint8Array): Effect.Effect<Otlp.ExportRequest, Refusal> =>

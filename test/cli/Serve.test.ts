@@ -54,3 +54,23 @@ it("serve receives OTLP/JSON with the tenant's token; SIGTERM flushes and exits 
   expect(spans.find((s) => s.spanId === ids[1])!.parentSpanId).toBe(ids[0])
   expect(spans.every((s) => s.modelName === "gpt-4o" && s.tags.big === "9223372036854775807" && s.tags["service.name"] === "svc")).toBe(true)
 }, 240_000)
+
+it("ingest --format otlp --tenant stores the Collector file exporter's lines (one ExportTraceServiceRequest each); bad lines are reported", async () => {
+  const env = { LLMTRACE_STORAGE_PROFILE: "memory" }
+  const tenantId = "66666666-6666-4666-8666-666666666666"
+  const traceId = randomBytes(16).toString("hex")
+  const line = (spanIds: ReadonlyArray<string>) => JSON.stringify({
+    resourceSpans: [{ scopeSpans: [{ spans: spanIds.map((spanId) => ({ traceId, spanId, name: "chat", startTimeUnixNano: 1700000000000000000 })) }] }]
+  })
+  const file = path.join(scratch, "collector.json")
+  const { writeFileSync } = await import("node:fs")
+  writeFileSync(file, [line([randomBytes(8).toString("hex"), randomBytes(8).toString("hex")]), "not json", line(["0000000000000000"]), line([randomBytes(8).toString("hex")])].join("\n") + "\n")
+  const result = await Cli.cli(scratch, ["ingest", "--format", "otlp", "--tenant", tenantId, "--allow-bad-lines", file], env)
+  expect(result.stdout).toContain("ingested 3 spans from 4 lines")
+  expect(result.stdout).toContain("2 bad lines skipped")
+  expect(result.stderr).toContain("line 2: json")
+  expect(result.stderr).toContain("line 3: span \"0000000000000000\": spanId")
+  expect(result.code).toBe(0)
+  const missing = await Cli.cli(scratch, ["ingest", "--format", "otlp", file], env)
+  expect([missing.code, missing.stderr.trim()]).toEqual([1, "error: --format otlp needs --tenant <id>: OTLP spans carry no tenant"])
+}, 240_000)
