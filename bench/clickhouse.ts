@@ -32,7 +32,8 @@ import {
   TraceSpan,
   TraceWriter
 } from "../src/index.js"
-import { columns, nextVersion, toRow } from "../src/clickhouse/SpanRows.js"
+import { columns, toRow } from "../src/clickhouse/SpanRows.js"
+import * as SpanVersion from "../src/domain/SpanVersion.js"
 import { type CaseResult, compare, fmt, gc, isMain, load1, loadText, machine, mib, type Sample, table, timeCalls, withPeakRss } from "./Harness.js"
 import * as Redacted from "effect/Redacted"
 
@@ -189,7 +190,7 @@ export interface ClickHouseResults {
 }
 
 const GROUP = "ClickHouse (embedded chDB)"
-const toRawRow = (s: TraceSpan) => toRow(s, nextVersion())
+const toRawRow = (s: TraceSpan) => toRow(s, SpanVersion.next())
 const WRITER_DB = "bench_writer"
 const RAW_DB = "bench_raw"
 
