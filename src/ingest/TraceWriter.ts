@@ -396,7 +396,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
           }
         }
         yield* Effect.logError(
-          `TraceWriter: ${unsettled} entries still unsettled ${Duration.format(flushTimeout)} after close; dead-lettering ${spans.length} spans and ${records.length} trace records buffered or in flight`
+          `TraceWriter: ${unsettled} ${records.length > 0 ? "spans and trace records" : "spans"} still unsettled ${Duration.format(flushTimeout)} after close; dead-lettering ${spans.length} spans and ${records.length} trace records buffered or in flight`
         )
         const why = `the writer closed before they were stored (flushTimeout ${Duration.format(flushTimeout)})`
         if (left.length > 0) yield* Effect.timeoutOption(Effect.interruptible(deadLetter({ spans, versions, records }, why)), flushTimeout)
