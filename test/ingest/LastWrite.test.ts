@@ -13,6 +13,7 @@ import {
   MemoryTraceRepository,
   newTenantId,
   newTraceId,
+  type StorageError,
   StorageProfile,
   StorageUnavailable,
   TraceRepository,
@@ -24,7 +25,7 @@ import { span } from "../support/fixtures.js"
 // "Last write" is the last call to `write`, whatever the retries, the concurrent batches and the
 // dead-letter replays do afterwards: the version is stamped at `write` and carried to the engine.
 
-const engines: ReadonlyArray<readonly [string, Layer.Layer<TraceRepository.TraceRepository | TraceWriter.TraceSink>]> = [
+const engines: ReadonlyArray<readonly [string, Layer.Layer<TraceRepository.TraceRepository | TraceWriter.TraceSink, StorageError>]> = [
   ["memory", MemoryTraceRepository.layer()],
   ["chDB", ClickHouseTraceRepository.layer().pipe(Layer.provide(ClickHouseClient.layer({ url: Redacted.make("chdb::memory:"), database: "llmtrace_lastwrite" })))]
 ]
