@@ -21,6 +21,9 @@ import { toTraceSpans } from "../src/otlp/OtlpSpans.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const tsx = path.join(root, "node_modules/.bin/tsx")
+// The measured processes run node itself (tsx as a loader): the tsx launcher would be a parent whose RSS is not theirs.
+const loader = import.meta.resolve("tsx")
+const node = (args: ReadonlyArray<string>) => [process.execPath, ["--import", loader, main, ...args]] as const
 const main = path.join(root, "src/cli/main.ts")
 const quick = process.argv.includes("--quick")
 const total = quick ? 20_000 : 200_000
@@ -76,7 +79,7 @@ const viaServe = async (name: string, bodies: ReadonlyArray<Uint8Array>, content
     const token = `tok-bench-${name}`
     cli(dir, ["tenants", "create", "--name", "bench", "--token", token])
     const port = await freePort()
-    const child = spawn(tsx, [main, "serve", "--port", String(port)], { cwd: dir, env: { ...process.env, LLMTRACE_DATA_DIR: path.join(dir, "data") }, stdio: ["ignore", "ignore", "pipe"] })
+    const child = spawn(...node(["serve", "--port", String(port)]), { cwd: dir, env: { ...process.env, LLMTRACE_DATA_DIR: path.join(dir, "data") }, stdio: ["ignore", "ignore", "pipe"] })
     await new Promise<void>((resolve) => child.stderr.on("data", (d: Buffer) => d.toString().includes("listening") && resolve()))
     let peak = 0
     const poll = setInterval(() => (peak = Math.max(peak, peakRss(child.pid!))), 100)
@@ -111,7 +114,7 @@ const viaIngest = async (jsonl: string): Promise<Result> => {
   try {
     const file = path.join(dir, "spans.jsonl")
     writeFileSync(file, jsonl)
-    const child = spawn(tsx, [main, "ingest", file], { cwd: dir, env: { ...process.env, LLMTRACE_DATA_DIR: path.join(dir, "data") }, stdio: ["ignore", "pipe", "ignore"] })
+    const child = spawn(...node(["ingest", file]), { cwd: dir, env: { ...process.env, LLMTRACE_DATA_DIR: path.join(dir, "data") }, stdio: ["ignore", "pipe", "ignore"] })
     let out = ""
     child.stdout.on("data", (d: Buffer) => (out += d.toString()))
     let peak = 0

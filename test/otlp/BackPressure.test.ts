@@ -4,6 +4,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { randomBytes, randomUUID } from "node:crypto"
 import { expect, it } from "vitest"
 import { MetadataRepository, newTenantId, NewTenant, StorageProfile, TraceWriter } from "../../src/index.js"
+import * as MemoryFileSystem from "../../src/memory/MemoryFileSystem.js"
 import * as OtlpReceiver from "../../src/otlp/OtlpReceiver.js"
 import { freePort } from "../support/ports.js"
 
@@ -18,7 +19,7 @@ it("under 10 concurrent exporters faster than the store: 429 with Retry-After, b
     storeSpans: (spans) => Effect.zipRight(Effect.sleep("50 millis"), Effect.sync(() => void (stored += spans.length))),
     storeTraces: () => Effect.void
   })
-  const writer = TraceWriter.layer({ batchSize: 100, capacity: 500, flushInterval: "20 millis", concurrency: 1 }).pipe(Layer.provide(slowSink))
+  const writer = TraceWriter.layer({ batchSize: 100, capacity: 500, flushInterval: "20 millis", concurrency: 1 }).pipe(Layer.provide(Layer.merge(slowSink, MemoryFileSystem.layer)))
   // The memory profile for the token lookup; its own writer is replaced by the slow one (the right side of merge wins).
   const metadata = StorageProfile.layer({ profile: "memory" })
   const port = await freePort()
