@@ -19,7 +19,7 @@ it("under 10 concurrent exporters faster than the store: 429 with Retry-After, b
     storeSpans: (spans) => Effect.zipRight(Effect.sleep("50 millis"), Effect.sync(() => void (stored += spans.length))),
     storeTraces: () => Effect.void
   })
-  const writer = TraceWriter.layer({ batchSize: 100, capacity: 500, flushInterval: "20 millis", concurrency: 1 }).pipe(Layer.provide(Layer.merge(slowSink, MemoryFileSystem.layer)))
+  const writer = TraceWriter.layer({ batchSize: 100, capacity: 500, flushInterval: "20 millis", concurrency: 1, deadLetterPath: "/dead-letters" }).pipe(Layer.provide(Layer.merge(slowSink, MemoryFileSystem.layer)))
   // The memory profile for the token lookup; its own writer is replaced by the slow one (the right side of merge wins).
   const metadata = StorageProfile.layer({ profile: "memory" })
   const port = await freePort()
