@@ -74,11 +74,13 @@ export const privateRedis = (options: PrivateRedisOptions = {}): Effect.Effect<P
     const url = `redis://127.0.0.1:${port}`
     let proc: ChildProcess | undefined
     const clustered = options.cluster === true || options.clusterMember === true
+    // The cluster bus listens on a port of its own (by default port + 10 000, which may be taken or past 65 535).
+    const busPort = clustered ? yield* Effect.promise(freePort) : 0
     const args = [
       "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
       ...(clustered ? [
         "--cluster-enabled", "yes", "--cluster-config-file", path.join(dir, "nodes.conf"), "--cluster-announce-ip", "127.0.0.1",
-        "--cluster-node-timeout", String(options.nodeTimeoutMs ?? 15_000)
+        "--cluster-port", String(busPort), "--cluster-node-timeout", String(options.nodeTimeoutMs ?? 15_000)
       ] : []),
       ...(options.args ?? [])
     ]
