@@ -57,6 +57,8 @@ export interface PrivateRedisOptions {
   readonly clusterMember?: boolean
   /** `cluster-node-timeout` in ms (default Redis's 15 000). */
   readonly nodeTimeoutMs?: number
+  /** The port is a TLS port (`--tls-port`; the plain port is off): pass the certificates in `args`. */
+  readonly tlsPort?: boolean
   /** More `redis-server` arguments (TLS, ACL users). */
   readonly args?: ReadonlyArray<string>
   /** How the readiness probe reaches the server, when plain `url` does not (a TLS-only server). */
@@ -77,7 +79,7 @@ export const privateRedis = (options: PrivateRedisOptions = {}): Effect.Effect<P
     // The cluster bus listens on a port of its own (by default port + 10 000, which may be taken or past 65 535).
     const busPort = clustered ? yield* Effect.promise(freePort) : 0
     const args = [
-      "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
+      ...(options.tlsPort === true ? ["--port", "0", "--tls-port", String(port)] : ["--port", String(port)]), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
       ...(clustered ? [
         "--cluster-enabled", "yes", "--cluster-config-file", path.join(dir, "nodes.conf"), "--cluster-announce-ip", "127.0.0.1",
         "--cluster-port", String(busPort), "--cluster-node-timeout", String(options.nodeTimeoutMs ?? 15_000)
