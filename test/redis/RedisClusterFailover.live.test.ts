@@ -29,10 +29,11 @@ import {
 } from "../../src/index.js"
 import { describeLive } from "../support/live.js"
 import { freshDatabase, livePostgres } from "../support/postgres.js"
-import { privateRedisCluster, redisServerInstalled } from "../support/redisServer.js"
+import { privateRedisCluster, redisCliInstalled, redisServerInstalled } from "../support/redisServer.js"
 
-const installed = await redisServerInstalled()
-const live = installed.available ? await livePostgres() : installed
+const server = await redisServerInstalled()
+const cli = server.available ? await redisCliInstalled() : server
+const live = cli.available ? await livePostgres() : cli
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const watcher = fileURLToPath(new URL("../support/token-watcher.ts", import.meta.url))
 

@@ -14,10 +14,11 @@ import * as path from "node:path"
 import { Cache, RedisCache, StorageConfig } from "../../src/index.js"
 import { cacheContract } from "../../src/testing/CacheContract.js"
 import { describeLive } from "../support/live.js"
-import { privateRedis, redisServerInstalled } from "../support/redisServer.js"
+import { opensslInstalled, privateRedis, redisServerInstalled } from "../support/redisServer.js"
 import { captureOutput, leaks, renderings, secret } from "../support/secrets.js"
 
-const installed = await redisServerInstalled()
+const server = await redisServerInstalled()
+const installed = server.available ? await opensslInstalled() : server
 
 /** A CA, a server certificate it signed for 127.0.0.1, and a second CA that signed nothing here, made with openssl. */
 const certificates = Effect.acquireRelease(

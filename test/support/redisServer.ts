@@ -30,6 +30,34 @@ export const redisServerInstalled = () =>
 /** The `redis-cli` binary: `REDIS_CLI`, else the one on PATH. */
 export const redisCliBinary = process.env.REDIS_CLI ?? "redis-cli"
 
+/** Under CI=true a missing `redis-cli` (it creates the private clusters) fails the file; locally the suite is skipped. */
+export const redisCliInstalled = () =>
+  requireService({
+    name: "redis-cli (binary, creates private test clusters)",
+    variable: "REDIS_CLI",
+    address: redisCliBinary,
+    probe: async () => {
+      const result = spawnSync(redisCliBinary, ["--version"], { encoding: "utf8" })
+      if (result.error !== undefined) throw result.error
+      if (result.status !== 0) throw new Error(`exit ${result.status}`)
+    },
+    howToStart: "`apt-get install redis-tools` (or set REDIS_CLI to the binary)"
+  })
+
+/** Under CI=true a missing `openssl` (it makes the TLS tests' certificates) fails the file; locally the suite is skipped. */
+export const opensslInstalled = () =>
+  requireService({
+    name: "openssl (binary, makes test certificates)",
+    variable: "PATH",
+    address: "openssl",
+    probe: async () => {
+      const result = spawnSync("openssl", ["version"], { encoding: "utf8" })
+      if (result.error !== undefined) throw result.error
+      if (result.status !== 0) throw new Error(`exit ${result.status}`)
+    },
+    howToStart: "`apt-get install openssl`"
+  })
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export interface PrivateRedis {
