@@ -87,32 +87,56 @@ export const describeCause = (cause: Cause.Cause<unknown>): string => {
 }
 
 /**
+ * Inserts one batch failure may send to isolate refused rows ({@link storeIsolating}): enough to
+ * find a few bad spans in a batch of thousands (each costs about 2·log2(n) inserts), never a storm.
+ */
+export const maxIsolationCalls = 64
+
+/**
  * Stores spans through `store`. A batch refused for any reason but `StorageUnavailable` (a
- * statement the engine rejects, a defect such as a throwing sink or a row that cannot be
- * converted) is split in halves until the refused spans are alone: those are returned with
- * their reason, every other span is stored. `StorageUnavailable` fails the whole call (the
- * caller retries or keeps the batch). Worst case, when every span is refused, 2n−1 calls.
+ * row-specific refusal of the engine, a defect such as a throwing sink or a row that cannot be
+ * converted) is split in halves, breadth first, until the refused spans are alone: those are
+ * returned with their reason, every other span is stored. `StorageUnavailable` fails the whole call
+ * (the caller retries or keeps the batch): a failure of the whole batch is never split. At most
+ * `maxCalls` calls of `store` (default {@link maxIsolationCalls}): the parts still refused then are
+ * returned unsplit, with their reason, rather than sending 2n−1 inserts. Breadth first, the parts
+ * left are the smallest ones that hold refused spans: every clean half was stored on the way.
  */
 export const storeIsolating = <R>(
   store: (spans: ReadonlyArray<TraceSpan>) => Effect.Effect<void, StorageError, R>,
-  spans: ReadonlyArray<TraceSpan>
+  spans: ReadonlyArray<TraceSpan>,
+  options: { readonly maxCalls?: number } = {}
 ): Effect.Effect<Array<Refused>, StorageUnavailable, R> => {
+  const maxCalls = Math.max(1, options.maxCalls ?? maxIsolationCalls)
   const refused: Array<Refused> = []
-  const go = (list: ReadonlyArray<TraceSpan>): Effect.Effect<void, StorageUnavailable, R> =>
-    Effect.suspend(() => store(list)).pipe(
+  // Parts still to try, in order; each is tried once.
+  const parts: Array<ReadonlyArray<TraceSpan>> = [spans]
+  let calls = 0
+  const next: Effect.Effect<void, StorageUnavailable, R> = Effect.suspend(() => {
+    const list = parts.shift()
+    if (list === undefined) return Effect.void
+    if (calls >= maxCalls) {
+      const left = [list, ...parts.splice(0)].flat()
+      for (const span of left) refused.push({ span, reason: `not isolated within ${maxCalls} inserts (refused in a part of ${list.length})` })
+      return Effect.void
+    }
+    calls++
+    return Effect.suspend(() => store(list)).pipe(
       Effect.catchAllCause((cause): Effect.Effect<void, StorageUnavailable, R> => {
         if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
         const failure = Cause.failureOption(cause)
         if (failure._tag === "Some" && failure.value._tag === "StorageUnavailable") return Effect.fail(failure.value)
-        if (list.length === 1) {
-          refused.push({ span: list[0]!, reason: describeCause(cause) })
-          return Effect.void
+        if (list.length === 1) refused.push({ span: list[0]!, reason: describeCause(cause) })
+        else {
+          const half = Math.ceil(list.length / 2)
+          parts.push(list.slice(0, half), list.slice(half))
         }
-        const half = Math.ceil(list.length / 2)
-        return Effect.zipRight(go(list.slice(0, half)), go(list.slice(half)))
-      })
+        return Effect.void
+      }),
+      Effect.zipRight(next)
     )
-  return Effect.as(go(spans), refused)
+  })
+  return Effect.as(next, refused)
 }
 
 /** One line summing up why spans were refused: each distinct reason once, with its count. */
