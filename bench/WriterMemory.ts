@@ -8,6 +8,11 @@
  *   node --import tsx bench/WriterMemory.ts [spans]        (BENCH_SPANS also works)
  *
  * BENCH_CAPACITY / BENCH_BATCH override the writer's capacity and batch size (to see what decides the figure).
+ * BENCH_PROMPT_BYTES gives every span a prompt of its own of that many bytes: the issue's case is
+ *
+ *   BENCH_PROMPT_BYTES=1000000 node --import tsx bench/WriterMemory.ts 15000   (peak RSS of 15,000 spans with 1 MB prompts)
+ *
+ * which the writer's byte budget (`maxBufferBytes`, default 64 MiB) is meant to keep under 1.2 GB.
  *
  * Memory does not depend on the machine's load; the elapsed time printed does, so it is not a
  * throughput figure (the ClickHouse benchmark measures that, against a raw insert).
@@ -20,7 +25,9 @@ import { StorageProfile, TraceWriter } from "../src/index.js"
 import { SpanSource } from "./clickhouse.js"
 
 const spans = Number(process.argv[2] ?? process.env.BENCH_SPANS ?? 1_000_000)
-const chunk = 10_000
+const promptBytes = Number(process.env.BENCH_PROMPT_BYTES ?? 0)
+// With large prompts, a few spans at a time: the generator must not hold what the writer would not.
+const chunk = promptBytes > 0 ? 16 : 10_000
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`
 
 const writer = {
@@ -40,7 +47,11 @@ const started = Date.now()
 const program = Effect.gen(function*() {
   const writer = yield* TraceWriter.TraceWriter
   const source = new SpanSource()
-  while (source.produced < spans) yield* writer.writeAll(source.next(Math.min(chunk, spans - source.produced)))
+  while (source.produced < spans) {
+    const next = source.next(Math.min(chunk, spans - source.produced))
+    // Each prompt a flat string of its own (not a slice or rope over a shared one), as if read from input.
+    yield* writer.writeAll(promptBytes > 0 ? next.map((s, i) => ({ ...s, prompt: Buffer.alloc(promptBytes, 97 + ((source.produced + i) % 26)).toString("latin1") })) : next)
+  }
   yield* writer.flush
   return yield* writer.stats
 }).pipe(Effect.provide(StorageProfile.lite({ dataDir, writer })))
@@ -51,6 +62,7 @@ Effect.runPromise(program).then(
     const rssKiB = process.resourceUsage().maxRSS
     console.log(JSON.stringify({
       spans,
+      promptBytes,
       writer,
       peakRss: mib(rssKiB * 1024),
       peakRssBytes: rssKiB * 1024,

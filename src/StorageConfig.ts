@@ -1,6 +1,7 @@
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as path from "node:path"
 import * as CachedMetadataRepository from "./CachedMetadataRepository.js"
 import * as ClickHouseClient from "./clickhouse/ClickHouseClient.js"
@@ -56,20 +57,33 @@ export const traces: Config.Config<Omit<ClickHouseTraceRepository.Options, "auto
   }
 )
 
-/** `LLMTRACE_TRACE_WRITER_*`: the buffered writer of both ClickHouse profiles. */
-export const writer: Config.Config<TraceWriter.Options> = TraceWriter.checkCapacity(
-  ConfigFields.named(TraceWriter.fields, {
-    batchSize: "LLMTRACE_TRACE_WRITER_BATCH_SIZE",
-    flushInterval: "LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL",
-    capacity: "LLMTRACE_TRACE_WRITER_CAPACITY",
-    maxRetries: "LLMTRACE_TRACE_WRITER_MAX_RETRIES",
-    deadLetterPath: "LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH",
-    replayOnStart: "LLMTRACE_TRACE_WRITER_REPLAY_ON_START",
-    validate: "LLMTRACE_TRACE_WRITER_VALIDATE",
-    flushTimeout: "LLMTRACE_TRACE_WRITER_FLUSH_TIMEOUT"
-  }),
-  { capacity: "LLMTRACE_TRACE_WRITER_CAPACITY", batchSize: "LLMTRACE_TRACE_WRITER_BATCH_SIZE" }
-)
+const writerNames = {
+  batchSize: "LLMTRACE_TRACE_WRITER_BATCH_SIZE",
+  flushInterval: "LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL",
+  capacity: "LLMTRACE_TRACE_WRITER_CAPACITY",
+  maxBufferBytes: "LLMTRACE_TRACE_WRITER_MAX_BUFFER_BYTES",
+  maxRetries: "LLMTRACE_TRACE_WRITER_MAX_RETRIES",
+  deadLetterPath: "LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH",
+  replayOnStart: "LLMTRACE_TRACE_WRITER_REPLAY_ON_START",
+  maxLineBytes: "LLMTRACE_TRACE_WRITER_MAX_LINE_BYTES",
+  validate: "LLMTRACE_TRACE_WRITER_VALIDATE",
+  flushTimeout: "LLMTRACE_TRACE_WRITER_FLUSH_TIMEOUT"
+} as const
+
+/**
+ * `LLMTRACE_TRACE_WRITER_*`: the buffered writer of both ClickHouse profiles. Its dead-letter
+ * directory is read here, but only the production profile uses it (lite derives its own from the data directory).
+ */
+export const writer: Config.Config<TraceWriter.Options> = TraceWriter.checkOptions(ConfigFields.named(TraceWriter.fields, writerNames), writerNames)
+
+/**
+ * The production profile's writer: `LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH` is required (several
+ * hosts or containers must not share a default by accident), and made absolute once, here.
+ */
+export const productionWriter: Config.Config<TraceWriter.Options> = Config.mapOrFail(writer, (o) =>
+  o.deadLetterPath === undefined || o.deadLetterPath.trim() === ""
+    ? Either.left(ConfigError.MissingData([writerNames.deadLetterPath], "the production profile needs a dead-letter directory (an absolute path, e.g. /var/lib/llmtrace/dead-letters)"))
+    : Either.right({ ...o, deadLetterPath: path.resolve(o.deadLetterPath) }))
 
 /** `LLMTRACE_POSTGRES_*`: the metadata database of the production profile. */
 export const postgres: Config.Config<PostgresClient.Options> = ConfigFields.named(PostgresClient.fields, {
@@ -108,7 +122,7 @@ export const lite: Config.Config<StorageProfile.LiteOptions> = Config.all({ data
 export const production: Config.Config<StorageProfile.ProductionOptions> = Config.all({
   clickhouse,
   traces,
-  writer,
+  writer: productionWriter,
   postgres,
   redis,
   autoMigrate,

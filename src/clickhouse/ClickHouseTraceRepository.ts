@@ -10,7 +10,7 @@ import * as TraceRepository from "../TraceRepository.js"
 import { ClickHouseClient, type ClickHouseClientShape } from "./ClickHouseClient.js"
 import * as ClickHouseMigrations from "./ClickHouseMigrations.js"
 import * as ConfigFields from "../ConfigFields.js"
-import { TraceSink } from "../ingest/TraceWriter.js"
+import { TraceSink, type TraceSinkShape } from "../TraceSink.js"
 import * as SpanQueries from "./SpanQueries.js"
 import * as TraceQueries from "./TraceQueries.js"
 
@@ -35,13 +35,13 @@ export const make = (options: Options = {}): Effect.Effect<TraceRepository.Trace
   Effect.flatMap(ClickHouseClient, (ch) => Effect.map(makeWithSink(ch, options), (parts) => parts.repository))
 
 /**
- * The repository and a {@link TraceWriter.TraceSink} over the same tables: the sink inserts spans the
+ * The repository and a {@link TraceSink} over the same tables: the sink inserts spans the
  * TraceWriter already validated, without validating them a second time (it is the ingest hot path).
  */
 export const makeWithSink = (
   ch: ClickHouseClientShape,
   options: Options = {}
-): Effect.Effect<{ readonly repository: TraceRepository.TraceRepositoryShape; readonly sink: Context.Tag.Service<TraceSink> }, StorageError> =>
+): Effect.Effect<{ readonly repository: TraceRepository.TraceRepositoryShape; readonly sink: TraceSinkShape }, StorageError> =>
   Effect.gen(function*() {
     if (options.skipSchemaCheck !== true) {
       yield* ClickHouseMigrations.ensure(ch, {
@@ -56,10 +56,10 @@ export const makeWithSink = (
     // bounds each round of its purge instead of the whole purge.
     const bound = (operation: string) => <A>(self: Effect.Effect<A, StorageError>) =>
       withTimeout(self, { backend: "clickhouse", operation, timeout })
-    const sink: Context.Tag.Service<TraceSink> = {
+    const sink: TraceSinkShape = {
       // Not Effect.fn: its per-call Error and retained closure kept each whole batch reachable.
-      storeSpans: (list) =>
-        bound("TraceWriter.flush")(SpanQueries.insertSpans(ch, "TraceWriter.flush", list)).pipe(
+      storeSpans: (list, versions) =>
+        bound("TraceWriter.flush")(SpanQueries.insertSpans(ch, "TraceWriter.flush", list, versions)).pipe(
           Effect.withSpan("TraceWriter.flush", { attributes: { "storage.backend": "clickhouse" } })
         ),
       storeTraces: (records) =>

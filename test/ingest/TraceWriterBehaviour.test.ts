@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -6,10 +7,11 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Scope from "effect/Scope"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { isTraceSpan, newTenantId, newTraceId, StorageConfig, type TraceEvent, StorageQueryError, StorageUnavailable, type TraceSpan, TraceWriter } from "../../src/index.js"
+import { deadRecords, deadSpans, headers } from "../support/deadLetters.js"
 import { span } from "../support/fixtures.js"
 
 // The writer's behaviour against sinks that misbehave on purpose: each test's sink is the fault.
@@ -43,16 +45,21 @@ const captureLogs = () => {
   return { lines, logger }
 }
 
-const deadLines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [])
-const deadSpans = (file: string) => deadLines(file).filter((l) => !l.startsWith("{\"deadLetter\""))
-const headers = (file: string) =>
-  deadLines(file).filter((l) => l.startsWith("{\"deadLetter\"")).map((l) => (JSON.parse(l) as { deadLetter: { reason: string; spans: number } }).deadLetter)
 
-const writerWith = (sink: { storeSpans: (b: ReadonlyArray<TraceSpan>) => Effect.Effect<void, StorageUnavailable | StorageQueryError> }, options: TraceWriter.Options) =>
-  TraceWriter.make({ replayOnStart: false, retryDelay: "1 millis", ...options }).pipe(Effect.provideService(TraceWriter.TraceSink, { storeTraces: () => Effect.void, ...sink }))
+const writerWith = (
+  sink: {
+    storeSpans: (b: ReadonlyArray<TraceSpan>) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
+    storeTraces?: (r: ReadonlyArray<TraceEvent>) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
+  },
+  options: TraceWriter.Options
+) =>
+  TraceWriter.make({ replayOnStart: false, retryDelay: "1 millis", ...options }).pipe(
+    Effect.provideService(TraceWriter.TraceSink, { storeTraces: () => Effect.void, ...sink }),
+    Effect.provide(NodeFileSystem.layer)
+  )
 
 describe("TraceWriter", () => {
-  it.live("trace records go to storeTraces in batches; one the engine refuses is isolated, the others stored, and it is counted and logged as lost with its id", () => {
+  it.live("trace records go to storeTraces in batches; one the engine refuses is isolated, the others stored, and it goes to failed/ with its reason, not lost", () => {
     const logs = captureLogs()
     return Effect.gen(function*() {
       const dir = yield* tempDir
@@ -72,7 +79,8 @@ describe("TraceWriter", () => {
             return Effect.void
           })
       }
-      const writer = yield* writerWith(traceSink, { deadLetterPath: path.join(dir, "d.jsonl"), batchSize: 10 })
+      const dead = path.join(dir, "d")
+      const writer = yield* writerWith(traceSink, { deadLetterPath: dead, batchSize: 10 })
       const tenantId = newTenantId()
       const ids = [newTraceId(), poison, newTraceId()]
       for (const traceId of ids) yield* writer.writeTrace({ tenantId, traceId, createdAt: new Date(Date.UTC(2026, 0, 2)), spans: [span(tenantId, traceId)] })
@@ -80,8 +88,9 @@ describe("TraceWriter", () => {
       // One batch of 3 records, refused; then each alone.
       expect(calls).toEqual([3, 1, 1, 1])
       expect(kept.map((r) => r.traceId)).toEqual([ids[0], ids[2]])
-      expect(yield* writer.stats).toMatchObject({ accepted: 3, stored: 3, tracesAccepted: 3, tracesStored: 2, tracesLost: 1 })
-      expect(logs.lines.find((l) => l.startsWith("FATAL"))).toContain(poison)
+      expect(yield* writer.stats).toMatchObject({ accepted: 3, stored: 3, tracesAccepted: 3, tracesStored: 2, tracesDeadLettered: 1, tracesLost: 0 })
+      expect(deadRecords(dead, "failed")).toEqual([{ reason: expect.stringContaining("refused"), trace: expect.objectContaining({ traceId: poison }) }])
+      expect(logs.lines.find((l) => l.startsWith("FATAL"))).toBeUndefined()
     }).pipe(Effect.provide(logs.logger), Effect.scoped)
   })
 
@@ -135,8 +144,8 @@ describe("TraceWriter", () => {
         expect(stored).toEqual(later)
         expect(deadSpans(file)).toHaveLength(10)
         expect(headers(file).map((h) => h.reason).join()).toContain("sink exploded")
-        expect(lines.filter((l) => l.includes("dead-lettered") && l.includes("sink exploded"))).toHaveLength(1)
-        expect(yield* writer.stats).toEqual({ accepted: 35, stored: 25, retried: 0, deadLettered: 10, lost: 0, buffered: 0, tracesAccepted: 0, tracesStored: 0, tracesLost: 0 })
+        expect(lines.filter((l) => l.includes("moved to") && l.includes("sink exploded"))).toHaveLength(1)
+        expect(yield* writer.stats).toEqual({ accepted: 35, stored: 25, retried: 0, deadLettered: 10, lost: 0, buffered: 0, tracesAccepted: 0, tracesStored: 0, tracesDeadLettered: 0, tracesLost: 0 })
       }).pipe(Effect.provide(logger), Effect.scoped)
     }).pipe(Effect.scoped))
 
@@ -157,9 +166,9 @@ describe("TraceWriter", () => {
         yield* writer.flush
         expect(stored).toHaveLength(4_999)
         expect(new Set(stored.map((s) => s.spanId)).has(list[3_217]!.spanId)).toBe(false)
-        expect(deadSpans(file).map((l) => (JSON.parse(l) as { spanId: string }).spanId)).toEqual([list[3_217]!.spanId])
+        expect(deadSpans(file).map((l) => l.span.spanId)).toEqual([list[3_217]!.spanId])
         expect(headers(file)[0]!.reason).toContain("Cannot parse input")
-        expect(lines.filter((l) => l.includes("dead-lettered"))).toHaveLength(1)
+        expect(lines.filter((l) => l.includes("refused spans and trace records moved to"))).toHaveLength(1)
         expect((yield* writer.stats)).toMatchObject({ stored: 4_999, deadLettered: 1, buffered: 0 })
       }).pipe(Effect.provide(logger), Effect.scoped)
     }).pipe(Effect.scoped))
@@ -174,7 +183,7 @@ describe("TraceWriter", () => {
       yield* writer.writeAll(spans(100))
       yield* writer.flush
       expect(stored).toHaveLength(100)
-      expect(yield* writer.stats).toEqual({ accepted: 100, stored: 100, retried: 2, deadLettered: 0, lost: 0, buffered: 0, tracesAccepted: 0, tracesStored: 0, tracesLost: 0 })
+      expect(yield* writer.stats).toEqual({ accepted: 100, stored: 100, retried: 2, deadLettered: 0, lost: 0, buffered: 0, tracesAccepted: 0, tracesStored: 0, tracesDeadLettered: 0, tracesLost: 0 })
     }).pipe(Effect.scoped))
 
   it.live("flush sends a partial batch at once, not after the flush interval", () =>
@@ -211,7 +220,7 @@ describe("TraceWriter", () => {
         yield* writer.writeAll(list)
       }).pipe(Effect.scoped, Effect.provide(logger))
       expect(lines.some((l) => l.includes("7 spans still unsettled"))).toBe(true)
-      expect(deadSpans(file).map((l) => (JSON.parse(l) as { spanId: string }).spanId).sort()).toEqual(list.map((s) => s.spanId).sort())
+      expect(deadSpans(file).map((l) => l.span.spanId).sort()).toEqual(list.map((s) => s.spanId).sort())
     }).pipe(Effect.scoped))
 
   it.live("a trace record takes a place of the capacity: writeTrace waits while spans and records fill it", () =>

@@ -1,9 +1,10 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { expect, layer } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import {
@@ -17,6 +18,7 @@ import {
   TraceWriter
 } from "../../src/index.js"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
+import { deadLines, deadSpans, headers } from "../support/deadLetters.js"
 import { allFaults, type FaultProxy, faultProxy } from "../support/FaultProxy.js"
 import { span } from "../support/fixtures.js"
 
@@ -45,6 +47,7 @@ const tempDir = Effect.acquireRelease(
 const storage = (url: string, database: string) =>
   Layer.build(
     ClickHouseTraceRepository.layer().pipe(
+      Layer.provideMerge(NodeFileSystem.layer),
       Layer.provideMerge(ClickHouseClient.layer({
         url: Redacted.make(url),
         database,
@@ -63,18 +66,12 @@ const spansOf = (tenantId: TenantId, n: number, prompt: (i: number) => string = 
 /** The distinct spans the engine holds for a tenant, read straight from the fixture (not through the proxy). */
 const storedSpans = (tenantId: TenantId) => Effect.flatMap(TraceRepository.TraceRepository, (repo) => repo.getStats(tenantId)).pipe(Effect.map((s) => s.totalSpans))
 
-/** The reasons of the dead-letter file's batches (its header lines). */
-const reasonsIn = (file: string): Array<string> =>
-  existsSync(file)
-    ? readFileSync(file, "utf8").split("\n").filter((l) => l.startsWith("{\"deadLetter\":")).map((l) => (JSON.parse(l) as { deadLetter: { reason: string } }).deadLetter.reason)
-    : []
-
 layer(network, { timeout: "180 seconds", excludeTestServices: true })("TraceWriter through a failing HTTP proxy", (it) => {
   it.scoped("502/503/504 and connection resets for a window: retried, nothing dead-lettered, every span stored, one insert per batch and per fault", () =>
     Effect.gen(function*() {
       const { fixture, proxy } = yield* Path
       const dir = yield* tempDir
-      const deadLetterPath = path.join(dir, "dead.jsonl")
+      const deadLetterPath = path.join(dir, "dead")
       const viaProxy = yield* storage(proxy.url, "llmtrace_proxy_window")
       const direct = yield* storage(fixture.url, "llmtrace_proxy_window")
       const tenantId = newTenantId()
@@ -104,7 +101,7 @@ layer(network, { timeout: "180 seconds", excludeTestServices: true })("TraceWrit
       // The faults happened, every one on an insert (nothing else was sent meanwhile).
       expect(counts.faults).toBe(allFaults.length)
       expect(stats).toMatchObject({ accepted: 500, stored: 500, deadLettered: 0, lost: 0, retried: allFaults.length })
-      expect(existsSync(deadLetterPath)).toBe(false)
+      expect(deadLines(deadLetterPath)).toEqual([])
       // No bisection: each batch once, plus one retry per fault (a split batch would send 2n−1 inserts).
       expect(counts.inserts).toBe(batches + allFaults.length)
       expect(yield* storedSpans(tenantId).pipe(Effect.provide(direct))).toBe(500)
@@ -114,7 +111,7 @@ layer(network, { timeout: "180 seconds", excludeTestServices: true })("TraceWrit
     Effect.gen(function*() {
       const { fixture, proxy } = yield* Path
       const dir = yield* tempDir
-      const deadLetterPath = path.join(dir, "dead.jsonl")
+      const deadLetterPath = path.join(dir, "dead")
       const viaProxy = yield* storage(proxy.url, "llmtrace_proxy_outage")
       const direct = yield* storage(fixture.url, "llmtrace_proxy_outage")
       const tenantId = newTenantId()
@@ -144,13 +141,17 @@ layer(network, { timeout: "180 seconds", excludeTestServices: true })("TraceWrit
       expect(stats).toMatchObject({ accepted: 200, stored: 0, deadLettered: 200, lost: 0 })
       expect(counts.inserts).toBe(counts.faults)
       expect(counts.inserts).toBe(batches * (maxRetries + 1))
-      const reasons = reasonsIn(deadLetterPath)
+      // Waiting for replay, none in `failed/` (refused).
+      expect(deadLines(deadLetterPath, "failed")).toEqual([])
+      expect(deadSpans(deadLetterPath, "pending")).toHaveLength(200)
+      const reasons = headers(deadLetterPath, "pending").map((h) => h.reason)
       expect(reasons).toHaveLength(batches)
       for (const reason of reasons) expect(reason).toMatch(/^StorageUnavailable: ClickHouse at .* is unavailable/)
 
-      // After the window, replay stores them all (none moved to `.failed`).
+      // After the window, replay stores them all (none moved to `failed/`).
       const replayed = yield* TraceWriter.replayDeadLetters(deadLetterPath).pipe(Effect.provide(viaProxy))
-      expect(replayed).toEqual({ replayed: 200, rejected: 0, failed: 0 })
+      expect(replayed).toEqual({ replayed: 200, tracesReplayed: 0, rejected: 0, failed: 0 })
+      expect(deadLines(deadLetterPath)).toEqual([])
       expect(yield* storedSpans(tenantId).pipe(Effect.provide(direct))).toBe(200)
     }))
 
@@ -179,22 +180,25 @@ layer(network, { timeout: "180 seconds", excludeTestServices: true })("TraceWrit
       const tenantId = newTenantId()
       const bad = new Set([17, 500, 998])
       const spans = spansOf(tenantId, 1_000, (i) => (bad.has(i) ? "poison" : `prompt ${i}`))
-      const file = path.join(dir, "some.jsonl")
+      const file = path.join(dir, "some")
       proxy.resetCounts()
       const stats = yield* run(spans, file)
       expect(stats).toMatchObject({ accepted: 1_000, stored: 997, deadLettered: 3, lost: 0, retried: 0 })
       expect(proxy.counts().inserts).toBeLessThanOrEqual(bound)
-      const lettered = readFileSync(file, "utf8").split("\n").filter((l) => l !== "" && !l.startsWith("{\"deadLetter\":"))
-      expect(lettered.map((l) => (JSON.parse(l) as { spanId: string }).spanId).sort()).toEqual([...bad].map((i) => spans[i]!.spanId).sort())
-      expect(reasonsIn(file)).toEqual([expect.stringMatching(/^refused: StorageQueryError: ClickHouse rejected the statement \(code 469 VIOLATED_CONSTRAINT\)/)])
+      // In `failed/`, each with the engine's reason; nothing waits for an automatic replay.
+      expect(deadLines(file, "pending")).toEqual([])
+      const lettered = deadSpans(file, "failed")
+      expect(lettered.map((l) => l.span.spanId).sort()).toEqual([...bad].map((i) => spans[i]!.spanId).sort())
+      for (const l of lettered) expect(l.reason).toMatch(/^StorageQueryError: ClickHouse rejected the statement \(code 469 VIOLATED_CONSTRAINT\)/)
       expect(yield* storedSpans(tenantId).pipe(Effect.provide(direct))).toBe(997)
 
       // Every span of a batch refused: still no more than the bound of inserts (not 2n−1 = 399).
       const allBad = spansOf(newTenantId(), 200, () => "poison")
-      const everyFile = path.join(dir, "every.jsonl")
+      const everyFile = path.join(dir, "every")
       proxy.resetCounts()
       const refusedAll = yield* run(allBad, everyFile)
       expect(refusedAll).toMatchObject({ accepted: 200, stored: 0, deadLettered: 200, lost: 0 })
       expect(proxy.counts().inserts).toBe(bound)
+      expect(deadSpans(everyFile, "failed")).toHaveLength(200)
     }))
 })
