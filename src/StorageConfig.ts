@@ -91,7 +91,9 @@ export const postgres: Config.Config<PostgresClient.Options> = ConfigFields.name
   maxConnections: "LLMTRACE_POSTGRES_POOL_SIZE",
   connectTimeout: "LLMTRACE_POSTGRES_CONNECT_TIMEOUT",
   idleTimeout: "LLMTRACE_POSTGRES_IDLE_TIMEOUT",
-  statementTimeout: "LLMTRACE_POSTGRES_STATEMENT_TIMEOUT"
+  statementTimeout: "LLMTRACE_POSTGRES_STATEMENT_TIMEOUT",
+  pooler: "LLMTRACE_POSTGRES_POOLER",
+  caFile: "LLMTRACE_POSTGRES_CA_FILE"
 })
 
 /** `LLMTRACE_REDIS_*` and `LLMTRACE_CACHE_PREFIX`: the cache of the production profile. */
