@@ -150,6 +150,8 @@ describe("secrets never reach an error, a log line or the console", () => {
       // TestStorage.live from the environment (CI=true: the failed probe fails the build, as in CI).
       const kit = yield* failingBuild(TestStorage.live({ probeTimeout: "3 seconds" }), {
         CI: "true",
+        // Required by the production profile; never written: the probes fail first.
+        LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-secrets-dead-letters"),
         LLMTRACE_CLICKHOUSE_URL: urls.clickhouse,
         LLMTRACE_POSTGRES_URL: urls.postgres,
         LLMTRACE_REDIS_URL: refusedRedis
