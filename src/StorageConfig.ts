@@ -126,6 +126,20 @@ export const tenantCache: Config.Config<CachedMetadataRepository.Options> = Conf
 /** The lite profile's options. */
 export const lite: Config.Config<StorageProfile.LiteOptions> = Config.all({ dataDir, autoMigrate, writer, tenantCache })
 
+/**
+ * The production profile's options where the caller supplies the dead-letter directory itself
+ * (the test kit's scratch directory): the writer's other options, unchecked for the directory.
+ */
+export const productionOwnDeadLetters: Config.Config<StorageProfile.ProductionOptions> = Config.all({
+  clickhouse,
+  traces,
+  writer,
+  postgres,
+  redis,
+  autoMigrate,
+  tenantCache
+})
+
 /** The production profile's options. */
 export const production: Config.Config<StorageProfile.ProductionOptions> = Config.all({
   clickhouse,

@@ -174,7 +174,9 @@ describe("secrets never reach an error, a log line or the console", () => {
         LLMTRACE_POSTGRES_URL: `postgres://llmtrace:${enc(pw.postgres)}@127.0.0.1:${pg}/llmtrace`,
         LLMTRACE_POSTGRES_CONNECT_TIMEOUT: "2 seconds",
         LLMTRACE_REDIS_URL: `redis://:${enc(pw.redis)}@127.0.0.1:${redis}`,
-        LLMTRACE_REDIS_CONNECT_TIMEOUT: "1 second"
+        LLMTRACE_REDIS_CONNECT_TIMEOUT: "1 second",
+        // Required by the production profile; never written: the backends fail first.
+        LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-secrets-dead-letters")
       })
       expect(built.error._tag).toBe("StorageUnavailable")
       expect(leaks(built.texts, all)).toEqual([])
@@ -218,6 +220,7 @@ describeLive(livePg, () => describeLive(liveRd, () => {
       LLMTRACE_CLICKHOUSE_CONNECT_TIMEOUT: "2 seconds",
       LLMTRACE_POSTGRES_CONNECT_TIMEOUT: "2 seconds",
       LLMTRACE_REDIS_CONNECT_TIMEOUT: "5 seconds",
+      LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-secrets-dead-letters"),
       ...overrides
     })
     // `migrate` needs no cache: it is run where Redis is not the backend that fails.
