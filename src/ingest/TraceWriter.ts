@@ -56,6 +56,11 @@ export interface Stats {
   readonly lost: number
   /** Spans accepted and not yet settled (buffered or being stored). */
   readonly buffered: number
+  /**
+   * Estimated bytes of what is accepted and not yet settled, as `maxBufferBytes` counts them (texts
+   * plus 1 KiB a span): at most `maxBufferBytes`, unless one span alone is larger (it is let through alone).
+   */
+  readonly bufferedBytes: number
   /** Trace records taken by `writeTrace`. */
   readonly tracesAccepted: number
   /** Trace records the sink stored. */
@@ -519,6 +524,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
           deadLettered: state.deadLettered,
           lost: state.lost,
           buffered: spans - state.stored - state.deadLettered - state.lost,
+          bufferedBytes: state.heldBytes(),
           tracesAccepted: state.tracesAccepted,
           tracesStored: state.tracesStored,
           tracesDeadLettered: state.tracesDeadLettered,
