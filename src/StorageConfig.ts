@@ -91,7 +91,9 @@ export const postgres: Config.Config<PostgresClient.Options> = ConfigFields.name
   maxConnections: "LLMTRACE_POSTGRES_POOL_SIZE",
   connectTimeout: "LLMTRACE_POSTGRES_CONNECT_TIMEOUT",
   idleTimeout: "LLMTRACE_POSTGRES_IDLE_TIMEOUT",
-  statementTimeout: "LLMTRACE_POSTGRES_STATEMENT_TIMEOUT"
+  statementTimeout: "LLMTRACE_POSTGRES_STATEMENT_TIMEOUT",
+  pooler: "LLMTRACE_POSTGRES_POOLER",
+  caFile: "LLMTRACE_POSTGRES_CA_FILE"
 })
 
 /** `LLMTRACE_REDIS_*` and `LLMTRACE_CACHE_PREFIX`: the cache of the production profile. */
@@ -103,7 +105,12 @@ export const redis: Config.Config<RedisConfig.RedisOptions> = ConfigFields.named
   reconnectMaxDelay: "LLMTRACE_REDIS_RECONNECT_MAX_DELAY",
   shutdownTimeout: "LLMTRACE_REDIS_SHUTDOWN_TIMEOUT",
   clusterNodes: "LLMTRACE_REDIS_CLUSTER_NODES",
-  autoPipelining: "LLMTRACE_REDIS_AUTO_PIPELINING"
+  autoPipelining: "LLMTRACE_REDIS_AUTO_PIPELINING",
+  caFile: "LLMTRACE_REDIS_CA_FILE",
+  clusterNodeTimeout: "LLMTRACE_REDIS_CLUSTER_NODE_TIMEOUT",
+  clusterSlotsRefreshInterval: "LLMTRACE_REDIS_CLUSTER_SLOTS_REFRESH_INTERVAL",
+  clusterRetryDelay: "LLMTRACE_REDIS_CLUSTER_RETRY_DELAY",
+  clusterMaxRedirections: "LLMTRACE_REDIS_CLUSTER_MAX_REDIRECTIONS"
 })
 
 /** `LLMTRACE_TENANT_*`: the cached tenant-token lookups of the lite and production profiles. */
@@ -112,7 +119,8 @@ export const tenantCache: Config.Config<CachedMetadataRepository.Options> = Conf
   missTtl: "LLMTRACE_TENANT_MISS_TTL",
   changeTtl: "LLMTRACE_TENANT_CHANGE_TTL",
   localMaxEntries: "LLMTRACE_TENANT_LOCAL_MAX_ENTRIES",
-  localTtl: "LLMTRACE_TENANT_LOCAL_TTL"
+  localTtl: "LLMTRACE_TENANT_LOCAL_TTL",
+  markTimeout: "LLMTRACE_TENANT_MARK_TIMEOUT"
 })
 
 /** The lite profile's options. */
