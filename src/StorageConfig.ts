@@ -105,7 +105,12 @@ export const redis: Config.Config<RedisConfig.RedisOptions> = ConfigFields.named
   reconnectMaxDelay: "LLMTRACE_REDIS_RECONNECT_MAX_DELAY",
   shutdownTimeout: "LLMTRACE_REDIS_SHUTDOWN_TIMEOUT",
   clusterNodes: "LLMTRACE_REDIS_CLUSTER_NODES",
-  autoPipelining: "LLMTRACE_REDIS_AUTO_PIPELINING"
+  autoPipelining: "LLMTRACE_REDIS_AUTO_PIPELINING",
+  caFile: "LLMTRACE_REDIS_CA_FILE",
+  clusterNodeTimeout: "LLMTRACE_REDIS_CLUSTER_NODE_TIMEOUT",
+  clusterSlotsRefreshInterval: "LLMTRACE_REDIS_CLUSTER_SLOTS_REFRESH_INTERVAL",
+  clusterRetryDelay: "LLMTRACE_REDIS_CLUSTER_RETRY_DELAY",
+  clusterMaxRedirections: "LLMTRACE_REDIS_CLUSTER_MAX_REDIRECTIONS"
 })
 
 /** `LLMTRACE_TENANT_*`: the cached tenant-token lookups of the lite and production profiles. */
@@ -114,11 +119,26 @@ export const tenantCache: Config.Config<CachedMetadataRepository.Options> = Conf
   missTtl: "LLMTRACE_TENANT_MISS_TTL",
   changeTtl: "LLMTRACE_TENANT_CHANGE_TTL",
   localMaxEntries: "LLMTRACE_TENANT_LOCAL_MAX_ENTRIES",
-  localTtl: "LLMTRACE_TENANT_LOCAL_TTL"
+  localTtl: "LLMTRACE_TENANT_LOCAL_TTL",
+  markTimeout: "LLMTRACE_TENANT_MARK_TIMEOUT"
 })
 
 /** The lite profile's options. */
 export const lite: Config.Config<StorageProfile.LiteOptions> = Config.all({ dataDir, autoMigrate, writer, tenantCache })
+
+/**
+ * The production profile's options where the caller supplies the dead-letter directory itself
+ * (the test kit's scratch directory): the writer's other options, unchecked for the directory.
+ */
+export const productionOwnDeadLetters: Config.Config<StorageProfile.ProductionOptions> = Config.all({
+  clickhouse,
+  traces,
+  writer,
+  postgres,
+  redis,
+  autoMigrate,
+  tenantCache
+})
 
 /** The production profile's options. */
 export const production: Config.Config<StorageProfile.ProductionOptions> = Config.all({

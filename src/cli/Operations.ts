@@ -146,19 +146,21 @@ export const ingest = Command.make(
         yield* bar.end
         const after = yield* writer.stats
         const notStored = after.deadLettered + after.lost - before.deadLettered - before.lost
+        const recordsNotStored = after.tracesDeadLettered - before.tracesDeadLettered
         const tracesLost = after.tracesLost - before.tracesLost
         if (tracesLost > 0) {
           return yield* new CommandFailed({
             message: `${plural(tracesLost, "trace record")} (createdAt of a trace line) could not be stored: see the log above, which lists them`
           })
         }
-        // Accepted is not stored: spans the engine refused went to the dead-letter file, and saying
-        // "ingested" with exit 0 would hide them.
-        if (notStored > 0) {
+        // Accepted is not stored: what the engine refused or could not take went to the dead letters,
+        // and saying "ingested" with exit 0 would hide it.
+        if (notStored + recordsNotStored > 0) {
+          const what = recordsNotStored === 0 ? plural(notStored, "span") : `${plural(notStored, "span")} and ${plural(recordsNotStored, "trace record")}`
           return yield* new CommandFailed({
-            message: `${plural(notStored, "span")} could not be stored and went to the dead-letter file ${
+            message: `${what} could not be stored and went to the dead letters in ${
               StorageProfile.deadLetterPath(yield* options)
-            } (see the log above; \`llmtrace-storage replay-dead-letters\` stores them once the cause is fixed)`
+            } (see the log above; \`llmtrace-storage replay-dead-letters\` stores them once the engine is back, \`--failed\` those it refused once the cause is fixed)`
           })
         }
         const seconds = (Date.now() - started) / 1000

@@ -281,7 +281,7 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     const insertAs = <A>(op: string, table: string, items: ReadonlyArray<A>, toRow: (item: A, index: number) => object) =>
       items.length === 0 ? Effect.void : Effect.suspend(() => {
         const body = bodies.encode(items, toRow)
-        return bounded(op, Effect.tryPromise({ try: (signal) => sendBody(table, body, settings, signal), catch: classify(op, address) })).pipe(Effect.asVoid)
+        return bounded(op, Effect.tryPromise({ try: (signal) => sendBody(table, body, settings, signal), catch: classify(op, address, "rows") })).pipe(Effect.asVoid)
       })
 
     const shape: ClickHouseClientShape = {

@@ -4,7 +4,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { StorageError } from "../StorageError.js"
+import { InvalidInput, type StorageError } from "../StorageError.js"
 import { withTimeout } from "../Timeout.js"
 import * as TraceRepository from "../TraceRepository.js"
 import { ClickHouseClient, type ClickHouseClientShape } from "./ClickHouseClient.js"
@@ -23,6 +23,11 @@ export interface Options {
   readonly skipSchemaCheck?: boolean
   readonly retentionDays?: number | undefined
   readonly cluster?: string | undefined
+  /**
+   * Traces per round of deleteTracesBefore (>= 1): each round reads at most this many trace ids and
+   * deletes them, within its own time bound. Default 10,000.
+   */
+  readonly deleteChunk?: number
 }
 
 /**
@@ -43,6 +48,15 @@ export const makeWithSink = (
   options: Options = {}
 ): Effect.Effect<{ readonly repository: TraceRepository.TraceRepositoryShape; readonly sink: TraceSinkShape }, StorageError> =>
   Effect.gen(function*() {
+    const deleteChunk = options.deleteChunk ?? TraceQueries.deleteChunk
+    if (!Number.isSafeInteger(deleteChunk) || deleteChunk < 1) {
+      return yield* new InvalidInput({
+        backend: "clickhouse",
+        operation: "ClickHouseTraceRepository.make",
+        path: ["deleteChunk"],
+        message: `deleteChunk: must be a whole number >= 1, got ${deleteChunk}`
+      })
+    }
     if (options.skipSchemaCheck !== true) {
       yield* ClickHouseMigrations.ensure(ch, {
         database: ch.database,
@@ -76,7 +90,7 @@ export const makeWithSink = (
       getTrace: (tenantId, traceId) => bound("TraceRepository.getTrace")(TraceQueries.getTrace(ch, tenantId, traceId)),
       getSpan: (tenantId, spanId) => bound("TraceRepository.getSpan")(SpanQueries.getSpan(ch, tenantId, spanId)),
       deleteTracesBefore: (tenantId, before) =>
-        TraceQueries.deleteTracesBefore(ch, tenantId, before, bound("TraceRepository.deleteTracesBefore")),
+        TraceQueries.deleteTracesBefore(ch, tenantId, before, bound("TraceRepository.deleteTracesBefore"), deleteChunk),
       getStats: (tenantId) => bound("TraceRepository.getStats")(TraceQueries.stats(ch, "TraceRepository.getStats", tenantId)),
       getGlobalStats: () => bound("TraceRepository.getGlobalStats")(TraceQueries.stats(ch, "TraceRepository.getGlobalStats", undefined)),
       healthCheck: () => bound("TraceRepository.healthCheck")(Effect.asVoid(ch.query("TraceRepository.healthCheck", "SELECT 1 AS ok")))
@@ -102,6 +116,10 @@ export const fields = {
   cluster: Config.string().pipe(
     Config.withDefault(""),
     Config.map((s) => (s.trim() === "" ? undefined : s.trim()))
+  ),
+  deleteChunk: Config.integer().pipe(
+    Config.validate({ message: "must be a whole number >= 1", validation: (n) => n >= 1 }),
+    Config.withDefault(TraceQueries.deleteChunk)
   )
 } satisfies ConfigFields.Fields<Options>
 

@@ -155,34 +155,65 @@ export const describeCause = (cause: Cause.Cause<unknown>): string => {
 }
 
 /**
+ * Inserts one batch failure may send to isolate refused rows ({@link storeIsolating}): enough to
+ * find a few bad spans in a batch of thousands (each costs about 2·log2(n) inserts), never a storm.
+ */
+export const maxIsolationCalls = 64
+
+/**
  * Stores spans through `store`. A batch refused for any reason but `StorageUnavailable` (a
- * statement the engine rejects, a defect such as a throwing sink or a row that cannot be
- * converted) is split in halves until the refused spans are alone: those are returned with
- * their reason, every other span is stored. `StorageUnavailable` fails the whole call (the
- * caller retries or keeps the batch). Worst case, when every span is refused, 2n−1 calls.
+ * row-specific refusal of the engine, a defect such as a throwing sink or a row that cannot be
+ * converted) is split in halves, breadth first, until the refused spans are alone: those are
+ * returned with their reason, every other span is stored. `StorageUnavailable` fails the whole call
+ * (the caller retries or keeps the batch): a failure of the whole batch is never split. At most
+ * `maxCalls` calls of `store` (default {@link maxIsolationCalls}): the parts still refused then are
+ * returned unsplit, with their reason, rather than sending 2n−1 inserts. Breadth first, the parts
+ * left are the smallest ones that hold refused spans: every clean half was stored on the way.
  */
 export const storeIsolating = <R>(
   store: (spans: ReadonlyArray<TraceSpan>, versions: ReadonlyArray<SpanVersion.SpanVersion>) => Effect.Effect<void, StorageError, R>,
   spans: ReadonlyArray<TraceSpan>,
-  versions: ReadonlyArray<SpanVersion.SpanVersion>
-): Effect.Effect<Array<Refused>, StorageUnavailable, R> => {
-  const refused: Array<Refused> = []
-  const go = (from: number, to: number): Effect.Effect<void, StorageUnavailable, R> =>
-    Effect.suspend(() => from === 0 && to === spans.length ? store(spans, versions) : store(spans.slice(from, to), versions.slice(from, to))).pipe(
-      Effect.catchAllCause((cause): Effect.Effect<void, StorageUnavailable, R> => {
-        if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-        const failure = Cause.failureOption(cause)
-        if (failure._tag === "Some" && failure.value._tag === "StorageUnavailable") return Effect.fail(failure.value)
-        if (to - from === 1) {
-          refused.push({ span: spans[from]!, version: versions[from]!, reason: describeCause(cause) })
-          return Effect.void
+  versions: ReadonlyArray<SpanVersion.SpanVersion>,
+  options: { readonly maxCalls?: number } = {}
+): Effect.Effect<Array<Refused>, StorageUnavailable, R> =>
+  // The state is made per run: the writer retries this very effect after StorageUnavailable.
+  Effect.suspend(() => {
+    const maxCalls = Math.max(1, options.maxCalls ?? maxIsolationCalls)
+    const refused: Array<Refused> = []
+    // Parts still to try, as [from, to) ranges, in order; each is tried once.
+    const parts: Array<readonly [number, number]> = [[0, spans.length]]
+    let calls = 0
+    const next: Effect.Effect<void, StorageUnavailable, R> = Effect.suspend(() => {
+      const part = parts.shift()
+      if (part === undefined) return Effect.void
+      const [from, to] = part
+      if (calls >= maxCalls) {
+        for (const [a, b] of [part, ...parts.splice(0)]) {
+          for (let i = a; i < b; i++) {
+            refused.push({ span: spans[i]!, version: versions[i]!, reason: `not isolated within ${maxCalls} inserts (refused in a part of ${to - from})` })
+          }
         }
-        const half = from + Math.ceil((to - from) / 2)
-        return Effect.zipRight(go(from, half), go(half, to))
-      })
-    )
-  return Effect.as(go(0, spans.length), refused)
-}
+        return Effect.void
+      }
+      calls++
+      return Effect.suspend(() => from === 0 && to === spans.length ? store(spans, versions) : store(spans.slice(from, to), versions.slice(from, to))).pipe(
+        Effect.catchAllCause((cause): Effect.Effect<void, StorageUnavailable, R> => {
+          if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+          const failure = Cause.failureOption(cause)
+          if (failure._tag === "Some" && failure.value._tag === "StorageUnavailable") return Effect.fail(failure.value)
+          if (to - from === 1) refused.push({ span: spans[from]!, version: versions[from]!, reason: describeCause(cause) })
+          else {
+            const half = from + Math.ceil((to - from) / 2)
+            parts.push([from, half], [half, to])
+          }
+          return Effect.void
+        }),
+        Effect.zipRight(next)
+      )
+    })
+    return Effect.as(next, refused)
+  })
+
 
 /**
  * Stores trace records: all at once, and when that is refused (not unavailable), each alone, so

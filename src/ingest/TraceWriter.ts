@@ -56,6 +56,11 @@ export interface Stats {
   readonly lost: number
   /** Spans accepted and not yet settled (buffered or being stored). */
   readonly buffered: number
+  /**
+   * Estimated bytes of what is accepted and not yet settled, as `maxBufferBytes` counts them (texts
+   * plus 1 KiB a span): at most `maxBufferBytes`, unless one span alone is larger (it is let through alone).
+   */
+  readonly bufferedBytes: number
   /** Trace records taken by `writeTrace`. */
   readonly tracesAccepted: number
   /** Trace records the sink stored. */
@@ -112,8 +117,8 @@ export interface Options {
   /**
    * Bytes of spans accepted and not yet settled (their texts, estimated; >= 1 MiB): `write` waits
    * while there are this many, and a batch leaves once it holds maxBufferBytes / (concurrency + 1).
-   * Default 64 MiB (batches of ~21 MiB): with 256 MiB, 400 spans of 1 MB prompts peaked at 1.8 GB RSS on lite
-   * (the embedded engine copies each batch several times), see bench/WriterMemory.ts.
+   * Default 16 MiB (batches of ~5.3 MiB): 1,500 spans of 1 MB prompts peaked at 1,116 MiB RSS on lite
+   * (64 MiB: 1,390 MiB; the embedded engine alone is ~0.6 GB), see BENCHMARKS.md.
    */
   readonly maxBufferBytes?: number
   /** Retries of a batch that failed with StorageUnavailable (exponential, jittered; >= 0). Default 5. */
@@ -149,7 +154,7 @@ const defaults = {
   batchSize: 5_000,
   maxRetries: 5,
   concurrency: 2,
-  maxBufferBytes: 64 * 1024 * 1024
+  maxBufferBytes: 16 * 1024 * 1024
 } as const
 
 /** The smallest byte budget: a few spans of ordinary size. */
@@ -519,6 +524,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
           deadLettered: state.deadLettered,
           lost: state.lost,
           buffered: spans - state.stored - state.deadLettered - state.lost,
+          bufferedBytes: state.heldBytes(),
           tracesAccepted: state.tracesAccepted,
           tracesStored: state.tracesStored,
           tracesDeadLettered: state.tracesDeadLettered,

@@ -58,6 +58,13 @@ export class WriterState {
     return this.buffer.length
   }
 
+  /** Estimated bytes of the entries accepted and not yet settled: buffered, or in a batch being stored. */
+  heldBytes(): number {
+    let bytes = this.bufferedBytes
+    for (const b of this.inFlight.values()) bytes += b.bytes
+    return bytes
+  }
+
   /** Every entry numbered below this has settled. */
   watermark(): number {
     for (const start of this.inFlight.keys()) return start

@@ -8,6 +8,7 @@ import type { SpanId, TenantId, TraceId } from "../domain/Ids.js"
 import type { StorageStats, TraceQuery } from "../domain/Query.js"
 import type { TraceEvent, TraceSpan } from "../domain/Trace.js"
 import * as ConfigFields from "../ConfigFields.js"
+import { InvalidInput } from "../StorageError.js"
 import * as TraceRepository from "../TraceRepository.js"
 import * as SpanFilters from "../domain/SpanFilters.js"
 import { spanStorageBytes } from "../domain/StorageSize.js"
@@ -37,20 +38,41 @@ const inRange = (t: Date, q: TraceQuery): boolean =>
 const byStartThenId = (a: TraceSpan, b: TraceSpan) =>
   a.startTime.getTime() - b.startTime.getTime() || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0)
 
-/** None yet; the repository still composes like every adapter. */
-export type Options = ConfigFields.None
-export const fields = ConfigFields.none
-export const config: Config.Config<Options> = ConfigFields.nothing
+export interface Options {
+  /** Traces per round of deleteTracesBefore (>= 1): other fibers run between rounds. Default 1,000. */
+  readonly deleteChunk?: number
+}
+
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = {
+  deleteChunk: Config.integer().pipe(
+    Config.validate({ message: "must be a whole number >= 1", validation: (n) => n >= 1 }),
+    Config.withDefault(deleteChunk)
+  )
+} satisfies ConfigFields.Fields<Options>
+
+/** The default configuration: each option under its own name, every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
 
 /** Traces in plain maps, with the same contract as every engine. Values are copied in and out. */
-export const make = (options: Options = {}): Effect.Effect<TraceRepository.TraceRepositoryShape> =>
+export const make = (options: Options = {}): Effect.Effect<TraceRepository.TraceRepositoryShape, InvalidInput> =>
   Effect.map(makeWithSink(options), (parts) => parts.repository)
 
 /** The repository and a {@link TraceSink} over the same maps (the sink keeps the versions the TraceWriter stamped). */
-export const makeWithSink = (_options: Options = {}): Effect.Effect<{
+export const makeWithSink = (options: Options = {}): Effect.Effect<{
   readonly repository: TraceRepository.TraceRepositoryShape
   readonly sink: TraceSinkShape
-}> => Effect.sync(() => {
+}, InvalidInput> => {
+  const chunk = options.deleteChunk ?? deleteChunk
+  if (!Number.isSafeInteger(chunk) || chunk < 1) {
+    return Effect.fail(new InvalidInput({
+      backend: "memory",
+      operation: "MemoryTraceRepository.make",
+      path: ["deleteChunk"],
+      message: `deleteChunk: must be a whole number >= 1, got ${chunk}`
+    }))
+  }
+  return Effect.sync(() => {
   const tenants = new Map<TenantId, TenantData>()
 
   const tenantData = (tenantId: TenantId): TenantData => {
@@ -206,9 +228,9 @@ export const makeWithSink = (_options: Options = {}): Effect.Effect<{
         if (data === undefined) return 0
         let deleted = 0
         while (true) {
-          const round = deleteRound(data, before, deleteChunk)
+          const round = deleteRound(data, before, chunk)
           deleted += round
-          if (round < deleteChunk) return deleted
+          if (round < chunk) return deleted
           yield* Effect.yieldNow()
         }
       }),
@@ -217,14 +239,15 @@ export const makeWithSink = (_options: Options = {}): Effect.Effect<{
     healthCheck: () => Effect.void
   }, { backendBoundsCalls: true }) // no I/O: nothing to time out
   return { repository, sink }
-})
+  })
+}
 
 const toContext = (parts: Effect.Effect.Success<ReturnType<typeof makeWithSink>>) =>
   Context.make(TraceRepository.TraceRepository, parts.repository).pipe(Context.add(TraceSink, parts.sink))
 
 /** A fresh, private repository (and the TraceWriter's sink into it). */
-export const layer = (options: Options = {}): Layer.Layer<TraceRepository.TraceRepository | TraceSink> =>
+export const layer = (options: Options = {}): Layer.Layer<TraceRepository.TraceRepository | TraceSink, InvalidInput> =>
   Layer.effectContext(Effect.map(makeWithSink(options), toContext))
 
-export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<TraceRepository.TraceRepository | TraceSink, ConfigError.ConfigError> =>
+export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<TraceRepository.TraceRepository | TraceSink, InvalidInput | ConfigError.ConfigError> =>
   Layer.effectContext(Effect.map(Effect.flatMap(Config.unwrap(config), makeWithSink), toContext))

@@ -99,7 +99,9 @@ describe("llmtrace-storage", () => {
       LLMTRACE_CLICKHOUSE_URL: "http://127.0.0.1:1",
       LLMTRACE_CLICKHOUSE_PASSWORD: "Secr3t-Pa55",
       LLMTRACE_POSTGRES_URL: "postgres://llmtrace:Secr3t-Pa55@127.0.0.1:1/llmtrace",
-      LLMTRACE_REDIS_URL: "redis://:Secr3t-Pa55@127.0.0.1:1"
+      LLMTRACE_REDIS_URL: "redis://:Secr3t-Pa55@127.0.0.1:1",
+      // required by the production profile
+      LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: dataDir("health-dead-letters")
     })
     expect(result.code).toBe(1)
     const errors = result.stderr.trim().split("\n").filter((l) => l.startsWith("error:"))

@@ -90,7 +90,7 @@ describe("llmtrace-storage ingest: exit codes and tenants", () => {
     writeFileSync(file, spanLines(tenantId, 3).join("\n") + "\n")
     const result = await cli(["ingest", file], env, "junk on standard input\n")
     expect(result.stdout).not.toContain("ingested 3 spans")
-    expect(result.stderr).toContain("3 spans could not be stored and went to the dead-letter file")
+    expect(result.stderr).toContain("3 spans could not be stored and went to the dead letters in")
     expect(result.stderr).toContain("reads this process's standard input as insert data")
     expect(result.code).toBe(1)
     // Nothing was lost: the next command (stdin empty) replays the dead-letter file as its writer starts.

@@ -40,6 +40,7 @@ describe("llmtrace-storage failing to start", () => {
     try {
       const result = await cli(["health"], {
         LLMTRACE_STORAGE_PROFILE: "production",
+        LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-test-dead-letters"), // required by production; nothing is written
         LLMTRACE_CLICKHOUSE_URL: "chdb::memory:",
         // A PostgreSQL that never answers: Redis's refusal is the first failure to be known.
         LLMTRACE_POSTGRES_URL: `postgres://llmtrace@127.0.0.1:${postgres.port}/llmtrace`,

@@ -145,7 +145,7 @@ describe("TraceWriter", () => {
         expect(deadSpans(file)).toHaveLength(10)
         expect(headers(file).map((h) => h.reason).join()).toContain("sink exploded")
         expect(lines.filter((l) => l.includes("moved to") && l.includes("sink exploded"))).toHaveLength(1)
-        expect(yield* writer.stats).toEqual({ accepted: 35, stored: 25, retried: 0, deadLettered: 10, lost: 0, buffered: 0, tracesAccepted: 0, tracesStored: 0, tracesDeadLettered: 0, tracesLost: 0 })
+        expect(yield* writer.stats).toEqual({ accepted: 35, stored: 25, retried: 0, deadLettered: 10, lost: 0, buffered: 0, bufferedBytes: 0, tracesAccepted: 0, tracesStored: 0, tracesDeadLettered: 0, tracesLost: 0 })
       }).pipe(Effect.provide(logger), Effect.scoped)
     }).pipe(Effect.scoped))
 
@@ -183,7 +183,7 @@ describe("TraceWriter", () => {
       yield* writer.writeAll(spans(100))
       yield* writer.flush
       expect(stored).toHaveLength(100)
-      expect(yield* writer.stats).toEqual({ accepted: 100, stored: 100, retried: 2, deadLettered: 0, lost: 0, buffered: 0, tracesAccepted: 0, tracesStored: 0, tracesDeadLettered: 0, tracesLost: 0 })
+      expect(yield* writer.stats).toEqual({ accepted: 100, stored: 100, retried: 2, deadLettered: 0, lost: 0, buffered: 0, bufferedBytes: 0, tracesAccepted: 0, tracesStored: 0, tracesDeadLettered: 0, tracesLost: 0 })
     }).pipe(Effect.scoped))
 
   it.live("flush sends a partial batch at once, not after the flush interval", () =>
@@ -259,6 +259,54 @@ describe("TraceWriter", () => {
       expect(stored).toHaveLength(100)
     }).pipe(Effect.scoped))
 
+  it.live("maxBufferBytes bounds the bytes held: with 1 MB prompts and a 4 MiB budget, write waits at 4 spans, far below the capacity", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const gate = yield* Deferred.make<void>()
+      const { sink, stored } = recordingSink(() => Deferred.await(gate))
+      const maxBufferBytes = 4 * 1024 * 1024
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d"), maxBufferBytes, flushInterval: "1 millis" })
+      // Each prompt a string of its own, as if read from input: 1 MB, plus the writer's 1 KiB allowance a span.
+      const list = spans(10, (i) => String.fromCharCode(97 + i).repeat(1_000_000))
+      let peak = 0
+      const sampler = yield* Effect.fork(Effect.forever(Effect.zipRight(Effect.map(writer.stats, (s) => void (peak = Math.max(peak, s.bufferedBytes))), Effect.sleep("2 millis"))))
+      const writing = yield* Effect.fork(writer.writeAll(list))
+      yield* Effect.sleep("300 millis")
+      // Two batches of one span in the sink (a batch leaves at a third of the budget) and two buffered:
+      // the fifth would pass 4 MiB. The capacity (15,000 spans) is nowhere near.
+      const held = yield* writer.stats
+      expect(held).toMatchObject({ accepted: 4, buffered: 4 })
+      expect(held.bufferedBytes).toBeGreaterThanOrEqual(4 * 1_000_000)
+      expect(held.bufferedBytes).toBeLessThanOrEqual(maxBufferBytes)
+      expect(writing.unsafePoll()).toBeNull()
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(writing)
+      yield* writer.flush
+      yield* Fiber.interrupt(sampler)
+      expect(stored.map((s) => s.spanId)).toEqual(list.map((s) => s.spanId))
+      expect(peak).toBeLessThanOrEqual(maxBufferBytes)
+      expect(yield* writer.stats).toMatchObject({ accepted: 10, stored: 10, buffered: 0, bufferedBytes: 0 })
+    }).pipe(Effect.scoped))
+
+  it.live("a span larger than the whole byte budget is let through alone (it takes all of the budget), not refused nor stuck", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const gate = yield* Deferred.make<void>()
+      const { sink, stored } = recordingSink(() => Deferred.await(gate))
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d"), maxBufferBytes: 1024 * 1024, flushInterval: "1 millis" })
+      const [big, small] = spans(2, (i) => (i === 0 ? "x".repeat(2_000_000) : "small"))
+      yield* writer.write(big!)
+      const second = yield* Effect.fork(writer.write(small!))
+      yield* Effect.sleep("200 millis")
+      // The big one holds the whole budget while it is being stored: the small one waits for it.
+      expect(second.unsafePoll()).toBeNull()
+      expect(yield* writer.stats).toMatchObject({ accepted: 1 })
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(second)
+      yield* writer.flush
+      expect(stored.map((s) => s.prompt.length)).toEqual([2_000_000, 5])
+    }).pipe(Effect.scoped))
+
   it.live("writeAll while the scope closes: WriterClosed tells how many spans were accepted, exactly those are stored", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
@@ -289,6 +337,14 @@ describe("TraceWriter", () => {
       expect(yield* refused({ batchSize: 100, capacity: 50 })).toMatchObject({ _tag: "InvalidInput", path: ["capacity"] })
       expect(yield* refused({ maxRetries: -1 })).toMatchObject({ _tag: "InvalidInput", path: ["maxRetries"] })
       expect(yield* refused({ concurrency: 0 })).toMatchObject({ _tag: "InvalidInput", path: ["concurrency"] })
+      // The byte budget: a whole number of at least 1 MiB (a few ordinary spans); a larger span passes alone.
+      for (const maxBufferBytes of [0, -1, 1000, 1024 * 1024 - 1, 2_000_000.5, Number.NaN]) {
+        const e = yield* refused({ maxBufferBytes })
+        expect(e).toMatchObject({ _tag: "InvalidInput", path: ["maxBufferBytes"] })
+        expect(e.message).toBe(`maxBufferBytes: must be a whole number >= 1048576, got ${maxBufferBytes}`)
+      }
+      expect(yield* refused({ maxLineBytes: 0 })).toMatchObject({ _tag: "InvalidInput", path: ["maxLineBytes"] })
+      expect(yield* refused({ maxLineBytes: 100 })).toMatchObject({ _tag: "InvalidInput", path: ["maxLineBytes"] })
     }))
 
   it.effect("refuses invalid options from the environment with a ConfigError naming the variable", () =>
@@ -298,6 +354,10 @@ describe("TraceWriter", () => {
       expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "-1" })).toContain("LLMTRACE_TRACE_WRITER_BATCH_SIZE")
       expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_CAPACITY: "0" })).toContain("LLMTRACE_TRACE_WRITER_CAPACITY")
       expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_MAX_RETRIES: "-2" })).toContain("LLMTRACE_TRACE_WRITER_MAX_RETRIES")
+      for (const bytes of ["0", "-5", "65536", "lots"]) {
+        expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_MAX_BUFFER_BYTES: bytes })).toContain("LLMTRACE_TRACE_WRITER_MAX_BUFFER_BYTES")
+      }
+      expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_MAX_LINE_BYTES: "0" })).toContain("LLMTRACE_TRACE_WRITER_MAX_LINE_BYTES")
       expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "500", LLMTRACE_TRACE_WRITER_CAPACITY: "100" })).toContain("LLMTRACE_TRACE_WRITER_CAPACITY")
       // The module's own config reads the option names, and names them the same way.
       const own = yield* Effect.flip(TraceWriter.config).pipe(

@@ -115,8 +115,8 @@ interface Expected {
   >
   readonly MemoryTraceRepository: Convention<
     MemoryTraceRepository.Options,
-    Layer.Layer<TraceRepository.TraceRepository | TraceSink>,
-    Effect.Effect<TraceRepository.TraceRepositoryShape>,
+    Layer.Layer<TraceRepository.TraceRepository | TraceSink, InvalidInput>,
+    Effect.Effect<TraceRepository.TraceRepositoryShape, InvalidInput>,
     Optional<MemoryTraceRepository.Options>
   >
   readonly MemoryCache: Convention<
