@@ -53,7 +53,7 @@ const ensureDir = (dir: string) =>
 export const lite = (options: LiteOptions): Layer.Layer<Services, StorageError> => {
   const clients = liteClients(options.dataDir)
   const autoMigrate = options.autoMigrate ?? true
-  const traces = ClickHouseTraceRepository.layer({ autoMigrate }).pipe(Layer.provide(clients.clickhouse))
+  const traces = ClickHouseTraceRepository.layer({ autoMigrate, retentionDays: options.retentionDays }).pipe(Layer.provide(clients.clickhouse))
   const writer = TraceWriter.layer({ ...options.writer, deadLetterPath: clients.deadLetters })
   const metadata = CachedMetadataRepository.layer(options.tenantCache).pipe(
     Layer.provide(SqlMetadataRepository.layer({ autoMigrate }).pipe(Layer.provide(clients.sql)))
@@ -92,7 +92,7 @@ const liteClients = (dataDir: string) => {
 
 /** The production profile: a ClickHouse server, PostgreSQL and Redis, with tenant-token lookups through Redis. */
 export const production = (options: ProductionOptions): Layer.Layer<Services, StorageError> => {
-  const autoMigrate = options.autoMigrate ?? true
+  const autoMigrate = options.autoMigrate ?? false
   const traces = ClickHouseTraceRepository.layer({ ...options.traces, autoMigrate }).pipe(
     Layer.provide(ClickHouseClient.layer(options.clickhouse))
   )
@@ -148,7 +148,7 @@ export const migrations = (options: Options): Layer.Layer<StorageMigrations.Stor
       return Layer.succeed(StorageMigrations.StorageMigrations, [
         StorageMigrations.onDemand(
           { backend: "clickhouse", target: StorageMigrations.clickhouseTarget(`chdb:${clients.clickhouseDir}`, "llmtrace"), path: clients.clickhouseDir },
-          open(StorageMigrations.clickhouse({}), clients.clickhouse)
+          open(StorageMigrations.clickhouse({ retentionDays: options.retentionDays }), clients.clickhouse)
         ),
         StorageMigrations.onDemand({ backend: "sqlite", target: clients.sqliteFile, path: clients.sqliteFile }, open(StorageMigrations.sql, clients.sql))
       ])

@@ -34,11 +34,14 @@ export const migrate = Command.make(
       const reports = yield* Effect.forEach(backends, (b) =>
         Effect.flatMap(dryRun ? Effect.succeed(undefined) : b.run, (ran) => Effect.map(b.status, (status) => ({ status, ran }))))
       if (json) return yield* Console.log(reports.map((r) => JSON.stringify(r.ran === undefined ? r.status : { ...r.status, ran: r.ran })).join("\n"))
+      // The column of other changes (a TTL) only when a backend has one, so the usual table stays narrow.
+      const changes = reports.some((r) => r.status.changes.length > 0)
       yield* Console.log(render(reports.map(({ ran, status }) => ({
         backend: status.backend,
         target: status.target,
         ...(ran === undefined ? { applied: names(status.applied) } : { ran: names(ran) }),
-        pending: names(status.pending)
+        pending: names(status.pending),
+        ...(changes ? { changes: names(status.changes) } : {})
       }))))
     })
 ).pipe(Command.withDescription("apply pending schema migrations of every backend (or show them with --dry-run)"), Command.provide(migrations))
