@@ -22,6 +22,11 @@ import * as StorageMigrations from "./StorageMigrations.js"
 import * as TokenChanges from "./TokenChanges.js"
 import { StorageUnavailable, type StorageError } from "./StorageError.js"
 import type { LiteOptions, Options, ProductionOptions } from "./ProfileOptions.js"
+import * as Context from "effect/Context"
+import type * as Scope from "effect/Scope"
+import * as Cache from "./Cache.js"
+import * as MetadataRepository from "./MetadataRepository.js"
+import * as TraceRepository from "./TraceRepository.js"
 
 export type { LiteOptions, Options, ProductionOptions } from "./ProfileOptions.js"
 
@@ -157,5 +162,68 @@ export const migrations = (options: Options): Layer.Layer<StorageMigrations.Stor
       return Layer.effect(StorageMigrations.StorageMigrations, Effect.all([StorageMigrations.clickhouse({ cluster: options.traces?.cluster, retentionDays: options.traces?.retentionDays }), StorageMigrations.sql])).pipe(
         Layer.provide(Layer.mergeAll(ClickHouseClient.layer(options.clickhouse), PostgresClient.layer(options.postgres)))
       )
+  }
+}
+
+/** One service of a profile, opened on its own by {@link probes}. */
+export interface ServiceProbe {
+  readonly service: Storage.BackendHealth["service"]
+  /** The engine behind it: `clickhouse`, `postgres`, `sqlite`, `redis` or `memory`. */
+  readonly backend: string
+  /**
+   * Opens the service's backend alone, neither migrating nor checking its schema: its health check,
+   * and its schema's status where it keeps one.
+   */
+  readonly open: Effect.Effect<
+    { readonly healthCheck: Effect.Effect<void, StorageError>; readonly schema?: Effect.Effect<StorageMigrations.MigrationStatus, StorageError> },
+    StorageError,
+    Scope.Scope
+  >
+}
+
+const openTraces = (client: Layer.Layer<ClickHouseClient.ClickHouseClient, StorageError>, schema: { retentionDays?: number | undefined; cluster?: string | undefined }) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(ClickHouseTraceRepository.layer({ ...schema, skipSchemaCheck: true }).pipe(Layer.provideMerge(client)))
+    const migrations = yield* Effect.provide(StorageMigrations.clickhouse(schema), context)
+    return { healthCheck: Context.get(context, TraceRepository.TraceRepository).healthCheck(), schema: migrations.status }
+  })
+
+const openMetadata = <R>(client: Layer.Layer<R, StorageError>) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(SqlMetadataRepository.layer({ skipSchemaCheck: true }).pipe(Layer.provideMerge(client)))
+    const migrations = yield* Effect.provide(StorageMigrations.sql, context)
+    return { healthCheck: Context.get(context, MetadataRepository.MetadataRepository).healthCheck(), schema: migrations.status }
+  })
+
+const openCache = (cache: Layer.Layer<Cache.Cache, StorageError>) =>
+  Effect.map(Layer.build(cache), (context) => ({ healthCheck: Context.get(context, Cache.Cache).healthCheck() }))
+
+/**
+ * Each service of a profile on its own, for a health check that reports every backend (one that is
+ * down does not hide the others) and writes no schema.
+ */
+export const probes = (options: Options): ReadonlyArray<ServiceProbe> => {
+  switch (options.profile) {
+    case "memory":
+      return [
+        { service: "traces", backend: "memory", open: Effect.map(Layer.build(MemoryTraceRepository.layer()), (c) => ({ healthCheck: Context.get(c, TraceRepository.TraceRepository).healthCheck() })) },
+        { service: "metadata", backend: "sqlite", open: Effect.map(Layer.build(SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory))), (c) => ({ healthCheck: Context.get(c, MetadataRepository.MetadataRepository).healthCheck() })) },
+        { service: "cache", backend: "memory", open: openCache(MemoryCache.layer()) }
+      ]
+    case "lite": {
+      const clients = liteClients(options.dataDir)
+      const inDir = <A, E, R>(open: Effect.Effect<A, E, R>) => Effect.zipRight(ensureDir(clients.dir), open)
+      return [
+        { service: "traces", backend: "clickhouse", open: inDir(openTraces(clients.clickhouse, { retentionDays: options.retentionDays })) },
+        { service: "metadata", backend: "sqlite", open: inDir(openMetadata(clients.sql)) },
+        { service: "cache", backend: "memory", open: openCache(MemoryCache.layer()) }
+      ]
+    }
+    case "production":
+      return [
+        { service: "traces", backend: "clickhouse", open: openTraces(ClickHouseClient.layer(options.clickhouse), { retentionDays: options.traces?.retentionDays, cluster: options.traces?.cluster }) },
+        { service: "metadata", backend: "postgres", open: openMetadata(PostgresClient.layer(options.postgres)) },
+        { service: "cache", backend: "redis", open: openCache(RedisCache.layer(options.redis)) }
+      ]
   }
 }

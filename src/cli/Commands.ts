@@ -14,9 +14,8 @@ import { TraceQuery } from "../domain/Query.js"
 import * as SpanFilters from "../domain/SpanFilters.js"
 import { apiTokenPrefix, NewTenant, Tenant } from "../domain/Tenant.js"
 import * as MetadataRepository from "../MetadataRepository.js"
-import * as Storage from "../Storage.js"
 import * as TraceRepository from "../TraceRepository.js"
-import { storage } from "./Storage.js"
+import { readOnlyStorage, storage } from "./Storage.js"
 import { clip, render } from "./Table.js"
 
 /** An expected failure of a command, reported as one line. */
@@ -27,16 +26,7 @@ const tenantId = (raw: string) =>
   Schema.decodeUnknown(TenantId)(raw).pipe(Effect.mapError(() => new CommandFailed({ message: `not a tenant id (a UUID): ${JSON.stringify(raw)}` })))
 
 const tenantOption = Options.text("tenant").pipe(Options.withDescription("the tenant's id (a UUID)"))
-const json = Options.boolean("json").pipe(Options.withDescription("print JSON lines instead of a table"))
-
-export const health = Command.make("health", {}, () =>
-  Effect.gen(function*() {
-    const report = yield* Storage.healthCheck
-    yield* Console.log(render(report.map((r) => ({ service: r.service, status: r.healthy ? "ok" : "FAILED", "latency ms": Math.round(r.latencyMs), detail: r.error?.message ?? "" }))))
-    const failed = report.filter((r) => !r.healthy).map((r) => r.service)
-    if (failed.length > 0) return yield* new CommandFailed({ message: `unhealthy: ${failed.join(", ")}` })
-  })
-).pipe(Command.withDescription("check every backend; exits 1 if one fails"), Command.provide(storage))
+export const json = Options.boolean("json").pipe(Options.withDescription("print JSON lines instead of a table"))
 
 const statsRow = (name: string, s: { totalTraces: number; totalSpans: number; storageSizeBytes: number; oldestTrace?: Date | undefined; newestTrace?: Date | undefined }) => ({
   tenant: name,
@@ -58,7 +48,7 @@ export const stats = Command.make("stats", { tenant: tenantOption.pipe(Options.o
     const rows = yield* Effect.forEach(tenants, (t) => Effect.map(traces.getStats(t.id), (s) => statsRow(t.name, s)))
     yield* Console.log(render([...rows, statsRow("(all tenants)", yield* traces.getGlobalStats())]))
   })
-).pipe(Command.withDescription("traces, spans and bytes per tenant (or of one tenant)"), Command.provide(storage))
+).pipe(Command.withDescription("traces, spans and bytes per tenant (or of one tenant)"), Command.provide(readOnlyStorage))
 
 /** A CLI flag for each span filter, named and described by the filter table. */
 const flagOf = (flag: SpanFilters.Flag): Options.Options<Option.Option<unknown>> => {
@@ -155,7 +145,7 @@ export const query = Command.make("query", queryOptions, (o) =>
     if (o.json) return yield* Effect.forEach(spans, (s) => Console.log(JSON.stringify(s)), { discard: true })
     yield* Console.log(render(spans.map((s) => ({ start: s.startTime, provider: s.provider, model: s.modelName, operation: s.operationName, score: s.securityScore, "ms": s.durationMs, prompt: clip(s.prompt, 50) }))))
   }).pipe(Effect.mapError((e) => (e._tag === "ParseError" ? invalidQuery(e) : e)))
-).pipe(Command.withDescription("spans (or --traces) of one tenant, newest first, with filters"), Command.provide(storage))
+).pipe(Command.withDescription("spans (or --traces) of one tenant, newest first, with filters"), Command.provide(readOnlyStorage))
 
 export const purge = Command.make("purge", { tenant: tenantOption, before: Options.date("before").pipe(Options.withDescription("delete traces created before this date")) }, ({ before, tenant }) =>
   Effect.gen(function*() {
@@ -176,7 +166,7 @@ const tenantsList = Command.make("list", { json }, ({ json }) =>
     if (json) return yield* Effect.forEach(tenants, (t) => Console.log(JSON.stringify(shown(t))), { discard: true })
     yield* Console.log(render(tenants.map((t) => ({ id: t.id, name: clip(t.name, 40), plan: t.plan, token: `${t.apiTokenPrefix}…`, created: t.createdAt }))))
   })
-).pipe(Command.withDescription("every tenant, oldest first"))
+).pipe(Command.withDescription("every tenant, oldest first"), Command.provide(readOnlyStorage))
 
 const tenantsCreate = Command.make(
   "create",
@@ -195,7 +185,10 @@ const tenantsCreate = Command.make(
       const shown = Option.isNone(token) ? tenant.apiToken : `${apiTokenPrefix(tenant.apiToken)}… (as given)`
       yield* Console.log(render([{ id: tenant.id, name: tenant.name, plan: tenant.plan, token: shown }]))
     })
-).pipe(Command.withDescription("create a tenant; prints its id and, once, the API token it generated (it is stored only as a hash)"))
+).pipe(
+  Command.withDescription("create a tenant; prints its id and, once, the API token it generated (it is stored only as a hash)"),
+  Command.provide(storage)
+)
 
 const tenantsDelete = Command.make("delete", { id: Args.text({ name: "id" }) }, ({ id }) =>
   Effect.gen(function*() {
@@ -203,10 +196,9 @@ const tenantsDelete = Command.make("delete", { id: Args.text({ name: "id" }) }, 
     if (Option.isNone(deleted)) return yield* new CommandFailed({ message: `no tenant ${id}` })
     yield* Console.log(`deleted tenant ${id} with its config, audit events, API keys and reports`)
   })
-).pipe(Command.withDescription("delete a tenant and everything it owns (its traces stay: purge them first)"))
+).pipe(Command.withDescription("delete a tenant and everything it owns (its traces stay: purge them first)"), Command.provide(storage))
 
 export const tenants = Command.make("tenants").pipe(
   Command.withDescription("list, create or delete tenants"),
-  Command.withSubcommands([tenantsList, tenantsCreate, tenantsDelete]),
-  Command.provide(storage)
+  Command.withSubcommands([tenantsList, tenantsCreate, tenantsDelete])
 )

@@ -38,7 +38,8 @@ describe("llmtrace-storage failing to start", () => {
     const redisPort = await freePort()
     const postgres = await silentServer()
     try {
-      const result = await cli(["health"], {
+      // `stats` builds the whole profile (health opens each backend on its own and would wait for PostgreSQL).
+      const result = await cli(["stats"], {
         LLMTRACE_STORAGE_PROFILE: "production",
         LLMTRACE_CLICKHOUSE_URL: "chdb::memory:",
         // A PostgreSQL that never answers: Redis's refusal is the first failure to be known.
@@ -61,7 +62,7 @@ describe("llmtrace-storage failing to start", () => {
     const dir = path.join(scratch, "read-only")
     const engine = path.join(dir, "clickhouse")
     mkdirSync(engine, { recursive: true })
-    const result = await unwritable(engine, () => cli(["stats"], { LLMTRACE_DATA_DIR: dir }))
+    const result = await unwritable(engine, () => cli(["migrate"], { LLMTRACE_DATA_DIR: dir }))
     expect(result.code).toBe(1)
     // EACCES from the mode bits; EPERM from the immutable flag (under root)
     expect(result.stderr.trim().split("\n")).toEqual([
@@ -75,7 +76,7 @@ describe("llmtrace-storage failing to start", () => {
   it("a lite data directory that is a file: our one line, nothing else", async () => {
     const file = path.join(scratch, "a-file")
     writeFileSync(file, "")
-    const result = await cli(["stats"], { LLMTRACE_DATA_DIR: file })
+    const result = await cli(["migrate"], { LLMTRACE_DATA_DIR: file })
     expect(result.code).toBe(1)
     expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: StorageUnavailable \[storage\]: cannot create the data directory .*a-file: .*EEXIST/)])
   }, 120_000)
@@ -92,7 +93,7 @@ describe("llmtrace-storage failing to start", () => {
         })
         holder.on("exit", (code) => reject(new Error(`the holder exited with ${code}`)))
       })
-      const result = await cli(["stats"], { LLMTRACE_DATA_DIR: dir })
+      const result = await cli(["migrate"], { LLMTRACE_DATA_DIR: dir })
       expect(result.code).toBe(1)
       expect(result.stderr.trim().split("\n")).toEqual([
         `error: StorageUnavailable [clickhouse]: cannot open the embedded ClickHouse engine at ${path.join(dir, "clickhouse")}: ` +
@@ -110,7 +111,7 @@ describe("llmtrace-storage failing to start", () => {
     mkdirSync(path.join(dir, "clickhouse"), { recursive: true })
     // a process id above the kernel's pid_max: certainly not running
     writeFileSync(path.join(dir, "clickhouse", "status"), "PID: 4194305\nStarted at: 2026-01-01 00:00:00\nRevision: 1\n")
-    const result = await cli(["stats"], { LLMTRACE_DATA_DIR: dir })
+    const result = await cli(["migrate"], { LLMTRACE_DATA_DIR: dir })
     expect(result.stderr).toBe("")
     expect(result.code).toBe(0)
   }, 120_000)
