@@ -2,10 +2,10 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { mkdirSync } from "node:fs"
 import * as path from "node:path"
 import * as CachedMetadataRepository from "./CachedMetadataRepository.js"
 import * as ClickHouseClient from "./clickhouse/ClickHouseClient.js"
+import * as DataDirectory from "./DataDirectory.js"
 import * as ClickHouseTraceRepository from "./clickhouse/ClickHouseTraceRepository.js"
 import * as TraceWriter from "./ingest/TraceWriter.js"
 import * as MemoryCache from "./memory/MemoryCache.js"
@@ -45,7 +45,7 @@ export const memory: Layer.Layer<Services, StorageError> = Layer.mergeAll(
 
 const ensureDir = (dir: string) =>
   Effect.try({
-    try: () => mkdirSync(dir, { recursive: true }),
+    try: () => DataDirectory.make(dir),
     catch: (cause) =>
       new StorageUnavailable({ backend: "storage", operation: "StorageProfile.lite", message: `cannot create the data directory ${dir}: ${String(cause)}` })
   })

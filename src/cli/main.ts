@@ -15,7 +15,10 @@ import * as Demo from "./Demo.js"
 import * as Help from "./Help.js"
 import { ingest, migrate, replayDeadLetters } from "./Operations.js"
 import { describeCause, exitCode } from "./Errors.js"
+import * as Stdin from "./Stdin.js"
 import { root } from "./Storage.js"
+
+Stdin.detachUnlessRead(process.argv.slice(2))
 
 // A reader that stops early (`| head`) closes the pipe: that ends the command quietly, not with a stack trace.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
