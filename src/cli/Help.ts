@@ -5,13 +5,13 @@ import * as CommandDirective from "@effect/cli/CommandDirective"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import type * as Span from "@effect/cli/HelpDoc/Span"
 import * as Usage from "@effect/cli/Usage"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as Doc from "@effect/printer/Doc"
 import * as Ansi from "@effect/printer-ansi/Ansi"
 import * as AnsiDoc from "@effect/printer-ansi/AnsiDoc"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as HashSet from "effect/HashSet"
-import * as Option from "effect/Option"
 
 /**
  * `--help`, rendered here rather than by @effect/cli, whose help has no page width (it pads the
@@ -44,17 +44,41 @@ export const node = (descriptor: CommandDescriptor.Command<unknown>, children?: 
   return { name, descriptor, children: children ?? found }
 }
 
+/** What the command line asks before anything runs: help, a usage error, or to run the command. */
+export type Request =
+  | { readonly _tag: "Help"; readonly path: ReadonlyArray<Node> }
+  | { readonly _tag: "UsageError"; readonly path: ReadonlyArray<Node>; readonly message: string }
+  | { readonly _tag: "Run" }
+
 /**
- * The commands from the program to the one `args` ask help for, when they ask for help (as
- * @effect/cli decides: `-h` or `--help` where it accepts them); none otherwise.
+ * Parses the arguments as @effect/cli does, before running anything: `-h`/`--help` where it accepts
+ * them is help for the commands from the program to the one asked; arguments it refuses are a usage
+ * error with its message on one line (printed by {@link usageError} instead of @effect/cli's text).
  */
-export const requested = (program: Node, args: ReadonlyArray<string>) =>
+export const request = (program: Node, args: ReadonlyArray<string>) =>
   CommandDescriptor.parse(program.descriptor, [program.name, ...args], CliConfig.defaultConfig).pipe(
-    Effect.map((directive) =>
-      CommandDirective.isBuiltIn(directive) && BuiltInOptions.isShowHelp(directive.option) ? Option.some(pathOf(program, args)) : Option.none()
+    Effect.map((directive): Request =>
+      CommandDirective.isBuiltIn(directive) && BuiltInOptions.isShowHelp(directive.option) ? { _tag: "Help", path: pathOf(program, args) } : { _tag: "Run" }
     ),
-    Effect.orElseSucceed(() => Option.none<ReadonlyArray<Node>>())
+    Effect.catchAll((error): Effect.Effect<Request> =>
+      Effect.succeed(
+        ValidationError.isValidationError(error) && !ValidationError.isHelpRequested(error)
+          ? { _tag: "UsageError", path: pathOf(program, args), message: HelpDoc.toAnsiText(error.error).replace(ansi, "").replace(/\s+/g, " ").trim() }
+          : { _tag: "Run" }
+      )
+    )
   )
+
+// eslint-disable-next-line no-control-regex -- the escape character starts every ANSI sequence
+const ansi = /\u001b\[[0-9;]*m/g
+
+/** `error: …` and the usage of the command it concerns, with where to read more. */
+export const usageError = (program: { readonly name: string }, path: ReadonlyArray<Node>, message: string): string =>
+  [
+    `error: ${message}`,
+    AnsiDoc.render(Doc.hcat([Doc.text("usage: "), Doc.align(usageLine(path))]), { style: "pretty", options: { lineWidth: width } }).replace(ansi, ""),
+    `(${[program.name, ...path.slice(1).map((n) => n.name), "--help"].join(" ")} for more)`
+  ].join("\n")
 
 /** Subcommands are found by name, as @effect/cli finds them: the first argument naming one, at each level. */
 const pathOf = (program: Node, args: ReadonlyArray<string>): ReadonlyArray<Node> => {
@@ -97,6 +121,20 @@ const description = (descriptor: CommandDescriptor.Command<unknown>) => {
   return next?._tag === "Paragraph" ? spanText(next.value) : ""
 }
 
+/**
+ * What @effect/cli says of every option of a type ("A user-defined piece of text.", "This setting is
+ * optional.": the usage says it already with its brackets) is left out; a default is kept, shortly.
+ */
+const filler = /^(A true or false value\.|A user-defined piece of text\.|An integer\.|A floating point number\.|A date without a time-zone.*|One of the following: .*|This setting is optional\.|An existing file\.|This option can be set from environment variables\.)$/
+
+const meaningful = (doc: HelpDoc.HelpDoc): ReadonlyArray<HelpDoc.HelpDoc> => {
+  if (doc._tag !== "Paragraph") return [doc]
+  const text = spanText(doc.value).trim()
+  if (text === "" || filler.test(text)) return []
+  const defaults = /^This setting is optional\. Defaults to: (.*)$/.exec(text)
+  return [defaults === null ? doc : HelpDoc.p(`default: ${defaults[1]}`)]
+}
+
 /** Blocks one blank line apart. */
 const separated = (docs: ReadonlyArray<AnsiDoc.AnsiDoc>) => Doc.concatWith(docs, (a, b) => Doc.hcat([a, Doc.hardLine, Doc.hardLine, b]))
 
@@ -109,7 +147,13 @@ const render = (doc: HelpDoc.HelpDoc): AnsiDoc.AnsiDoc => {
     case "Paragraph":
       return Doc.reflow(spanText(doc.value))
     case "DescriptionList":
-      return separated(doc.definitions.map(([term, body]) => separated([bold(spanText(term)), Doc.indent(separated(blocks(body).map(render)), 2)])))
+      // A term, then what is said of it right under it (no filler), one blank line between terms.
+      return separated(doc.definitions.map(([term, body]) => {
+        const said = blocks(body).flatMap(meaningful)
+        return said.length === 0
+          ? bold(spanText(term))
+          : Doc.hcat([bold(spanText(term)), Doc.hardLine, Doc.indent(Doc.concatWith(said.map(render), (a, b) => Doc.hcat([a, Doc.hardLine, b])), 2)])
+      }))
     case "Enumeration":
       return Doc.indent(Doc.concatWith(doc.elements.map((e) => Doc.hcat([Doc.text("- "), Doc.align(render(e))])), (a, b) => Doc.hcat([a, Doc.hardLine, b])), 2)
     case "Sequence":
