@@ -147,18 +147,25 @@ const render = (doc: HelpDoc.HelpDoc): AnsiDoc.AnsiDoc => {
     case "Paragraph":
       return Doc.reflow(spanText(doc.value))
     case "DescriptionList":
-      // A term, then what is said of it right under it (no filler), one blank line between terms.
-      return separated(doc.definitions.map(([term, body]) => {
+      // A term and what is said of it (no filler) on one line when it fits, else right under it; no blank lines.
+      return Doc.concatWith(doc.definitions.map(([term, body]) => {
         const said = blocks(body).flatMap(meaningful)
-        return said.length === 0
-          ? bold(spanText(term))
-          : Doc.hcat([bold(spanText(term)), Doc.hardLine, Doc.indent(Doc.concatWith(said.map(render), (a, b) => Doc.hcat([a, Doc.hardLine, b])), 2)])
-      }))
+        const name = spanText(term)
+        const only = said.length === 1 && said[0]!._tag === "Paragraph" ? spanText(said[0]!.value) : undefined
+        if (said.length === 0) return bold(name)
+        if (only !== undefined && name.length + 2 + only.length <= width) return Doc.hcat([bold(name), Doc.text(`  ${only}`)])
+        return Doc.hcat([bold(name), Doc.hardLine, Doc.indent(Doc.concatWith(said.map(render), (a, b) => Doc.hcat([a, Doc.hardLine, b])), 2)])
+      }), (a, b) => Doc.hcat([a, Doc.hardLine, b]))
     case "Enumeration":
       return Doc.indent(Doc.concatWith(doc.elements.map((e) => Doc.hcat([Doc.text("- "), Doc.align(render(e))])), (a, b) => Doc.hcat([a, Doc.hardLine, b])), 2)
     case "Sequence":
-    case "Empty":
-      return separated(blocks(doc).map(render))
+    case "Empty": {
+      // The options of a command are a list per option: one list, no blank lines.
+      const all = blocks(doc)
+      return all.length > 0 && all.every((b) => b._tag === "DescriptionList")
+        ? Doc.concatWith(all.map(render), (a, b) => Doc.hcat([a, Doc.hardLine, b]))
+        : separated(all.map(render))
+    }
   }
 }
 
@@ -182,12 +189,38 @@ const usageLine = (path: ReadonlyArray<Node>) => {
 const commands = (n: Node, prefix = ""): ReadonlyArray<readonly [string, string]> =>
   n.children.flatMap((c) => [[`${prefix}${c.name}`, description(c.descriptor)] as const, ...commands(c, `${prefix}${c.name} `)])
 
+/** Words of `text` in lines of at most `room` columns (a longer word stands alone). */
+const wrap = (text: string, room: number): ReadonlyArray<string> =>
+  text.split(/\s+/).filter((w) => w !== "").reduce<Array<string>>((lines, word) => {
+    const last = lines[lines.length - 1]
+    if (last !== undefined && last.length + 1 + word.length <= room) lines[lines.length - 1] = `${last} ${word}`
+    else lines.push(word)
+    return lines
+  }, [])
+
+/**
+ * The commands, their descriptions in a column wrapped here: the printer's own fill layout of a dozen
+ * reflowed paragraphs side by side takes exponential time.
+ */
 const commandList = (n: Node) => {
   const rows = commands(n)
   const column = Math.max(...rows.map(([name]) => name.length)) + 2
-  const lines = rows.map(([name, text]) => Doc.hcat([Doc.fillBreak(Doc.text(name), column), Doc.align(Doc.reflow(text))]))
-  return Doc.indent(Doc.concatWith(lines, (a, b) => Doc.hcat([a, Doc.hardLine, b])), 2)
+  const lines = rows.flatMap(([name, text]) =>
+    wrap(text, width - 2 - column).map((line, i) => `  ${(i === 0 ? name : "").padEnd(column)}${line}`)
+  )
+  return Doc.concatWith(lines.map((line) => Doc.text(line)), (a, b) => Doc.hcat([a, Doc.hardLine, b]))
 }
+
+/** Consecutive lists (one per option) as one list, printed without blank lines between its terms. */
+const joinLists = (docs: ReadonlyArray<HelpDoc.HelpDoc>): ReadonlyArray<HelpDoc.HelpDoc> =>
+  docs.reduce<Array<HelpDoc.HelpDoc>>((out, doc) => {
+    const last = out[out.length - 1]
+    if (doc._tag === "DescriptionList" && last?._tag === "DescriptionList") {
+      const [first, ...rest] = [...last.definitions, ...doc.definitions].map(([term, body]): [Span.Span, HelpDoc.HelpDoc] => [term, body])
+      out[out.length - 1] = HelpDoc.descriptionList([first!, ...rest])
+    } else out.push(doc)
+    return out
+  }, [])
 
 /** The help of the last command of `path` (from the program down), at most {@link width} columns wide. */
 export const help = (program: { readonly name: string; readonly version: string }, path: ReadonlyArray<Node>): string => {
@@ -196,7 +229,7 @@ export const help = (program: { readonly name: string; readonly version: string 
     Doc.hcat([bold(program.name), Doc.text(` ${program.version}`)]),
     bold("USAGE"),
     usageLine(path),
-    ...ownHelp(target.descriptor).map(render),
+    ...joinLists(ownHelp(target.descriptor)).map(render),
     ...(target.children.length === 0 ? [] : [bold("COMMANDS"), commandList(target)])
   ]
   return AnsiDoc.render(separated(sections), { style: "pretty", options: { lineWidth: width } })
