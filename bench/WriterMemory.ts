@@ -7,7 +7,12 @@
  *
  *   node --import tsx bench/WriterMemory.ts [spans]        (BENCH_SPANS also works)
  *
- * BENCH_CAPACITY / BENCH_BATCH override the writer's capacity and batch size (to see what decides the figure).
+ * BENCH_CAPACITY / BENCH_BATCH / BENCH_BUFFER_BYTES override the writer's capacity, batch size and byte budget (to see what decides the figure).
+ * BENCH_PROMPT_BYTES gives every span a prompt of its own of that many bytes: the issue's case is
+ *
+ *   BENCH_PROMPT_BYTES=1000000 node --import tsx bench/WriterMemory.ts 15000   (peak RSS of 15,000 spans with 1 MB prompts)
+ *
+ * which the writer's byte budget (`maxBufferBytes`, default 16 MiB) is meant to keep under 1.2 GB (BENCHMARKS.md, "Writer memory with 1 MB prompts").
  *
  * Memory does not depend on the machine's load; the elapsed time printed does, so it is not a
  * throughput figure (the ClickHouse benchmark measures that, against a raw insert).
@@ -20,11 +25,14 @@ import { StorageProfile, TraceWriter } from "../src/index.js"
 import { SpanSource } from "./clickhouse.js"
 
 const spans = Number(process.argv[2] ?? process.env.BENCH_SPANS ?? 1_000_000)
-const chunk = 10_000
+const promptBytes = Number(process.env.BENCH_PROMPT_BYTES ?? 0)
+// With large prompts, a few spans at a time: the generator must not hold what the writer would not.
+const chunk = promptBytes > 0 ? 16 : 10_000
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`
 
 const writer = {
   ...(process.env.BENCH_CAPACITY ? { capacity: Number(process.env.BENCH_CAPACITY) } : {}),
+  ...(process.env.BENCH_BUFFER_BYTES ? { maxBufferBytes: Number(process.env.BENCH_BUFFER_BYTES) } : {}),
   ...(process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {})
 }
 const dataDir = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-writer-memory-"))
@@ -40,7 +48,12 @@ const started = Date.now()
 const program = Effect.gen(function*() {
   const writer = yield* TraceWriter.TraceWriter
   const source = new SpanSource()
-  while (source.produced < spans) yield* writer.writeAll(source.next(Math.min(chunk, spans - source.produced)))
+  while (source.produced < spans) {
+    const next = source.next(Math.min(chunk, spans - source.produced))
+    // Each prompt a flat string of its own (not a slice or rope over a shared one), as if read from input.
+    if (promptBytes > 0 && source.produced % 1024 === 0) console.error(`${source.produced} spans written, rss ${mib(process.memoryUsage().rss)}, peak ${mib(process.resourceUsage().maxRSS * 1024)}`)
+    yield* writer.writeAll(promptBytes > 0 ? next.map((s, i) => ({ ...s, prompt: Buffer.alloc(promptBytes, 97 + ((source.produced + i) % 26)).toString("latin1") })) : next)
+  }
   yield* writer.flush
   return yield* writer.stats
 }).pipe(Effect.provide(StorageProfile.lite({ dataDir, writer })))
@@ -51,6 +64,7 @@ Effect.runPromise(program).then(
     const rssKiB = process.resourceUsage().maxRSS
     console.log(JSON.stringify({
       spans,
+      promptBytes,
       writer,
       peakRss: mib(rssKiB * 1024),
       peakRssBytes: rssKiB * 1024,

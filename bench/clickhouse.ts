@@ -32,7 +32,10 @@ import {
   TraceSpan,
   TraceWriter
 } from "../src/index.js"
-import { columns, nextVersion, toRow } from "../src/clickhouse/SpanRows.js"
+import { columns, toRow } from "../src/clickhouse/SpanRows.js"
+import * as SpanVersion from "../src/domain/SpanVersion.js"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import { type CaseResult, compare, fmt, gc, isMain, load1, loadText, machine, mib, type Sample, table, timeCalls, withPeakRss } from "./Harness.js"
 import * as Redacted from "effect/Redacted"
 
@@ -189,22 +192,22 @@ export interface ClickHouseResults {
 }
 
 const GROUP = "ClickHouse (embedded chDB)"
-const toRawRow = (s: TraceSpan) => toRow(s, nextVersion())
+const toRawRow = (s: TraceSpan) => toRow(s, SpanVersion.next())
 const WRITER_DB = "bench_writer"
 const RAW_DB = "bench_raw"
 
 export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseResults> => {
   const dir = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-bench-"))
   const clientLayer = ClickHouseClient.layer({ url: Redacted.make(`chdb:${dir}`), database: WRITER_DB, requestTimeout: "600 seconds" })
-  const runtime = ManagedRuntime.make(ClickHouseTraceRepository.layer({ timeout: "600 seconds" }).pipe(Layer.provideMerge(clientLayer)))
-  const run = <A, E>(effect: Effect.Effect<A, E, ClickHouseClient.ClickHouseClient | TraceRepository.TraceRepository | TraceWriter.TraceSink>) =>
+  const runtime = ManagedRuntime.make(ClickHouseTraceRepository.layer({ timeout: "600 seconds" }).pipe(Layer.provideMerge(clientLayer), Layer.provideMerge(NodeFileSystem.layer)))
+  const run = <A, E>(effect: Effect.Effect<A, E, ClickHouseClient.ClickHouseClient | TraceRepository.TraceRepository | TraceWriter.TraceSink | FileSystem.FileSystem>) =>
     runtime.runPromise(effect)
   try {
     const ch = await run(ClickHouseClient.ClickHouseClient)
     const repo = await run(TraceRepository.TraceRepository)
     const sink = await run(TraceWriter.TraceSink)
     await run(ClickHouseMigrations.run(ch, { database: RAW_DB }))
-    const deadLetterPath = path.join(dir, "dead.jsonl")
+    const deadLetterPath = path.join(dir, "dead")
 
     const truncate = (db: string) =>
       run(Effect.forEach(["spans", "traces"], (t) => ch.command("bench.truncate", `TRUNCATE TABLE ${db}.${t}`), { discard: true }))

@@ -43,7 +43,7 @@ const GROUP = "PostgreSQL metadata"
  * statements, as the repository does (src/sql/PgPrepared.ts); @effect/sql-pg can only send them unnamed.
  */
 const statements = {
-  byToken: "SELECT * FROM tenants WHERE api_token_hash = $1",
+  byToken: "SELECT id, name, api_token_hash, api_token_prefix, plan, created_at, config FROM tenants WHERE api_token_hash = $1",
   insertTenant: "INSERT INTO tenants (id, name, api_token_hash, api_token_prefix, plan, created_at, config) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)"
 }
 
@@ -60,11 +60,17 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
   const runtime = ManagedRuntime.make(
     SqlMetadataRepository.layer().pipe(Layer.provideMerge(PostgresClient.layer({ url: Redacted.make(url), maxConnections: POOL })))
   )
+  // The same repository with the settings of `pooler: "transaction"` (every statement unnamed, the
+  // statement timeout kept by the client), on the same direct server: what naming statements buys.
+  const unnamedRuntime = ManagedRuntime.make(
+    SqlMetadataRepository.layer().pipe(Layer.provideMerge(PostgresClient.layer({ url: Redacted.make(url), maxConnections: POOL, pooler: "transaction" })))
+  )
   const raw = new pg.Pool({ connectionString: url, max: POOL })
   // an idle connection the server drops (a restart, pg_terminate_backend) is reported, not an unhandled crash
   raw.on("error", (error) => console.error(`raw pg pool: ${error.message}`))
   try {
     const repo = await runtime.runPromise(MetadataRepository.MetadataRepository)
+    const unnamedRepo = await unnamedRuntime.runPromise(MetadataRepository.MetadataRepository)
     const sql = await runtime.runPromise(SqlClient.SqlClient)
     const run = <A, E>(effect: Effect.Effect<A, E>) => runtime.runPromise(effect)
     /** `ops` calls of `op` through the runtime, `concurrency` at a time */
@@ -93,6 +99,13 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
         baseline: () => pool(ops, concurrency, (i) => raw.query({ name: "by_token", text: statements.byToken, values: [hashApiToken(token(i))] })),
         extra: sqlPgAlone(statements.byToken, (i) => [hashApiToken(token(i))])
       }))
+      rows.push(await compare({
+        ...common, id: `postgres.preparedByName.${concurrency}`,
+        case: `getTenantByToken prepared by name (pooler none) vs unnamed (pooler transaction), concurrency ${concurrency}`, ops,
+        note: "both the repository on the same direct server; baseline: every statement parsed and planned on each call",
+        ours: () => effectRun(ops, concurrency, (i) => repo.getTenantByToken(token(i))),
+        baseline: () => unnamedRuntime.runPromise(Effect.forEach(Array.from({ length: ops }, (_, i) => i), (i) => unnamedRepo.getTenantByToken(token(i)), { concurrency, discard: true }))
+      }))
       const counting = countingTracer()
       rows.push(await compare({
         ...common, case: `getTenantByToken, concurrency ${concurrency}, tracer installed`, ops,
@@ -119,13 +132,14 @@ export const runPostgres = async (o: PostgresOptions): Promise<ReadonlyArray<Cas
       rows.push(await compare({
         ...common, case: `queryAuditEvents (50 of 5000), concurrency ${concurrency}`, ops: auditOps,
         ours: () => effectRun(auditOps, concurrency, () => repo.queryAuditEvents(audit)),
-        baseline: () => pool(auditOps, concurrency, () => raw.query({ name: "audit", text: "SELECT * FROM audit_events WHERE (tenant_id = $1 AND event_type = $2) ORDER BY timestamp DESC, id DESC LIMIT $3 OFFSET $4", values: [auditTenant.id, "key.created", 50, 0] }))
+        baseline: () => pool(auditOps, concurrency, () => raw.query({ name: "audit", text: "SELECT id, tenant_id, event_type, actor, resource, data, timestamp FROM audit_events WHERE (tenant_id = $1 AND event_type = $2) ORDER BY timestamp DESC, id DESC LIMIT $3 OFFSET $4", values: [auditTenant.id, "key.created", 50, 0] }))
       }))
     }
     return rows
   } finally {
     await raw.end()
     await runtime.dispose()
+    await unnamedRuntime.dispose()
     await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
   }
 }

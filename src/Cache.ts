@@ -29,7 +29,11 @@ export interface CacheShape {
   readonly healthCheck: () => Effect.Effect<void, StorageError>
   /**
    * Cache-aside: the cached value, or `compute`'s result stored with `ttl`. Concurrent misses of one
-   * key in this process run `compute` once and share its result.
+   * key in this process run `compute` once and share its result. The cache is optional here: a
+   * cache that fails or times out is bypassed (the value is computed and returned; while it fails,
+   * nothing is written to it) and logged once per outage, a warning when it starts failing and a
+   * line when it answers again; a failing write after `compute` does not fail the call. Only
+   * `InvalidInput` (an empty key, a bad TTL) and `compute`'s own failure fail it.
    */
   readonly getOrSet: <E, R>(
     key: string,
@@ -131,6 +135,29 @@ export const make = (backend: Backend, impl: CacheBackend, options: MakeOptions 
   const compareAndSet = (key: string, expected: Option.Option<Uint8Array>, value: Uint8Array, ttl: Duration.DurationInput) =>
     compareAndSetEntry([key, expected, value, ttl])
 
+  // Whether getOrSet found the cache failing, in one value: `healthy` → `failing` (a warning) →
+  // `healthy` (a line saying so): one log line per outage, not one per call.
+  const health = { state: "healthy" as "healthy" | "failing" }
+  const failed = (method: string, error: StorageError) =>
+    Effect.suspend(() => {
+      if (health.state === "failing") return Effect.void
+      health.state = "failing"
+      return Effect.logWarning(
+        `Cache (${backend}) is failing: getOrSet computes values without it until it answers again (${method}: ${error._tag}: ${error.message})`
+      )
+    })
+  const answered = Effect.suspend(() => {
+    if (health.state === "healthy") return Effect.void
+    health.state = "healthy"
+    return Effect.logInfo(`Cache (${backend}) answers again: getOrSet uses it again`)
+  })
+  /** A cache call whose failure, other than bad input, is logged (once per outage) and replaced by `fallback`. */
+  const optional = <A>(method: string, self: Effect.Effect<A, StorageError>, fallback: A): Effect.Effect<A, InvalidInput> =>
+    Effect.matchEffect(self, {
+      onFailure: (error) => (error._tag === "InvalidInput" ? Effect.fail(error) : Effect.as(failed(method, error), fallback)),
+      onSuccess: (value) => Effect.as(answered, value)
+    })
+
   const inflight = new Map<string, Deferred.Deferred<Uint8Array, unknown>>()
   const getOrSet = <E, R>(
     key: string,
@@ -140,7 +167,11 @@ export const make = (backend: Backend, impl: CacheBackend, options: MakeOptions 
     boundary.traced(
       "getOrSet",
       Effect.gen(function*() {
-        const cached = yield* get(key)
+        // A bad TTL is the caller's error even while the cache fails (its write is skipped then).
+        if (ttlOf(ttl) === undefined) {
+          return yield* new InvalidInput({ backend, operation: "Cache.getOrSet", path: ["ttl"], message: "ttl must be a finite duration of at least 1 millisecond" })
+        }
+        const cached = yield* optional("get", get(key), Option.none())
         if (Option.isSome(cached)) return cached.value
         const running = inflight.get(key)
         if (running !== undefined) {
@@ -153,7 +184,8 @@ export const make = (backend: Backend, impl: CacheBackend, options: MakeOptions 
         const leader = yield* Deferred.make<Uint8Array, unknown>()
         inflight.set(key, leader)
         return yield* compute.pipe(
-          Effect.tap((value) => set(key, value, ttl)),
+          // While the cache fails, the value is not written to it (a frozen server would cost a timeout more).
+          Effect.tap((value) => (health.state === "failing" ? Effect.void : optional("set", set(key, value, ttl), undefined))),
           Effect.onExit((exit) => Effect.sync(() => inflight.delete(key)).pipe(Effect.zipRight(Deferred.done(leader, exit))))
         )
       })

@@ -5,6 +5,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Cache from "./Cache.js"
 import * as ConfigFields from "./ConfigFields.js"
@@ -35,6 +36,14 @@ export interface Options {
   readonly localMaxEntries?: number
   /** How long an in-process entry is trusted at most, should a change notice be lost. Default 1 s. */
   readonly localTtl?: Duration.DurationInput
+  /**
+   * How long a change keeps trying to mark its tokens in the shared cache while the cache is
+   * unavailable (`StorageUnavailable`: a Redis Cluster failing over, a restart) before it fails
+   * saying the old entry may be served. Default 40 s, longer than a Redis Cluster failover with the
+   * default `cluster-node-timeout` of 15 s (`RedisConfig.failoverBound`): a token rotated during a
+   * failover is marked on the promoted replica, which may still hold its old entry.
+   */
+  readonly markTimeout?: Duration.DurationInput
 }
 
 export const defaults = {
@@ -42,7 +51,8 @@ export const defaults = {
   missTtl: Duration.seconds(5),
   changeTtl: Duration.seconds(30),
   localMaxEntries: 10_000,
-  localTtl: Duration.seconds(1)
+  localTtl: Duration.seconds(1),
+  markTimeout: Duration.seconds(40)
 } as const
 
 /**
@@ -80,8 +90,8 @@ const deepFreeze = <A>(value: A): A => {
  * and is cleared and bypassed while the channel's subscription is down.
  *
  * When the shared cache fails (Redis down), lookups go to the repository: authentication keeps
- * working on the database alone. When marking a change fails after a write, the write stands and
- * the call fails with `StorageUnavailable` saying so, because the old entry may serve for up to `hitTtl`.
+ * working on the database alone. Marking a change is re-tried while the cache is unavailable (a
+ * Redis failover), for `markTimeout`; when it still fails, the write stands and the call fails with `StorageUnavailable` saying so, because the old entry may serve for up to `hitTtl`.
  */
 export const wrap = (
   repository: MetadataRepository.MetadataRepositoryShape,
@@ -98,6 +108,13 @@ export const wrap = (
     const localHitMs = Duration.toMillis(Duration.decode(options.localTtl ?? defaults.localTtl))
     const localMissMs = Math.min(localHitMs, Duration.toMillis(missTtl))
     const slowToken = validate(NonEmptyText, "storage", "MetadataRepository.getTenantByToken")
+    // Re-tried every 50 ms, 100 ms, … at most 500 ms apart while the cache is unavailable, for `markTimeout`.
+    const markSchedule = Schedule.exponential("50 millis").pipe(
+      Schedule.union(Schedule.spaced("500 millis")),
+      Schedule.upTo(options.markTimeout ?? defaults.markTimeout)
+    )
+    const marking = <A>(effect: Effect.Effect<A, StorageError>) =>
+      Effect.retry(effect, { schedule: markSchedule, while: (error) => error._tag === "StorageUnavailable" })
 
     // The in-process level. `heard` counts the changes heard here (and subscription losses): an
     // answer read before one of them is not kept.
@@ -225,11 +242,11 @@ export const wrap = (
     /** Marks tokens as changed everywhere; see {@link wrap}. Runs after the write has committed. */
     const announce = (operation: string, hashes: ReadonlyArray<string>) => {
       const unique = [...new Set(hashes)]
-      return Effect.forEach(unique, (hash) => cache.set(Entry.key(hash), Entry.changedBytes(), changeTtl), {
+      return Effect.forEach(unique, (hash) => marking(cache.set(Entry.key(hash), Entry.changedBytes(), changeTtl)), {
         discard: true,
         concurrency: "unbounded"
       }).pipe(
-        Effect.zipRight(changes === undefined ? Effect.void : changes.publish(unique)),
+        Effect.zipRight(changes === undefined ? Effect.void : marking(changes.publish(unique))),
         Effect.ensuring(Effect.sync(() => unique.forEach(forgetLocal))),
         Effect.mapError((error) =>
           new StorageUnavailable({
@@ -270,7 +287,8 @@ export const fields = {
     Config.validate({ message: "must be a positive integer", validation: (n) => n >= 1 }),
     Config.withDefault(defaults.localMaxEntries)
   ),
-  localTtl: Config.duration().pipe(Config.withDefault(defaults.localTtl))
+  localTtl: Config.duration().pipe(Config.withDefault(defaults.localTtl)),
+  markTimeout: Config.duration().pipe(Config.withDefault(defaults.markTimeout))
 } satisfies ConfigFields.Fields<Options>
 
 /** The default configuration: each option under its own name (`hitTtl`, `missTtl`, …), every one optional. */

@@ -1,6 +1,7 @@
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as path from "node:path"
 import * as CachedMetadataRepository from "./CachedMetadataRepository.js"
 import * as ClickHouseClient from "./clickhouse/ClickHouseClient.js"
@@ -70,20 +71,33 @@ export const traces: Config.Config<Omit<ClickHouseTraceRepository.Options, "auto
   }
 )
 
-/** `LLMTRACE_TRACE_WRITER_*`: the buffered writer of both ClickHouse profiles. */
-export const writer: Config.Config<TraceWriter.Options> = TraceWriter.checkCapacity(
-  ConfigFields.named(TraceWriter.fields, {
-    batchSize: "LLMTRACE_TRACE_WRITER_BATCH_SIZE",
-    flushInterval: "LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL",
-    capacity: "LLMTRACE_TRACE_WRITER_CAPACITY",
-    maxRetries: "LLMTRACE_TRACE_WRITER_MAX_RETRIES",
-    deadLetterPath: "LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH",
-    replayOnStart: "LLMTRACE_TRACE_WRITER_REPLAY_ON_START",
-    validate: "LLMTRACE_TRACE_WRITER_VALIDATE",
-    flushTimeout: "LLMTRACE_TRACE_WRITER_FLUSH_TIMEOUT"
-  }),
-  { capacity: "LLMTRACE_TRACE_WRITER_CAPACITY", batchSize: "LLMTRACE_TRACE_WRITER_BATCH_SIZE" }
-)
+const writerNames = {
+  batchSize: "LLMTRACE_TRACE_WRITER_BATCH_SIZE",
+  flushInterval: "LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL",
+  capacity: "LLMTRACE_TRACE_WRITER_CAPACITY",
+  maxBufferBytes: "LLMTRACE_TRACE_WRITER_MAX_BUFFER_BYTES",
+  maxRetries: "LLMTRACE_TRACE_WRITER_MAX_RETRIES",
+  deadLetterPath: "LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH",
+  replayOnStart: "LLMTRACE_TRACE_WRITER_REPLAY_ON_START",
+  maxLineBytes: "LLMTRACE_TRACE_WRITER_MAX_LINE_BYTES",
+  validate: "LLMTRACE_TRACE_WRITER_VALIDATE",
+  flushTimeout: "LLMTRACE_TRACE_WRITER_FLUSH_TIMEOUT"
+} as const
+
+/**
+ * `LLMTRACE_TRACE_WRITER_*`: the buffered writer of both ClickHouse profiles. Its dead-letter
+ * directory is read here, but only the production profile uses it (lite derives its own from the data directory).
+ */
+export const writer: Config.Config<TraceWriter.Options> = TraceWriter.checkOptions(ConfigFields.named(TraceWriter.fields, writerNames), writerNames)
+
+/**
+ * The production profile's writer: `LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH` is required (several
+ * hosts or containers must not share a default by accident), and made absolute once, here.
+ */
+export const productionWriter: Config.Config<TraceWriter.Options> = Config.mapOrFail(writer, (o) =>
+  o.deadLetterPath === undefined || o.deadLetterPath.trim() === ""
+    ? Either.left(ConfigError.MissingData([writerNames.deadLetterPath], "the production profile needs a dead-letter directory (an absolute path, e.g. /var/lib/llmtrace/dead-letters)"))
+    : Either.right({ ...o, deadLetterPath: path.resolve(o.deadLetterPath) }))
 
 /** `LLMTRACE_POSTGRES_*`: the metadata database of the production profile. */
 export const postgres: Config.Config<PostgresClient.Options> = ConfigFields.named(PostgresClient.fields, {
@@ -91,7 +105,9 @@ export const postgres: Config.Config<PostgresClient.Options> = ConfigFields.name
   maxConnections: "LLMTRACE_POSTGRES_POOL_SIZE",
   connectTimeout: "LLMTRACE_POSTGRES_CONNECT_TIMEOUT",
   idleTimeout: "LLMTRACE_POSTGRES_IDLE_TIMEOUT",
-  statementTimeout: "LLMTRACE_POSTGRES_STATEMENT_TIMEOUT"
+  statementTimeout: "LLMTRACE_POSTGRES_STATEMENT_TIMEOUT",
+  pooler: "LLMTRACE_POSTGRES_POOLER",
+  caFile: "LLMTRACE_POSTGRES_CA_FILE"
 })
 
 /** `LLMTRACE_REDIS_*` and `LLMTRACE_CACHE_PREFIX`: the cache of the production profile. */
@@ -103,7 +119,12 @@ export const redis: Config.Config<RedisConfig.RedisOptions> = ConfigFields.named
   reconnectMaxDelay: "LLMTRACE_REDIS_RECONNECT_MAX_DELAY",
   shutdownTimeout: "LLMTRACE_REDIS_SHUTDOWN_TIMEOUT",
   clusterNodes: "LLMTRACE_REDIS_CLUSTER_NODES",
-  autoPipelining: "LLMTRACE_REDIS_AUTO_PIPELINING"
+  autoPipelining: "LLMTRACE_REDIS_AUTO_PIPELINING",
+  caFile: "LLMTRACE_REDIS_CA_FILE",
+  clusterNodeTimeout: "LLMTRACE_REDIS_CLUSTER_NODE_TIMEOUT",
+  clusterSlotsRefreshInterval: "LLMTRACE_REDIS_CLUSTER_SLOTS_REFRESH_INTERVAL",
+  clusterRetryDelay: "LLMTRACE_REDIS_CLUSTER_RETRY_DELAY",
+  clusterMaxRedirections: "LLMTRACE_REDIS_CLUSTER_MAX_REDIRECTIONS"
 })
 
 /** `LLMTRACE_TENANT_*`: the cached tenant-token lookups of the lite and production profiles. */
@@ -112,17 +133,32 @@ export const tenantCache: Config.Config<CachedMetadataRepository.Options> = Conf
   missTtl: "LLMTRACE_TENANT_MISS_TTL",
   changeTtl: "LLMTRACE_TENANT_CHANGE_TTL",
   localMaxEntries: "LLMTRACE_TENANT_LOCAL_MAX_ENTRIES",
-  localTtl: "LLMTRACE_TENANT_LOCAL_TTL"
+  localTtl: "LLMTRACE_TENANT_LOCAL_TTL",
+  markTimeout: "LLMTRACE_TENANT_MARK_TIMEOUT"
 })
 
 /** The lite profile's options. */
 export const lite: Config.Config<StorageProfile.LiteOptions> = Config.all({ dataDir, autoMigrate, retentionDays, writer, tenantCache })
 
+/**
+ * The production profile's options where the caller supplies the dead-letter directory itself
+ * (the test kit's scratch directory): the writer's other options, unchecked for the directory.
+ */
+export const productionOwnDeadLetters: Config.Config<StorageProfile.ProductionOptions> = Config.all({
+  clickhouse,
+  traces,
+  writer,
+  postgres,
+  redis,
+  autoMigrate,
+  tenantCache
+})
+
 /** The production profile's options. */
 export const production: Config.Config<StorageProfile.ProductionOptions> = Config.all({
   clickhouse,
   traces,
-  writer,
+  writer: productionWriter,
   postgres,
   redis,
   autoMigrate,

@@ -1,3 +1,4 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -9,6 +10,7 @@ import * as DataDirectory from "./DataDirectory.js"
 import * as ClickHouseTraceRepository from "./clickhouse/ClickHouseTraceRepository.js"
 import * as TraceWriter from "./ingest/TraceWriter.js"
 import * as MemoryCache from "./memory/MemoryCache.js"
+import * as MemoryFileSystem from "./memory/MemoryFileSystem.js"
 import * as MemoryTraceRepository from "./memory/MemoryTraceRepository.js"
 import * as RedisCache from "./redis/RedisCache.js"
 import * as RedisClient from "./redis/RedisClient.js"
@@ -33,12 +35,19 @@ export type { LiteOptions, Options, ProductionOptions } from "./ProfileOptions.j
 /** What every profile provides: the three services, and the buffered writer for bulk ingestion. */
 export type Services = Storage.Storage | TraceWriter.TraceWriter | TraceWriter.TraceSink
 
+/** The memory profile's dead-letter directory, on its own in-memory file system (never the host's). */
+const memoryDeadLetterPath = "/dead-letters"
+
 /**
- * The memory profile: traces and cache in plain maps, metadata in SQLite `:memory:`. Nothing
- * outlives the layer's scope; every build is a fresh, private store (tests, examples, demos).
+ * The memory profile: traces and cache in plain maps, metadata in SQLite `:memory:`, the writer's
+ * dead letters on a private in-memory file system (MemoryFileSystem). Nothing outlives the
+ * layer's scope and no file is touched; every build is a fresh, private store (tests, examples, demos).
  */
 export const memory: Layer.Layer<Services, StorageError> = Layer.mergeAll(
-  TraceWriter.layer().pipe(Layer.provideMerge(TraceWriter.sinkFromRepository), Layer.provideMerge(MemoryTraceRepository.layer())),
+  TraceWriter.layer({ deadLetterPath: memoryDeadLetterPath }).pipe(
+    Layer.provideMerge(MemoryTraceRepository.layer()),
+    Layer.provide(MemoryFileSystem.layer)
+  ),
   SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory)),
   MemoryCache.layer()
 )
@@ -59,7 +68,7 @@ export const lite = (options: LiteOptions): Layer.Layer<Services, StorageError> 
   const clients = liteClients(options.dataDir)
   const autoMigrate = options.autoMigrate ?? true
   const traces = ClickHouseTraceRepository.layer({ autoMigrate, retentionDays: options.retentionDays }).pipe(Layer.provide(clients.clickhouse))
-  const writer = TraceWriter.layer({ ...options.writer, deadLetterPath: clients.deadLetters })
+  const writer = TraceWriter.layer({ ...options.writer, deadLetterPath: clients.deadLetters }).pipe(Layer.provide(NodeFileSystem.layer))
   const metadata = CachedMetadataRepository.layer(options.tenantCache).pipe(
     Layer.provide(SqlMetadataRepository.layer({ autoMigrate }).pipe(Layer.provide(clients.sql)))
   )
@@ -74,11 +83,20 @@ export const lite = (options: LiteOptions): Layer.Layer<Services, StorageError> 
   )
 }
 
-/** The dead-letter file of a profile. */
-export const deadLetterPath = (options: Options): string =>
-  options.profile === "lite"
-    ? liteClients(options.dataDir).deadLetters
-    : path.resolve((options.profile === "production" ? options.writer?.deadLetterPath : undefined) ?? TraceWriter.defaultDeadLetterPath)
+/**
+ * The dead-letter directory of a profile: under the data directory (lite), the one configured
+ * (production; required), or none on the host (memory: in memory).
+ */
+export const deadLetterPath = (options: Options): string | undefined => {
+  switch (options.profile) {
+    case "memory":
+      return undefined
+    case "lite":
+      return liteClients(options.dataDir).deadLetters
+    case "production":
+      return options.writer?.deadLetterPath === undefined ? undefined : path.resolve(options.writer.deadLetterPath)
+  }
+}
 
 /** Where the lite profile keeps each backend's data. */
 const liteClients = (dataDir: string) => {
@@ -91,7 +109,7 @@ const liteClients = (dataDir: string) => {
     sqliteFile,
     clickhouse: ClickHouseClient.layer({ url: Redacted.make(`chdb:${clickhouseDir}`), database: "llmtrace" }),
     sql: SqliteClient.layer({ filename: sqliteFile }),
-    deadLetters: path.join(dir, "dead-letters.jsonl")
+    deadLetters: path.join(dir, "dead-letters")
   }
 }
 
@@ -105,7 +123,7 @@ export const production = (options: ProductionOptions): Layer.Layer<Services, St
     Layer.provide(SqlMetadataRepository.layer({ autoMigrate }).pipe(Layer.provide(PostgresClient.layer(options.postgres))))
   )
   return Layer.mergeAll(
-    TraceWriter.layer(options.writer).pipe(Layer.provideMerge(traces)),
+    TraceWriter.layer(options.writer).pipe(Layer.provideMerge(traces), Layer.provide(NodeFileSystem.layer)),
     // One Redis client for the cache and the publishing side of token changes (the subscriber has its own connection).
     metadata.pipe(
       Layer.provideMerge(RedisCache.layerFromClient),

@@ -3,11 +3,11 @@ import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as DeadLetters from "../ingest/DeadLetters.js"
 import * as TraceWriter from "../ingest/TraceWriter.js"
 import type { TenantId } from "../domain/Ids.js"
 import * as MetadataRepository from "../MetadataRepository.js"
@@ -141,19 +141,21 @@ export const ingest = Command.make(
         yield* bar.end
         const after = yield* writer.stats
         const notStored = after.deadLettered + after.lost - before.deadLettered - before.lost
+        const recordsNotStored = after.tracesDeadLettered - before.tracesDeadLettered
         const tracesLost = after.tracesLost - before.tracesLost
         if (tracesLost > 0) {
           return yield* new CommandFailed({
             message: `${plural(tracesLost, "trace record")} (createdAt of a trace line) could not be stored: see the log above, which lists them`
           })
         }
-        // Accepted is not stored: spans the engine refused went to the dead-letter file, and saying
-        // "ingested" with exit 0 would hide them.
-        if (notStored > 0) {
+        // Accepted is not stored: what the engine refused or could not take went to the dead letters,
+        // and saying "ingested" with exit 0 would hide it.
+        if (notStored + recordsNotStored > 0) {
+          const what = recordsNotStored === 0 ? plural(notStored, "span") : `${plural(notStored, "span")} and ${plural(recordsNotStored, "trace record")}`
           return yield* new CommandFailed({
-            message: `${plural(notStored, "span")} could not be stored and went to the dead-letter file ${
+            message: `${what} could not be stored and went to the dead letters in ${
               StorageProfile.deadLetterPath(yield* options)
-            } (see the log above; \`llmtrace-storage replay-dead-letters\` stores them once the cause is fixed)`
+            } (see the log above; \`llmtrace-storage replay-dead-letters\` stores them once the engine is back, \`--failed\` those it refused once the cause is fixed)`
           })
         }
         const seconds = (Date.now() - started) / 1000
@@ -179,24 +181,27 @@ export const ingest = Command.make(
 
 export const replayDeadLetters = Command.make(
   "replay-dead-letters",
-  { file: Options.file("file").pipe(Options.optional, Options.withDescription("the dead-letter file (default: the profile's)")) },
-  ({ file }) =>
+  {
+    dir: Options.directory("dir").pipe(Options.optional, Options.withDescription("the dead-letter directory (default: the profile's)")),
+    failed: Options.boolean("failed").pipe(Options.withDescription("replay the spans the engine refused before (DIR/failed), once the cause is fixed"))
+  },
+  ({ dir, failed }) =>
     Effect.gen(function*() {
-      const path = file._tag === "Some" ? file.value : StorageProfile.deadLetterPath(yield* options)
-      const fs = yield* FileSystem.FileSystem
-      // `<file>.replay` is what a replay that failed half-way left behind: it is resumed first.
-      const present = yield* Effect.forEach([path, `${path}.replay`], (f) => fs.exists(f).pipe(Effect.orElseSucceed(() => false)))
-      if (!present.some(Boolean)) return yield* Console.log(`nothing to replay: there is no dead-letter file ${path}`)
-      const result = yield* TraceWriter.replayDeadLetters(path)
+      const path = dir._tag === "Some" ? dir.value : StorageProfile.deadLetterPath(yield* options)
+      if (path === undefined) return yield* Console.log("nothing to replay: the memory profile keeps its dead letters in memory (give --dir to replay a directory)")
+      const waiting = yield* DeadLetters.pending(path)
+      const count = failed ? waiting.failed : waiting.segments
+      if (count === 0) return yield* Console.log(`nothing to replay: no ${failed ? "refused " : ""}dead letters in ${path}`)
+      const result = yield* TraceWriter.replayDeadLetters(path, { failed })
       yield* Console.log(
-        `replayed ${plural(result.replayed, "dead-lettered span")} from ${path} and removed the file` +
-          (result.rejected > 0 ? `; ${plural(result.rejected, "invalid line")} kept in ${path}.rejected` : "") +
-          (result.failed > 0 ? `; ${plural(result.failed, "span")} still refused, moved aside to ${path}.failed` : "")
+        `replayed ${plural(result.replayed, "dead-lettered span")}${result.tracesReplayed > 0 ? ` and ${plural(result.tracesReplayed, "trace record")}` : ""} from ${path}` +
+          (result.rejected > 0 ? `; ${plural(result.rejected, "invalid line")} kept in ${DeadLetters.rejectedDir(path)}` : "") +
+          (result.failed > 0 ? `; ${plural(result.failed, "span")} still refused, moved to ${DeadLetters.failedDir(path)}` : "")
       )
     })
 ).pipe(
   Command.withDescription(
-    "store the spans of the dead-letter file again, now that the engine is back, then remove the file (lines that are not spans go to FILE.rejected)"
+    "store the dead letters again, now that the engine is back (--failed: those the engine refused, once the cause is fixed); other processes may append and replay at the same time"
   ),
   // Replaying at start would store the same file twice: the command replays it itself.
   Command.provide(storageWith((o) => (o.profile === "memory" ? o : { ...o, writer: { ...o.writer, replayOnStart: false } })))

@@ -39,7 +39,7 @@ export interface ClickHouseClientShape {
    * Inserts items as `insert` inserts rows, each converted by `toRow` as the body is written: a hot
    * path never holds its batch as an array of rows, nor the body as a string (see `JsonLines`).
    */
-  readonly insertAs: <A>(operation: string, table: string, items: ReadonlyArray<A>, toRow: (item: A) => object) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
+  readonly insertAs: <A>(operation: string, table: string, items: ReadonlyArray<A>, toRow: (item: A, index: number) => object) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
 }
 
 export class ClickHouseClient extends Context.Tag("llmtrace-storage/ClickHouseClient")<ClickHouseClient, ClickHouseClientShape>() {}
@@ -279,10 +279,10 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     const bounded = <A>(op: string, self: Effect.Effect<A, StorageUnavailable | StorageQueryError>) =>
       withTimeout(self, { backend: "clickhouse", operation: op, timeout: requestTimeout, who })
 
-    const insertAs = <A>(op: string, table: string, items: ReadonlyArray<A>, toRow: (item: A) => object) =>
+    const insertAs = <A>(op: string, table: string, items: ReadonlyArray<A>, toRow: (item: A, index: number) => object) =>
       items.length === 0 ? Effect.void : Effect.suspend(() => {
         const body = bodies.encode(items, toRow)
-        return bounded(op, Effect.tryPromise({ try: (signal) => sendBody(table, body, settings, signal), catch: classify(op, address) })).pipe(Effect.asVoid)
+        return bounded(op, Effect.tryPromise({ try: (signal) => sendBody(table, body, settings, signal), catch: classify(op, address, "rows") })).pipe(Effect.asVoid)
       })
 
     const shape: ClickHouseClientShape = {

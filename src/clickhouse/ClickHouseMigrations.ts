@@ -169,7 +169,8 @@ const checkOptions = (o: SchemaOptions): Effect.Effect<void, StorageUnavailable>
 const missingCodes = new Set(["60", "81"])
 
 const isMissing = (error: StorageUnavailable | StorageQueryError): boolean =>
-  error._tag === "StorageQueryError" && Predicate.hasProperty(error.cause, "code") && missingCodes.has(String(error.cause.code))
+  // Either tag: a missing table is "unavailable" to a writer (see ClickHouseErrors), and still "nothing migrated" here.
+  Predicate.hasProperty(error.cause, "code") && missingCodes.has(String(error.cause.code))
 
 /**
  * The recorded migrations, oldest first: none when the version table or database does not exist.

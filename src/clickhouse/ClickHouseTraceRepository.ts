@@ -4,13 +4,13 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { StorageError } from "../StorageError.js"
+import { InvalidInput, type StorageError } from "../StorageError.js"
 import { withTimeout } from "../Timeout.js"
 import * as TraceRepository from "../TraceRepository.js"
 import { ClickHouseClient, type ClickHouseClientShape } from "./ClickHouseClient.js"
 import * as ClickHouseMigrations from "./ClickHouseMigrations.js"
 import * as ConfigFields from "../ConfigFields.js"
-import { TraceSink } from "../ingest/TraceWriter.js"
+import { TraceSink, type TraceSinkShape } from "../TraceSink.js"
 import * as SpanQueries from "./SpanQueries.js"
 import * as TraceQueries from "./TraceQueries.js"
 
@@ -23,6 +23,11 @@ export interface Options {
   readonly skipSchemaCheck?: boolean
   readonly retentionDays?: number | undefined
   readonly cluster?: string | undefined
+  /**
+   * Traces per round of deleteTracesBefore (>= 1): each round reads at most this many trace ids and
+   * deletes them, within its own time bound. Default 10,000.
+   */
+  readonly deleteChunk?: number
 }
 
 /**
@@ -35,14 +40,23 @@ export const make = (options: Options = {}): Effect.Effect<TraceRepository.Trace
   Effect.flatMap(ClickHouseClient, (ch) => Effect.map(makeWithSink(ch, options), (parts) => parts.repository))
 
 /**
- * The repository and a {@link TraceWriter.TraceSink} over the same tables: the sink inserts spans the
+ * The repository and a {@link TraceSink} over the same tables: the sink inserts spans the
  * TraceWriter already validated, without validating them a second time (it is the ingest hot path).
  */
 export const makeWithSink = (
   ch: ClickHouseClientShape,
   options: Options = {}
-): Effect.Effect<{ readonly repository: TraceRepository.TraceRepositoryShape; readonly sink: Context.Tag.Service<TraceSink> }, StorageError> =>
+): Effect.Effect<{ readonly repository: TraceRepository.TraceRepositoryShape; readonly sink: TraceSinkShape }, StorageError> =>
   Effect.gen(function*() {
+    const deleteChunk = options.deleteChunk ?? TraceQueries.deleteChunk
+    if (!Number.isSafeInteger(deleteChunk) || deleteChunk < 1) {
+      return yield* new InvalidInput({
+        backend: "clickhouse",
+        operation: "ClickHouseTraceRepository.make",
+        path: ["deleteChunk"],
+        message: `deleteChunk: must be a whole number >= 1, got ${deleteChunk}`
+      })
+    }
     if (options.skipSchemaCheck !== true) {
       yield* ClickHouseMigrations.ensure(ch, {
         database: ch.database,
@@ -56,10 +70,10 @@ export const makeWithSink = (
     // bounds each round of its purge instead of the whole purge.
     const bound = (operation: string) => <A>(self: Effect.Effect<A, StorageError>) =>
       withTimeout(self, { backend: "clickhouse", operation, timeout })
-    const sink: Context.Tag.Service<TraceSink> = {
+    const sink: TraceSinkShape = {
       // Not Effect.fn: its per-call Error and retained closure kept each whole batch reachable.
-      storeSpans: (list) =>
-        bound("TraceWriter.flush")(SpanQueries.insertSpans(ch, "TraceWriter.flush", list)).pipe(
+      storeSpans: (list, versions) =>
+        bound("TraceWriter.flush")(SpanQueries.insertSpans(ch, "TraceWriter.flush", list, versions)).pipe(
           Effect.withSpan("TraceWriter.flush", { attributes: { "storage.backend": "clickhouse" } })
         ),
       storeTraces: (records) =>
@@ -76,7 +90,7 @@ export const makeWithSink = (
       getTrace: (tenantId, traceId) => bound("TraceRepository.getTrace")(TraceQueries.getTrace(ch, tenantId, traceId)),
       getSpan: (tenantId, spanId) => bound("TraceRepository.getSpan")(SpanQueries.getSpan(ch, tenantId, spanId)),
       deleteTracesBefore: (tenantId, before) =>
-        TraceQueries.deleteTracesBefore(ch, tenantId, before, bound("TraceRepository.deleteTracesBefore")),
+        TraceQueries.deleteTracesBefore(ch, tenantId, before, bound("TraceRepository.deleteTracesBefore"), deleteChunk),
       getStats: (tenantId) => bound("TraceRepository.getStats")(TraceQueries.stats(ch, "TraceRepository.getStats", tenantId)),
       getGlobalStats: () => bound("TraceRepository.getGlobalStats")(TraceQueries.stats(ch, "TraceRepository.getGlobalStats", undefined)),
       healthCheck: () => bound("TraceRepository.healthCheck")(Effect.asVoid(ch.query("TraceRepository.healthCheck", "SELECT 1 AS ok")))
@@ -102,6 +116,10 @@ export const fields = {
   cluster: Config.string().pipe(
     Config.withDefault(""),
     Config.map((s) => (s.trim() === "" ? undefined : s.trim()))
+  ),
+  deleteChunk: Config.integer().pipe(
+    Config.validate({ message: "must be a whole number >= 1", validation: (n) => n >= 1 }),
+    Config.withDefault(TraceQueries.deleteChunk)
   )
 } satisfies ConfigFields.Fields<Options>
 

@@ -14,7 +14,7 @@
  */
 export interface Bodies {
   /** The body of `items`, each converted by `toRow` when it is written (a row is never held longer). */
-  readonly encode: <A>(items: ReadonlyArray<A>, toRow: (item: A) => object) => Buffer
+  readonly encode: <A>(items: ReadonlyArray<A>, toRow: (item: A, index: number) => object) => Buffer
   /**
    * Gives back the storage of a body from `encode` that nothing reads any more (the engine is done
    * with it): the next `encode` writes over it. A body still being read must never be given back.
@@ -39,7 +39,7 @@ export const make = (options: Options = {}): Bodies => {
       let body: Buffer = spare.pop() ?? Buffer.allocUnsafeSlow(0)
       let at = 0
       for (let i = 0; i < items.length; i++) {
-        const line = JSON.stringify(toRow(items[i]!))
+        const line = JSON.stringify(toRow(items[i]!, i))
         // A UTF-16 unit takes at most 3 UTF-8 bytes (a surrogate pair, 2 units, takes 4).
         const worst = line.length * 3 + 1
         if (at + worst > body.length) body = grow(body, at, worst, line.length + 1, i, items.length)

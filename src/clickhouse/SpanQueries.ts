@@ -5,7 +5,8 @@ import type { TraceQuery } from "../domain/Query.js"
 import * as SpanFilters from "../domain/SpanFilters.js"
 import type { TraceSpan } from "../domain/Trace.js"
 import type { ClickHouseClientShape, Params } from "./ClickHouseClient.js"
-import { columns, fromRow, nextVersion, type SpanRow, toDateTime64, toRow } from "./SpanRows.js"
+import * as SpanVersion from "../domain/SpanVersion.js"
+import { columns, fromRow, type SpanRow, toDateTime64, toRow } from "./SpanRows.js"
 
 /**
  * The span queries of the ClickHouse TraceRepository, one function per query with its row mapping.
@@ -70,14 +71,20 @@ const currentRows = (spans: string, where: string): string =>
 const tenantScope = "tenant_id = {tenant:String}"
 
 /**
- * Inserts spans, each as a new copy that wins over every earlier one. `size_bytes` is left to the
- * column's DEFAULT (migration 2): the engine measures the stored text, nothing is counted here.
+ * Inserts spans, each a copy with its version (`versions[i]` of `list[i]`; stamped now when not
+ * given, for a repository call): the highest version of a span is its current copy. `size_bytes`
+ * is left to the column's DEFAULT (migration 2): the engine measures the stored text.
  */
-export const insertSpans = (ch: ClickHouseClientShape, operation: string, list: ReadonlyArray<TraceSpan>) =>
+export const insertSpans = (
+  ch: ClickHouseClientShape,
+  operation: string,
+  list: ReadonlyArray<TraceSpan>,
+  versions: ReadonlyArray<SpanVersion.SpanVersion> = SpanVersion.nextRange(list.length)
+) =>
   // Rows are built when the effect runs: a span that cannot be converted is a defect of this call
   // (which the TraceWriter isolates and dead-letters), not a throw out of the caller's hands.
   // Each row is made, stringified into the body and dropped: a batch is never held as an array of rows.
-  ch.insertAs(operation, spansTable(ch), list, (s) => toRow(s, nextVersion()))
+  ch.insertAs(operation, spansTable(ch), list, (s, i) => toRow(s, versions[i]!))
 
 /** The current spans matching a query, newest start first, one page. */
 export const querySpans = (ch: ClickHouseClientShape, q: TraceQuery) =>

@@ -64,16 +64,6 @@ export const fromDateTime64 = (s: string): Date => new Date(`${s.replace(" ", "T
 
 const nullable = <A, B>(a: A | undefined, f: (a: A) => B): B | null => (a === undefined ? null : f(a))
 
-let lastVersion = 0
-/**
- * Version of a stored copy: microseconds since the epoch, strictly increasing within a process, so
- * the later of two stores of a span wins even inside one millisecond.
- */
-export const nextVersion = (): number => {
-  lastVersion = Math.max(Date.now() * 1000, lastVersion + 1)
-  return lastVersion
-}
-
 export const toRow = (s: TraceSpan, version: number): SpanInsertRow => {
   const findings = JSON.stringify(s.securityFindings)
   const events = JSON.stringify(s.events)

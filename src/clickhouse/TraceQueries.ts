@@ -123,15 +123,21 @@ export const deleteTracesBefore = (
   Effect.gen(function*() {
     const operation = "TraceRepository.deleteTracesBefore"
     const spans = spansTable(ch)
-    const rows = yield* bound(ch.query<{ readonly trace_id: string }>(
-      operation,
-      `SELECT trace_id FROM (${traceCreated(ch, tenantScope)}) WHERE created < {before:DateTime64(3, 'UTC')}`,
-      { tenant: tenantId, before: toDateTime64(before) }
-    ))
-    const ids = rows.map((r) => r.trace_id)
     const inTraces = "trace_id IN {traceIds:Array(String)}"
-    for (let i = 0; i < ids.length; i += chunk) {
-      const traceIds = ids.slice(i, i + chunk)
+    // Trace ids are read a chunk at a time, in id order after the last one of the previous chunk:
+    // the tenant's whole list is never held (nor does a chunk depend on the delete before it being visible).
+    let after = ""
+    let deleted = 0
+    while (true) {
+      const rows = yield* bound(ch.query<{ readonly trace_id: string }>(
+        operation,
+        `SELECT trace_id FROM (${traceCreated(ch, tenantScope)}) WHERE created < {before:DateTime64(3, 'UTC')} AND trace_id > {after:String}
+         ORDER BY trace_id LIMIT {chunk:UInt32}`,
+        { tenant: tenantId, before: toDateTime64(before), after, chunk }
+      ))
+      if (rows.length === 0) return deleted
+      const traceIds = rows.map((r) => r.trace_id)
+      after = traceIds[traceIds.length - 1]!
       const params = { tenant: tenantId, traceIds }
       yield* bound(Effect.gen(function*() {
         // Spans that moved into these traces and left a copy elsewhere (rare): their ids are looked up
@@ -152,8 +158,9 @@ export const deleteTracesBefore = (
         )
         yield* ch.command(operation, `DELETE FROM ${tracesTable(ch)} WHERE ${tenantScope} AND ${inTraces}`, params)
       }))
+      deleted += traceIds.length
+      if (traceIds.length < chunk) return deleted
     }
-    return ids.length
   })
 
 /** Counts of one tenant (or of all): traces, current spans, their storage size, oldest and newest trace. */

@@ -1,3 +1,4 @@
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -13,41 +14,18 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
+import * as path from "node:path"
 import { TraceEvent, TraceSpan } from "../domain/Trace.js"
 import { isTraceSpan } from "../domain/TraceSpanGuard.js"
+import * as SpanVersion from "../domain/SpanVersion.js"
 import * as ConfigFields from "../ConfigFields.js"
 import { InvalidInput, type StorageError, validate } from "../StorageError.js"
-import { TraceRepository } from "../TraceRepository.js"
+import { TraceSink, type TraceSinkShape } from "../TraceSink.js"
 import * as DeadLetters from "./DeadLetters.js"
+import * as Lines from "./Lines.js"
+import { type Batch, type Entry, entryBytes, PendingTrace, WriterState } from "./WriterState.js"
 
-/**
- * Where the writer's batches go: spans that were already validated when they were written.
- * ClickHouseTraceRepository provides one that inserts without validating again;
- * {@link sinkFromRepository} adapts any TraceRepository.
- */
-export class TraceSink extends Context.Tag("llmtrace-storage/TraceSink")<TraceSink, {
-  readonly storeSpans: (spans: ReadonlyArray<TraceSpan>) => Effect.Effect<void, StorageError>
-  /**
-   * Stores traces' own records (their createdAt; a trace with no spans exists): what
-   * `TraceRepository.storeTrace` stores of a trace without spans, for many traces at once.
-   */
-  readonly storeTraces: (records: ReadonlyArray<TraceEvent>) => Effect.Effect<void, StorageError>
-}>() {}
-
-export const sinkFromRepository: Layer.Layer<TraceSink, never, TraceRepository> = Layer.effect(
-  TraceSink,
-  Effect.map(TraceRepository, (repo) => ({
-    storeSpans: repo.storeSpans,
-    // The port has no batch of trace records: one storeTrace each (in-process repositories, cheap).
-    storeTraces: (records) => Effect.forEach(records, (r) => repo.storeTrace(r.spans.length === 0 ? r : { ...r, spans: [] }), { discard: true })
-  }))
-)
-
-/** A trace's own record in the writer's buffer, among its spans (it takes one place of the capacity). */
-class PendingTrace {
-  constructor(readonly record: TraceEvent) {}
-}
-type Entry = TraceSpan | PendingTrace
+export { TraceSink } from "../TraceSink.js"
 
 /**
  * `write`/`writeAll` after the writer's scope began to close. The first `accepted` spans of the
@@ -72,28 +50,35 @@ export interface Stats {
   readonly stored: number
   /** Retries of a batch after `StorageUnavailable`. */
   readonly retried: number
-  /** Spans appended to the dead-letter file (unavailable after every retry, or refused by the engine). */
+  /** Spans dead-lettered: unavailable after every retry (replayed later), or refused by the engine (in `failed/`). */
   readonly deadLettered: number
-  /** Spans neither stored nor dead-lettered: the dead-letter file could not be written either (logged as fatal). */
+  /** Spans neither stored nor dead-lettered: the dead letters could not be written either (logged as fatal). */
   readonly lost: number
-  /** Spans accepted and not yet settled (buffered or being stored). With the trace records buffered, never more than `capacity`. */
+  /** Spans accepted and not yet settled (buffered or being stored). */
   readonly buffered: number
+  /**
+   * Estimated bytes of what is accepted and not yet settled, as `maxBufferBytes` counts them (texts
+   * plus 1 KiB a span): at most `maxBufferBytes`, unless one span alone is larger (it is let through alone).
+   */
+  readonly bufferedBytes: number
   /** Trace records taken by `writeTrace`. */
   readonly tracesAccepted: number
   /** Trace records the sink stored. */
   readonly tracesStored: number
-  /**
-   * Trace records that could not be stored (after the retries, then alone): each logged as fatal
-   * with its tenant, id and createdAt. They are not dead-lettered (the file holds spans).
-   */
+  /** Trace records dead-lettered, as spans are (replayed later, or in `failed/` when refused). */
+  readonly tracesDeadLettered: number
+  /** Trace records neither stored nor dead-lettered (the dead letters could not be written): each logged as fatal for a human. */
   readonly tracesLost: number
 }
 
 export interface TraceWriterShape {
-  /** Buffers a span (validated now, so bad input fails here); waits while `capacity` spans are unsettled. */
+  /**
+   * Buffers a span (validated now, so bad input fails here; its version, which decides the last
+   * write, is stamped now); waits while `capacity` spans or `maxBufferBytes` are unsettled.
+   */
   readonly write: (span: TraceSpan) => Effect.Effect<void, InvalidInput | WriterClosed>
   /**
-   * Buffers spans in order; waits while `capacity` spans are unsettled. Every span is validated
+   * Buffers spans in order; waits while the buffer is full. Every span is validated
    * before any is accepted: `InvalidInput` (its path starts with the span's index) means none was.
    * `WriterClosed` says how many were accepted, in order, before the writer began to close.
    */
@@ -106,8 +91,8 @@ export interface TraceWriterShape {
   readonly writeTrace: (trace: TraceEvent) => Effect.Effect<void, InvalidInput | WriterClosed>
   /**
    * Sends what is buffered now (a partial batch does not wait for the flush interval) and waits
-   * until every span and trace record accepted before the call has settled: stored, or appended to the dead-letter
-   * file. Fails with `FlushTimeout` after `flushTimeout`.
+   * until every span and trace record accepted before the call has settled: stored, or
+   * dead-lettered. Fails with `FlushTimeout` after `flushTimeout`.
    */
   readonly flush: Effect.Effect<void, FlushTimeout>
   readonly stats: Effect.Effect<Stats>
@@ -129,14 +114,27 @@ export interface Options {
    * batches being stored and one ready; a deeper buffer only absorbs bursts, and costs memory (see README, "Writer memory").
    */
   readonly capacity?: number
+  /**
+   * Bytes of spans accepted and not yet settled (their texts, estimated; >= 1 MiB): `write` waits
+   * while there are this many, and a batch leaves once it holds maxBufferBytes / (concurrency + 1).
+   * Default 16 MiB (batches of ~5.3 MiB): 1,500 spans of 1 MB prompts peaked at 1,116 MiB RSS on lite
+   * (64 MiB: 1,390 MiB; the embedded engine alone is ~0.6 GB), see BENCHMARKS.md.
+   */
+  readonly maxBufferBytes?: number
   /** Retries of a batch that failed with StorageUnavailable (exponential, jittered; >= 0). Default 5. */
   readonly maxRetries?: number
   /** First retry delay. Default 200 ms. */
   readonly retryDelay?: Duration.DurationInput
-  /** Batches that still fail are appended here and replayed when the writer starts. */
+  /**
+   * The dead-letter directory (DeadLetters), shared safely by any number of processes. Required:
+   * the lite profile derives it from its data directory. A relative path is resolved once, when the
+   * writer starts, and the result logged.
+   */
   readonly deadLetterPath?: string
-  /** Replay the dead-letter file when the writer starts. Default true. */
+  /** Replay the dead letters when the writer starts. Default true. */
   readonly replayOnStart?: boolean
+  /** The longest dead-letter line a replay reads; a longer one is refused by its number. Default 8 MiB. */
+  readonly maxLineBytes?: number
   /** Batches being stored at once: JS prepares the next batch while the engine writes one (>= 1). Default 2. */
   readonly concurrency?: number
   /**
@@ -152,51 +150,84 @@ export interface Options {
   readonly flushTimeout?: Duration.DurationInput
 }
 
-/** Default dead-letter file. */
-export const defaultDeadLetterPath = "./.llmtrace/dead-letters.jsonl"
-
 const defaults = {
   batchSize: 5_000,
   maxRetries: 5,
-  concurrency: 2
+  concurrency: 2,
+  maxBufferBytes: 16 * 1024 * 1024
 } as const
 
-const invalidOption = (option: string, message: string) =>
-  new InvalidInput({ backend: "storage", operation: "TraceWriter.make", path: [option], message: `${option}: ${message}` })
-
-/** The numeric options, checked: a batch size of 0 or -1 would spin the consumer forever. */
-const resolve = (options: Options) =>
-  Effect.gen(function*() {
-    const batchSize = options.batchSize ?? defaults.batchSize
-    const maxRetries = options.maxRetries ?? defaults.maxRetries
-    const concurrency = options.concurrency ?? defaults.concurrency
-    // Unset, it follows the batch size: the batches being stored and one ready.
-    const capacity = options.capacity ?? (concurrency + 1) * batchSize
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) return yield* invalidOption("batchSize", `must be a whole number >= 1, got ${batchSize}`)
-    if (!Number.isSafeInteger(capacity) || capacity < 1) return yield* invalidOption("capacity", `must be a whole number >= 1, got ${capacity}`)
-    if (capacity < batchSize) return yield* invalidOption("capacity", `must be at least batchSize (${batchSize}), got ${capacity}`)
-    if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) return yield* invalidOption("maxRetries", `must be a whole number >= 0, got ${maxRetries}`)
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) return yield* invalidOption("concurrency", `must be a whole number >= 1, got ${concurrency}`)
-    return { batchSize, capacity, maxRetries, concurrency }
-  })
+/** The smallest byte budget: a few spans of ordinary size. */
+const minBufferBytes = 1024 * 1024
 
 /**
- * A buffered writer. Batches leave by size, by interval, or on `flush`; transient failures
- * (`StorageUnavailable`) are retried with a `Schedule`; a batch the engine refuses is split until
- * the refused spans are alone (only those are dead-lettered); a batch that is still unavailable
- * after its retries is appended to the dead-letter file (never dropped), each with one log line.
- * A defect while storing (a throwing sink, a row that cannot be converted) is handled the same
- * way, and the writer keeps running. Closing the scope stores everything buffered before it
- * returns (bounded by `flushTimeout`). The dead-letter file is replayed when the writer starts.
- *
- * Memory: at most `capacity` spans are held (buffered plus the `concurrency` batches being
- * stored); a batch is released as soon as it settles.
+ * The rules between options, in one place (checked by `make` and by a configuration): a problem,
+ * named by the option, or none.
  */
-export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, InvalidInput, TraceSink | Scope.Scope> =>
+export const problem = (o: Options): { readonly option: keyof Options; readonly message: string } | undefined => {
+  const whole = (option: keyof Options, value: number | undefined, min: number) =>
+    value !== undefined && (!Number.isSafeInteger(value) || value < min) ? { option, message: `must be a whole number >= ${min}, got ${value}` } : undefined
+  return whole("batchSize", o.batchSize, 1) ?? whole("capacity", o.capacity, 1) ?? whole("maxRetries", o.maxRetries, 0) ??
+    whole("concurrency", o.concurrency, 1) ?? whole("maxBufferBytes", o.maxBufferBytes, minBufferBytes) ?? whole("maxLineBytes", o.maxLineBytes, 1024) ??
+    (o.capacity !== undefined && o.capacity < (o.batchSize ?? defaults.batchSize)
+      ? { option: "capacity", message: `must be at least batchSize (${o.batchSize ?? defaults.batchSize}), got ${o.capacity}` }
+      : undefined)
+}
+
+/** The numeric options, checked: a batch size of 0 or -1 would spin the consumer forever. */
+const resolve = (options: Options) => {
+  const found = problem(options)
+  if (found !== undefined) {
+    return Effect.fail(new InvalidInput({ backend: "storage", operation: "TraceWriter.make", path: [found.option], message: `${found.option}: ${found.message}` }))
+  }
+  if (options.deadLetterPath === undefined || options.deadLetterPath.trim() === "") {
+    return Effect.fail(new InvalidInput({
+      backend: "storage",
+      operation: "TraceWriter.make",
+      path: ["deadLetterPath"],
+      message: "deadLetterPath: required (the directory of the dead letters; the lite profile derives it from its data directory)"
+    }))
+  }
+  const batchSize = options.batchSize ?? defaults.batchSize
+  const concurrency = options.concurrency ?? defaults.concurrency
+  const maxBufferBytes = options.maxBufferBytes ?? defaults.maxBufferBytes
+  return Effect.succeed({
+    batchSize,
+    concurrency,
+    // Unset, it follows the batch size: the batches being stored and one ready.
+    capacity: options.capacity ?? (concurrency + 1) * batchSize,
+    maxRetries: options.maxRetries ?? defaults.maxRetries,
+    maxBufferBytes,
+    batchBytes: Math.floor(maxBufferBytes / (concurrency + 1)),
+    deadLetterPath: options.deadLetterPath
+  })
+}
+
+/**
+ * A buffered writer. Batches leave by size (spans or bytes), by interval, or on `flush`; transient
+ * failures (`StorageUnavailable`) are retried with a `Schedule`; a batch the engine refuses is
+ * split until the refused spans are alone (only those go to `failed/`); a batch that is still
+ * unavailable after its retries is dead-lettered (replayed later, never dropped), each with one
+ * log line. Trace records take the same path. A defect while storing (a throwing sink, a row that
+ * cannot be converted) is handled the same way, and the writer keeps running. Closing the scope
+ * stores everything buffered before it returns (bounded by `flushTimeout`). The dead letters are
+ * replayed when the writer starts.
+ *
+ * Memory: at most `capacity` spans and about `maxBufferBytes` are held (buffered plus the
+ * `concurrency` batches being stored); a batch is released as soon as it settles.
+ */
+export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, InvalidInput, TraceSink | FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function*() {
-    const { batchSize, capacity, concurrency, maxRetries } = yield* resolve(options)
+    const resolved = yield* resolve(options)
+    const { batchBytes, batchSize, capacity, concurrency, maxBufferBytes, maxRetries } = resolved
     const sink = yield* TraceSink
-    const deadLetterPath = options.deadLetterPath ?? defaultDeadLetterPath
+    const fs = yield* FileSystem.FileSystem
+    const withFs = Effect.provideService(FileSystem.FileSystem, fs)
+    // Resolved once: a later change of the working directory does not move the dead letters.
+    const deadLetterPath = path.resolve(resolved.deadLetterPath)
+    if (deadLetterPath !== resolved.deadLetterPath) {
+      yield* Effect.logInfo(`TraceWriter: dead letters in ${deadLetterPath} (the relative path ${resolved.deadLetterPath}, resolved at start)`)
+    }
     const intervalMs = Duration.toMillis(Duration.decode(options.flushInterval ?? "1 second"))
     const flushTimeout = Duration.decode(options.flushTimeout ?? "30 seconds")
     const retry = Schedule.exponential(Duration.decode(options.retryDelay ?? "200 millis")).pipe(
@@ -205,148 +236,131 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
     )
 
     if (options.replayOnStart ?? true) {
-      yield* DeadLetters.replay(deadLetterPath, sink.storeSpans, { batchSize }).pipe(
-        Effect.tap((r) => (r.replayed > 0 ? Effect.logInfo(`TraceWriter replayed ${r.replayed} dead-lettered spans`) : Effect.void)),
+      yield* DeadLetters.replay(deadLetterPath, sink, { batchSize, ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }) }).pipe(
+        withFs,
+        Effect.tap((r) => (r.replayed + r.tracesReplayed > 0 ? Effect.logInfo(`TraceWriter replayed ${r.replayed} dead-lettered spans and ${r.tracesReplayed} trace records`) : Effect.void)),
         Effect.catchAll((e) => Effect.logWarning(`TraceWriter could not replay ${deadLetterPath} yet; it stays for the next start: ${e.message}`))
       )
     }
 
-    // Spans are numbered in acceptance order. `buffer` holds those accepted and not yet taken;
-    // `inFlight` holds the batches being stored, by the number of their first span (in order).
-    const buffer: Array<Entry> = []
-    let accepted = 0
-    let taken = 0
-    let stored = 0
-    let retried = 0
-    let deadLettered = 0
-    let lost = 0
-    let tracesAccepted = 0
-    let tracesStored = 0
-    let tracesLost = 0
-    let flushTo = 0
-    let closing = false
-    let oldestAt = 0
-    const inFlight = new Map<number, ReadonlyArray<Entry>>()
-    const queued = () => buffer.length
-    /** Every span numbered below this has settled. */
-    const watermark = () => {
-      for (const start of inFlight.keys()) return start
-      return taken
-    }
-
+    const state = new WriterState()
     const room = yield* Effect.makeSemaphore(capacity)
+    const roomBytes = yield* Effect.makeSemaphore(maxBufferBytes)
     const slots = yield* Effect.makeSemaphore(concurrency)
     const wake = yield* Effect.makeLatch(false)
     const settled = yield* SubscriptionRef.make(0)
     const fibers = yield* FiberSet.make()
 
-    // Appends of concurrent failing batches must not interleave in the file.
-    const appendLock = yield* Effect.makeSemaphore(1)
-    const deadLetter = (spans: ReadonlyArray<TraceSpan>, reason: string) =>
-      appendLock.withPermits(1)(DeadLetters.append(deadLetterPath, spans, reason)).pipe(
-        Effect.zipRight(Effect.sync(() => void (deadLettered += spans.length))),
-        Effect.zipRight(Effect.logError(`TraceWriter: ${spans.length} spans dead-lettered to ${deadLetterPath}: ${reason}`)),
-        Effect.catchAll((fileError) =>
-          Effect.zipRight(
-            Effect.sync(() => void (lost += spans.length)),
-            Effect.logFatal(`TraceWriter LOST ${spans.length} spans: storing failed (${reason}) and so did the dead-letter file (${fileError.message})`)
-          )
-        )
-      )
-
-    const loseRecords = (records: ReadonlyArray<TraceEvent>, reason: string) =>
+    const loseAll = (letters: DeadLetters.Letters, why: string) =>
       Effect.zipRight(
-        Effect.sync(() => void (tracesLost += records.length)),
+        Effect.sync(() => {
+          state.spansLost(letters.spans.length)
+          state.recordsLost(letters.records?.length ?? 0)
+        }),
         Effect.logFatal(
-          `TraceWriter LOST ${records.length} trace records (${reason}); store them again with storeTrace: ${
-            JSON.stringify(records.map((r) => ({ tenantId: r.tenantId, traceId: r.traceId, createdAt: r.createdAt })))
-          }`
+          `TraceWriter LOST ${letters.spans.length} spans and ${letters.records?.length ?? 0} trace records: ${why}` +
+            ((letters.records?.length ?? 0) > 0
+              ? `; the trace records (store them again with storeTrace): ${JSON.stringify(letters.records!.map((r) => ({ tenantId: r.tenantId, traceId: r.traceId, createdAt: r.createdAt })))}`
+              : "")
         )
       )
 
-    /**
-     * Stores a batch's trace records: retried while unavailable; then each alone, so that one the
-     * engine refuses does not take the others; what still fails is logged as fatal. Never fails.
-     */
-    const settleRecords = (records: ReadonlyArray<TraceEvent>) =>
-      sink.storeTraces(records).pipe(
-        Effect.retry({ schedule: retry, while: (e) => e._tag === "StorageUnavailable" }),
-        Effect.zipRight(Effect.sync(() => void (tracesStored += records.length))),
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : Effect.forEach(records, (r) =>
-            sink.storeTraces([r]).pipe(
-              Effect.zipRight(Effect.sync(() => void tracesStored++)),
-              Effect.catchAllCause((alone) => Cause.isInterruptedOnly(alone) ? Effect.failCause(alone) : loseRecords([r], DeadLetters.describeCause(alone)))
-            ), { discard: true })
-        )
+    /** Unavailable after every retry: a new dead-letter segment, replayed later. */
+    const deadLetter = (letters: DeadLetters.Letters, reason: string) =>
+      DeadLetters.append(deadLetterPath, letters, reason).pipe(
+        withFs,
+        Effect.zipRight(Effect.sync(() => {
+          state.spansDeadLettered(letters.spans.length)
+          state.recordsDeadLettered(letters.records?.length ?? 0)
+        })),
+        Effect.zipRight(Effect.logError(`TraceWriter: ${letters.spans.length} spans and ${letters.records?.length ?? 0} trace records dead-lettered to ${deadLetterPath}: ${reason}`)),
+        Effect.catchAll((fileError) => loseAll(letters, `storing failed (${reason}) and so did the dead letters (${fileError.message})`))
       )
 
-    /** Stores one batch: retried while unavailable, refused spans isolated, the rest dead-lettered. Never fails. */
-    const settle = (start: number, entries: ReadonlyArray<Entry>) => {
+    /** Refused by the engine: to `failed/`, each with its reason (replayed only on purpose). */
+    const deadLetterFailed = (refused: ReadonlyArray<DeadLetters.Refused>, refusedRecords: ReadonlyArray<DeadLetters.RefusedRecord>) =>
+      DeadLetters.appendFailed(deadLetterPath, refused, refusedRecords).pipe(
+        withFs,
+        Effect.zipRight(Effect.sync(() => {
+          state.spansDeadLettered(refused.length)
+          state.recordsDeadLettered(refusedRecords.length)
+        })),
+        Effect.zipRight(Effect.logError(`TraceWriter: ${refused.length + refusedRecords.length} refused spans and trace records moved to ${DeadLetters.failedDir(deadLetterPath)}: ${DeadLetters.summarize([...refused, ...refusedRecords])}`)),
+        Effect.catchAll((fileError) =>
+          loseAll({ spans: refused.map((r) => r.span), versions: refused.map((r) => r.version), records: refusedRecords.map((r) => r.record) }, `refused (${DeadLetters.summarize([...refused, ...refusedRecords])}) and the dead letters failed (${fileError.message})`))
+      )
+
+    const retried = <A>(attempt: Effect.Effect<A, StorageError>, count: () => void) =>
+      Effect.suspend(() => {
+        count()
+        return attempt
+      }).pipe(Effect.retry({ schedule: retry, while: (e) => e._tag === "StorageUnavailable" }))
+
+    /** Stores one batch: retried while unavailable, refused spans and records isolated, the rest dead-lettered. Never fails. */
+    const settle = (batch: Batch) => {
       let attempts = 0
+      const count = () => void attempts++
       // Trace records are rare among spans: a batch without any is passed on as it is.
-      let batch = entries as ReadonlyArray<TraceSpan>
+      let spans = batch.entries as ReadonlyArray<TraceSpan>
+      let versions = batch.versions
       const records: Array<TraceEvent> = []
-      if (entries.some((e) => e instanceof PendingTrace)) {
-        const spans: Array<TraceSpan> = []
-        for (const e of entries) {
+      if (batch.entries.some((e) => e instanceof PendingTrace)) {
+        const s: Array<TraceSpan> = []
+        const v: Array<number> = []
+        batch.entries.forEach((e, i) => {
           if (e instanceof PendingTrace) records.push(e.record)
-          else spans.push(e)
-        }
-        batch = spans
+          else {
+            s.push(e)
+            v.push(batch.versions[i]!)
+          }
+        })
+        spans = s
+        versions = v
       }
-      return Effect.suspend(() => {
-        attempts++
-        return batch.length === 0 ? Effect.succeed([]) : DeadLetters.storeIsolating(sink.storeSpans, batch)
-      }).pipe(
-        Effect.retry({ schedule: retry, while: (e) => e._tag === "StorageUnavailable" }),
+      const storeSpans = spans.length === 0 ? Effect.void : retried(DeadLetters.storeIsolating(sink.storeSpans, spans, versions), count).pipe(
         Effect.matchCauseEffect({
           onFailure: (cause) =>
-            Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : deadLetter(batch, DeadLetters.describeCause(cause)),
-          onSuccess: (refused) => {
-            stored += batch.length - refused.length
-            return refused.length === 0
-              ? Effect.void
-              : deadLetter(refused.map((r) => r.span), `refused: ${DeadLetters.summarize(refused)}`)
-          }
-        }),
-        Effect.zipRight(records.length === 0 ? Effect.void : settleRecords(records)),
+            Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : deadLetter({ spans, versions }, DeadLetters.describeCause(cause)),
+          onSuccess: (refused) =>
+            Effect.zipRight(
+              Effect.sync(() => state.spansStored(spans.length - refused.length)),
+              refused.length === 0 ? Effect.void : deadLetterFailed(refused, [])
+            )
+        })
+      )
+      const storeRecords = records.length === 0 ? Effect.void : retried(DeadLetters.storeRecordsIsolating(sink.storeTraces, records), count).pipe(
+        Effect.matchCauseEffect({
+          onFailure: (cause) =>
+            Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : deadLetter({ spans: [], versions: [], records }, DeadLetters.describeCause(cause)),
+          onSuccess: (refused) =>
+            Effect.zipRight(
+              Effect.sync(() => state.recordsStored(records.length - refused.length)),
+              refused.length === 0 ? Effect.void : deadLetterFailed([], refused)
+            )
+        })
+      )
+      return Effect.zipRight(storeSpans, storeRecords).pipe(
         Effect.ensuring(Effect.suspend(() => {
-          retried += Math.max(0, attempts - 1)
-          inFlight.delete(start)
+          state.settle(batch, attempts - (spans.length > 0 ? 1 : 0) - (records.length > 0 ? 1 : 0) + 1)
           return Effect.zipRight(
-            Effect.zipRight(room.release(entries.length), slots.release(1)),
-            SubscriptionRef.set(settled, watermark())
+            Effect.all([room.release(batch.entries.length), roomBytes.release(Math.min(batch.bytes, maxBufferBytes)), slots.release(1)], { discard: true }),
+            SubscriptionRef.set(settled, state.watermark())
           )
         }))
       )
     }
 
-    const takeBatch = (): ReadonlyArray<Entry> => {
-      // Taken spans leave the buffer at once, so a settled batch is held by nothing.
-      const batch = buffer.splice(0, Math.min(buffer.length, batchSize))
-      taken += batch.length
-      oldestAt = Date.now()
-      return batch
-    }
-
-    const due = () =>
-      queued() >= batchSize || (queued() > 0 && (closing || taken < flushTo || Date.now() - oldestAt >= intervalMs))
-
     const loop = Effect.gen(function*() {
       while (true) {
         yield* wake.close
-        if (!due()) {
-          if (closing && queued() === 0) return
-          if (queued() === 0) yield* wake.await
-          else yield* Effect.timeoutOption(wake.await, Math.max(1, intervalMs - (Date.now() - oldestAt)))
+        if (!state.due(batchSize, batchBytes, intervalMs, Date.now())) {
+          if (state.closing && state.queued === 0) return
+          if (state.queued === 0) yield* wake.await
+          else yield* Effect.timeoutOption(wake.await, Math.max(1, intervalMs - (Date.now() - state.oldestAt)))
           continue
         }
         yield* slots.take(1)
-        const start = taken
-        const batch = takeBatch()
-        inFlight.set(start, batch)
-        yield* FiberSet.run(fibers, settle(start, batch))
+        yield* FiberSet.run(fibers, settle(state.take(batchSize, batchBytes, Date.now())))
       }
     })
     // Supervised: a defect in the loop itself is logged and the loop starts again (the state it
@@ -368,23 +382,30 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
     // buffered, and if that does not finish in time, dead-letter what is left rather than hang.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        closing = true
+        state.closing = true
         wake.unsafeOpen()
-        const target = accepted
+        const target = state.accepted
         // Finalizers run uninterruptibly: the waits are made interruptible so their deadlines can fire.
         const done = yield* Effect.timeoutOption(Effect.interruptible(awaitSettled(target)), flushTimeout)
         if (Option.isSome(done)) return
-        const unsettled = target - Math.min(target, watermark())
-        const entries = [...[...inFlight.values()].flat(), ...buffer]
-        const left = entries.filter((e): e is TraceSpan => !(e instanceof PendingTrace))
-        const records = entries.flatMap((e) => (e instanceof PendingTrace ? [e.record] : []))
+        const unsettled = target - Math.min(target, state.watermark())
+        const left = state.drain()
         yield* FiberSet.clear(fibers)
+        const spans: Array<TraceSpan> = []
+        const versions: Array<number> = []
+        const records: Array<TraceEvent> = []
+        for (const { entry, version } of left) {
+          if (entry instanceof PendingTrace) records.push(entry.record)
+          else {
+            spans.push(entry)
+            versions.push(version)
+          }
+        }
         yield* Effect.logError(
-          `TraceWriter: ${unsettled} ${records.length > 0 ? "spans and trace records" : "spans"} still unsettled ${Duration.format(flushTimeout)} after close; dead-lettering ${left.length} buffered and in-flight spans`
+          `TraceWriter: ${unsettled} ${records.length > 0 ? "spans and trace records" : "spans"} still unsettled ${Duration.format(flushTimeout)} after close; dead-lettering ${spans.length} spans and ${records.length} trace records buffered or in flight`
         )
         const why = `the writer closed before they were stored (flushTimeout ${Duration.format(flushTimeout)})`
-        if (records.length > 0) yield* loseRecords(records, why)
-        if (left.length > 0) yield* Effect.timeoutOption(Effect.interruptible(deadLetter(left, why)), flushTimeout)
+        if (left.length > 0) yield* Effect.timeoutOption(Effect.interruptible(deadLetter({ spans, versions, records }, why)), flushTimeout)
       })
     )
 
@@ -404,42 +425,42 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
       return Effect.void
     }
 
-    const push = (slice: ReadonlyArray<Entry>) => {
-      if (queued() === 0) oldestAt = Date.now()
-      for (let i = 0; i < slice.length; i++) {
-        const e = slice[i]!
-        if (e instanceof PendingTrace) tracesAccepted++
-        buffer.push(e)
-      }
-      accepted += slice.length
-      if (queued() >= batchSize) wake.unsafeOpen()
-    }
     const closedAfter = (n: number) =>
       new WriterClosed({ accepted: n, message: `the TraceWriter is closing; ${n} spans of this call were accepted, the rest were not` })
+    /** Bytes an entry takes of the byte budget: one larger than the whole budget takes all of it. */
+    const budget = (bytes: number) => Math.min(bytes, maxBufferBytes)
 
-    /** Accepts slices of at most batchSize (≤ capacity), each waiting for room, in order. */
+    /** Accepts one entry after waiting for room in spans and bytes; its version is the one stamped when it was written. */
+    const acceptOne = (entry: Entry, version: SpanVersion.SpanVersion): Effect.Effect<void, WriterClosed> => {
+      if (state.closing) return Effect.fail(closedAfter(0))
+      const bytes = entryBytes(entry)
+      return Effect.flatMap(room.take(1), () =>
+        Effect.flatMap(roomBytes.take(budget(bytes)), () => {
+          if (state.closing) return Effect.zipRight(Effect.zipRight(room.release(1), roomBytes.release(budget(bytes))), Effect.fail(closedAfter(0)))
+          state.accept(entry, version, bytes, Date.now())
+          if (state.queued >= batchSize || state.bufferedBytes >= batchBytes) wake.unsafeOpen()
+          return Effect.void
+        }))
+    }
+
+    /** Accepts entries in order, each waiting for room; versions were stamped when the call was made. */
     const offer = (list: ReadonlyArray<Entry>) =>
-      Effect.gen(function*() {
+      Effect.suspend(() => {
+        const versions = SpanVersion.nextRange(list.length)
         let done = 0
-        while (done < list.length) {
-          if (closing) return yield* closedAfter(done)
-          const n = Math.min(batchSize, list.length - done)
-          yield* room.take(n)
-          if (closing) {
-            yield* room.release(n)
-            return yield* closedAfter(done)
-          }
-          push(done === 0 && n === list.length ? list : list.slice(done, done + n))
-          done += n
-        }
+        const next: Effect.Effect<void, WriterClosed> = Effect.suspend(() =>
+          done === list.length
+            ? Effect.void
+            : acceptOne(list[done]!, versions[done]!).pipe(
+              Effect.mapError(() => closedAfter(done)),
+              Effect.flatMap(() => {
+                done++
+                return next
+              })
+            )
+        )
+        return next
       })
-
-    // `write` is a hot path (the CLI's ingest calls it per line): no generator, no slicing.
-    const offerOne = (span: Entry): Effect.Effect<void, WriterClosed> =>
-      closing
-        ? Effect.fail(closedAfter(0))
-        : Effect.flatMap(room.take(1), () =>
-          closing ? Effect.zipRight(room.release(1), Effect.fail(closedAfter(0))) : Effect.sync(() => push([span])))
 
     const writeAll = (spans: Iterable<TraceSpan>) =>
       Effect.suspend(() => {
@@ -467,50 +488,61 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
       )
     }
     const writeTrace = (trace: TraceEvent) =>
-      Effect.flatMap(checkTrace(trace), (record) => {
-        const entries: Array<Entry> = [...trace.spans, new PendingTrace(record)]
+      Effect.flatMap(checkTrace(trace), (record) =>
         // The record is the last entry: accepted only when every span was.
-        return offer(entries)
-      })
+        offer([...trace.spans, new PendingTrace(record)]))
+
+    // `write` is a hot path (the CLI's ingest calls it per line): no generator, no array; the version is stamped here.
+    const writeOne = (span: TraceSpan) => acceptOne(span, SpanVersion.next())
 
     return {
       writeTrace,
       write: (span) =>
         !validating || isTraceSpan(span)
-          ? offerOne(span)
-          : Effect.flatMap(checkOne(span), offerOne),
+          ? writeOne(span)
+          : Effect.flatMap(checkOne(span), writeOne),
       writeAll,
       flush: Effect.suspend(() => {
-        const target = accepted
-        if (flushTo < target) flushTo = target
+        const target = state.requestFlush()
         wake.unsafeOpen()
         return Effect.timeoutOption(awaitSettled(target), flushTimeout).pipe(
           Effect.flatMap(Option.match({
             onSome: () => Effect.void,
             onNone: () => {
-              const unsettled = target - Math.min(target, watermark())
+              const unsettled = target - Math.min(target, state.watermark())
               return Effect.fail(new FlushTimeout({ unsettled, message: `${unsettled} spans not settled within ${Duration.format(flushTimeout)}` }))
             }
           }))
         )
       }),
       stats: Effect.sync((): Stats => {
-        const spans = accepted - tracesAccepted
-        return { accepted: spans, stored, retried, deadLettered, lost, buffered: spans - stored - deadLettered - lost, tracesAccepted, tracesStored, tracesLost }
+        const spans = state.accepted - state.tracesAccepted
+        return {
+          accepted: spans,
+          stored: state.stored,
+          retried: state.retried,
+          deadLettered: state.deadLettered,
+          lost: state.lost,
+          buffered: spans - state.stored - state.deadLettered - state.lost,
+          bufferedBytes: state.heldBytes(),
+          tracesAccepted: state.tracesAccepted,
+          tracesStored: state.tracesStored,
+          tracesDeadLettered: state.tracesDeadLettered,
+          tracesLost: state.tracesLost
+        }
       })
     }
   })
 
 /**
- * Stores the spans of a dead-letter file again through the sink (what the writer does when it
- * starts; a CLI command can call it too). See {@link DeadLetters.replay}.
+ * Stores the dead letters of a directory again through the sink (what the writer does when it
+ * starts; the CLI's `replay-dead-letters` calls it too). See {@link DeadLetters.replay}.
  */
 export const replayDeadLetters = (
-  file: string = defaultDeadLetterPath,
-  sink?: Context.Tag.Service<TraceSink>,
-  batchSize = defaults.batchSize
-): Effect.Effect<DeadLetters.ReplayResult, StorageError, TraceSink> =>
-  Effect.flatMap(sink === undefined ? TraceSink : Effect.succeed(sink), (s) => DeadLetters.replay(file, s.storeSpans, { batchSize }))
+  dir: string,
+  options: DeadLetters.ReplayOptions = {}
+): Effect.Effect<DeadLetters.ReplayResult, StorageError, TraceSink | FileSystem.FileSystem> =>
+  Effect.flatMap(TraceSink, (sink) => DeadLetters.replay(dir, sink, options))
 
 const wholeAtLeast = (min: number, fallback: number) =>
   Config.integer().pipe(
@@ -529,35 +561,41 @@ export const fields = {
     Config.option,
     Config.map(Option.getOrUndefined)
   ),
+  maxBufferBytes: wholeAtLeast(minBufferBytes, defaults.maxBufferBytes),
   maxRetries: wholeAtLeast(0, defaults.maxRetries),
   retryDelay: Config.duration().pipe(Config.withDefault(Duration.millis(200))),
-  deadLetterPath: Config.string().pipe(Config.withDefault(defaultDeadLetterPath)),
+  // No default: the lite profile derives it from its data directory, the production profile requires it.
+  deadLetterPath: Config.string().pipe(Config.option, Config.map(Option.getOrUndefined)),
   replayOnStart: Config.boolean().pipe(Config.withDefault(true)),
+  maxLineBytes: wholeAtLeast(1024, Lines.defaultMaxLineBytes),
   concurrency: wholeAtLeast(1, defaults.concurrency),
   validate: Config.boolean().pipe(Config.withDefault(true)),
   flushTimeout: Config.duration().pipe(Config.withDefault(Duration.seconds(30)))
 } satisfies ConfigFields.Fields<Options>
 
 /**
- * `capacity >= batchSize`, checked on a configuration of the writer: the error names the
- * capacity under the name the configuration reads it by.
+ * The rules between options ({@link problem}), checked on a configuration of the writer: the
+ * error names the option under the name the configuration reads it by.
  */
-export const checkCapacity = (
+export const checkOptions = (
   config: Config.Config<Options>,
-  names: { readonly capacity: string; readonly batchSize: string } = { capacity: "capacity", batchSize: "batchSize" }
+  names: Partial<Record<keyof Options, string>> = {}
 ): Config.Config<Options> =>
-  Config.mapOrFail(config, (o) =>
-    o.capacity !== undefined && o.batchSize !== undefined && o.capacity < o.batchSize
-      ? Either.left(ConfigError.InvalidData([names.capacity], `must be at least ${names.batchSize} (${o.batchSize}), got ${o.capacity}`))
-      : Either.right(o))
+  Config.mapOrFail(config, (o) => {
+    const found = problem(o)
+    return found === undefined ? Either.right(o) : Either.left(ConfigError.InvalidData([names[found.option] ?? found.option], found.message))
+  })
 
 /** The default configuration: each option under its own name (`batchSize`, `capacity`, …), every one optional. */
-export const config: Config.Config<Options> = checkCapacity(ConfigFields.named(fields))
+export const config: Config.Config<Options> = checkOptions(ConfigFields.named(fields))
 
-/** The writer with these options (reads nothing else). */
-export const layer = (options: Options = {}): Layer.Layer<TraceWriter, InvalidInput, TraceSink> => Layer.scoped(TraceWriter, make(options))
+/** The writer with these options (reads nothing else); dead letters on the FileSystem in context. */
+export const layer = (options: Options = {}): Layer.Layer<TraceWriter, InvalidInput, TraceSink | FileSystem.FileSystem> =>
+  Layer.scoped(TraceWriter, make(options))
 
-/** The writer from a configuration, e.g. {@link config} or `StorageConfig.writer` (the `LLMTRACE_TRACE_WRITER_*` variables). */
+/** The writer from a configuration, e.g. {@link config} or `StorageConfig.writer`. */
 export const layerConfig = (
   config: Config.Config.Wrap<Options>
-): Layer.Layer<TraceWriter, InvalidInput | ConfigError.ConfigError, TraceSink> => Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
+): Layer.Layer<TraceWriter, InvalidInput | ConfigError.ConfigError, TraceSink | FileSystem.FileSystem> => Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
+
+export type { TraceSinkShape }

@@ -1,4 +1,5 @@
 import * as Config from "effect/Config"
+import * as Context from "effect/Context"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -7,9 +8,12 @@ import type { SpanId, TenantId, TraceId } from "../domain/Ids.js"
 import type { StorageStats, TraceQuery } from "../domain/Query.js"
 import type { TraceEvent, TraceSpan } from "../domain/Trace.js"
 import * as ConfigFields from "../ConfigFields.js"
+import { InvalidInput } from "../StorageError.js"
 import * as TraceRepository from "../TraceRepository.js"
 import * as SpanFilters from "../domain/SpanFilters.js"
 import { spanStorageBytes } from "../domain/StorageSize.js"
+import * as SpanVersion from "../domain/SpanVersion.js"
+import { TraceSink, type TraceSinkShape } from "../TraceSink.js"
 
 interface TraceRecord {
   /** The earliest createdAt given to storeTrace; undefined while the trace is known only by its spans. */
@@ -20,7 +24,12 @@ interface TraceRecord {
 interface TenantData {
   readonly traces: Map<TraceId, TraceRecord>
   readonly spans: Map<SpanId, TraceSpan>
+  /** The version of each current span: a copy with a lower one is ignored (last write wins). */
+  readonly versions: Map<SpanId, SpanVersion.SpanVersion>
 }
+
+/** Traces deleted per round of deleteTracesBefore: other fibers run between rounds. */
+export const deleteChunk = 1_000
 
 /** Inclusive time range of a query. */
 const inRange = (t: Date, q: TraceQuery): boolean =>
@@ -29,19 +38,47 @@ const inRange = (t: Date, q: TraceQuery): boolean =>
 const byStartThenId = (a: TraceSpan, b: TraceSpan) =>
   a.startTime.getTime() - b.startTime.getTime() || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0)
 
-/** None yet; the repository still composes like every adapter. */
-export type Options = ConfigFields.None
-export const fields = ConfigFields.none
-export const config: Config.Config<Options> = ConfigFields.nothing
+export interface Options {
+  /** Traces per round of deleteTracesBefore (>= 1): other fibers run between rounds. Default 1,000. */
+  readonly deleteChunk?: number
+}
+
+/** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
+export const fields = {
+  deleteChunk: Config.integer().pipe(
+    Config.validate({ message: "must be a whole number >= 1", validation: (n) => n >= 1 }),
+    Config.withDefault(deleteChunk)
+  )
+} satisfies ConfigFields.Fields<Options>
+
+/** The default configuration: each option under its own name, every one optional. */
+export const config: Config.Config<Options> = ConfigFields.named(fields)
 
 /** Traces in plain maps, with the same contract as every engine. Values are copied in and out. */
-export const make = (_options: Options = {}): Effect.Effect<TraceRepository.TraceRepositoryShape> => Effect.sync(() => {
+export const make = (options: Options = {}): Effect.Effect<TraceRepository.TraceRepositoryShape, InvalidInput> =>
+  Effect.map(makeWithSink(options), (parts) => parts.repository)
+
+/** The repository and a {@link TraceSink} over the same maps (the sink keeps the versions the TraceWriter stamped). */
+export const makeWithSink = (options: Options = {}): Effect.Effect<{
+  readonly repository: TraceRepository.TraceRepositoryShape
+  readonly sink: TraceSinkShape
+}, InvalidInput> => {
+  const chunk = options.deleteChunk ?? deleteChunk
+  if (!Number.isSafeInteger(chunk) || chunk < 1) {
+    return Effect.fail(new InvalidInput({
+      backend: "memory",
+      operation: "MemoryTraceRepository.make",
+      path: ["deleteChunk"],
+      message: `deleteChunk: must be a whole number >= 1, got ${chunk}`
+    }))
+  }
+  return Effect.sync(() => {
   const tenants = new Map<TenantId, TenantData>()
 
   const tenantData = (tenantId: TenantId): TenantData => {
     let data = tenants.get(tenantId)
     if (data === undefined) {
-      data = { traces: new Map(), spans: new Map() }
+      data = { traces: new Map(), spans: new Map(), versions: new Map() }
       tenants.set(tenantId, data)
     }
     return data
@@ -60,9 +97,11 @@ export const make = (_options: Options = {}): Effect.Effect<TraceRepository.Trac
    * A span's identity is (tenant, spanId): stored again under another trace id, it moves there. A
    * trace known only by its spans ends when its last span moves away.
    */
-  const putSpan = (input: TraceSpan) => {
+  const putSpan = (input: TraceSpan, version: SpanVersion.SpanVersion) => {
+    const data = tenantData(input.tenantId)
+    if ((data.versions.get(input.spanId) ?? -1) > version) return
     const span = structuredClone(input)
-    const data = tenantData(span.tenantId)
+    data.versions.set(span.spanId, version)
     const previous = data.spans.get(span.spanId)
     if (previous !== undefined && previous.traceId !== span.traceId) {
       const left = data.traces.get(previous.traceId)
@@ -115,15 +154,37 @@ export const make = (_options: Options = {}): Effect.Effect<TraceRepository.Trac
   const page = <A>(items: ReadonlyArray<A>, query: TraceQuery): Array<A> =>
     items.slice(query.offset, query.offset + query.limit).map((a) => structuredClone(a))
 
-  return TraceRepository.make("memory", {
-    storeTrace: (trace) =>
-      Effect.sync(() => {
-        const record = traceRecord(tenantData(trace.tenantId), trace.traceId)
-        if (record.createdAt === undefined || trace.createdAt < record.createdAt) record.createdAt = new Date(trace.createdAt)
-        trace.spans.forEach(putSpan)
-      }),
-    storeSpan: (span) => Effect.sync(() => putSpan(span)),
-    storeSpans: (spans) => Effect.sync(() => spans.forEach(putSpan)),
+  const storeTrace = (trace: TraceEvent) => {
+    const record = traceRecord(tenantData(trace.tenantId), trace.traceId)
+    if (record.createdAt === undefined || trace.createdAt < record.createdAt) record.createdAt = new Date(trace.createdAt)
+    trace.spans.forEach((s) => putSpan(s, SpanVersion.next()))
+  }
+
+  /** Removes up to `chunk` of the tenant's traces created before `before`; how many went. */
+  const deleteRound = (data: TenantData, before: Date, chunk: number): number => {
+    let deleted = 0
+    for (const [traceId, record] of data.traces) {
+      if (deleted === chunk) break
+      if (createdAtOf(data, record) >= before) continue
+      for (const spanId of record.spanIds) {
+        data.spans.delete(spanId)
+        data.versions.delete(spanId)
+      }
+      data.traces.delete(traceId)
+      deleted++
+    }
+    return deleted
+  }
+
+  const sink: TraceSinkShape = {
+    storeSpans: (spans, versions) => Effect.sync(() => spans.forEach((s, i) => putSpan(s, versions[i]!))),
+    storeTraces: (records) => Effect.sync(() => records.forEach(storeTrace))
+  }
+
+  const repository = TraceRepository.make("memory", {
+    storeTrace: (trace) => Effect.sync(() => storeTrace(trace)),
+    storeSpan: (span) => Effect.sync(() => putSpan(span, SpanVersion.next())),
+    storeSpans: (spans) => Effect.sync(() => spans.forEach((s) => putSpan(s, SpanVersion.next()))),
     queryTraces: (query) =>
       Effect.sync(() => {
         const data = tenants.get(query.tenantId)
@@ -162,26 +223,31 @@ export const make = (_options: Options = {}): Effect.Effect<TraceRepository.Trac
     getSpan: (tenantId, spanId) =>
       Effect.sync(() => Option.map(Option.fromNullable(tenants.get(tenantId)?.spans.get(spanId)), (s) => structuredClone(s))),
     deleteTracesBefore: (tenantId, before) =>
-      Effect.sync(() => {
+      Effect.gen(function*() {
         const data = tenants.get(tenantId)
         if (data === undefined) return 0
         let deleted = 0
-        for (const [traceId, record] of data.traces) {
-          if (createdAtOf(data, record) >= before) continue
-          for (const spanId of record.spanIds) data.spans.delete(spanId)
-          data.traces.delete(traceId)
-          deleted++
+        while (true) {
+          const round = deleteRound(data, before, chunk)
+          deleted += round
+          if (round < chunk) return deleted
+          yield* Effect.yieldNow()
         }
-        return deleted
       }),
     getStats: (tenantId) => Effect.sync(() => statsOf(tenants.has(tenantId) ? [tenantData(tenantId)] : [])),
     getGlobalStats: () => Effect.sync(() => statsOf(tenants.values())),
     healthCheck: () => Effect.void
   }, { backendBoundsCalls: true }) // no I/O: nothing to time out
-})
+  return { repository, sink }
+  })
+}
 
-/** A fresh, private repository. */
-export const layer = (options: Options = {}): Layer.Layer<TraceRepository.TraceRepository> => Layer.effect(TraceRepository.TraceRepository, make(options))
+const toContext = (parts: Effect.Effect.Success<ReturnType<typeof makeWithSink>>) =>
+  Context.make(TraceRepository.TraceRepository, parts.repository).pipe(Context.add(TraceSink, parts.sink))
 
-export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<TraceRepository.TraceRepository, ConfigError.ConfigError> =>
-  Layer.effect(TraceRepository.TraceRepository, Effect.flatMap(Config.unwrap(config), make))
+/** A fresh, private repository (and the TraceWriter's sink into it). */
+export const layer = (options: Options = {}): Layer.Layer<TraceRepository.TraceRepository | TraceSink, InvalidInput> =>
+  Layer.effectContext(Effect.map(makeWithSink(options), toContext))
+
+export const layerConfig = (config: Config.Config.Wrap<Options>): Layer.Layer<TraceRepository.TraceRepository | TraceSink, InvalidInput | ConfigError.ConfigError> =>
+  Layer.effectContext(Effect.map(Effect.flatMap(Config.unwrap(config), makeWithSink), toContext))

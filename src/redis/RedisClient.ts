@@ -8,6 +8,7 @@ import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { Cluster, Redis, type RedisOptions as IORedisOptions } from "ioredis"
+import { readFile } from "node:fs/promises"
 import { StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import * as ConfigFields from "../ConfigFields.js"
 import * as RedisConfig from "./RedisConfig.js"
@@ -90,15 +91,21 @@ const clientOptions = (options: RedisConfig.ResolvedRedisOptions): IORedisOption
 
 const credentials = (url: URL): IORedisOptions => ({
   ...(url.username === "" ? {} : { username: decodeURIComponent(url.username) }),
-  ...(url.password === "" ? {} : { password: decodeURIComponent(url.password) }),
-  ...(url.protocol === "rediss:" ? { tls: {} } : {})
+  ...(url.password === "" ? {} : { password: decodeURIComponent(url.password) })
 })
 
-const create = (options: RedisConfig.ResolvedRedisOptions): Client => {
+/** TLS for `rediss://`: the configured CA (else Node's roots), the server's name checked against its certificate. */
+const tlsOptions = (url: URL, ca: string | undefined): IORedisOptions =>
+  url.protocol === "rediss:" ? { tls: ca === undefined ? {} : { ca } } : {}
+
+const millis = (d: Duration.Duration) => Math.ceil(Duration.toMillis(d))
+
+const create = (options: RedisConfig.ResolvedRedisOptions, ca: string | undefined): Client => {
   const raw = Redacted.value(options.url)
-  if (options.clusterNodes.length === 0) return new Redis(raw, clientOptions(options))
   const url = new URL(raw)
+  if (options.clusterNodes.length === 0) return new Redis(raw, { ...clientOptions(options), ...tlsOptions(url, ca) })
   const { enableOfflineQueue: _queue, retryStrategy: _retry, ...nodeOptions } = clientOptions(options)
+  const retryDelay = millis(options.clusterRetryDelay)
   return new Cluster(options.clusterNodes.map((n) => ({ host: n.host, port: n.port })), {
     lazyConnect: true,
     // ioredis's own cluster ready check goes through this queue (with it off, a cluster never
@@ -107,11 +114,38 @@ const create = (options: RedisConfig.ResolvedRedisOptions): Client => {
     enableReadyCheck: true,
     clusterRetryStrategy: backoff(options.reconnectMaxDelay),
     enableAutoPipelining: options.autoPipelining,
-    slotsRefreshTimeout: Math.ceil(Duration.toMillis(options.connectTimeout)),
+    slotsRefreshTimeout: millis(options.connectTimeout),
+    // A failover is noticed by re-reading the slot map: on a dead node's error and on this interval.
+    slotsRefreshInterval: millis(options.clusterSlotsRefreshInterval),
+    retryDelayOnFailover: retryDelay,
+    retryDelayOnClusterDown: retryDelay,
+    retryDelayOnTryAgain: retryDelay,
+    maxRedirections: options.clusterMaxRedirections,
     // Node connections: the cluster client manages their queue and reconnection itself.
-    redisOptions: { ...nodeOptions, ...credentials(url), lazyConnect: false }
+    redisOptions: { ...nodeOptions, ...credentials(url), ...tlsOptions(url, ca), lazyConnect: false }
   })
 }
+
+/**
+ * Node's TLS verification failures: the server's certificate is not signed by a trusted CA, or not
+ * for this host. No retry changes them, so building the layer fails at once.
+ */
+const certificateRejected = (error: unknown) =>
+  Predicate.hasProperty(error, "code") && typeof error.code === "string" &&
+  /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID/.test(error.code)
+
+/** The configured CA file's contents; a file that cannot be read fails the build with one line naming it. */
+const readCa = (file: string | undefined, address: string): Effect.Effect<string | undefined, StorageUnavailable> =>
+  file === undefined ? Effect.succeed(undefined) : Effect.tryPromise({
+    try: () => readFile(file, "utf8"),
+    catch: (error) =>
+      new StorageUnavailable({
+        backend: "redis",
+        operation: "RedisClient.connect",
+        message: `redis at ${address}: the CA file ${file} could not be read: ${messageOf(error)}`,
+        cause: new Error(messageOf(error))
+      })
+  })
 
 /** A socket error of a single server that no retry within the connect timeout is likely to change: nothing listens there. */
 const connectionRefused = (client: Client, error: unknown) =>
@@ -130,6 +164,18 @@ const awaitReady = (client: Client, address: string, options: RedisConfig.Resolv
     const onReady = () => resume(Effect.void)
     const onError = (error: unknown) => {
       if (refusedReply.test(messageOf(error))) resume(Effect.fail(toStorageError(address, "RedisClient.connect")(error) as StorageQueryError))
+      else if (certificateRejected(error)) {
+        resume(Effect.fail(
+          new StorageUnavailable({
+            backend: "redis",
+            operation: "RedisClient.connect",
+            message: `redis at ${address}: TLS: the server's certificate was not accepted (${
+              options.caFile === undefined ? "no CA file configured: Node's root certificates" : `CA file ${options.caFile}`
+            }): ${messageOf(error)}`,
+            cause: new Error(messageOf(error))
+          })
+        ))
+      }
       else if (connectionRefused(client, error)) {
         resume(Effect.fail(
           new StorageUnavailable({ backend: "redis", operation: "RedisClient.connect", message: `redis at ${address} refused the connection: ${messageOf(error)}`, cause: new Error(messageOf(error)) })
@@ -211,9 +257,10 @@ export const make = (options: Options): Effect.Effect<RedisClientShape, StorageU
     const first = resolved.clusterNodes[0]
     const address = first === undefined ? RedisConfig.address(resolved.url) : `${first.host}:${first.port} (cluster)`
     let lastError: string | undefined
+    const ca = yield* readCa(resolved.caFile, address)
     const client = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const client = create(resolved)
+        const client = create(resolved, ca)
         // Without a listener ioredis prints every connection error; they surface as typed errors instead.
         client.on("error", (error: unknown) => void (lastError = messageOf(error)))
         return client

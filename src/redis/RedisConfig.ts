@@ -33,6 +33,35 @@ export interface RedisOptions {
    * error and timeout.
    */
   readonly autoPipelining?: boolean
+  /**
+   * A PEM file of the certificate authorities trusted for `rediss://` (a private CA, as managed
+   * Redis services use). Read when the layer is built. Default: Node's bundled root certificates.
+   */
+  readonly caFile?: string
+  /**
+   * The servers' `cluster-node-timeout`: how long the cluster takes to notice a dead master, which
+   * the client does not learn from the servers. Only used to derive {@link failoverBound}. Default
+   * 15 s, Redis's default.
+   */
+  readonly clusterNodeTimeout?: Duration.DurationInput
+  /**
+   * How often a cluster client re-reads the slot map (`CLUSTER SLOTS`, ioredis
+   * `slotsRefreshInterval`): after a failover, the slots of the dead master are served again at most
+   * this long after the replica took over. Default 2 s.
+   */
+  readonly clusterSlotsRefreshInterval?: Duration.DurationInput
+  /**
+   * How long a cluster command waits before it is re-sent after a dead node, `CLUSTERDOWN` or
+   * `TRYAGAIN` (ioredis `retryDelayOnFailover`, `retryDelayOnClusterDown`, `retryDelayOnTryAgain`).
+   * Default 100 ms. A command is re-sent until `clusterMaxRedirections` or the command timeout ends it.
+   */
+  readonly clusterRetryDelay?: Duration.DurationInput
+  /**
+   * How many times one cluster command is redirected or re-sent at most (ioredis `maxRedirections`).
+   * Default 64: with the default retry delay, more than the command timeout, so the command timeout
+   * (not the redirection count) ends a call while a master fails over.
+   */
+  readonly clusterMaxRedirections?: number
 }
 
 /** {@link RedisOptions} with every default applied. */
@@ -45,6 +74,11 @@ export interface ResolvedRedisOptions {
   readonly shutdownTimeout: Duration.Duration
   readonly clusterNodes: ReadonlyArray<ClusterNode>
   readonly autoPipelining: boolean
+  readonly caFile: string | undefined
+  readonly clusterNodeTimeout: Duration.Duration
+  readonly clusterSlotsRefreshInterval: Duration.Duration
+  readonly clusterRetryDelay: Duration.Duration
+  readonly clusterMaxRedirections: number
 }
 
 export interface ClusterNode {
@@ -59,8 +93,30 @@ export const defaults = {
   commandTimeout: Duration.seconds(2),
   reconnectMaxDelay: Duration.seconds(2),
   shutdownTimeout: Duration.seconds(1),
-  autoPipelining: true
+  autoPipelining: true,
+  clusterNodeTimeout: Duration.seconds(15),
+  clusterSlotsRefreshInterval: Duration.seconds(2),
+  clusterRetryDelay: Duration.millis(100),
+  clusterMaxRedirections: 64
 } as const
+
+/**
+ * How long after a master dies a cluster client answers again for its slots, at most:
+ *
+ * - the cluster's failover: the master is flagged failing `clusterNodeTimeout` after its last answer,
+ *   plus up to half of it for the failure reports to reach a majority of masters by gossip; its
+ *   replica then waits 500 ms + up to 500 ms + 1 s per better-ranked replica before it is elected
+ *   (bounded here by 2 s, one replica per master);
+ * - the client: its next slot map read (`clusterSlotsRefreshInterval`, bounded by the connect
+ *   timeout), then a command that may still have been sent to the dead master (the command timeout).
+ *
+ * Calls in between fail with `StorageUnavailable` within the command timeout; none waits longer.
+ */
+export const failoverBound = (options: ResolvedRedisOptions): Duration.Duration =>
+  Duration.sum(
+    Duration.sum(Duration.times(options.clusterNodeTimeout, 1.5), Duration.seconds(2)),
+    Duration.sum(Duration.sum(options.clusterSlotsRefreshInterval, options.connectTimeout), options.commandTimeout)
+  )
 
 /** Checks a Redis URL; the message never repeats the URL (it may hold a password). */
 export const parseUrl = (url: string): Either.Either<URL, string> => {
@@ -121,6 +177,11 @@ const positive = (d: Duration.DurationInput, name: string): Duration.Duration =>
   return decoded
 }
 
+const positiveInteger = (n: number, name: string): number => {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`)
+  return n
+}
+
 /**
  * Applies the defaults and checks explicit options. Throws on an invalid URL or node: explicit
  * options are the program's own constants, so a mistake there is a defect, not a runtime condition.
@@ -139,7 +200,12 @@ export const resolve = (options: RedisOptions): ResolvedRedisOptions => {
     reconnectMaxDelay: positive(options.reconnectMaxDelay ?? defaults.reconnectMaxDelay, "reconnectMaxDelay"),
     shutdownTimeout: positive(options.shutdownTimeout ?? defaults.shutdownTimeout, "shutdownTimeout"),
     clusterNodes: nodes.right,
-    autoPipelining: options.autoPipelining ?? defaults.autoPipelining
+    autoPipelining: options.autoPipelining ?? defaults.autoPipelining,
+    caFile: options.caFile === undefined || options.caFile === "" ? undefined : options.caFile,
+    clusterNodeTimeout: positive(options.clusterNodeTimeout ?? defaults.clusterNodeTimeout, "clusterNodeTimeout"),
+    clusterSlotsRefreshInterval: positive(options.clusterSlotsRefreshInterval ?? defaults.clusterSlotsRefreshInterval, "clusterSlotsRefreshInterval"),
+    clusterRetryDelay: positive(options.clusterRetryDelay ?? defaults.clusterRetryDelay, "clusterRetryDelay"),
+    clusterMaxRedirections: positiveInteger(options.clusterMaxRedirections ?? defaults.clusterMaxRedirections, "clusterMaxRedirections")
   }
 }
 
@@ -173,5 +239,13 @@ export const fields = {
     Config.mapOrFail((list) => Either.mapLeft(parseNodes(list.split(",")), (message) => ConfigError.InvalidData([], message))),
     Config.withDefault([])
   ),
-  autoPipelining: Config.boolean().pipe(Config.withDefault(defaults.autoPipelining))
+  autoPipelining: Config.boolean().pipe(Config.withDefault(defaults.autoPipelining)),
+  caFile: Config.string().pipe(Config.withDefault("")),
+  clusterNodeTimeout: duration(defaults.clusterNodeTimeout),
+  clusterSlotsRefreshInterval: duration(defaults.clusterSlotsRefreshInterval),
+  clusterRetryDelay: duration(defaults.clusterRetryDelay),
+  clusterMaxRedirections: Config.integer().pipe(
+    Config.validate({ message: "must be a positive integer", validation: (n) => n >= 1 }),
+    Config.withDefault(defaults.clusterMaxRedirections)
+  )
 } satisfies ConfigFields.Fields<RedisOptions>

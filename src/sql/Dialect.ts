@@ -27,7 +27,8 @@ export interface Dialect {
   readonly readJson: <A>(value: unknown) => A
   /**
    * Runs a statement built with the client's `sql`. PostgreSQL clients made by `PostgresClient` run
-   * it as a named prepared statement on their pool (`PgPrepared`); any other client runs it itself
+   * it on their pool (`PgPrepared`: prepared by name unless behind a transaction-mode pooler,
+   * cancelled on the server when interrupted); any other client runs it itself
    * (the SQLite driver keeps its own prepared-statement cache).
    */
   readonly execute: PgPrepared.Run
@@ -50,7 +51,7 @@ const postgres = (sql: SqlClient.SqlClient): Dialect => ({
   readText: (value) => NulEscape.unescape(value as string),
   json: (value) => sql`${JSON.stringify(NulEscape.escapeJson(value))}::jsonb`,
   readJson: <A>(value: unknown) => NulEscape.unescapeJson(parseJson(value)) as A,
-  execute: ((pool) => pool === undefined ? itself : PgPrepared.runner(pool))(PostgresClient.poolOf(sql)),
+  execute: PostgresClient.runnerOf(sql) ?? itself,
   lockRows: sql.literal("FOR UPDATE"),
   // Resolved through the search path, like the unqualified names of every statement.
   tableExists: (name) =>

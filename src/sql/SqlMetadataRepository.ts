@@ -92,6 +92,15 @@ const build = Effect.gen(function*() {
   const txt = d.text
   const row = rows(d)
   const exec = d.execute
+  // Named columns, never `*`: a prepared statement's result type is fixed when it is prepared, so
+  // another release's migration adding a column must not change it (a rolling deploy).
+  const columns = {
+    tenants: sql.literal("id, name, api_token_hash, api_token_prefix, plan, created_at, config"),
+    tenantConfigs: sql.literal("tenant_id, security_thresholds, feature_flags, monitoring_scope, rate_limit_rpm, monthly_budget"),
+    auditEvents: sql.literal("id, tenant_id, event_type, actor, resource, data, timestamp"),
+    apiKeys: sql.literal("id, tenant_id, name, key_hash, key_prefix, role, created_at, revoked_at"),
+    reports: sql.literal("id, tenant_id, report_type, status, period_start, period_end, created_at, completed_at, content, error")
+  }
   const opt = <A>(value: A | undefined, f: (a: A) => unknown = (a) => a) => (value === undefined ? null : f(value))
 
   // One failure mapper per method, made once (not per call); one with a parent is made per call.
@@ -120,12 +129,12 @@ const build = Effect.gen(function*() {
         run("createTenant")
       ),
     getTenant: (id) =>
-      exec(sql`SELECT * FROM tenants WHERE id = ${id}`).pipe(
+      exec(sql`SELECT ${columns.tenants} FROM tenants WHERE id = ${id}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.tenant)),
         run("getTenant")
       ),
     getTenantByToken: (token) =>
-      exec(sql`SELECT * FROM tenants WHERE api_token_hash = ${hashApiToken(token)}`).pipe(
+      exec(sql`SELECT ${columns.tenants} FROM tenants WHERE api_token_hash = ${hashApiToken(token)}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.tenant)),
         run("getTenantByToken")
       ),
@@ -133,7 +142,7 @@ const build = Effect.gen(function*() {
     // update replaces is exactly the one returned, however updates race.
     updateTenant: (t) =>
       sql.withTransaction(
-        Effect.flatMap(exec(sql`SELECT * FROM tenants WHERE id = ${t.id} ${d.lockRows}`), (found) =>
+        Effect.flatMap(exec(sql`SELECT ${columns.tenants} FROM tenants WHERE id = ${t.id} ${d.lockRows}`), (found) =>
           found[0] === undefined
             ? Effect.succeed(Option.none())
             : Effect.as(
@@ -146,14 +155,14 @@ const build = Effect.gen(function*() {
         run("updateTenant"),
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(notFound("updateTenant", "tenant", t.id)), onSome: Effect.succeed }))
       ),
-    listTenants: () => exec(sql`SELECT * FROM tenants ORDER BY created_at, id`).pipe(Effect.map((rows) => rows.map(row.tenant)), run("listTenants")),
+    listTenants: () => exec(sql`SELECT ${columns.tenants} FROM tenants ORDER BY created_at, id`).pipe(Effect.map((rows) => rows.map(row.tenant)), run("listTenants")),
     deleteTenant: (id) =>
-      exec(sql`DELETE FROM tenants WHERE id = ${id} RETURNING *`).pipe(
+      exec(sql`DELETE FROM tenants WHERE id = ${id} RETURNING ${columns.tenants}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.tenant)),
         run("deleteTenant")
       ),
     getTenantConfig: (tenantId) =>
-      exec(sql`SELECT * FROM tenant_configs WHERE tenant_id = ${tenantId}`).pipe(
+      exec(sql`SELECT ${columns.tenantConfigs} FROM tenant_configs WHERE tenant_id = ${tenantId}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.config)),
         run("getTenantConfig")
       ),
@@ -172,7 +181,7 @@ const build = Effect.gen(function*() {
         run("recordAuditEvent", tenantParent(e.tenantId))
       ),
     queryAuditEvents: (q) =>
-      exec(sql`SELECT * FROM audit_events WHERE ${sql.and([
+      exec(sql`SELECT ${columns.auditEvents} FROM audit_events WHERE ${sql.and([
         sql`tenant_id = ${q.tenantId}`,
         ...(q.eventType === undefined ? [] : [sql`event_type = ${txt(q.eventType)}`]),
         ...(q.startTime === undefined ? [] : [sql`timestamp >= ${ts(q.startTime)}`]),
@@ -186,12 +195,12 @@ const build = Effect.gen(function*() {
           VALUES (${k.id}, ${k.tenantId}, ${txt(k.name)}, ${k.keyHash}, ${txt(k.keyPrefix)}, ${k.role}, ${ts(k.createdAt)},
                   ${opt(k.revokedAt, ts)})`).pipe(Effect.asVoid, run("createApiKey", tenantParent(k.tenantId))),
     getApiKeyByHash: (hash) =>
-      exec(sql`SELECT * FROM api_keys WHERE key_hash = ${hash} AND revoked_at IS NULL`).pipe(
+      exec(sql`SELECT ${columns.apiKeys} FROM api_keys WHERE key_hash = ${hash} AND revoked_at IS NULL`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.apiKey)),
         run("getApiKeyByHash")
       ),
     listApiKeys: (tenantId) =>
-      exec(sql`SELECT * FROM api_keys WHERE tenant_id = ${tenantId} ORDER BY created_at, id`).pipe(
+      exec(sql`SELECT ${columns.apiKeys} FROM api_keys WHERE tenant_id = ${tenantId} ORDER BY created_at, id`).pipe(
         Effect.map((rows) => rows.map(row.apiKey)),
         run("listApiKeys")
       ),
@@ -219,12 +228,12 @@ const build = Effect.gen(function*() {
         Effect.asVoid
       ),
     getReport: (tenantId, reportId) =>
-      exec(sql`SELECT * FROM compliance_reports WHERE tenant_id = ${tenantId} AND id = ${reportId}`).pipe(
+      exec(sql`SELECT ${columns.reports} FROM compliance_reports WHERE tenant_id = ${tenantId} AND id = ${reportId}`).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), row.report)),
         run("getReport")
       ),
     listReports: (q) =>
-      exec(sql`SELECT * FROM compliance_reports WHERE tenant_id = ${q.tenantId}
+      exec(sql`SELECT ${columns.reports} FROM compliance_reports WHERE tenant_id = ${q.tenantId}
           ORDER BY created_at DESC, id DESC LIMIT ${q.limit} OFFSET ${q.offset}`).pipe(
         Effect.map((rows) => rows.map(row.report)),
         run("listReports")

@@ -4,16 +4,65 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import { randomUUID } from "node:crypto"
 import { Cache } from "../index.js"
+import { type Backend, StorageUnavailable } from "../StorageError.js"
 import { bigString, hostileStrings } from "./Fixtures.js"
 import { cacheProperties } from "./CacheProperties.js"
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "utf8"))
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8")
 const key = (label: string) => `${label}:${randomUUID()}`
+
+/**
+ * A cache of the backend under test that really fails on demand: a stopped server, or a backend
+ * whose calls fail ({@link failingBackend}).
+ */
+export interface CacheOutage {
+  readonly cache: Cache.CacheShape
+  /** Every call fails (or times out) from now on. */
+  readonly down: Effect.Effect<void>
+  /** Reads answer, writes fail. */
+  readonly writesFail: Effect.Effect<void>
+  /** Back to normal; returns once the cache answers again. */
+  readonly up: Effect.Effect<void>
+}
+
+/**
+ * An outage of an in-process cache: `inner`'s calls, through a backend of its own that fails them
+ * with `StorageUnavailable` while it is down (every call) or refusing writes (set, compareAndSet).
+ */
+export const failingBackend = (backend: Backend, inner: Cache.CacheShape): CacheOutage => {
+  const state = { mode: "up" as "up" | "down" | "writes" }
+  const fail = (operation: string) =>
+    Effect.fail(new StorageUnavailable({ backend, operation, message: `the test made the cache fail (${state.mode})` }))
+  const read = <A, E>(operation: string, self: Effect.Effect<A, E>): Effect.Effect<A, E | StorageUnavailable> =>
+    Effect.suspend((): Effect.Effect<A, E | StorageUnavailable> => (state.mode === "down" ? fail(operation) : self))
+  const write = <A, E>(operation: string, self: Effect.Effect<A, E>): Effect.Effect<A, E | StorageUnavailable> =>
+    Effect.suspend((): Effect.Effect<A, E | StorageUnavailable> => (state.mode === "up" ? self : fail(operation)))
+  const cache = Cache.make(backend, {
+    get: (key) => read("Cache.get", inner.get(key)),
+    set: (key, value, ttl) => write("Cache.set", inner.set(key, value, ttl)),
+    compareAndSet: (key, expected, value, ttl) => write("Cache.compareAndSet", inner.compareAndSet(key, expected, value, ttl)),
+    invalidate: (key) => write("Cache.invalidate", inner.invalidate(key)),
+    healthCheck: () => read("Cache.healthCheck", inner.healthCheck())
+  })
+  const to = (mode: typeof state.mode) => Effect.sync(() => void (state.mode = mode))
+  return { cache, down: to("down"), writesFail: to("writes"), up: to("up") }
+}
+
+/** Log lines written while `self` runs, with their level. */
+const capturingLogs = <A, E, R>(self: (logs: ReadonlyArray<{ readonly level: string; readonly message: string }>) => Effect.Effect<A, E, R>) => {
+  const logs: Array<{ level: string; message: string }> = []
+  const logger = Logger.make(({ logLevel, message }) =>
+    void logs.push({ level: logLevel.label, message: Array.isArray(message) ? message.map(String).join(" ") : String(message) })
+  )
+  return self(logs).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+}
 
 export interface CacheContractOptions {
   /**
@@ -22,6 +71,8 @@ export interface CacheContractOptions {
    */
   readonly clock: "test-clock" | "real"
   readonly excludeTestServices?: boolean
+  /** A cache of this backend that really fails on demand, for the cases of `getOrSet` with a failing cache. */
+  readonly outage?: Effect.Effect<CacheOutage, unknown, Scope.Scope>
 }
 
 /** The behaviour every Cache must have. Keys are random per test, so one layer serves the file. */
@@ -210,6 +261,59 @@ export const cacheContract = <E>(name: string, cache: Layer.Layer<Cache.Cache, E
             expect(text(yield* cache.getOrSet(k, "1 minute", Effect.succeed(bytes("ok"))))).toBe("ok")
           }))
       })
+
+      const outage = options.outage
+      if (outage !== undefined) {
+        describe("getOrSet with a failing cache", () => {
+          const warnings = (logs: ReadonlyArray<{ readonly level: string; readonly message: string }>) =>
+            logs.filter((l) => l.level === "WARN" && /Cache \(.*\) is failing/.test(l.message)).length
+
+          it.scoped("bypasses a cache that fails: computes and returns the value, logs once per outage, and uses the cache again once it answers", () =>
+            capturingLogs((logs) =>
+              Effect.gen(function*() {
+                const o = yield* Effect.orDie(outage)
+                let runs = 0
+                const compute = Effect.sync(() => bytes(`v${++runs}`))
+                yield* o.down
+                for (let i = 1; i <= 3; i++) expect(text(yield* o.cache.getOrSet(key("down"), "1 minute", compute))).toBe(`v${i}`)
+                // A failing read of one key: each caller still computes its own.
+                const k = key("down-same")
+                expect(text(yield* o.cache.getOrSet(k, "1 minute", compute))).toBe("v4")
+                expect(warnings(logs)).toBe(1)
+
+                yield* o.up
+                const back = key("back")
+                expect(text(yield* o.cache.getOrSet(back, "1 minute", compute))).toBe("v5")
+                expect(text(yield* o.cache.getOrSet(back, "1 minute", compute))).toBe("v5")
+                expect(runs).toBe(5)
+                expect(logs.filter((l) => l.level === "INFO" && /answers again/.test(l.message))).toHaveLength(1)
+
+                // A second outage is logged again, once.
+                yield* o.down
+                expect(text(yield* o.cache.getOrSet(back, "1 minute", compute))).toBe("v6")
+                expect(text(yield* o.cache.getOrSet(key("down"), "1 minute", compute))).toBe("v7")
+                expect(warnings(logs)).toBe(2)
+                yield* o.up
+              })
+            ))
+
+          it.scoped("a failing cache write after compute does not fail the call", () =>
+            capturingLogs((logs) =>
+              Effect.gen(function*() {
+                const o = yield* Effect.orDie(outage)
+                yield* o.writesFail
+                const k = key("write-fails")
+                expect(text(yield* o.cache.getOrSet(k, "1 minute", Effect.succeed(bytes("computed"))))).toBe("computed")
+                expect(Option.isNone(yield* o.cache.get(k))).toBe(true)
+                expect(warnings(logs)).toBe(1)
+                // Bad input is still the caller's error, whatever the cache does.
+                expect((yield* Effect.flip(o.cache.getOrSet(k, 0, Effect.succeed(bytes("x")))))._tag).toBe("InvalidInput")
+                expect((yield* Effect.flip(o.cache.getOrSet("", "1 minute", Effect.succeed(bytes("x")))))._tag).toBe("InvalidInput")
+                yield* o.up
+              })
+            ))
+        })
+      }
 
       cacheProperties(it)
 

@@ -34,14 +34,11 @@ export const probe = (service: LiveService, timeout: Duration.DurationInput = "5
   const limit = Duration.decode(timeout)
   return Effect.tryPromise({ try: service.probe, catch: (cause) => cause }).pipe(
     Effect.timeoutFail({ duration: limit, onTimeout: () => new Error(`no answer within ${Duration.format(limit)}`) }),
-    Effect.mapError((cause) =>
-      new StorageUnavailable({
-        backend: "storage",
-        operation: "TestStorage",
-        message: diagnose(service, cause instanceof Error ? cause.message : String(cause)),
-        cause
-      })
-    ),
+    Effect.mapError((cause) => {
+      const reason = cause instanceof Error ? cause.message : String(cause)
+      // The reason only, never the driver's error object: it may carry the command (AUTH's password) or the URL.
+      return new StorageUnavailable({ backend: "storage", operation: "TestStorage", message: diagnose(service, reason), cause: new Error(reason) })
+    }),
     Effect.asVoid
   )
 }
@@ -75,7 +72,11 @@ export const clickhouse = (url: string): LiveService => ({
   address: ClickHouseClient.redactUrl(url),
   howToStart: "`docker compose up -d clickhouse`",
   probe: async () => {
-    const response = await fetch(new URL("/ping", url))
+    // `/ping` needs no credentials, and `fetch` refuses a URL with them, repeating it (password included) in its error.
+    const ping = new URL("/ping", url)
+    ping.username = ""
+    ping.password = ""
+    const response = await fetch(ping)
     if (!response.ok) throw new Error(`/ping answered ${response.status}`)
   }
 })

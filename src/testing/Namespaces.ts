@@ -16,8 +16,9 @@ import { StorageUnavailable } from "../StorageError.js"
  * our own suites.
  */
 
+// The cause keeps the driver's message only: its error objects carry the command (for AUTH, the password).
 const unavailable = (message: string, cause: unknown) =>
-  new StorageUnavailable({ backend: "storage", operation: "TestStorage", message, cause })
+  new StorageUnavailable({ backend: "storage", operation: "TestStorage", message, cause: new Error(cause instanceof Error ? cause.message : String(cause)) })
 
 const suffix = () => randomBytes(6).toString("hex")
 
@@ -48,7 +49,8 @@ export const withRedis = async <A>(url: Redacted.Redacted<string>, f: (client: R
     await client.connect()
     return await f(client)
   } catch (error) {
-    throw new Error(lastError ?? (error instanceof Error ? error.message : String(error)), { cause: error })
+    // The message only: ioredis errors carry the command's arguments (for AUTH, the password).
+    throw new Error(lastError ?? (error instanceof Error ? error.message : String(error)))
   } finally {
     client.disconnect()
   }

@@ -73,7 +73,7 @@ export const live = (options: LiveOptions = {}): Layer.Layer<Services, StorageEr
   Layer.unwrapScoped(
     Effect.gen(function*() {
       const timeout = options.probeTimeout ?? "5 seconds"
-      const base = yield* StorageConfig.production
+      const base = yield* StorageConfig.productionOwnDeadLetters
       // A server only where the variable names one: the configuration's default (localhost:8123) is not a request for it.
       const named = yield* Config.option(Config.string("LLMTRACE_CLICKHOUSE_URL"))
       const server = Option.filter(named, (url) => /^https?:\/\//.test(url))
@@ -96,7 +96,7 @@ export const live = (options: LiveOptions = {}): Layer.Layer<Services, StorageEr
       return StorageProfile.production({
         ...base,
         clickhouse,
-        writer: { ...base.writer, deadLetterPath: path.join(scratch, "dead-letters.jsonl") },
+        writer: { ...base.writer, deadLetterPath: path.join(scratch, "dead-letters") },
         postgres: { ...base.postgres, url: postgres.url },
         redis: { ...base.redis, prefix },
         autoMigrate: true

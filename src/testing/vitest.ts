@@ -5,3 +5,4 @@
 export * as CacheContract from "./CacheContract.js"
 export * as MetadataRepositoryContract from "./MetadataRepositoryContract.js"
 export * as TraceRepositoryContract from "./TraceRepositoryContract.js"
+export * as TraceWriterContract from "./TraceWriterContract.js"

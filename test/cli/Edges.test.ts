@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import * as Cli from "../support/cli.js"
@@ -20,11 +20,12 @@ describe("llmtrace-storage edges", () => {
     }
   }, 120_000)
 
-  it("replay-dead-letters says there is nothing to replay, or what it replayed and that it removed the file", async () => {
-    const file = path.join(scratch, "dead-letters.jsonl")
-    const none = await cli(["replay-dead-letters", "--file", file], memory)
+  it("replay-dead-letters says there is nothing to replay, or what it replayed; --failed replays the refused ones", async () => {
+    const dir = path.join(scratch, "dead-letters")
+    mkdirSync(dir, { recursive: true })
+    const none = await cli(["replay-dead-letters", "--dir", dir], memory)
     expect(none.code).toBe(0)
-    expect(none.stdout.trim()).toBe(`nothing to replay: there is no dead-letter file ${file}`)
+    expect(none.stdout.trim()).toBe(`nothing to replay: no dead letters in ${dir}`)
 
     const span = {
       traceId: "11111111-1111-4111-8111-111111111111",
@@ -40,15 +41,18 @@ describe("llmtrace-storage edges", () => {
       events: [],
       agentActions: []
     }
-    writeFileSync(file, `${JSON.stringify(span)}\n{"not":"a span"}\n`)
-    const replayed = await cli(["replay-dead-letters", "--file", file], memory)
+    writeFileSync(path.join(dir, "000000000000001-test.jsonl"), `${JSON.stringify({ version: 1, span })}\n{"not":"a span"}\n`)
+    const replayed = await cli(["replay-dead-letters", "--dir", dir], memory)
     expect(replayed.code).toBe(0)
-    expect(replayed.stdout.trim()).toBe(`replayed 1 dead-lettered span from ${file} and removed the file; 1 invalid line kept in ${file}.rejected`)
-    expect(existsSync(file)).toBe(false)
-    expect(readFileSync(`${file}.rejected`, "utf8")).toBe('{"not":"a span"}\n')
+    expect(replayed.stdout.trim()).toBe(`replayed 1 dead-lettered span from ${dir}; 1 invalid line kept in ${path.join(dir, "rejected")}`)
     // The writer's warning is a log line: on standard error, and without colour off a terminal.
     expect(replayed.stderr).toContain("kept in")
     expect(replayed.stderr).not.toContain("\u001b[")
+
+    mkdirSync(path.join(dir, "failed"), { recursive: true })
+    writeFileSync(path.join(dir, "failed", "000000000000002-test.jsonl"), `${JSON.stringify({ version: 2, reason: "refused (test)", span })}\n`)
+    const failed = await cli(["replay-dead-letters", "--dir", dir, "--failed"], memory)
+    expect(failed.stdout.trim()).toBe(`replayed 1 dead-lettered span from ${dir}`)
   }, 120_000)
 
   it("help and errors carry no ANSI codes off a terminal or with NO_COLOR", async () => {

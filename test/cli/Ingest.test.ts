@@ -93,7 +93,7 @@ describe("llmtrace-storage ingest: exit codes and tenants", () => {
     writeFileSync(file, spanLines(tenantId, 3).join("\n") + "\n")
     const result = await cli(["ingest", file], env)
     expect(result.stdout).not.toContain("ingested 3 spans")
-    expect(result.stderr).toContain("3 spans could not be stored and went to the dead-letter file")
+    expect(result.stderr).toContain("3 spans could not be stored and went to the dead letters in")
     expect(result.code).toBe(1)
     // Nothing was lost: once the cause is gone, the next command replays the dead-letter file as its writer starts.
     sql("ALTER TABLE llmtrace.spans DROP CONSTRAINT refuse_test")

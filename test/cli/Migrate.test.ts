@@ -83,6 +83,7 @@ describe("llmtrace-storage migrate", () => {
   it("--dry-run --json against an unreachable PostgreSQL: one line naming postgres and exit 1, never a status and never the password", async () => {
     const result = await cli(["migrate", "--dry-run", "--json"], {
       LLMTRACE_STORAGE_PROFILE: "production",
+      LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-test-dead-letters"), // required by production; nothing is written
       LLMTRACE_CLICKHOUSE_URL: "chdb::memory:",
       LLMTRACE_POSTGRES_URL: "postgres://llmtrace:Secr3t-Pa55@127.0.0.1:1/llmtrace"
     })
@@ -95,6 +96,7 @@ describe("llmtrace-storage migrate", () => {
   it("--dry-run --json against an unreachable ClickHouse server and PostgreSQL: one line naming one of them and exit 1", async () => {
     const result = await cli(["migrate", "--dry-run", "--json"], {
       LLMTRACE_STORAGE_PROFILE: "production",
+      LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-test-dead-letters"), // required by production; nothing is written
       LLMTRACE_CLICKHOUSE_URL: "http://127.0.0.1:1",
       LLMTRACE_CLICKHOUSE_PASSWORD: "Secr3t-Pa55",
       LLMTRACE_POSTGRES_URL: "postgres://llmtrace:Secr3t-Pa55@127.0.0.1:1/llmtrace"

@@ -60,6 +60,7 @@ describeLive(redis, () =>
     it("leave no table behind, with auto-migration on or off; health lists every backend", async () => {
       const env = (autoMigrate: string) => ({
         LLMTRACE_STORAGE_PROFILE: "production",
+        LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(scratch, "dead-letters"),
         LLMTRACE_AUTO_MIGRATE: autoMigrate,
         LLMTRACE_CLICKHOUSE_URL: `chdb:${path.join(scratch, "prod-clickhouse")}`,
         LLMTRACE_POSTGRES_URL: url,
@@ -88,6 +89,7 @@ describeLive(redis, () =>
     it("health: every backend's state, exit 1 when one is down, the others still checked", async () => {
       const result = await Cli.cli(scratch, ["health", "--json"], {
         LLMTRACE_STORAGE_PROFILE: "production",
+        LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(scratch, "dead-letters"),
         LLMTRACE_CLICKHOUSE_URL: "http://127.0.0.1:1",
         LLMTRACE_POSTGRES_URL: url,
         LLMTRACE_REDIS_URL: redisUrl

@@ -41,6 +41,8 @@ describe("llmtrace-storage failing to start", () => {
       // `stats` builds the whole profile (health opens each backend on its own and would wait for PostgreSQL).
       const result = await cli(["stats"], {
         LLMTRACE_STORAGE_PROFILE: "production",
+        LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(scratch, "dead-letters"),
+        LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-test-dead-letters"), // required by production; nothing is written
         LLMTRACE_CLICKHOUSE_URL: "chdb::memory:",
         // A PostgreSQL that never answers: Redis's refusal is the first failure to be known.
         LLMTRACE_POSTGRES_URL: `postgres://llmtrace@127.0.0.1:${postgres.port}/llmtrace`,
@@ -131,6 +133,7 @@ describe("llmtrace-storage failing to start", () => {
     try {
       const running = Cli.start(scratch, ["health"], {
         LLMTRACE_STORAGE_PROFILE: "production",
+        LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(scratch, "dead-letters"),
         LLMTRACE_CLICKHOUSE_URL: "chdb::memory:",
         LLMTRACE_POSTGRES_URL: `postgres://llmtrace@127.0.0.1:${postgres.port}/llmtrace`,
         LLMTRACE_POSTGRES_CONNECT_TIMEOUT: "10 minutes"

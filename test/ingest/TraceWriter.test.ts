@@ -1,8 +1,11 @@
 import { closedPort } from "../support/ports.js"
 import { expect, layer } from "@effect/vitest"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
+import { deadLines, deadSpans } from "../support/deadLetters.js"
+import * as SpanVersion from "../../src/domain/SpanVersion.js"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import {
@@ -19,7 +22,8 @@ import * as Redacted from "effect/Redacted"
 
 // The embedded engine in a temporary directory (one per process), for the whole file.
 const chdb = ClickHouseTraceRepository.layer().pipe(
-  Layer.provide(ClickHouseClient.layer({ url: Redacted.make("chdb::memory:"), database: "llmtrace_writer" }))
+  Layer.provide(ClickHouseClient.layer({ url: Redacted.make("chdb::memory:"), database: "llmtrace_writer" })),
+  Layer.provideMerge(NodeFileSystem.layer)
 )
 
 const tempDir = Effect.acquireRelease(
@@ -49,7 +53,7 @@ layer(chdb, { timeout: "120 seconds", excludeTestServices: true })("TraceWriter 
             capacity: 20_000,
             flushInterval: "50 millis",
             flushTimeout: "5 minutes",
-            deadLetterPath: path.join(dir, "dead.jsonl")
+            deadLetterPath: path.join(dir, "dead")
           })
           yield* writer.writeAll(spans)
           return (yield* totalSpans(tenantId))[1]!
@@ -58,13 +62,13 @@ layer(chdb, { timeout: "120 seconds", excludeTestServices: true })("TraceWriter 
       // The scope closed mid-stream (not everything was stored yet); closing flushed the rest.
       expect(storedWhenClosing).toBeLessThan(100_000)
       expect(yield* totalSpans(tenantId)).toEqual([10_000, 100_000])
-      expect(existsSync(path.join(dir, "dead.jsonl"))).toBe(false)
+      expect(deadLines(path.join(dir, "dead"))).toEqual([])
     }).pipe(Effect.scoped), 180_000)
 
   it.effect("dead-letters batches while the engine is unreachable, then replays them exactly once", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const file = path.join(dir, "dead.jsonl")
+      const file = path.join(dir, "dead")
       const port = yield* closedPort
       const unreachable = ClickHouseTraceRepository.layer({ skipSchemaCheck: true }).pipe(
         Layer.provide(ClickHouseClient.layer({ url: Redacted.make(`http://127.0.0.1:${port}`), verify: false, requestTimeout: "2 seconds" }))
@@ -78,12 +82,12 @@ layer(chdb, { timeout: "120 seconds", excludeTestServices: true })("TraceWriter 
         })
       ).pipe(Effect.provide(unreachable))
       // Each dead-lettered batch: a header line with the reason, then one span a line.
-      expect(readFileSync(file, "utf8").trim().split("\n").filter((l) => !l.startsWith("{\"deadLetter\"")).length).toBe(2_500)
+      expect(deadSpans(file, "pending")).toHaveLength(2_500)
 
       // The engine is back: the exported replay stores every span once and removes the file.
       const result = yield* TraceWriter.replayDeadLetters(file)
-      expect(result).toEqual({ replayed: 2_500, rejected: 0, failed: 0 })
-      expect(existsSync(file)).toBe(false)
+      expect(result).toEqual({ replayed: 2_500, tracesReplayed: 0, rejected: 0, failed: 0 })
+      expect(deadLines(file)).toEqual([])
       expect(yield* totalSpans(tenantId)).toEqual([100, 2_500])
       const repo = yield* TraceRepository.TraceRepository
       const stored = yield* repo.querySpans({ tenantId, tags: {}, limit: 10_000, offset: 0 })
@@ -94,21 +98,23 @@ layer(chdb, { timeout: "120 seconds", excludeTestServices: true })("TraceWriter 
   it.effect("replays a dead-letter file when it starts", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const file = path.join(dir, "dead.jsonl")
+      const file = path.join(dir, "dead")
       const tenantId = newTenantId()
       const spans = spansOf(tenantId, 300, 30)
       const { DeadLetters } = yield* Effect.promise(() => import("../../src/index.js"))
-      yield* DeadLetters.append(file, spans)
-      yield* DeadLetters.append(file, spans.slice(0, 10)) // a batch dead-lettered twice is still stored once
+      const versions = SpanVersion.nextRange(spans.length)
+      yield* DeadLetters.append(file, { spans, versions }, "engine down")
+      // a batch dead-lettered twice is still stored once
+      yield* DeadLetters.append(file, { spans: spans.slice(0, 10), versions: versions.slice(0, 10) }, "engine down")
       yield* Effect.scoped(TraceWriter.make({ deadLetterPath: file }))
-      expect(existsSync(file)).toBe(false)
+      expect(deadLines(file)).toEqual([])
       expect(yield* totalSpans(tenantId)).toEqual([30, 300])
     }).pipe(Effect.scoped), 60_000)
 
   it.effect("a row that cannot be converted (unvalidated input) is dead-lettered alone; its batch's other spans are stored", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const file = path.join(dir, "dead.jsonl")
+      const file = path.join(dir, "dead")
       const tenantId = newTenantId()
       const spans = spansOf(tenantId, 2_000, 20)
       // validate: false lets an invalid date through; converting it to a row throws (a defect in the sink).
@@ -124,16 +130,16 @@ layer(chdb, { timeout: "120 seconds", excludeTestServices: true })("TraceWriter 
       )
       expect(stats).toMatchObject({ accepted: 2_000, stored: 1_999, deadLettered: 1, lost: 0, buffered: 0 })
       expect(yield* totalSpans(tenantId)).toEqual([20, 1_999])
-      const lines = readFileSync(file, "utf8").trim().split("\n")
-      expect(lines).toHaveLength(2)
-      expect(lines[0]).toContain("Invalid time value")
-      expect((JSON.parse(lines[1]!) as { spanId: string }).spanId).toBe(broken.spanId)
+      const refused = deadSpans(file, "failed")
+      expect(refused).toHaveLength(1)
+      expect(refused[0]!.reason).toContain("Invalid time value")
+      expect(refused[0]!.span.spanId).toBe(broken.spanId)
     }).pipe(Effect.scoped), 120_000)
 
   it.effect("rejects an invalid span at write time, before it is buffered", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const writer = yield* TraceWriter.make({ deadLetterPath: path.join(dir, "dead.jsonl") })
+      const writer = yield* TraceWriter.make({ deadLetterPath: path.join(dir, "dead") })
       const error = yield* Effect.flip(writer.write({ ...span(newTenantId(), newTraceId()), securityScore: 101 }))
       expect(error._tag === "InvalidInput" && error.path).toEqual(["securityScore"])
     }).pipe(Effect.scoped))

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -6,10 +7,11 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Scope from "effect/Scope"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { isTraceSpan, newTenantId, newTraceId, StorageConfig, type TraceEvent, StorageQueryError, StorageUnavailable, type TraceSpan, TraceWriter } from "../../src/index.js"
+import { deadRecords, deadSpans, headers } from "../support/deadLetters.js"
 import { span } from "../support/fixtures.js"
 
 // The writer's behaviour against sinks that misbehave on purpose: each test's sink is the fault.
@@ -43,16 +45,21 @@ const captureLogs = () => {
   return { lines, logger }
 }
 
-const deadLines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [])
-const deadSpans = (file: string) => deadLines(file).filter((l) => !l.startsWith("{\"deadLetter\""))
-const headers = (file: string) =>
-  deadLines(file).filter((l) => l.startsWith("{\"deadLetter\"")).map((l) => (JSON.parse(l) as { deadLetter: { reason: string; spans: number } }).deadLetter)
 
-const writerWith = (sink: { storeSpans: (b: ReadonlyArray<TraceSpan>) => Effect.Effect<void, StorageUnavailable | StorageQueryError> }, options: TraceWriter.Options) =>
-  TraceWriter.make({ replayOnStart: false, retryDelay: "1 millis", ...options }).pipe(Effect.provideService(TraceWriter.TraceSink, { storeTraces: () => Effect.void, ...sink }))
+const writerWith = (
+  sink: {
+    storeSpans: (b: ReadonlyArray<TraceSpan>) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
+    storeTraces?: (r: ReadonlyArray<TraceEvent>) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
+  },
+  options: TraceWriter.Options
+) =>
+  TraceWriter.make({ replayOnStart: false, retryDelay: "1 millis", ...options }).pipe(
+    Effect.provideService(TraceWriter.TraceSink, { storeTraces: () => Effect.void, ...sink }),
+    Effect.provide(NodeFileSystem.layer)
+  )
 
 describe("TraceWriter", () => {
-  it.live("trace records go to storeTraces in batches; one the engine refuses is isolated, the others stored, and it is counted and logged as lost with its id", () => {
+  it.live("trace records go to storeTraces in batches; one the engine refuses is isolated, the others stored, and it goes to failed/ with its reason, not lost", () => {
     const logs = captureLogs()
     return Effect.gen(function*() {
       const dir = yield* tempDir
@@ -72,7 +79,8 @@ describe("TraceWriter", () => {
             return Effect.void
           })
       }
-      const writer = yield* writerWith(traceSink, { deadLetterPath: path.join(dir, "d.jsonl"), batchSize: 10 })
+      const dead = path.join(dir, "d")
+      const writer = yield* writerWith(traceSink, { deadLetterPath: dead, batchSize: 10 })
       const tenantId = newTenantId()
       const ids = [newTraceId(), poison, newTraceId()]
       for (const traceId of ids) yield* writer.writeTrace({ tenantId, traceId, createdAt: new Date(Date.UTC(2026, 0, 2)), spans: [span(tenantId, traceId)] })
@@ -80,8 +88,9 @@ describe("TraceWriter", () => {
       // One batch of 3 records, refused; then each alone.
       expect(calls).toEqual([3, 1, 1, 1])
       expect(kept.map((r) => r.traceId)).toEqual([ids[0], ids[2]])
-      expect(yield* writer.stats).toMatchObject({ accepted: 3, stored: 3, tracesAccepted: 3, tracesStored: 2, tracesLost: 1 })
-      expect(logs.lines.find((l) => l.startsWith("FATAL"))).toContain(poison)
+      expect(yield* writer.stats).toMatchObject({ accepted: 3, stored: 3, tracesAccepted: 3, tracesStored: 2, tracesDeadLettered: 1, tracesLost: 0 })
+      expect(deadRecords(dead, "failed")).toEqual([{ reason: expect.stringContaining("refused"), trace: expect.objectContaining({ traceId: poison }) }])
+      expect(logs.lines.find((l) => l.startsWith("FATAL"))).toBeUndefined()
     }).pipe(Effect.provide(logs.logger), Effect.scoped)
   })
 
@@ -135,8 +144,8 @@ describe("TraceWriter", () => {
         expect(stored).toEqual(later)
         expect(deadSpans(file)).toHaveLength(10)
         expect(headers(file).map((h) => h.reason).join()).toContain("sink exploded")
-        expect(lines.filter((l) => l.includes("dead-lettered") && l.includes("sink exploded"))).toHaveLength(1)
-        expect(yield* writer.stats).toEqual({ accepted: 35, stored: 25, retried: 0, deadLettered: 10, lost: 0, buffered: 0, tracesAccepted: 0, tracesStored: 0, tracesLost: 0 })
+        expect(lines.filter((l) => l.includes("moved to") && l.includes("sink exploded"))).toHaveLength(1)
+        expect(yield* writer.stats).toEqual({ accepted: 35, stored: 25, retried: 0, deadLettered: 10, lost: 0, buffered: 0, bufferedBytes: 0, tracesAccepted: 0, tracesStored: 0, tracesDeadLettered: 0, tracesLost: 0 })
       }).pipe(Effect.provide(logger), Effect.scoped)
     }).pipe(Effect.scoped))
 
@@ -157,9 +166,9 @@ describe("TraceWriter", () => {
         yield* writer.flush
         expect(stored).toHaveLength(4_999)
         expect(new Set(stored.map((s) => s.spanId)).has(list[3_217]!.spanId)).toBe(false)
-        expect(deadSpans(file).map((l) => (JSON.parse(l) as { spanId: string }).spanId)).toEqual([list[3_217]!.spanId])
+        expect(deadSpans(file).map((l) => l.span.spanId)).toEqual([list[3_217]!.spanId])
         expect(headers(file)[0]!.reason).toContain("Cannot parse input")
-        expect(lines.filter((l) => l.includes("dead-lettered"))).toHaveLength(1)
+        expect(lines.filter((l) => l.includes("refused spans and trace records moved to"))).toHaveLength(1)
         expect((yield* writer.stats)).toMatchObject({ stored: 4_999, deadLettered: 1, buffered: 0 })
       }).pipe(Effect.provide(logger), Effect.scoped)
     }).pipe(Effect.scoped))
@@ -174,7 +183,7 @@ describe("TraceWriter", () => {
       yield* writer.writeAll(spans(100))
       yield* writer.flush
       expect(stored).toHaveLength(100)
-      expect(yield* writer.stats).toEqual({ accepted: 100, stored: 100, retried: 2, deadLettered: 0, lost: 0, buffered: 0, tracesAccepted: 0, tracesStored: 0, tracesLost: 0 })
+      expect(yield* writer.stats).toEqual({ accepted: 100, stored: 100, retried: 2, deadLettered: 0, lost: 0, buffered: 0, bufferedBytes: 0, tracesAccepted: 0, tracesStored: 0, tracesDeadLettered: 0, tracesLost: 0 })
     }).pipe(Effect.scoped))
 
   it.live("flush sends a partial batch at once, not after the flush interval", () =>
@@ -211,7 +220,7 @@ describe("TraceWriter", () => {
         yield* writer.writeAll(list)
       }).pipe(Effect.scoped, Effect.provide(logger))
       expect(lines.some((l) => l.includes("7 spans still unsettled"))).toBe(true)
-      expect(deadSpans(file).map((l) => (JSON.parse(l) as { spanId: string }).spanId).sort()).toEqual(list.map((s) => s.spanId).sort())
+      expect(deadSpans(file).map((l) => l.span.spanId).sort()).toEqual(list.map((s) => s.spanId).sort())
     }).pipe(Effect.scoped))
 
   it.live("a trace record takes a place of the capacity: writeTrace waits while spans and records fill it", () =>
@@ -250,6 +259,54 @@ describe("TraceWriter", () => {
       expect(stored).toHaveLength(100)
     }).pipe(Effect.scoped))
 
+  it.live("maxBufferBytes bounds the bytes held: with 1 MB prompts and a 4 MiB budget, write waits at 4 spans, far below the capacity", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const gate = yield* Deferred.make<void>()
+      const { sink, stored } = recordingSink(() => Deferred.await(gate))
+      const maxBufferBytes = 4 * 1024 * 1024
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d"), maxBufferBytes, flushInterval: "1 millis" })
+      // Each prompt a string of its own, as if read from input: 1 MB, plus the writer's 1 KiB allowance a span.
+      const list = spans(10, (i) => String.fromCharCode(97 + i).repeat(1_000_000))
+      let peak = 0
+      const sampler = yield* Effect.fork(Effect.forever(Effect.zipRight(Effect.map(writer.stats, (s) => void (peak = Math.max(peak, s.bufferedBytes))), Effect.sleep("2 millis"))))
+      const writing = yield* Effect.fork(writer.writeAll(list))
+      yield* Effect.sleep("300 millis")
+      // Two batches of one span in the sink (a batch leaves at a third of the budget) and two buffered:
+      // the fifth would pass 4 MiB. The capacity (15,000 spans) is nowhere near.
+      const held = yield* writer.stats
+      expect(held).toMatchObject({ accepted: 4, buffered: 4 })
+      expect(held.bufferedBytes).toBeGreaterThanOrEqual(4 * 1_000_000)
+      expect(held.bufferedBytes).toBeLessThanOrEqual(maxBufferBytes)
+      expect(writing.unsafePoll()).toBeNull()
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(writing)
+      yield* writer.flush
+      yield* Fiber.interrupt(sampler)
+      expect(stored.map((s) => s.spanId)).toEqual(list.map((s) => s.spanId))
+      expect(peak).toBeLessThanOrEqual(maxBufferBytes)
+      expect(yield* writer.stats).toMatchObject({ accepted: 10, stored: 10, buffered: 0, bufferedBytes: 0 })
+    }).pipe(Effect.scoped))
+
+  it.live("a span larger than the whole byte budget is let through alone (it takes all of the budget), not refused nor stuck", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const gate = yield* Deferred.make<void>()
+      const { sink, stored } = recordingSink(() => Deferred.await(gate))
+      const writer = yield* writerWith(sink, { deadLetterPath: path.join(dir, "d"), maxBufferBytes: 1024 * 1024, flushInterval: "1 millis" })
+      const [big, small] = spans(2, (i) => (i === 0 ? "x".repeat(2_000_000) : "small"))
+      yield* writer.write(big!)
+      const second = yield* Effect.fork(writer.write(small!))
+      yield* Effect.sleep("200 millis")
+      // The big one holds the whole budget while it is being stored: the small one waits for it.
+      expect(second.unsafePoll()).toBeNull()
+      expect(yield* writer.stats).toMatchObject({ accepted: 1 })
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(second)
+      yield* writer.flush
+      expect(stored.map((s) => s.prompt.length)).toEqual([2_000_000, 5])
+    }).pipe(Effect.scoped))
+
   it.live("writeAll while the scope closes: WriterClosed tells how many spans were accepted, exactly those are stored", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
@@ -280,6 +337,14 @@ describe("TraceWriter", () => {
       expect(yield* refused({ batchSize: 100, capacity: 50 })).toMatchObject({ _tag: "InvalidInput", path: ["capacity"] })
       expect(yield* refused({ maxRetries: -1 })).toMatchObject({ _tag: "InvalidInput", path: ["maxRetries"] })
       expect(yield* refused({ concurrency: 0 })).toMatchObject({ _tag: "InvalidInput", path: ["concurrency"] })
+      // The byte budget: a whole number of at least 1 MiB (a few ordinary spans); a larger span passes alone.
+      for (const maxBufferBytes of [0, -1, 1000, 1024 * 1024 - 1, 2_000_000.5, Number.NaN]) {
+        const e = yield* refused({ maxBufferBytes })
+        expect(e).toMatchObject({ _tag: "InvalidInput", path: ["maxBufferBytes"] })
+        expect(e.message).toBe(`maxBufferBytes: must be a whole number >= 1048576, got ${maxBufferBytes}`)
+      }
+      expect(yield* refused({ maxLineBytes: 0 })).toMatchObject({ _tag: "InvalidInput", path: ["maxLineBytes"] })
+      expect(yield* refused({ maxLineBytes: 100 })).toMatchObject({ _tag: "InvalidInput", path: ["maxLineBytes"] })
     }))
 
   it.effect("refuses invalid options from the environment with a ConfigError naming the variable", () =>
@@ -289,6 +354,10 @@ describe("TraceWriter", () => {
       expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "-1" })).toContain("LLMTRACE_TRACE_WRITER_BATCH_SIZE")
       expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_CAPACITY: "0" })).toContain("LLMTRACE_TRACE_WRITER_CAPACITY")
       expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_MAX_RETRIES: "-2" })).toContain("LLMTRACE_TRACE_WRITER_MAX_RETRIES")
+      for (const bytes of ["0", "-5", "65536", "lots"]) {
+        expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_MAX_BUFFER_BYTES: bytes })).toContain("LLMTRACE_TRACE_WRITER_MAX_BUFFER_BYTES")
+      }
+      expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_MAX_LINE_BYTES: "0" })).toContain("LLMTRACE_TRACE_WRITER_MAX_LINE_BYTES")
       expect(yield* fromEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "500", LLMTRACE_TRACE_WRITER_CAPACITY: "100" })).toContain("LLMTRACE_TRACE_WRITER_CAPACITY")
       // The module's own config reads the option names, and names them the same way.
       const own = yield* Effect.flip(TraceWriter.config).pipe(

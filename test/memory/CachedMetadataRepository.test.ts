@@ -43,10 +43,10 @@ const downCache = Layer.succeed(
 )
 
 describe("CachedMetadataRepository with the cache down", () => {
-  it.effect("lookups fall back to the repository; a write says its entry could not be dropped", () =>
+  it.live("lookups fall back to the repository; a write says its entry could not be dropped once markTimeout has passed", () =>
     Effect.gen(function*() {
       const plain = yield* MetadataRepository.MetadataRepository
-      const repo = yield* CachedMetadataRepository.wrap(plain, yield* Cache.Cache)
+      const repo = yield* CachedMetadataRepository.wrap(plain, yield* Cache.Cache, { markTimeout: "200 millis" })
       const t = NewTenant.make({ name: "Acme", apiToken: "tok-down", plan: "pro" })
       yield* plain.createTenant(t)
       expect(Option.getOrThrow(yield* repo.getTenantByToken(t.apiToken)).id).toBe(t.id)
@@ -56,4 +56,30 @@ describe("CachedMetadataRepository with the cache down", () => {
       expect(error.message).toContain("the change was stored")
       expect(Option.getOrThrow(yield* plain.getTenant(t.id)).name).toBe("Renamed")
     }).pipe(Effect.scoped, Effect.provide(Layer.merge(sqlite, downCache))))
+
+  it.live("a change made while the cache is unavailable marks its tokens once the cache answers again (a failover)", () =>
+    Effect.gen(function*() {
+      const memory = yield* Cache.Cache
+      // Unavailable for the first 5 writes, then the cache answers: as a Redis Cluster whose master failed over.
+      let failures = 5
+      const failingOver: Cache.CacheShape = {
+        ...memory,
+        set: (key, value, ttl) =>
+          Effect.suspend(() =>
+            failures-- > 0 ? Effect.fail(new StorageUnavailable({ backend: "redis", operation: "Cache.set", message: "failing over" })) : memory.set(key, value, ttl)
+          )
+      }
+      const plain = yield* MetadataRepository.MetadataRepository
+      const repo = yield* CachedMetadataRepository.wrap(plain, failingOver)
+      const t = NewTenant.make({ name: "Acme", apiToken: "tok-before", plan: "pro" })
+      yield* repo.createTenant(t)
+      failures = 0
+      // The old token's answer is in the shared cache (the promoted replica still has it).
+      expect(Option.isSome(yield* repo.getTenantByToken(t.apiToken))).toBe(true)
+      failures = 5
+      yield* repo.updateTenant({ ...t, apiToken: "tok-after" })
+      expect(failures).toBeLessThan(0)
+      expect(Option.isNone(yield* repo.getTenantByToken(t.apiToken))).toBe(true)
+      expect(Option.getOrThrow(yield* repo.getTenantByToken("tok-after")).id).toBe(t.id)
+    }).pipe(Effect.scoped, Effect.provide(Layer.merge(sqlite, MemoryCache.layer()))))
 })

@@ -2,10 +2,14 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { MemoryCache } from "../../src/index.js"
-import { cacheContract } from "../../src/testing/CacheContract.js"
+import { cacheContract, failingBackend } from "../../src/testing/CacheContract.js"
 import { cacheTracing } from "../contract/TracingContract.js"
 
-cacheContract("memory", MemoryCache.layer(), { clock: "test-clock" })
+// A failing memory cache: the memory cache's own calls behind a backend that fails them on demand.
+cacheContract("memory", MemoryCache.layer(), {
+  clock: "test-clock",
+  outage: Effect.map(MemoryCache.make(), (inner) => failingBackend("memory", inner))
+})
 cacheTracing("memory", "memory", MemoryCache.layer())
 
 describe("MemoryCache bound", () => {

@@ -2,15 +2,18 @@ import { it } from "@effect/vitest"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import { expect } from "vitest"
 import { MetadataRepository, NewTenant, PostgresClient, SqlMetadataRepository } from "../../src/index.js"
 import * as PgPrepared from "../../src/sql/PgPrepared.js"
 import { TestStorage } from "../../src/testing/index.js"
 import { describeLive } from "../support/live.js"
 import { livePostgres, postgresUrl } from "../support/postgres.js"
+import { activeStatements } from "../support/postgresActivity.js"
 
 /** One connection, so the session the statements were prepared on is the one the catalogue is asked on. */
 const oneConnection = Layer.unwrapScoped(
@@ -50,12 +53,33 @@ describeLive(await livePostgres(), () => {
         expect(Option.isNone(yield* repo.getTenantByToken(t.apiToken))).toBe(true)
       }))
 
+    it.effect("none selects or returns `*`: another release's added column cannot change a prepared statement's result type", () =>
+      Effect.gen(function*() {
+        const repo = yield* MetadataRepository.MetadataRepository
+        const t = tenant()
+        yield* repo.createTenant(t)
+        yield* repo.getTenant(t.id)
+        yield* repo.getTenantByToken(t.apiToken)
+        yield* repo.updateTenant({ ...t, apiToken: crypto.randomUUID() })
+        yield* repo.listTenants()
+        yield* repo.getTenantConfig(t.id)
+        yield* repo.queryAuditEvents({ tenantId: t.id, limit: 10, offset: 0 })
+        yield* repo.listApiKeys(t.id)
+        yield* repo.getApiKeyByHash("0".repeat(64))
+        yield* repo.getReport(t.id, crypto.randomUUID())
+        yield* repo.listReports({ tenantId: t.id, limit: 10, offset: 0 })
+        yield* repo.deleteTenant(t.id)
+        const sql = yield* SqlClient.SqlClient
+        const statements = yield* sql<{ readonly statement: string }>`SELECT statement FROM pg_prepared_statements WHERE name LIKE 'llmtrace_%'`
+        expect(statements.length).toBeGreaterThan(5)
+        expect(statements.map((s) => s.statement).filter((text) => /SELECT\s+\*|RETURNING\s+\*/i.test(text))).toEqual([])
+      }))
+
     it.effect(`give at most ${PgPrepared.maxNamed} texts a name; the rest run unnamed`, () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        const pool = PostgresClient.poolOf(sql)
-        expect(pool).toBeDefined()
-        const run = PgPrepared.runner(pool!)
+        expect(PostgresClient.poolOf(sql)).toBeDefined()
+        const run = PostgresClient.runnerOf(sql)!
         const texts = PgPrepared.maxNamed + 50
         const results = yield* Effect.forEach(Array.from({ length: texts }, (_, i) => i), (i) =>
           Effect.map(run(sql<{ readonly n: number }>`SELECT ${i}::int + ${i * 0} AS n ${sql.literal(`-- text ${i}`)}`), (rows) => rows[0]?.n))
@@ -63,6 +87,22 @@ describeLive(await livePostgres(), () => {
         // the repository's statements of the earlier tests share the pool's naming: all count
         const names = (yield* preparedNames).filter((n) => n.startsWith("llmtrace_"))
         expect(names.length).toBe(PgPrepared.maxNamed)
+      }))
+
+    it.effect("an interrupted statement is cancelled on the server: gone from pg_stat_activity within 1 s", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const run = PostgresClient.runnerOf(sql)!
+        const marker = `llmtrace_interrupt_${crypto.randomUUID().replaceAll("-", "_")}`
+        const fiber = yield* Effect.fork(run(sql`SELECT pg_sleep(30) AS ${sql(marker)}`))
+        yield* activeStatements(marker).pipe(Effect.filterOrFail((rows) => rows.length === 1), Effect.retry(Schedule.spaced("20 millis")))
+        yield* Fiber.interrupt(fiber)
+        const interrupted = Date.now()
+        yield* activeStatements(marker).pipe(Effect.filterOrFail((rows) => rows.length === 0), Effect.retry(Schedule.spaced("20 millis")))
+        // The issue's bound; without a cancel the statement would run its 30 s.
+        expect(Date.now() - interrupted).toBeLessThan(1000)
+        // The one connection is back in the pool and answers.
+        expect(yield* run(sql<{ one: number }>`SELECT 1 AS one`)).toEqual([{ one: 1 }])
       }))
 
     it.effect("a failure is the driver's error, mapped as before (a duplicate token is StorageConflict)", () =>

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
 import { mkdirSync, readdirSync } from "node:fs"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { closedPort } from "../support/ports.js"
@@ -35,6 +36,7 @@ describe("the embedded engine's scope when a sibling layer fails to build", () =
         const result = yield* runCli(["stats"], {
           TMPDIR: tmp,
           LLMTRACE_STORAGE_PROFILE: "production",
+          LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-test-dead-letters"), // required by production; nothing is written
           LLMTRACE_CLICKHOUSE_URL: "chdb::memory:",
           LLMTRACE_POSTGRES_URL: `postgres://llmtrace@127.0.0.1:${port}/llmtrace`
         })

@@ -10,9 +10,11 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { ClickHouseClient, PostgresClient, RedisCache, StorageConfig, StorageProfile } from "../../src/index.js"
+import { LiveService, TestStorage } from "../../src/testing/index.js"
+import { privateRedis } from "../support/redisServer.js"
 import { describeLive } from "../support/live.js"
 import { livePostgres, postgresUrl } from "../support/postgres.js"
-import { liveRedis, redisUrl } from "../support/redis.js"
+import { liveRedis, pingRedis, redisUrl } from "../support/redis.js"
 import { closedPort } from "../support/ports.js"
 import { captureOutput, leaks, renderings, secret } from "../support/secrets.js"
 
@@ -113,6 +115,54 @@ describe("secrets never reach an error, a log line or the console", () => {
       expect(leaks(built.texts, all)).toEqual([])
     }), 30_000)
 
+  it.scopedLive("the test kit's probes and TestStorage: a password in every URL kind (PostgreSQL, Redis, ClickHouse HTTP), nothing listening or the password refused", () =>
+    Effect.gen(function*() {
+      const [ch, pg, redis] = [yield* closedPort, yield* closedPort, yield* closedPort]
+      const urls = {
+        clickhouse: `http://alice:${enc(pw.clickhouseUrl)}@127.0.0.1:${ch}`,
+        postgres: `postgres://llmtrace:${enc(pw.postgres)}@127.0.0.1:${pg}/llmtrace`,
+        redis: `redis://bob:${enc(pw.redis)}@127.0.0.1:${redis}`
+      }
+      // A Redis that wants another password: the refusal (WRONGPASS) comes from a server that read ours.
+      const guarded = yield* privateRedis({
+        args: ["--requirepass", "not-the-one"],
+        // Up when it asks for a password.
+        probe: (port) => pingRedis(`redis://127.0.0.1:${port}`).catch((error: unknown) => {
+          if (!String(error).includes("NOAUTH")) throw error
+        })
+      })
+      const refusedRedis = `redis://default:${enc(pw.redis)}@127.0.0.1:${guarded.port}`
+      const out = yield* captureOutput
+      const probes = yield* Effect.forEach([
+        LiveService.clickhouse(urls.clickhouse),
+        LiveService.postgres(Redacted.make(urls.postgres)),
+        LiveService.redis(Redacted.make(urls.redis)),
+        LiveService.redis(Redacted.make(refusedRedis))
+      ], (service) => Effect.flip(LiveService.probe(service, "3 seconds")))
+      for (const error of probes) expect(error._tag).toBe("StorageUnavailable")
+      expect(probes.map((e) => e.message.split(" is not reachable at ")[1]?.split(" ")[0])).toEqual([
+        `http://alice@127.0.0.1:${ch}`,
+        `127.0.0.1:${pg}/llmtrace`,
+        `127.0.0.1:${redis}`,
+        `127.0.0.1:${guarded.port}`
+      ])
+      expect(probes[3]!.message).toContain("WRONGPASS")
+      // TestStorage.live from the environment (CI=true: the failed probe fails the build, as in CI).
+      const kit = yield* failingBuild(TestStorage.live({ probeTimeout: "3 seconds" }), {
+        CI: "true",
+        // Required by the production profile; never written: the probes fail first.
+        LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-secrets-dead-letters"),
+        LLMTRACE_CLICKHOUSE_URL: urls.clickhouse,
+        LLMTRACE_POSTGRES_URL: urls.postgres,
+        LLMTRACE_REDIS_URL: refusedRedis
+      })
+      expect(kit.error._tag).toBe("StorageUnavailable")
+      const texts = [...probes.flatMap(renderings), ...kit.texts, ...out.texts]
+      expect(leaks(texts, all)).toEqual([])
+      // Nor a user:password pair in any form.
+      expect(texts.filter((t) => /(alice|llmtrace|bob|default):[^@\s]*@/.test(t))).toEqual([])
+    }), 60_000)
+
   it.scopedLive("the production profile from the environment, every backend unreachable, every password set", () =>
     Effect.gen(function*() {
       const [ch, pg, redis] = [yield* closedPort, yield* closedPort, yield* closedPort]
@@ -124,7 +174,9 @@ describe("secrets never reach an error, a log line or the console", () => {
         LLMTRACE_POSTGRES_URL: `postgres://llmtrace:${enc(pw.postgres)}@127.0.0.1:${pg}/llmtrace`,
         LLMTRACE_POSTGRES_CONNECT_TIMEOUT: "2 seconds",
         LLMTRACE_REDIS_URL: `redis://:${enc(pw.redis)}@127.0.0.1:${redis}`,
-        LLMTRACE_REDIS_CONNECT_TIMEOUT: "1 second"
+        LLMTRACE_REDIS_CONNECT_TIMEOUT: "1 second",
+        // Required by the production profile; never written: the backends fail first.
+        LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-secrets-dead-letters")
       })
       expect(built.error._tag).toBe("StorageUnavailable")
       expect(leaks(built.texts, all)).toEqual([])
@@ -168,6 +220,7 @@ describeLive(livePg, () => describeLive(liveRd, () => {
       LLMTRACE_CLICKHOUSE_CONNECT_TIMEOUT: "2 seconds",
       LLMTRACE_POSTGRES_CONNECT_TIMEOUT: "2 seconds",
       LLMTRACE_REDIS_CONNECT_TIMEOUT: "5 seconds",
+      LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-secrets-dead-letters"),
       ...overrides
     })
     // `migrate` needs no cache: it is run where Redis is not the backend that fails.

@@ -20,9 +20,9 @@ import {
   SqlMetadataRepository
 } from "../../src/index.js"
 
-const [metadata, redisUrl, prefix, localTtl] = process.argv.slice(2)
+const [metadata, redisUrl, prefix, localTtl, clusterNodes] = process.argv.slice(2)
 if (metadata === undefined || redisUrl === undefined || prefix === undefined) {
-  throw new Error("usage: token-watcher.ts <postgres url | sqlite:file> <redis url> <prefix> [local ttl]")
+  throw new Error("usage: token-watcher.ts <postgres url | sqlite:file> <redis url> <prefix> [local ttl] [cluster nodes host:port,…]")
 }
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes on one machine. */
@@ -35,7 +35,7 @@ const runtime = ManagedRuntime.make(
   CachedMetadataRepository.layer(localTtl === undefined ? {} : { localTtl: localTtl as Duration.DurationInput }).pipe(
     Layer.provide(SqlMetadataRepository.layer().pipe(Layer.provide(sql))),
     Layer.provide(Layer.merge(RedisCache.layerFromClient, RedisTokenChanges.layerFromClient)),
-    Layer.provide(RedisClient.layer({ url: Redacted.make(redisUrl), prefix }))
+    Layer.provide(RedisClient.layer({ url: Redacted.make(redisUrl), prefix, clusterNodes: clusterNodes?.split(",") ?? [] }))
   )
 )
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

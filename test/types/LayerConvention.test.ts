@@ -35,6 +35,7 @@ import {
   TraceWriter
 } from "../../src/index.js"
 import type { TraceSink } from "../../src/ingest/TraceWriter.js"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import { adapters } from "../support/adapters.js"
 
 /**
@@ -114,8 +115,8 @@ interface Expected {
   >
   readonly MemoryTraceRepository: Convention<
     MemoryTraceRepository.Options,
-    Layer.Layer<TraceRepository.TraceRepository>,
-    Effect.Effect<TraceRepository.TraceRepositoryShape>,
+    Layer.Layer<TraceRepository.TraceRepository | TraceSink, InvalidInput>,
+    Effect.Effect<TraceRepository.TraceRepositoryShape, InvalidInput>,
     Optional<MemoryTraceRepository.Options>
   >
   readonly MemoryCache: Convention<
@@ -126,8 +127,8 @@ interface Expected {
   >
   readonly TraceWriter: Convention<
     TraceWriter.Options,
-    Layer.Layer<TraceWriter.TraceWriter, InvalidInput, TraceSink>,
-    Effect.Effect<TraceWriter.TraceWriterShape, InvalidInput, TraceSink | Scope.Scope>,
+    Layer.Layer<TraceWriter.TraceWriter, InvalidInput, TraceSink | FileSystem.FileSystem>,
+    Effect.Effect<TraceWriter.TraceWriterShape, InvalidInput, TraceSink | FileSystem.FileSystem | Scope.Scope>,
     Optional<TraceWriter.Options>
   >
 }
