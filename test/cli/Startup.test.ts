@@ -41,7 +41,6 @@ describe("llmtrace-storage failing to start", () => {
       // `stats` builds the whole profile (health opens each backend on its own and would wait for PostgreSQL).
       const result = await cli(["stats"], {
         LLMTRACE_STORAGE_PROFILE: "production",
-        LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(scratch, "dead-letters"),
         LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-test-dead-letters"), // required by production; nothing is written
         LLMTRACE_CLICKHOUSE_URL: "chdb::memory:",
         // A PostgreSQL that never answers: Redis's refusal is the first failure to be known.
