@@ -96,7 +96,6 @@ describe("llmtrace-storage", () => {
   it("health reports every backend down, exits 1 with one error line naming them, and never prints a password", async () => {
     const result = await cli(["health"], {
       LLMTRACE_STORAGE_PROFILE: "production",
-      LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-test-dead-letters"), // required by production; nothing is written
       LLMTRACE_CLICKHOUSE_URL: "http://127.0.0.1:1",
       LLMTRACE_CLICKHOUSE_PASSWORD: "Secr3t-Pa55",
       LLMTRACE_POSTGRES_URL: "postgres://llmtrace:Secr3t-Pa55@127.0.0.1:1/llmtrace",
