@@ -6,7 +6,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { readmeExample } from "../support/readme.js"
 
-// The package as a user gets it: `npm pack` (whose prepack builds dist/), installed in a scratch project that
+// The package as a user gets it: `npm pack` (whose prepare builds dist/), installed in a scratch project that
 // runs the README's testing example against it and typechecks it. The scratch project links the rest of its
 // dependencies to ours instead of downloading them again (chdb alone is ~540 MB).
 const root = fileURLToPath(new URL("../..", import.meta.url))
