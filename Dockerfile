@@ -9,7 +9,7 @@ ARG NODE_VERSION=22
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# The compiler needs no embedded engine; `--ignore-scripts` because prepack runs below, explicitly.
+# The compiler needs no embedded engine; `--ignore-scripts` because the build (prepare) runs below, explicitly.
 RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json LICENSE README.md ./
 COPY src ./src

@@ -11,7 +11,10 @@ import type * as PostgresClient from "./sql/PostgresClient.js"
 export interface LiteOptions {
   /** Holds `clickhouse/` (the embedded engine's data), `metadata.db` (SQLite) and `dead-letters.jsonl`. */
   readonly dataDir: string
-  readonly autoMigrate?: boolean
+  /** Run pending migrations when the layer is built. Default true (lite is for one process: nobody else migrates it). */
+  readonly autoMigrate?: boolean | undefined
+  /** Drop spans and traces older than this many days (the tables' TTL, set when they are created or by `migrate`). */
+  readonly retentionDays?: number | undefined
   readonly writer?: Omit<TraceWriter.Options, "deadLetterPath">
   readonly tenantCache?: CachedMetadataRepository.Options
 }
@@ -22,7 +25,8 @@ export interface ProductionOptions {
   readonly writer?: TraceWriter.Options
   readonly postgres: PostgresClient.Options
   readonly redis: RedisCache.Options
-  readonly autoMigrate?: boolean
+  /** Run pending migrations when the layer is built. Default false: production migrates with `llmtrace-storage migrate`, a job before a deploy. */
+  readonly autoMigrate?: boolean | undefined
   readonly tenantCache?: CachedMetadataRepository.Options
 }
 

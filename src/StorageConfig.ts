@@ -33,8 +33,22 @@ export const dataDir: Config.Config<string> = Config.string("LLMTRACE_DATA_DIR")
   Config.map((dir) => path.resolve(dir))
 )
 
-/** `LLMTRACE_AUTO_MIGRATE`: run pending migrations when a layer is built (default true), for every backend. */
-export const autoMigrate: Config.Config<boolean> = Config.nested(ClickHouseTraceRepository.fields.autoMigrate, "LLMTRACE_AUTO_MIGRATE")
+/**
+ * `LLMTRACE_AUTO_MIGRATE`: run pending migrations when a layer is built, for every backend. Unset, the
+ * profile decides: on for lite and memory, off for production (which migrates with `llmtrace-storage migrate`).
+ */
+export const autoMigrate: Config.Config<boolean | undefined> = Config.string("LLMTRACE_AUTO_MIGRATE").pipe(
+  // Empty means unset, so `.env.example` can list the variable without choosing for every profile.
+  Config.validate({ message: "must be true, false or empty (the profile's default)", validation: (s) => /^(true|false|)$/i.test(s.trim()) }),
+  Config.withDefault(""),
+  Config.map((s) => (s.trim() === "" ? undefined : s.trim().toLowerCase() === "true"))
+)
+
+/** `LLMTRACE_CLICKHOUSE_RETENTION_DAYS`: the tables' TTL (empty: keep), in every ClickHouse profile. */
+export const retentionDays: Config.Config<number | undefined> = Config.nested(
+  ClickHouseTraceRepository.fields.retentionDays,
+  "LLMTRACE_CLICKHOUSE_RETENTION_DAYS"
+)
 
 /** `LLMTRACE_CLICKHOUSE_*`: the ClickHouse client of the production profile. */
 export const clickhouse: Config.Config<ClickHouseClient.Options> = ConfigFields.named(ClickHouseClient.fields, {
@@ -124,7 +138,7 @@ export const tenantCache: Config.Config<CachedMetadataRepository.Options> = Conf
 })
 
 /** The lite profile's options. */
-export const lite: Config.Config<StorageProfile.LiteOptions> = Config.all({ dataDir, autoMigrate, writer, tenantCache })
+export const lite: Config.Config<StorageProfile.LiteOptions> = Config.all({ dataDir, autoMigrate, retentionDays, writer, tenantCache })
 
 /**
  * The production profile's options where the caller supplies the dead-letter directory itself

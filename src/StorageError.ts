@@ -2,9 +2,15 @@ import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
-/** Which engine an error came from. */
-export const Backend = Schema.Literal("memory", "clickhouse", "postgres", "sqlite", "redis", "storage")
-export type Backend = typeof Backend.Type
+/** The engines of this package. */
+export const knownBackends = ["memory", "clickhouse", "postgres", "sqlite", "redis", "storage"] as const
+
+/**
+ * Which engine an error came from: one of {@link knownBackends}, or the name an adapter of your own
+ * gives itself (any non-empty name: `"my-kv"`). `string & {}` keeps the known names suggested.
+ */
+export type Backend = (typeof knownBackends)[number] | (string & {})
+export const Backend: Schema.Schema<Backend> = Schema.NonEmptyString
 
 const common = {
   backend: Backend,

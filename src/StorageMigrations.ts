@@ -25,6 +25,11 @@ export interface MigrationStatus {
   readonly applied: ReadonlyArray<string>
   /** Migrations this build knows that are not applied, in the order they would run. */
   readonly pending: ReadonlyArray<string>
+  /**
+   * Settings `run` would change besides migrations: the tables' TTL where it is not the configured
+   * retention (`spans: TTL none → 30 days`). Building a layer never changes them.
+   */
+  readonly changes: ReadonlyArray<string>
 }
 
 /** The schema migrations of one backend: its status read from the database at each call, and running them. */
@@ -33,7 +38,7 @@ export interface BackendMigrations {
   readonly target: string
   /** Fails (never "everything pending") when the database cannot be read: unreachable, refused, unreadable. */
   readonly status: Effect.Effect<MigrationStatus, StorageError>
-  /** Applies what is pending; returns the names it ran. */
+  /** Applies what is pending, then the changes; returns the names of the migrations it ran and the changes it made. */
   readonly run: Effect.Effect<ReadonlyArray<string>, StorageError>
 }
 
@@ -55,9 +60,17 @@ export const clickhouse = (options: Omit<ClickHouseMigrations.SchemaOptions, "da
     return {
       backend,
       target,
-      status: Effect.map(ClickHouseMigrations.status(client, client.database), (s) => ({ backend, target, ...s })),
-      run: Effect.map(ClickHouseMigrations.run(client, schema), (versions) =>
-        ClickHouseMigrations.migrations.filter((m) => versions.includes(m.version)).map((m) => `${m.version}_${m.name}`))
+      status: Effect.map(
+        Effect.all([ClickHouseMigrations.status(client, client.database), ClickHouseMigrations.retentionChanges(client, schema)]),
+        ([s, changes]) => ({ backend, target, ...s, changes: changes.map(ClickHouseMigrations.describeRetention) })
+      ),
+      run: Effect.map(
+        Effect.all([ClickHouseMigrations.run(client, schema), ClickHouseMigrations.applyRetention(client, schema)]),
+        ([versions, changes]) => [
+          ...ClickHouseMigrations.migrations.filter((m) => versions.includes(m.version)).map((m) => `${m.version}_${m.name}`),
+          ...changes.map(ClickHouseMigrations.describeRetention)
+        ]
+      )
     }
   })
 
@@ -83,7 +96,7 @@ export const sql = Effect.gen(function*() {
   return {
     backend,
     target,
-    status: Effect.map(SqlMigrations.status, (s) => ({ backend, target, ...s })).pipe(provide),
+    status: Effect.map(SqlMigrations.status, (s) => ({ backend, target, ...s, changes: [] })).pipe(provide),
     run: SqlMigrations.runChecked.pipe(
       Effect.map((ran) => ran.map(([id, name]) => `${String(id).padStart(4, "0")}_${name}`)),
       provide
@@ -108,7 +121,7 @@ export const onDemand = (
     (exists) =>
       exists
         ? Effect.scoped(Effect.flatMap(open, (m) => m.status))
-        : Effect.succeed({ backend: store.backend, target: store.target, applied: [], pending: known(store.backend) })
+        : Effect.succeed({ backend: store.backend, target: store.target, applied: [], pending: known(store.backend), changes: [] })
   ),
   run: Effect.scoped(Effect.flatMap(open, (m) => m.run))
 })

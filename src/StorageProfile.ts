@@ -3,10 +3,10 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { mkdirSync } from "node:fs"
 import * as path from "node:path"
 import * as CachedMetadataRepository from "./CachedMetadataRepository.js"
 import * as ClickHouseClient from "./clickhouse/ClickHouseClient.js"
+import * as DataDirectory from "./DataDirectory.js"
 import * as ClickHouseTraceRepository from "./clickhouse/ClickHouseTraceRepository.js"
 import * as TraceWriter from "./ingest/TraceWriter.js"
 import * as MemoryCache from "./memory/MemoryCache.js"
@@ -24,6 +24,11 @@ import * as StorageMigrations from "./StorageMigrations.js"
 import * as TokenChanges from "./TokenChanges.js"
 import { StorageUnavailable, type StorageError } from "./StorageError.js"
 import type { LiteOptions, Options, ProductionOptions } from "./ProfileOptions.js"
+import * as Context from "effect/Context"
+import type * as Scope from "effect/Scope"
+import * as Cache from "./Cache.js"
+import * as MetadataRepository from "./MetadataRepository.js"
+import * as TraceRepository from "./TraceRepository.js"
 
 export type { LiteOptions, Options, ProductionOptions } from "./ProfileOptions.js"
 
@@ -49,7 +54,7 @@ export const memory: Layer.Layer<Services, StorageError> = Layer.mergeAll(
 
 const ensureDir = (dir: string) =>
   Effect.try({
-    try: () => mkdirSync(dir, { recursive: true }),
+    try: () => DataDirectory.make(dir),
     catch: (cause) =>
       new StorageUnavailable({ backend: "storage", operation: "StorageProfile.lite", message: `cannot create the data directory ${dir}: ${String(cause)}` })
   })
@@ -62,7 +67,7 @@ const ensureDir = (dir: string) =>
 export const lite = (options: LiteOptions): Layer.Layer<Services, StorageError> => {
   const clients = liteClients(options.dataDir)
   const autoMigrate = options.autoMigrate ?? true
-  const traces = ClickHouseTraceRepository.layer({ autoMigrate }).pipe(Layer.provide(clients.clickhouse))
+  const traces = ClickHouseTraceRepository.layer({ autoMigrate, retentionDays: options.retentionDays }).pipe(Layer.provide(clients.clickhouse))
   const writer = TraceWriter.layer({ ...options.writer, deadLetterPath: clients.deadLetters }).pipe(Layer.provide(NodeFileSystem.layer))
   const metadata = CachedMetadataRepository.layer(options.tenantCache).pipe(
     Layer.provide(SqlMetadataRepository.layer({ autoMigrate }).pipe(Layer.provide(clients.sql)))
@@ -110,7 +115,7 @@ const liteClients = (dataDir: string) => {
 
 /** The production profile: a ClickHouse server, PostgreSQL and Redis, with tenant-token lookups through Redis. */
 export const production = (options: ProductionOptions): Layer.Layer<Services, StorageError> => {
-  const autoMigrate = options.autoMigrate ?? true
+  const autoMigrate = options.autoMigrate ?? false
   const traces = ClickHouseTraceRepository.layer({ ...options.traces, autoMigrate }).pipe(
     Layer.provide(ClickHouseClient.layer(options.clickhouse))
   )
@@ -166,7 +171,7 @@ export const migrations = (options: Options): Layer.Layer<StorageMigrations.Stor
       return Layer.succeed(StorageMigrations.StorageMigrations, [
         StorageMigrations.onDemand(
           { backend: "clickhouse", target: StorageMigrations.clickhouseTarget(`chdb:${clients.clickhouseDir}`, "llmtrace"), path: clients.clickhouseDir },
-          open(StorageMigrations.clickhouse({}), clients.clickhouse)
+          open(StorageMigrations.clickhouse({ retentionDays: options.retentionDays }), clients.clickhouse)
         ),
         StorageMigrations.onDemand({ backend: "sqlite", target: clients.sqliteFile, path: clients.sqliteFile }, open(StorageMigrations.sql, clients.sql))
       ])
@@ -175,5 +180,68 @@ export const migrations = (options: Options): Layer.Layer<StorageMigrations.Stor
       return Layer.effect(StorageMigrations.StorageMigrations, Effect.all([StorageMigrations.clickhouse({ cluster: options.traces?.cluster, retentionDays: options.traces?.retentionDays }), StorageMigrations.sql])).pipe(
         Layer.provide(Layer.mergeAll(ClickHouseClient.layer(options.clickhouse), PostgresClient.layer(options.postgres)))
       )
+  }
+}
+
+/** One service of a profile, opened on its own by {@link probes}. */
+export interface ServiceProbe {
+  readonly service: Storage.BackendHealth["service"]
+  /** The engine behind it: `clickhouse`, `postgres`, `sqlite`, `redis` or `memory`. */
+  readonly backend: string
+  /**
+   * Opens the service's backend alone, neither migrating nor checking its schema: its health check,
+   * and its schema's status where it keeps one.
+   */
+  readonly open: Effect.Effect<
+    { readonly healthCheck: Effect.Effect<void, StorageError>; readonly schema?: Effect.Effect<StorageMigrations.MigrationStatus, StorageError> },
+    StorageError,
+    Scope.Scope
+  >
+}
+
+const openTraces = (client: Layer.Layer<ClickHouseClient.ClickHouseClient, StorageError>, schema: { retentionDays?: number | undefined; cluster?: string | undefined }) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(ClickHouseTraceRepository.layer({ ...schema, skipSchemaCheck: true }).pipe(Layer.provideMerge(client)))
+    const migrations = yield* Effect.provide(StorageMigrations.clickhouse(schema), context)
+    return { healthCheck: Context.get(context, TraceRepository.TraceRepository).healthCheck(), schema: migrations.status }
+  })
+
+const openMetadata = <R>(client: Layer.Layer<R, StorageError>) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(SqlMetadataRepository.layer({ skipSchemaCheck: true }).pipe(Layer.provideMerge(client)))
+    const migrations = yield* Effect.provide(StorageMigrations.sql, context)
+    return { healthCheck: Context.get(context, MetadataRepository.MetadataRepository).healthCheck(), schema: migrations.status }
+  })
+
+const openCache = (cache: Layer.Layer<Cache.Cache, StorageError>) =>
+  Effect.map(Layer.build(cache), (context) => ({ healthCheck: Context.get(context, Cache.Cache).healthCheck() }))
+
+/**
+ * Each service of a profile on its own, for a health check that reports every backend (one that is
+ * down does not hide the others) and writes no schema.
+ */
+export const probes = (options: Options): ReadonlyArray<ServiceProbe> => {
+  switch (options.profile) {
+    case "memory":
+      return [
+        { service: "traces", backend: "memory", open: Effect.map(Layer.build(MemoryTraceRepository.layer()), (c) => ({ healthCheck: Context.get(c, TraceRepository.TraceRepository).healthCheck() })) },
+        { service: "metadata", backend: "sqlite", open: Effect.map(Layer.build(SqlMetadataRepository.layer().pipe(Layer.provide(SqliteClient.memory))), (c) => ({ healthCheck: Context.get(c, MetadataRepository.MetadataRepository).healthCheck() })) },
+        { service: "cache", backend: "memory", open: openCache(MemoryCache.layer()) }
+      ]
+    case "lite": {
+      const clients = liteClients(options.dataDir)
+      const inDir = <A, E, R>(open: Effect.Effect<A, E, R>) => Effect.zipRight(ensureDir(clients.dir), open)
+      return [
+        { service: "traces", backend: "clickhouse", open: inDir(openTraces(clients.clickhouse, { retentionDays: options.retentionDays })) },
+        { service: "metadata", backend: "sqlite", open: inDir(openMetadata(clients.sql)) },
+        { service: "cache", backend: "memory", open: openCache(MemoryCache.layer()) }
+      ]
+    }
+    case "production":
+      return [
+        { service: "traces", backend: "clickhouse", open: openTraces(ClickHouseClient.layer(options.clickhouse), { retentionDays: options.traces?.retentionDays, cluster: options.traces?.cluster }) },
+        { service: "metadata", backend: "postgres", open: openMetadata(PostgresClient.layer(options.postgres)) },
+        { service: "cache", backend: "redis", open: openCache(RedisCache.layer(options.redis)) }
+      ]
   }
 }

@@ -12,7 +12,7 @@ import { AgentAction, SecurityFinding, SpanEvent, TraceSpan } from "../domain/Tr
 import * as MetadataRepository from "../MetadataRepository.js"
 import * as Storage from "../Storage.js"
 import * as TraceRepository from "../TraceRepository.js"
-import { storage } from "./Storage.js"
+import { demoStorage } from "./Storage.js"
 import { clip, render } from "./Table.js"
 
 const TRACES_PER_TENANT = 150
@@ -142,5 +142,5 @@ const demo = Effect.gen(function*() {
 
 export const command = Command.make("demo", {}, () => demo).pipe(
   Command.withDescription("the main job: ingest a realistic sample for two tenants through the TraceWriter, then print stats and the slowest and most suspicious spans"),
-  Command.provide(storage)
+  Command.provide(demoStorage)
 )

@@ -3,7 +3,6 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -102,15 +101,14 @@ export const parseOtlpLine = (tenantId: TenantId) => (line: string): Either.Eith
   }
 }
 
-/** Where the lines come from: a file (gzip-compressed when its name ends in `.gz`) or standard input (`-`). */
+/** Where the lines come from: a file or standard input (`-`), either one gzip-compressed or not. */
 export interface Input {
   /** For messages: the path, or `standard input`. */
   readonly name: string
-  /** Bytes of the input as stored (compressed for `.gz`): what progress is measured against; unknown for standard input. */
+  /** Bytes of the input as stored (compressed for gzip): what progress is measured against; unknown for standard input. */
   readonly size: Option.Option<number>
   /** The input's bytes as read, before decompression. */
   readonly bytes: Stream.Stream<Uint8Array, CommandFailed>
-  readonly gzip: boolean
 }
 
 const reasons: Partial<Record<string, string>> = {
@@ -126,7 +124,7 @@ const unreadable = (name: string) => (error: PlatformError): CommandFailed =>
 /** Opens `-` (standard input) or a file, refusing a missing file, a directory or an unreadable file with one line. */
 export const open = (input: string): Effect.Effect<Input, CommandFailed, FileSystem.FileSystem> =>
   input === "-"
-    ? Effect.succeed({ name: "standard input", size: Option.none(), bytes: NodeStream.stdin, gzip: false })
+    ? Effect.succeed({ name: "standard input", size: Option.none(), bytes: NodeStream.stdin })
     : Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const info = yield* Effect.mapError(fs.stat(input), unreadable(input))
@@ -142,8 +140,7 @@ export const open = (input: string): Effect.Effect<Input, CommandFailed, FileSys
           : NodeStream.fromReadable(() => createReadStream(input), (cause) => new CommandFailed({ message: `cannot read ${input}: ${String(cause)}` }), {
             // A pipe whose writer stays open never finishes closing: the process exits without waiting for it.
             closeOnDone: false
-          }),
-        gzip: input.endsWith(".gz")
+          })
       }
     })
 
@@ -162,22 +159,85 @@ export const spooled = (input: Input): Effect.Effect<Input, CommandFailed, FileS
     return { ...input, size: Option.some(Number(size.size)), bytes: fs.stream(file).pipe(Stream.mapError(unreadable(input.name))) }
   })
 
+/** The default of `--max-line-bytes` (`maxLineBytes`): the same bound the writer's dead-letter replay uses. */
+export const defaultMaxLineBytes = 8 * 1024 * 1024
+
+/** A line of the input, or the length of one longer than the limit, which was never held whole. */
+export type Line = { readonly _tag: "Text"; readonly text: string } | { readonly _tag: "TooLong"; readonly bytes: number }
+
+const isGzip = (head: Uint8Array) => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b
+
 /**
- * The lines of an input, streamed: decompressed when gzip, decoded as UTF-8 with a leading byte
- * order mark dropped (TextDecoder's default), split on LF or CRLF. `onBytes` sees each chunk as read.
+ * Splits bytes into lines on LF (a CR before it dropped) holding at most `max` bytes of a line: the
+ * rest of a longer one is counted and dropped until its end. State is one value, changed per chunk.
  */
-export const lines = (input: Input, onBytes: (n: number) => void): Stream.Stream<string, CommandFailed> =>
-  input.bytes.pipe(
-    Stream.tap((chunk) => Effect.sync(() => onBytes(chunk.length))),
-    input.gzip
-      ? NodeStream.pipeThroughDuplex(
-        () => createGunzip(),
+const splitLines = (max: number) => <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<Line, E> =>
+  Stream.suspend(() => {
+    const state = { parts: [] as Array<Uint8Array>, held: 0, length: 0 }
+    const decoder = new TextDecoder()
+    const end = (): Line => {
+      const line: Line = state.length > max
+        ? { _tag: "TooLong", bytes: state.length }
+        : { _tag: "Text", text: decoder.decode(Buffer.concat(state.parts)).replace(/\r$/, "") }
+      state.parts = []
+      state.held = 0
+      state.length = 0
+      return line
+    }
+    const take = (chunk: Uint8Array) => {
+      state.length += chunk.length
+      const room = max - state.held
+      if (room > 0) {
+        const kept = chunk.length <= room ? chunk : chunk.subarray(0, room)
+        state.parts.push(kept)
+        state.held += kept.length
+      }
+    }
+    return bytes.pipe(
+      Stream.mapConcat((chunk) => {
+        const lines: Array<Line> = []
+        let from = 0
+        for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, from)) {
+          take(chunk.subarray(from, at))
+          lines.push(end())
+          from = at + 1
+        }
+        if (from < chunk.length) take(chunk.subarray(from))
+        return lines
+      }),
+      Stream.concat(Stream.suspend(() => (state.length > 0 ? Stream.make(end()) : Stream.empty)))
+    )
+  })
+
+/**
+ * The lines of an input, streamed: gunzipped when it starts with gzip's magic bytes (a file of any
+ * name, or standard input), decoded as UTF-8 with a leading byte order mark dropped, split on LF or
+ * CRLF, no line held beyond `maxLineBytes`. `onBytes(n)` is told how many bytes of the input as
+ * stored (compressed, for gzip) have been consumed so far: the measure of progress.
+ */
+export const lines = (input: Input, onBytes: (consumed: number) => void, maxLineBytes = defaultMaxLineBytes): Stream.Stream<Line, CommandFailed> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    // The first bytes decide: gather chunks until there are two.
+    const [head, rest] = yield* Stream.peel(
+      input.bytes,
+      Sink.fold<Array<Uint8Array>, Uint8Array>([], (got) => got.reduce((n, c) => n + c.length, 0) < 2, (got, chunk) => [...got, chunk])
+    )
+    const bytes = Stream.concat(Stream.fromIterable(head), rest)
+    if (!isGzip(Buffer.concat(head))) {
+      let read = 0
+      return bytes.pipe(Stream.tap((chunk) => Effect.sync(() => onBytes(read += chunk.length))), splitLines(maxLineBytes))
+    }
+    // zlib's own count of compressed bytes it has processed: what it read ahead is not progress.
+    const gunzip = createGunzip()
+    return bytes.pipe(
+      NodeStream.pipeThroughDuplex(
+        () => gunzip,
         (cause) => new CommandFailed({ message: `cannot read ${input.name}: not valid gzip (${cause instanceof Error ? cause.message : String(cause)})` })
-      )
-      : identity,
-    Stream.decodeText(),
-    Stream.splitLines
-  )
+      ),
+      Stream.tap(() => Effect.sync(() => onBytes(gunzip.bytesWritten))),
+      splitLines(maxLineBytes)
+    )
+  }))
 
 /** What an ingest has done so far; read by the progress reporter and the summary while it runs. */
 export interface Counters {
@@ -209,18 +269,23 @@ export interface Sinks<E, R> {
  * so an interrupted ingest can say how far it got.
  */
 export const ingest = <E0, E, R>(
-  input: Stream.Stream<string, E0>,
+  input: Stream.Stream<Line, E0>,
   sinks: Sinks<E, R>,
-  options: { readonly knownTenantsOnly: boolean; readonly parse?: (line: string) => Either.Either<Parsed, string> },
+  options: { readonly knownTenantsOnly: boolean; readonly maxLineBytes: number; readonly parse?: (line: string) => Either.Either<Parsed, string> },
   c: Counters
 ): Effect.Effect<void, E0 | E, R> =>
   Effect.gen(function*() {
     const known = new Map<string, boolean>()
     const isKnown = (id: string) =>
       known.has(id) ? Effect.succeed(known.get(id)!) : Effect.tap(sinks.tenantKnown(id), (k) => Effect.sync(() => known.set(id, k)))
-    yield* Stream.runForEach(input, (line) =>
+    yield* Stream.runForEach(input, (read) =>
       Effect.gen(function*() {
         c.lines++
+        if (read._tag === "TooLong") {
+          c.bad++
+          return yield* sinks.badLine(c.lines, `longer than the limit of ${options.maxLineBytes} bytes (${read.bytes} bytes; --max-line-bytes)`)
+        }
+        const line = read.text
         if (line.trim() === "") return
         const parsed = (options.parse ?? parseLine)(line)
         if (Either.isLeft(parsed)) {

@@ -1,6 +1,8 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -35,11 +37,14 @@ export const migrate = Command.make(
       const reports = yield* Effect.forEach(backends, (b) =>
         Effect.flatMap(dryRun ? Effect.succeed(undefined) : b.run, (ran) => Effect.map(b.status, (status) => ({ status, ran }))))
       if (json) return yield* Console.log(reports.map((r) => JSON.stringify(r.ran === undefined ? r.status : { ...r.status, ran: r.ran })).join("\n"))
+      // The column of other changes (a TTL) only when a backend has one, so the usual table stays narrow.
+      const changes = reports.some((r) => r.status.changes.length > 0)
       yield* Console.log(render(reports.map(({ ran, status }) => ({
         backend: status.backend,
         target: status.target,
         ...(ran === undefined ? { applied: names(status.applied) } : { ran: names(ran) }),
-        pending: names(status.pending)
+        pending: names(status.pending),
+        ...(changes ? { changes: names(status.changes) } : {})
       }))))
     })
 ).pipe(Command.withDescription("apply pending schema migrations of every backend (or show them with --dry-run)"), Command.provide(migrations))
@@ -89,16 +94,21 @@ const otlpTenant = (tenant: Option.Option<string>) =>
 export const ingest = Command.make(
   "ingest",
   {
-    file: Args.text({ name: "FILE" }).pipe(Args.withDescription("a JSON Lines file (decompressed when it ends in .gz), or - for standard input")),
+    file: Args.text({ name: "FILE" }).pipe(Args.withDescription("a JSON Lines file, or - for standard input; gzip is recognised by its first bytes")),
     allowBadLines: Options.boolean("allow-bad-lines").pipe(Options.withDescription("exit 0 when lines were bad or refused (they are still reported)")),
     knownTenantsOnly: Options.boolean("known-tenants-only").pipe(Options.withDescription("refuse lines with spans of a tenant the metadata store does not know")),
+    maxLineBytes: Options.integer("max-line-bytes").pipe(
+      Options.withDescription("a longer line is reported with its number and skipped, never held whole (maxLineBytes)"),
+      Options.withDefault(Ingest.defaultMaxLineBytes),
+      Options.mapEffect((n) => (n >= 1 ? Effect.succeed(n) : Effect.fail(ValidationError.invalidValue(HelpDoc.p("--max-line-bytes must be at least 1")))))
+    ),
     format: Options.choice("format", ["jsonl", "otlp"]).pipe(
       Options.withDescription("jsonl: our spans and traces; otlp: the OpenTelemetry Collector file exporter's lines (needs --tenant)"),
       Options.withDefault("jsonl")
     ),
     tenant: Options.text("tenant").pipe(Options.withDescription("the tenant (a UUID) the spans of an otlp file belong to"), Options.optional)
   },
-  ({ allowBadLines, file, format, knownTenantsOnly, tenant }) =>
+  ({ allowBadLines, file, format, knownTenantsOnly, maxLineBytes, tenant }) =>
     Effect.gen(function*() {
       const parse = format === "otlp" ? Ingest.parseOtlpLine(yield* otlpTenant(tenant)) : undefined
       // The input is checked before the storage starts: a missing file is one line at once.
@@ -116,7 +126,7 @@ export const ingest = Command.make(
         const bar = progress(c, input.size)
         yield* Effect.forkScoped(bar.run)
         yield* Ingest.ingest<CommandFailed, StorageError | TraceWriter.WriterClosed, never>(
-          Ingest.lines(input, (n) => (c.bytes += n)),
+          Ingest.lines(input, (consumed) => (c.bytes = consumed), maxLineBytes),
           {
             span: writer.write,
             // The trace's own record keeps its createdAt (and a trace with no spans exists at all); it
@@ -125,7 +135,7 @@ export const ingest = Command.make(
             badLine: (line, reason) => Console.error(`line ${line}: ${reason} (skipped)`),
             tenantKnown: (id) => Effect.map(metadata.getTenant(id as TenantId), Option.isSome)
           },
-          { knownTenantsOnly, parse },
+          { knownTenantsOnly, maxLineBytes, parse },
           c
         ).pipe(
           // Ctrl-C or SIGTERM: reading stops, what was accepted is stored, and the operator is told how far it got.

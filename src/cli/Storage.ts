@@ -33,5 +33,15 @@ export const storageWith = (adjust: (options: StorageProfile.Options) => Storage
 
 export const storage = storageWith()
 
+/**
+ * The storage for a command that only reads (`stats`, `query`, `tenants list`): it never writes
+ * schema, whatever `LLMTRACE_AUTO_MIGRATE` says (an unmigrated store fails, saying to run `migrate`).
+ * The memory profile starts empty every time, so it always migrates.
+ */
+export const readOnlyStorage = storageWith((o) => (o.profile === "memory" ? o : { ...o, autoMigrate: false }))
+
 /** The schema migrations of the selected profile, on bare clients. */
 export const migrations = Layer.unwrapEffect(Effect.map(options, StorageProfile.migrations))
+
+/** The storage for the demo, which sets up what it shows: it migrates unless `LLMTRACE_AUTO_MIGRATE=false`. */
+export const demoStorage = storageWith((o) => (o.profile === "memory" ? o : { ...o, autoMigrate: o.autoMigrate ?? true }))

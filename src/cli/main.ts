@@ -5,17 +5,22 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import { createRequire } from "node:module"
-import { health, purge, query, stats, tenants } from "./Commands.js"
+import { purge, query, stats, tenants } from "./Commands.js"
+import { health } from "./Health.js"
 import * as Demo from "./Demo.js"
 import * as Help from "./Help.js"
 import { ingest, migrate, replayDeadLetters } from "./Operations.js"
 import { describeCause, exitCode } from "./Errors.js"
 import { serve } from "./Serve.js"
+import * as Stdin from "./Stdin.js"
 import { root } from "./Storage.js"
+
+Stdin.detachUnlessRead(process.argv.slice(2))
 
 // A reader that stops early (`| head`) closes the pipe: that ends the command quietly, not with a stack trace.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -52,15 +57,26 @@ const app = root.pipe(
 const cli = Command.run(app, { name, version })
 const tree = Help.node(app.descriptor, commands.map((command) => Help.node(command.descriptor)))
 
-// `--help` is printed by Help (100 columns, the full usage); everything else goes to @effect/cli.
-Effect.flatMap(
-  Help.requested(tree, process.argv.slice(2)),
-  Option.match({ onNone: () => cli(process.argv), onSome: (path) => Console.log(Help.help({ name, version }, path)) })
-).pipe(
+/** Arguments @effect/cli refused: printed as `error: …` and the command's usage, exit code 1. */
+class UsageError extends Data.TaggedError("UsageError")<{ readonly text: string }> {}
+
+// `--help` and usage errors are printed by Help (100 columns, the full usage); everything else goes to @effect/cli.
+type Run = ReturnType<typeof cli>
+
+Effect.flatMap(Help.request(tree, process.argv.slice(2)), (request): Effect.Effect<void, UsageError | Effect.Effect.Error<Run>, Effect.Effect.Context<Run>> =>
+  request._tag === "Help"
+    ? Console.log(Help.help({ name, version }, request.path))
+    : request._tag === "UsageError"
+    ? Effect.fail(new UsageError({ text: Help.usageError({ name }, request.path, request.message) }))
+    : cli(process.argv)).pipe(
   // An expected failure is one line on stderr and exit code 1; the CLI has already explained a usage error.
   Effect.catchAllCause((cause) => {
-    const usage = Option.filter(Cause.failureOption(cause), ValidationError.isValidationError)
-    return Effect.zipRight(Option.isSome(usage) ? Effect.void : Console.error(`error: ${describeCause(cause)}`), Effect.failCause(cause))
+    const failure = Cause.failureOption(cause)
+    const line = Option.match(failure, {
+      onNone: () => `error: ${describeCause(cause)}`,
+      onSome: (e) => (e instanceof UsageError ? e.text : ValidationError.isValidationError(e) ? undefined : `error: ${describeCause(cause)}`)
+    })
+    return Effect.zipRight(line === undefined ? Effect.void : Console.error(line), Effect.failCause(cause))
   }),
   (program) => (color ? program : Console.consoleWith((console) => Console.withConsole(program, plain(console)))),
   Effect.provide(NodeContext.layer),

@@ -12,6 +12,7 @@ import { type StorageQueryError, StorageUnavailable } from "../StorageError.js"
 import { classify } from "./ClickHouseErrors.js"
 import { withTimeout } from "../Timeout.js"
 import * as ConfigFields from "../ConfigFields.js"
+import * as DataDirectory from "../DataDirectory.js"
 import * as JsonLines from "./JsonLines.js"
 import { Readable } from "node:stream"
 import { finished } from "node:stream/promises"
@@ -111,7 +112,7 @@ const unavailable = (operation: string, message: string, cause?: unknown) =>
  */
 const usableDirectory = async (path: string) => {
   const fs = await import("node:fs/promises")
-  await fs.mkdir(path, { recursive: true })
+  DataDirectory.make(path)
   await fs.access(path, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK)
   const holder = holderOf(await fs.readFile(`${path}/status`, "utf8").catch(() => ""))
   if (holder !== undefined) {

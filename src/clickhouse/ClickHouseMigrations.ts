@@ -223,57 +223,109 @@ export const run = (
       yield* client.insert("ClickHouseMigrations.run", `${options.database}.${table}`, [{ version: migration.version, name: migration.name }])
       ran.push(migration.version)
     }
-    yield* applyRetention(client, options)
     return ran
   })
 
+/** A difference between the configured retention and a table's TTL (days; `undefined`: none). */
+export interface RetentionChange {
+  readonly table: "spans" | "traces"
+  readonly current: number | undefined
+  readonly wanted: number | undefined
+}
+
+// NaN: a TTL this build did not write (an expression of its own).
+const days = (n: number | undefined) =>
+  n === undefined ? "none" : Number.isNaN(n) ? "(another expression)" : `${n} day${n === 1 ? "" : "s"}`
+
+/** `spans: TTL none → 30 days`: how a change is shown by `migrate` and in the warning. */
+export const describeRetention = (change: RetentionChange) => `${change.table}: TTL ${days(change.current)} → ${days(change.wanted)}`
+
 /**
- * Brings the tables' TTL in line with the configured retention when it changed since they were
- * created. Existing parts are not rewritten at once (`materialize_ttl_after_modify = 0`): rows
- * expire at the next merges.
+ * Where the tables' TTL differs from the configured retention (tables that do not exist yet are
+ * created with it, so they differ in nothing). Reads only.
  */
-const applyRetention = (client: ClickHouseClientShape, o: SchemaOptions) =>
-  Effect.forEach(["spans", "traces"] as const, (name) =>
-    Effect.gen(function*() {
-      const rows = yield* client.query<{ readonly engine_full: string }>(
-        "ClickHouseMigrations.retention",
-        "SELECT engine_full FROM system.tables WHERE database = {database:String} AND name = {name:String}",
-        { database: o.database, name }
-      )
-      const current = rows[0]?.engine_full
-      if (current === undefined) return
-      const wanted = o.retentionDays === undefined ? undefined : `toIntervalDay(${o.retentionDays})`
-      const has = / TTL /.test(current)
-      if (wanted === undefined && !has) return
-      if (wanted !== undefined && current.includes(wanted)) return
+export const retentionChanges = (
+  client: ClickHouseClientShape,
+  o: SchemaOptions
+): Effect.Effect<ReadonlyArray<RetentionChange>, StorageUnavailable | StorageQueryError> =>
+  Effect.map(
+    Effect.forEach(["spans", "traces"] as const, (name) =>
+      Effect.map(
+        client.query<{ readonly engine_full: string }>(
+          "ClickHouseMigrations.retention",
+          "SELECT engine_full FROM system.tables WHERE database = {database:String} AND name = {name:String}",
+          { database: o.database, name }
+        ),
+        (rows): ReadonlyArray<RetentionChange> => {
+          const engine = rows[0]?.engine_full
+          if (engine === undefined) return []
+          const found = / TTL .*toIntervalDay\((\d+)\)/.exec(engine)
+          const current = found === null ? (/ TTL /.test(engine) ? Number.NaN : undefined) : Number(found[1])
+          return current === o.retentionDays ? [] : [{ table: name, current, wanted: o.retentionDays }]
+        }
+      )),
+    (lists) => lists.flat()
+  )
+
+/**
+ * Brings the tables' TTL in line with the configured retention (only `migrate` calls it: building a
+ * layer never changes a TTL). Existing parts are not rewritten at once
+ * (`materialize_ttl_after_modify = 0`): rows expire at the next merges. Returns what it changed.
+ */
+export const applyRetention = (
+  client: ClickHouseClientShape,
+  o: SchemaOptions
+): Effect.Effect<ReadonlyArray<RetentionChange>, StorageUnavailable | StorageQueryError> =>
+  Effect.gen(function*() {
+    yield* checkOptions(o)
+    const changes = yield* retentionChanges(client, o)
+    for (const change of changes) {
       yield* client.command(
         "ClickHouseMigrations.retention",
-        wanted === undefined
-          ? `ALTER TABLE ${o.database}.${name}${onCluster(o)} REMOVE TTL`
-          : `ALTER TABLE ${o.database}.${name}${onCluster(o)} MODIFY TTL ${ttl(o, name)} SETTINGS materialize_ttl_after_modify = 0`
+        change.wanted === undefined
+          ? `ALTER TABLE ${o.database}.${change.table}${onCluster(o)} REMOVE TTL`
+          : `ALTER TABLE ${o.database}.${change.table}${onCluster(o)} MODIFY TTL ${ttl(o, change.table)} SETTINGS materialize_ttl_after_modify = 0`
       )
-    }), { discard: true })
+    }
+    return changes
+  })
+
+/** One warning when the tables' TTL is not the configured retention; changes nothing. */
+const warnRetention = (client: ClickHouseClientShape, o: SchemaOptions) =>
+  Effect.flatMap(retentionChanges(client, o), (changes) =>
+    changes.length === 0
+      ? Effect.void
+      : Effect.logWarning(
+        `the configured retention (LLMTRACE_CLICKHOUSE_RETENTION_DAYS: ${days(o.retentionDays)}) differs from the tables' in ${o.database} (${
+          changes.map(describeRetention).join(", ")
+        }); nothing was changed: run \`llmtrace-storage migrate\` to apply it`
+      ))
 
 /** The newest version this build knows. */
 export const latest = Math.max(...migrations.map((m) => m.version))
 
+const refuseOutdated = (client: ClickHouseClientShape, options: SchemaOptions) =>
+  Effect.gen(function*() {
+    const { pending } = yield* status(client, options.database)
+    if (pending.length > 0) {
+      return yield* new StorageUnavailable({
+        backend: "clickhouse",
+        operation: "ClickHouseMigrations.ensure",
+        message: `the ClickHouse schema in ${options.database} has pending migrations (${pending.join(", ")}) and auto-migration is off (\`autoMigrate: false\`): run \`llmtrace-storage migrate\``
+      })
+    }
+  })
+
 /**
  * Makes sure the schema is current: runs pending migrations when `autoMigrate` is on, otherwise
- * refuses an outdated schema with a message that says what to run.
+ * refuses an outdated schema with a message that says what to run. Never changes a TTL: a
+ * configured retention that differs from the tables' is one warning (`migrate` applies it).
  */
 export const ensure = (
   client: ClickHouseClientShape,
   options: SchemaOptions & { readonly autoMigrate: boolean }
 ): Effect.Effect<void, StorageUnavailable | StorageQueryError> =>
-  options.autoMigrate
-    ? Effect.asVoid(run(client, options))
-    : Effect.gen(function*() {
-      const { pending } = yield* status(client, options.database)
-      if (pending.length > 0) {
-        return yield* new StorageUnavailable({
-          backend: "clickhouse",
-          operation: "ClickHouseMigrations.ensure",
-          message: `the ClickHouse schema in ${options.database} has pending migrations (${pending.join(", ")}) and auto-migration is off (\`autoMigrate: false\`): run \`llmtrace-storage migrate\``
-        })
-      }
-    })
+  Effect.zipRight(
+    options.autoMigrate ? Effect.asVoid(run(client, options)) : refuseOutdated(client, options),
+    warnRetention(client, options)
+  )

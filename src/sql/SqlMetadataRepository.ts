@@ -249,17 +249,20 @@ const build = Effect.gen(function*() {
 export interface Options {
   /** Run pending migrations when the layer is built (default); otherwise refuse an outdated schema. */
   readonly autoMigrate?: boolean
+  /** Do not look at the schema at all (a health check: it must not migrate, and an unmigrated schema is no outage). */
+  readonly skipSchemaCheck?: boolean
 }
 
 /** The repository over the `SqlClient` in context, its schema migrated (or checked) first. */
 export const make = (
   options: Options = {}
 ): Effect.Effect<MetadataRepository.MetadataRepositoryShape, StorageUnavailable | StorageQueryError, SqlClient.SqlClient> =>
-  Effect.zipRight(Migrations.ensure(options.autoMigrate ?? true), build)
+  options.skipSchemaCheck === true ? build : Effect.zipRight(Migrations.ensure(options.autoMigrate ?? true), build)
 
 /** Each option as an unnamed `Config`, with its default (see `ConfigFields`). */
 export const fields = {
-  autoMigrate: Config.boolean().pipe(Config.withDefault(true))
+  autoMigrate: Config.boolean().pipe(Config.withDefault(true)),
+  skipSchemaCheck: Config.boolean().pipe(Config.withDefault(false))
 } satisfies ConfigFields.Fields<Options>
 
 /** The default configuration: each option under its own name (`autoMigrate`), every one optional. */

@@ -93,20 +93,19 @@ describe("llmtrace-storage", () => {
     expect(stats.stdout).toMatch(/\s2\s+25\s/)
   }, 180_000)
 
-  it("health exits 1 with one line naming the unreachable backend, and never prints its password", async () => {
+  it("health reports every backend down, exits 1 with one error line naming them, and never prints a password", async () => {
     const result = await cli(["health"], {
       LLMTRACE_STORAGE_PROFILE: "production",
       LLMTRACE_CLICKHOUSE_URL: "http://127.0.0.1:1",
       LLMTRACE_CLICKHOUSE_PASSWORD: "Secr3t-Pa55",
       LLMTRACE_POSTGRES_URL: "postgres://llmtrace:Secr3t-Pa55@127.0.0.1:1/llmtrace",
-      LLMTRACE_REDIS_URL: "redis://:Secr3t-Pa55@127.0.0.1:1",
-      // required by the production profile
-      LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: dataDir("health-dead-letters")
+      LLMTRACE_REDIS_URL: "redis://:Secr3t-Pa55@127.0.0.1:1"
     })
     expect(result.code).toBe(1)
-    const errors = result.stderr.trim().split("\n").filter((l) => l.startsWith("error:"))
-    expect(errors).toHaveLength(1)
-    expect(errors[0]).toMatch(/StorageUnavailable/)
+    expect(result.stdout).toMatch(/traces\s+clickhouse\s+DOWN\s.*StorageUnavailable \[clickhouse\]/)
+    expect(result.stdout).toMatch(/metadata\s+postgres\s+DOWN\s.*StorageUnavailable \[postgres\]/)
+    expect(result.stdout).toMatch(/cache\s+redis\s+DOWN\s.*StorageUnavailable \[redis\]/)
+    expect(result.stderr.trim()).toBe("error: down: traces (clickhouse), metadata (postgres), cache (redis)")
     expect(`${result.stdout}${result.stderr}`).not.toContain("Secr3t-Pa55")
     expect(result.stderr).not.toMatch(/\n\s+at /)
   }, 60_000)

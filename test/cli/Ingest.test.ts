@@ -82,19 +82,31 @@ describe("llmtrace-storage ingest: input", () => {
 })
 
 describe("llmtrace-storage ingest: exit codes and tenants", () => {
-  it("spans the engine refused are not reported as ingested: exit code 1 naming the dead-letter file, replayed by the next start (lite, data waiting on stdin)", async () => {
-    // The embedded engine reads the process's standard input as insert data and refuses every
-    // insert while data waits there (chdb-core#239): a file ingest with junk piped in is such a refusal.
+  it("spans the engine refused are not reported as ingested: exit code 1 naming the dead-letter file, replayed by the next start (lite)", async () => {
+    // A CHECK constraint on the lite store's spans table makes the engine refuse these rows.
     const { env, tenantId } = await liteWithTenant("refused")
+    const engine = path.join(env.LLMTRACE_DATA_DIR, "clickhouse")
+    const sql = (statement: string) =>
+      execFileSync(path.resolve("node_modules/.bin/tsx"), [path.resolve("test/support/chdb-sql.ts"), engine, statement], { stdio: ["ignore", "inherit", "inherit"] })
+    sql("ALTER TABLE llmtrace.spans ADD CONSTRAINT refuse_test CHECK prompt NOT LIKE 'prompt %'")
     const file = path.join(scratch, "refused.jsonl")
     writeFileSync(file, spanLines(tenantId, 3).join("\n") + "\n")
-    const result = await cli(["ingest", file], env, "junk on standard input\n")
+    const result = await cli(["ingest", file], env)
     expect(result.stdout).not.toContain("ingested 3 spans")
     expect(result.stderr).toContain("3 spans could not be stored and went to the dead letters in")
-    expect(result.stderr).toContain("reads this process's standard input as insert data")
     expect(result.code).toBe(1)
-    // Nothing was lost: the next command (stdin empty) replays the dead-letter file as its writer starts.
+    // Nothing was lost: once the cause is gone, the next command replays the dead-letter file as its writer starts.
+    sql("ALTER TABLE llmtrace.spans DROP CONSTRAINT refuse_test")
+    await cli(["ingest", "--allow-bad-lines", "-"], env, "")
     expect(await spansOf(env, tenantId)).toHaveLength(3)
+  }, 240_000)
+
+  it("data piped to standard input does not reach the embedded engine when the input is a file (lite)", async () => {
+    const env = { LLMTRACE_DATA_DIR: path.join(scratch, "piped") }
+    const result = await cli(["ingest", path.resolve("examples/spans.jsonl")], env, "x\n")
+    expect(result.stderr).not.toMatch(/dead-letter|error/)
+    expect(result.stdout).toContain("ingested 4 spans (1 whole trace) from 3 lines")
+    expect(result.code).toBe(0)
   }, 180_000)
 
   it("bad lines: exit code 2 with each reported; --allow-bad-lines: exit code 0, still reported", async () => {

@@ -22,8 +22,8 @@ describe("llmtrace-storage migrate", () => {
     expect(fresh.stderr).toBe("")
     expect(fresh.code).toBe(0)
     expect(statuses(fresh.stdout)).toEqual([
-      { backend: "clickhouse", target: `chdb:${path.join(dir, "clickhouse")} (database llmtrace)`, applied: [], pending: ["1_traces_and_spans", "2_span_identity_and_size"] },
-      { backend: "sqlite", target: path.join(dir, "metadata.db"), applied: [], pending: ["0001_metadata", "0002_tenant_token_hash"] }
+      { backend: "clickhouse", target: `chdb:${path.join(dir, "clickhouse")} (database llmtrace)`, applied: [], pending: ["1_traces_and_spans", "2_span_identity_and_size"], changes: [] },
+      { backend: "sqlite", target: path.join(dir, "metadata.db"), applied: [], pending: ["0001_metadata", "0002_tenant_token_hash"], changes: [] }
     ])
     expect(existsSync(dir)).toBe(false)
 
@@ -45,6 +45,40 @@ describe("llmtrace-storage migrate", () => {
       ["sqlite", ["0001_metadata", "0002_tenant_token_hash"], []]
     ])
   }, 180_000)
+
+  it("retention changes only through migrate: other commands warn once and keep the TTL; --dry-run shows the change; a bad value is refused", async () => {
+    const dir = path.join(scratch, "retention")
+    const at = (days?: string) => ({ LLMTRACE_DATA_DIR: dir, ...(days === undefined ? {} : { LLMTRACE_CLICKHOUSE_RETENTION_DAYS: days }) })
+    const created = await cli(["migrate", "--json"], at("30"))
+    expect(created.code).toBe(0)
+    expect(statuses(created.stdout)[0]!.changes).toEqual([])
+
+    // A process configured otherwise (here: no retention) says so once and changes nothing.
+    const stats = await cli(["stats"], at())
+    expect(stats.code).toBe(0)
+    expect(stats.stderr.match(/retention/g)?.length).toBe(1)
+    expect(stats.stderr).toMatch(/spans: TTL 30 days → none, traces: TTL 30 days → none.*llmtrace-storage migrate/)
+    const ingest = await cli(["ingest", path.resolve("examples/spans.jsonl")], at("7"))
+    expect(ingest.code).toBe(0)
+    expect(ingest.stderr).toMatch(/spans: TTL 30 days → 7 days/)
+
+    const dryRun = await cli(["migrate", "--dry-run", "--json"], at("7"))
+    expect(statuses(dryRun.stdout).map((s) => s.changes)).toEqual([["spans: TTL 30 days → 7 days", "traces: TTL 30 days → 7 days"], []])
+    const table = await cli(["migrate", "--dry-run"], at("7"))
+    expect(table.stdout.split("\n")[0]).toMatch(/^backend\s+target\s+applied\s+pending\s+changes$/)
+    expect(table.stdout).toContain("spans: TTL 30 days → 7 days, traces: TTL 30 days → 7 days")
+    // The dry run changed nothing: the next one still sees the change pending.
+    expect(statuses((await cli(["migrate", "--dry-run", "--json"], at("7"))).stdout)[0]!.changes).toHaveLength(2)
+
+    const applied = await cli(["migrate", "--json"], at("7"))
+    expect(statuses(applied.stdout)[0]).toMatchObject({ ran: ["spans: TTL 30 days → 7 days", "traces: TTL 30 days → 7 days"], changes: [] })
+    const quiet = await cli(["stats"], at("7"))
+    expect(quiet.stderr).toBe("")
+
+    const bad = await cli(["stats"], at("abc"))
+    expect(bad.code).toBe(1)
+    expect(bad.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: configuration: LLMTRACE_CLICKHOUSE_RETENTION_DAYS: /)])
+  }, 240_000)
 
   it("--dry-run --json against an unreachable PostgreSQL: one line naming postgres and exit 1, never a status and never the password", async () => {
     const result = await cli(["migrate", "--dry-run", "--json"], {

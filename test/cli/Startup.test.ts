@@ -38,7 +38,8 @@ describe("llmtrace-storage failing to start", () => {
     const redisPort = await freePort()
     const postgres = await silentServer()
     try {
-      const result = await cli(["health"], {
+      // `stats` builds the whole profile (health opens each backend on its own and would wait for PostgreSQL).
+      const result = await cli(["stats"], {
         LLMTRACE_STORAGE_PROFILE: "production",
         LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-test-dead-letters"), // required by production; nothing is written
         LLMTRACE_CLICKHOUSE_URL: "chdb::memory:",
@@ -62,7 +63,7 @@ describe("llmtrace-storage failing to start", () => {
     const dir = path.join(scratch, "read-only")
     const engine = path.join(dir, "clickhouse")
     mkdirSync(engine, { recursive: true })
-    const result = await unwritable(engine, () => cli(["stats"], { LLMTRACE_DATA_DIR: dir }))
+    const result = await unwritable(engine, () => cli(["migrate"], { LLMTRACE_DATA_DIR: dir }))
     expect(result.code).toBe(1)
     // EACCES from the mode bits; EPERM from the immutable flag (under root)
     expect(result.stderr.trim().split("\n")).toEqual([
@@ -76,7 +77,7 @@ describe("llmtrace-storage failing to start", () => {
   it("a lite data directory that is a file: our one line, nothing else", async () => {
     const file = path.join(scratch, "a-file")
     writeFileSync(file, "")
-    const result = await cli(["stats"], { LLMTRACE_DATA_DIR: file })
+    const result = await cli(["migrate"], { LLMTRACE_DATA_DIR: file })
     expect(result.code).toBe(1)
     expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: StorageUnavailable \[storage\]: cannot create the data directory .*a-file: .*EEXIST/)])
   }, 120_000)
@@ -93,7 +94,7 @@ describe("llmtrace-storage failing to start", () => {
         })
         holder.on("exit", (code) => reject(new Error(`the holder exited with ${code}`)))
       })
-      const result = await cli(["stats"], { LLMTRACE_DATA_DIR: dir })
+      const result = await cli(["migrate"], { LLMTRACE_DATA_DIR: dir })
       expect(result.code).toBe(1)
       expect(result.stderr.trim().split("\n")).toEqual([
         `error: StorageUnavailable [clickhouse]: cannot open the embedded ClickHouse engine at ${path.join(dir, "clickhouse")}: ` +
@@ -111,8 +112,37 @@ describe("llmtrace-storage failing to start", () => {
     mkdirSync(path.join(dir, "clickhouse"), { recursive: true })
     // a process id above the kernel's pid_max: certainly not running
     writeFileSync(path.join(dir, "clickhouse", "status"), "PID: 4194305\nStarted at: 2026-01-01 00:00:00\nRevision: 1\n")
-    const result = await cli(["stats"], { LLMTRACE_DATA_DIR: dir })
+    const result = await cli(["migrate"], { LLMTRACE_DATA_DIR: dir })
     expect(result.stderr).toBe("")
     expect(result.code).toBe(0)
   }, 120_000)
+
+  // Node's recursive mkdir loops forever under /proc, holding the event loop (SIGTERM included): the
+  // test's own timeout is the bound, far above the second the issue asks for.
+  it("a data directory that cannot be made, under /proc too: one line, exit 1", async () => {
+    for (const dir of ["/proc/nope", "/proc/nope/deeper", "/dev/null/x"]) {
+      const result = await cli(["stats"], { LLMTRACE_DATA_DIR: dir })
+      expect(result.code, dir).toBe(1)
+      expect(result.stderr.trim().split("\n"), dir).toEqual([expect.stringMatching(/^error: StorageUnavailable \[storage\]: cannot create the data directory /)])
+    }
+  }, 90_000)
+
+  it("SIGTERM while a backend's connection is pending stops the command at once with exit 143", async () => {
+    const postgres = await silentServer()
+    try {
+      const running = Cli.start(scratch, ["health"], {
+        LLMTRACE_STORAGE_PROFILE: "production",
+        LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(scratch, "dead-letters"),
+        LLMTRACE_CLICKHOUSE_URL: "chdb::memory:",
+        LLMTRACE_POSTGRES_URL: `postgres://llmtrace@127.0.0.1:${postgres.port}/llmtrace`,
+        LLMTRACE_POSTGRES_CONNECT_TIMEOUT: "10 minutes"
+      }, "ignore")
+      // Long enough for the command to be waiting on PostgreSQL (its output comes only at the end).
+      await new Promise((resolve) => setTimeout(resolve, 8_000))
+      running.child.kill("SIGTERM")
+      expect((await running.done).code).toBe(143)
+    } finally {
+      await postgres.close()
+    }
+  }, 90_000)
 })

@@ -20,7 +20,9 @@ describe("ClickHouse configuration", () => {
       expect(String(client.password)).not.toContain("s3cret")
       const repo = yield* StorageConfig.traces.pipe(withEnv({ LLMTRACE_CLICKHOUSE_RETENTION_DAYS: "", LLMTRACE_CLICKHOUSE_CLUSTER: "" }))
       expect(repo).toMatchObject({ retentionDays: undefined, cluster: undefined })
-      expect(yield* StorageConfig.autoMigrate.pipe(withEnv({}))).toBe(true)
+      expect(yield* StorageConfig.autoMigrate.pipe(withEnv({}))).toBeUndefined() // the profile decides
+      expect(yield* StorageConfig.autoMigrate.pipe(withEnv({ LLMTRACE_AUTO_MIGRATE: "" }))).toBeUndefined()
+      expect(yield* StorageConfig.autoMigrate.pipe(withEnv({ LLMTRACE_AUTO_MIGRATE: "false" }))).toBe(false)
       const writer = yield* StorageConfig.writer.pipe(withEnv({ LLMTRACE_TRACE_WRITER_BATCH_SIZE: "5000", LLMTRACE_TRACE_WRITER_FLUSH_INTERVAL: "250 millis" }))
       expect(writer).toMatchObject({ batchSize: 5000, maxRetries: 5, validate: true, flushTimeout: Duration.seconds(30) })
       expect(writer.capacity).toBeUndefined() // unset: the writer derives it from the batch size

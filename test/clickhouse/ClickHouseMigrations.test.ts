@@ -1,5 +1,6 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
 import { ClickHouseClient, ClickHouseMigrations, ClickHouseTraceRepository, newTenantId, newTraceId, spanStorageBytes, StorageMigrations, TraceQuery } from "../../src/index.js"
 import * as Redacted from "effect/Redacted"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
@@ -89,18 +90,50 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       expect(sizes.map((r) => Number(r.size_bytes))).toEqual([spanStorageBytes(after)])
     }))
 
-  it.effect("apply, change and remove the retention TTL as configured", () =>
+  it.effect("tables are created with the configured TTL; only applyRetention (migrate) changes or removes it", () =>
     Effect.gen(function*() {
       const ch = yield* Client
       const database = "llmtrace_retention"
       yield* ClickHouseMigrations.run(ch, { database, retentionDays: 30 })
       expect(yield* engineOf(database, "spans")).toContain("TTL toDateTime(start_time) + toIntervalDay(30)")
       expect(yield* engineOf(database, "traces")).toContain("toIntervalDay(30)")
+      // Running the migrations again with another retention changes no TTL.
       yield* ClickHouseMigrations.run(ch, { database, retentionDays: 7 })
-      expect(yield* engineOf(database, "spans")).toContain("toIntervalDay(7)")
       yield* ClickHouseMigrations.run(ch, { database })
+      expect(yield* engineOf(database, "spans")).toContain("toIntervalDay(30)")
+      expect(yield* ClickHouseMigrations.retentionChanges(ch, { database, retentionDays: 7 })).toEqual([
+        { table: "spans", current: 30, wanted: 7 },
+        { table: "traces", current: 30, wanted: 7 }
+      ])
+      expect((yield* ClickHouseMigrations.applyRetention(ch, { database, retentionDays: 7 })).map(ClickHouseMigrations.describeRetention)).toEqual([
+        "spans: TTL 30 days → 7 days",
+        "traces: TTL 30 days → 7 days"
+      ])
+      expect(yield* engineOf(database, "spans")).toContain("toIntervalDay(7)")
+      yield* ClickHouseMigrations.applyRetention(ch, { database })
       expect(yield* engineOf(database, "spans")).not.toContain("TTL")
       expect(yield* engineOf(database, "traces")).not.toContain("TTL")
+      expect(yield* ClickHouseMigrations.retentionChanges(ch, { database })).toEqual([])
+    }))
+
+  it.effect("building the repository with another retention warns once and changes no TTL, migrating or not", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const database = "llmtrace_retention_layer"
+      yield* ClickHouseMigrations.run(ch, { database, retentionDays: 30 })
+      const inDatabase = Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database })
+      for (const options of [{ autoMigrate: true }, { autoMigrate: false }, { autoMigrate: true, retentionDays: 1 }]) {
+        const logs: Array<string> = []
+        const logger = Logger.make(({ logLevel, message }) => logs.push(`${logLevel.label} ${String(message)}`))
+        yield* ClickHouseTraceRepository.make(options).pipe(inDatabase, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+        expect(logs).toEqual([expect.stringMatching(/^WARN .*retention.*differs.*spans: TTL 30 days → (none|1 day), traces: TTL 30 days → (none|1 day).*llmtrace-storage migrate/)])
+        expect(yield* engineOf(database, "spans")).toContain("toIntervalDay(30)")
+        expect(yield* engineOf(database, "traces")).toContain("toIntervalDay(30)")
+      }
+      const logs: Array<string> = []
+      const logger = Logger.make(({ message }) => logs.push(String(message)))
+      yield* ClickHouseTraceRepository.make({ retentionDays: 30 }).pipe(inDatabase, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      expect(logs).toEqual([])
     }))
 
   it.effect("refuse an unmigrated schema when auto-migration is off, saying what to run", () =>

@@ -6,7 +6,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { readmeExample } from "../support/readme.js"
 
-// The package as a user gets it: `npm pack` (whose prepack builds dist/), installed in a scratch project that
+// The package as a user gets it: `npm pack` (whose prepare builds dist/), installed in a scratch project that
 // runs the README's testing example against it and typechecks it. The scratch project links the rest of its
 // dependencies to ours instead of downloading them again (chdb alone is ~540 MB).
 const root = fileURLToPath(new URL("../..", import.meta.url))
@@ -25,7 +25,7 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string, env: Nod
   })
 
 describe("the packed package", () => {
-  it("installs in a scratch project where the README's testing example typechecks and passes", async () => {
+  it("installs in a scratch project where the README's testing example typechecks and passes, and its types compile under skipLibCheck: false", async () => {
     const packed = await run("npm", ["pack", "--json", "--pack-destination", scratch], root)
     expect(packed.stderr).not.toMatch(/npm error/)
     expect(packed.code).toBe(0)
@@ -55,6 +55,23 @@ describe("the packed package", () => {
     const typecheck = await run(process.execPath, [path.join(ours, "typescript/bin/tsc"), "-p", "tsconfig.json"], scratch)
     expect(typecheck.stdout + typecheck.stderr).toBe("")
     expect(typecheck.code).toBe(0)
+
+    // A consumer that checks every declaration file, ours and our dependencies' (no skipLibCheck): the types
+    // a library user sees must resolve from what the package installs (e.g. pg's through @types/pg).
+    writeFileSync(path.join(scratch, "consumer.ts"), [
+      `import { StorageProfile, TraceSpan } from "llmtrace-storage"`,
+      `import { Arbitraries, Fixtures, TestStorage } from "llmtrace-storage/testing"`,
+      `import { CacheContract } from "llmtrace-storage/testing/vitest"`,
+      `export const used = [StorageProfile, TraceSpan, Arbitraries, Fixtures, TestStorage, CacheContract] as const`,
+      ``
+    ].join("\n"))
+    writeFileSync(path.join(scratch, "tsconfig.strict.json"), JSON.stringify({
+      compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: false, types: ["node"] },
+      files: ["consumer.ts"]
+    }))
+    const strict = await run(process.execPath, [path.join(ours, "typescript/bin/tsc"), "-p", "tsconfig.strict.json"], scratch)
+    expect(strict.stdout + strict.stderr).toBe("")
+    expect(strict.code).toBe(0)
 
     // No LLMTRACE_* variable: fromEnv runs on lite in a temporary directory.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LLMTRACE_") && !k.startsWith("VITEST") && k !== "FORCE_COLOR"))

@@ -38,9 +38,9 @@ describe("package", () => {
     const peers = Object.keys(pkg.peerDependencies ?? {}).filter(effectish)
     expect(peers).toContain("effect")
     for (const name of peers) expect(pkg.devDependencies?.[name], name).toBeDefined()
-    // Only the test kit's runners are optional: the library does not load without effect.
+    // Only the test kit's runners and the CLI's own are optional: the library does not load without effect.
     const optional = Object.entries(pkg.peerDependenciesMeta ?? {}).filter(([, meta]) => meta.optional === true).map(([name]) => name)
-    expect(optional.sort()).toEqual(["@effect/vitest", "vitest"])
+    expect(optional.sort()).toEqual(["@effect/cli", "@effect/printer", "@effect/printer-ansi", "@effect/vitest", "vitest"])
   })
 
   it("the README's testing example is the one test/testing/Example.test.ts runs (imports aside)", () => {
@@ -52,7 +52,8 @@ describe("package", () => {
 
   it("ships a LICENSE, builds dist/ before it is packed, and declares a bin that the build emits", () => {
     expect(read("LICENSE")).toMatch(/^MIT License/)
-    expect(pkg.scripts.prepack).toBe("npm run build")
+    // prepare runs before npm pack and npm publish, and after npm ci in a checkout.
+    expect(pkg.scripts.prepare).toBe("npm run build")
     expect(pkg.files).toContain("dist")
   })
 
