@@ -25,6 +25,7 @@ const production = Layer.unwrapScoped(
     yield* Effect.addFinalizer(() => Effect.promise(() => dropPrefix(prefix)))
     const variables = new Map([
       ["LLMTRACE_STORAGE_PROFILE", "production"],
+      ["LLMTRACE_AUTO_MIGRATE", "true"],
       ["LLMTRACE_CLICKHOUSE_URL", clickhouseUrl],
       ["LLMTRACE_CLICKHOUSE_DATABASE", `llmtrace_otel_${process.pid}`],
       ["LLMTRACE_POSTGRES_URL", Redacted.value(database.url)],
