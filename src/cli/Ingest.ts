@@ -11,11 +11,18 @@ import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import { createReadStream } from "node:fs"
 import { createGunzip } from "node:zlib"
-import { newSpanId, uuid } from "../domain/Ids.js"
+import { newSpanId, type TenantId, uuid } from "../domain/Ids.js"
+import { OtlpDecodeError } from "../otlp/OtlpDecodeError.js"
+import * as OtlpJson from "../otlp/OtlpJson.js"
+import * as OtlpSpans from "../otlp/OtlpSpans.js"
 import { TraceEvent, TraceSpan } from "../domain/Trace.js"
 import { CommandFailed } from "./Commands.js"
 
-export type Parsed = { readonly _tag: "trace"; readonly trace: TraceEvent } | { readonly _tag: "span"; readonly span: TraceSpan }
+export type Parsed =
+  | { readonly _tag: "trace"; readonly trace: TraceEvent }
+  | { readonly _tag: "span"; readonly span: TraceSpan }
+  /** An OTLP line: its spans (of the tenant given on the command line) and why others were refused. */
+  | { readonly _tag: "spans"; readonly spans: ReadonlyArray<TraceSpan>; readonly refused: ReadonlyArray<string> }
 
 const decodeTrace = Schema.decodeUnknownEither(TraceEvent, { errors: "first" })
 const decodeSpan = Schema.decodeUnknownEither(TraceSpan, { errors: "first" })
@@ -79,6 +86,19 @@ export const parseLine = (line: string): Either.Either<Parsed, string> => {
   return "spans" in json
     ? Either.map(Either.mapLeft(decodeTrace(fillTrace(json)), reason), (trace): Parsed => ({ _tag: "trace", trace }))
     : Either.map(Either.mapLeft(decodeSpan(fillSpan(json)), reason), (span): Parsed => ({ _tag: "span", span }))
+}
+
+/**
+ * Decodes one line of the OpenTelemetry Collector's file exporter (an ExportTraceServiceRequest in OTLP/JSON) into
+ * spans of `tenantId`, through the same mapping as the OTLP receiver. A line whose every span is refused is bad.
+ */
+export const parseOtlpLine = (tenantId: TenantId) => (line: string): Either.Either<Parsed, string> => {
+  try {
+    const { refused, spans } = OtlpSpans.toTraceSpans(tenantId, OtlpJson.decodeUnsafe(line))
+    return spans.length === 0 && refused.length > 0 ? Either.left(refused.join("; ")) : Either.right({ _tag: "spans", spans, refused })
+  } catch (error) {
+    return Either.left(error instanceof OtlpDecodeError ? error.message : String(error))
+  }
 }
 
 /** Where the lines come from: a file or standard input (`-`), either one gzip-compressed or not. */
@@ -251,7 +271,7 @@ export interface Sinks<E, R> {
 export const ingest = <E0, E, R>(
   input: Stream.Stream<Line, E0>,
   sinks: Sinks<E, R>,
-  options: { readonly knownTenantsOnly: boolean; readonly maxLineBytes: number },
+  options: { readonly knownTenantsOnly: boolean; readonly maxLineBytes: number; readonly parse?: (line: string) => Either.Either<Parsed, string> },
   c: Counters
 ): Effect.Effect<void, E0 | E, R> =>
   Effect.gen(function*() {
@@ -267,12 +287,16 @@ export const ingest = <E0, E, R>(
         }
         const line = read.text
         if (line.trim() === "") return
-        const parsed = parseLine(line)
+        const parsed = (options.parse ?? parseLine)(line)
         if (Either.isLeft(parsed)) {
           c.bad++
           return yield* sinks.badLine(c.lines, parsed.left)
         }
-        const spans = parsed.right._tag === "span" ? [parsed.right.span] : parsed.right.trace.spans
+        if (parsed.right._tag === "spans" && parsed.right.refused.length > 0) {
+          c.bad++
+          yield* sinks.badLine(c.lines, `${parsed.right.refused.length} of its spans refused: ${parsed.right.refused.join("; ")}`)
+        }
+        const spans = parsed.right._tag === "span" ? [parsed.right.span] : parsed.right._tag === "spans" ? parsed.right.spans : parsed.right.trace.spans
         const tenants = new Map<string, number>(parsed.right._tag === "trace" ? [[parsed.right.trace.tenantId, 0]] : [])
         for (const s of spans) tenants.set(s.tenantId, (tenants.get(s.tenantId) ?? 0) + 1)
         let unknown = false

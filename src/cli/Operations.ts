@@ -9,7 +9,8 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as DeadLetters from "../ingest/DeadLetters.js"
 import * as TraceWriter from "../ingest/TraceWriter.js"
-import type { TenantId } from "../domain/Ids.js"
+import * as Schema from "effect/Schema"
+import { TenantId } from "../domain/Ids.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import * as StorageMigrations from "../StorageMigrations.js"
 import * as StorageProfile from "../StorageProfile.js"
@@ -82,6 +83,14 @@ const embedsClickHouse = (o: StorageProfile.Options) =>
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
+/** The tenant of an otlp file: OTLP carries none, so the command line names it. */
+const otlpTenant = (tenant: Option.Option<string>) =>
+  Option.match(tenant, {
+    onNone: () => Effect.fail(new CommandFailed({ message: "--format otlp needs --tenant <id>: OTLP spans carry no tenant" })),
+    onSome: (raw) =>
+      Schema.decodeUnknown(TenantId)(raw).pipe(Effect.mapError(() => new CommandFailed({ message: `not a tenant id (a UUID): ${JSON.stringify(raw)}` })))
+  })
+
 export const ingest = Command.make(
   "ingest",
   {
@@ -92,10 +101,16 @@ export const ingest = Command.make(
       Options.withDescription("a longer line is reported with its number and skipped, never held whole (maxLineBytes)"),
       Options.withDefault(Ingest.defaultMaxLineBytes),
       Options.mapEffect((n) => (n >= 1 ? Effect.succeed(n) : Effect.fail(ValidationError.invalidValue(HelpDoc.p("--max-line-bytes must be at least 1")))))
-    )
+    ),
+    format: Options.choice("format", ["jsonl", "otlp"]).pipe(
+      Options.withDescription("jsonl: our spans and traces; otlp: the OpenTelemetry Collector file exporter's lines (needs --tenant)"),
+      Options.withDefault("jsonl")
+    ),
+    tenant: Options.text("tenant").pipe(Options.withDescription("the tenant (a UUID) the spans of an otlp file belong to"), Options.optional)
   },
-  ({ allowBadLines, file, knownTenantsOnly, maxLineBytes }) =>
+  ({ allowBadLines, file, format, knownTenantsOnly, maxLineBytes, tenant }) =>
     Effect.gen(function*() {
+      const parse = format === "otlp" ? Ingest.parseOtlpLine(yield* otlpTenant(tenant)) : undefined
       // The input is checked before the storage starts: a missing file is one line at once.
       const opened = yield* Ingest.open(file)
       const input = file === "-" && embedsClickHouse(yield* options)
@@ -120,7 +135,7 @@ export const ingest = Command.make(
             badLine: (line, reason) => Console.error(`line ${line}: ${reason} (skipped)`),
             tenantKnown: (id) => Effect.map(metadata.getTenant(id as TenantId), Option.isSome)
           },
-          { knownTenantsOnly, maxLineBytes },
+          { knownTenantsOnly, maxLineBytes, parse },
           c
         ).pipe(
           // Ctrl-C or SIGTERM: reading stops, what was accepted is stored, and the operator is told how far it got.

@@ -16,6 +16,7 @@ import * as Demo from "./Demo.js"
 import * as Help from "./Help.js"
 import { ingest, migrate, replayDeadLetters } from "./Operations.js"
 import { describeCause, exitCode } from "./Errors.js"
+import { serve } from "./Serve.js"
 import * as Stdin from "./Stdin.js"
 import { root } from "./Storage.js"
 
@@ -48,7 +49,7 @@ const plain = (console: Console.Console): Console.Console => ({
 })
 
 const name = "llmtrace-storage"
-const commands = [Demo.command, migrate, health, ingest, stats, query, purge, replayDeadLetters, tenants] as const
+const commands = [Demo.command, migrate, health, ingest, stats, query, purge, replayDeadLetters, tenants, serve] as const
 const app = root.pipe(
   Command.withDescription("Operate llmtrace-storage: run the demo, migrate, check health, ingest, query and purge traces, manage tenants."),
   Command.withSubcommands(commands)

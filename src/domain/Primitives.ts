@@ -88,10 +88,8 @@ export const isText = (u: unknown): u is string => typeof u === "string" && u.is
 /** What {@link NonEmptyText} accepts. */
 export const isNonEmptyText = (u: unknown): u is string => typeof u === "string" && u.length > 0 && u.isWellFormed()
 
-const uuidPattern = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/i
-
-/** What {@link Uuid} (and the branded ids) accept. */
-export const isUuid = (u: unknown): u is string => typeof u === "string" && uuidPattern.test(u)
+/** What {@link Uuid} and `TenantId` accept (trace and span ids accept more: `isTraceId`, `isSpanId` in Ids.ts). */
+export { isUuid } from "./Ids.js"
 
 /** What {@link Timestamp}'s type side accepts: a valid Date in the storable range. */
 export const isTimestamp = (u: unknown): u is Date => u instanceof Date && isStorableDate(u)

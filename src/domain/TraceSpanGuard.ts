@@ -1,3 +1,4 @@
+import { isSpanId, isTraceId, isUuid } from "./Ids.js"
 import { isStorableDate, utf8Length } from "./Primitives.js"
 import { MAX_ACTION_RESULT_BYTES, type TraceSpan } from "./Trace.js"
 
@@ -13,7 +14,7 @@ export const isTraceSpan = (u: unknown): u is TraceSpan => {
   if (!isPlain(u)) return false
   const s = u as Record<string, unknown>
   return (
-    isUuid(s.traceId) && isUuid(s.spanId) && (s.parentSpanId === undefined || isUuid(s.parentSpanId)) && isUuid(s.tenantId) &&
+    isTraceId(s.traceId) && isSpanId(s.spanId) && (s.parentSpanId === undefined || isSpanId(s.parentSpanId)) && isUuid(s.tenantId) &&
     isNonEmptyText(s.operationName) && isTimestamp(s.startTime) && (s.endTime === undefined || isTimestamp(s.endTime)) &&
     isNonEmptyText(s.provider) && isNonEmptyText(s.modelName) && isText(s.prompt) && optional(s.response, isText) &&
     optional(s.promptTokens, isNonNegativeInt) && optional(s.completionTokens, isNonNegativeInt) &&
@@ -40,9 +41,6 @@ const actionKeys = new Set([
 const severities = new Set<unknown>(["Info", "Low", "Medium", "High", "Critical"])
 const actionTypes = new Set<unknown>(["tool_call", "skill_invocation", "command_execution", "web_access", "file_access"])
 
-/** Schema.UUID's pattern. */
-const uuidPattern = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/i
-
 /** A plain object (what the schema and the key walk look into) without an own `__proto__` key. */
 const isPlain = (u: unknown): u is object => {
   if (typeof u !== "object" || u === null || Array.isArray(u)) return false
@@ -64,7 +62,6 @@ const onlyKnownObjects = (o: Record<string, unknown>, known: ReadonlySet<string>
 const optional = (v: unknown, check: (v: unknown) => boolean): boolean => v === undefined || check(v)
 const isText = (v: unknown): v is string => typeof v === "string" && v.isWellFormed()
 const isNonEmptyText = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.isWellFormed()
-const isUuid = (v: unknown): boolean => typeof v === "string" && v.length === 36 && uuidPattern.test(v)
 const isTimestamp = (v: unknown): boolean => v instanceof Date && isStorableDate(v)
 const isNonNegativeInt = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0
 const isNonNegativeFinite = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v >= 0

@@ -2,6 +2,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { randomBytes } from "node:crypto"
 import {
   MAX_TIMESTAMP_MS,
   MIN_TIMESTAMP_MS,
@@ -9,8 +10,10 @@ import {
   newTenantId,
   newTraceId,
   SpanFilters,
+  SpanId,
   type TenantId,
   TraceEvent,
+  TraceId,
   TraceQuery,
   TraceRepository,
   type TraceSpan,
@@ -112,6 +115,48 @@ export const traceRepositoryContract = <E>(
             const { tenantId, traceId } = ids()
             expect(Option.isNone(yield* repo.getTrace(tenantId, traceId))).toBe(true)
             expect(Option.isNone(yield* repo.getSpan(tenantId, newSpanId()))).toBe(true)
+          }), timeout)
+
+        it.effect("stores OpenTelemetry ids (32/16 hex) as given and finds them by those ids, beside UUIDs", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const tenantId = newTenantId()
+            const traceId = TraceId.make(randomBytes(16).toString("hex"))
+            const root = span(tenantId, traceId, { spanId: SpanId.make(randomBytes(8).toString("hex")), startTime: at(1) })
+            const child = span(tenantId, traceId, { spanId: SpanId.make(randomBytes(8).toString("hex")), parentSpanId: root.spanId, startTime: at(2) })
+            // A UUID span under an OpenTelemetry parent, and UUID data of the same tenant beside it.
+            const mixed = span(tenantId, traceId, { parentSpanId: child.spanId, startTime: at(3) })
+            const old = traceOf(tenantId, 0, 1)
+            yield* repo.storeSpans([root, child, mixed])
+            yield* repo.storeTrace(old)
+            expect(Option.getOrThrow(yield* repo.getSpan(tenantId, child.spanId))).toEqual(child)
+            expect(Option.getOrThrow(yield* repo.getSpan(tenantId, mixed.spanId)).parentSpanId).toBe(child.spanId)
+            expect(sortSpans(Option.getOrThrow(yield* repo.getTrace(tenantId, traceId)).spans)).toEqual(sortSpans([root, child, mixed]))
+            expect((yield* repo.querySpans(q(tenantId, { traceId }))).map((s) => s.spanId).sort()).toEqual([root, child, mixed].map((s) => s.spanId).sort())
+            expect(Option.getOrThrow(yield* repo.getTrace(tenantId, old.traceId))).toEqual(old)
+            expect(Option.isNone(yield* repo.getTrace(newTenantId(), traceId))).toBe(true)
+          }), timeout)
+
+        it.effect("refuses ids that are neither a UUID nor lowercase OpenTelemetry hex (uppercase, all zeros, wrong length)", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const { tenantId, traceId } = ids()
+            const bad = [
+              { traceId: "A".repeat(32), path: "traceId" },
+              { traceId: "0".repeat(32), path: "traceId" },
+              { traceId: "ab".repeat(8), path: "traceId" },
+              { spanId: "0".repeat(16), path: "spanId" },
+              { spanId: "ABCDEF0123456789", path: "spanId" },
+              { spanId: "ab".repeat(16), path: "spanId" },
+              { parentSpanId: "abc", path: "parentSpanId" }
+            ]
+            for (const { path, ...ids } of bad) {
+              const error = yield* Effect.flip(repo.storeSpan({ ...span(tenantId, traceId), ...ids } as TraceSpan))
+              expect(error._tag === "InvalidInput" && error.path).toEqual([path])
+            }
+            const get = yield* Effect.flip(repo.getTrace(tenantId, "0".repeat(32) as TraceId))
+            expect(get._tag).toBe("InvalidInput")
+            expect((yield* repo.getStats(tenantId)).totalSpans).toBe(0)
           }), timeout)
 
         it.effect("stores and returns a trace with no spans", () =>

@@ -44,7 +44,7 @@ describe("llmtrace-storage --help", () => {
   it("a command's usage starts with the program and its global flags, then the command path and its own flags and arguments", async () => {
     const [program, ingest, create, tenants] = await Promise.all([help([]), help(["ingest"]), help(["tenants", "create"]), help(["tenants"])])
     expect(usage(program!.stdout)).toBe(`$ llmtrace-storage ${globalFlags} <command>`)
-    expect(usage(ingest!.stdout)).toBe(`$ llmtrace-storage ${globalFlags} ingest [--allow-bad-lines] [--known-tenants-only] [--max-line-bytes integer] <FILE>`)
+    expect(usage(ingest!.stdout)).toBe(`$ llmtrace-storage ${globalFlags} ingest [--allow-bad-lines] [--known-tenants-only] [--max-line-bytes integer] [--format jsonl | otlp] [--tenant text] <FILE>`)
     expect(usage(create!.stdout)).toBe(`$ llmtrace-storage ${globalFlags} tenants create --name text [--plan text] [--token text] [--allow-duplicate-name]`)
     expect(usage(tenants!.stdout)).toBe(`$ llmtrace-storage ${globalFlags} tenants <command>`)
     expect(listed(tenants!.stdout)).toEqual(["create", "delete", "list"])

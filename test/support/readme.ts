@@ -11,3 +11,11 @@ export const readmeExample = (): string => {
   if (match === null) throw new Error("README.md has no <!-- testing-example --> block")
   return match[1]!
 }
+
+/** The code block under `<!-- otel-example -->` in the README ("Sending OpenTelemetry traces"). */
+export const readmeOtelExample = (): string => {
+  const readme = readFileSync(path.join(root, "README.md"), "utf8")
+  const match = /<!-- otel-example -->\n```ts\n([\s\S]*?)```/.exec(readme)
+  if (match === null) throw new Error("README.md has no <!-- otel-example --> block")
+  return match[1]!
+}
