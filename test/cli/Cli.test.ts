@@ -99,7 +99,9 @@ describe("llmtrace-storage", () => {
       LLMTRACE_CLICKHOUSE_URL: "http://127.0.0.1:1",
       LLMTRACE_CLICKHOUSE_PASSWORD: "Secr3t-Pa55",
       LLMTRACE_POSTGRES_URL: "postgres://llmtrace:Secr3t-Pa55@127.0.0.1:1/llmtrace",
-      LLMTRACE_REDIS_URL: "redis://:Secr3t-Pa55@127.0.0.1:1"
+      LLMTRACE_REDIS_URL: "redis://:Secr3t-Pa55@127.0.0.1:1",
+      // required by the production profile; nothing is written
+      LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-test-dead-letters")
     })
     expect(result.code).toBe(1)
     expect(result.stdout).toMatch(/traces\s+clickhouse\s+DOWN\s.*StorageUnavailable \[clickhouse\]/)
@@ -124,6 +126,6 @@ describe("llmtrace-storage", () => {
   it("a bad argument is one line and a non-zero exit code", async () => {
     const result = await cli(["query", "--tenant", "not-a-uuid"], { LLMTRACE_STORAGE_PROFILE: "memory" })
     expect(result.code).not.toBe(0)
-    expect(result.stderr.trim()).toBe('error: not a tenant id (a UUID): "not-a-uuid"')
+    expect(result.stderr.trim()).toBe('error: no tenant named "not-a-uuid" (give its name or its id: see `tenants list`)')
   }, 60_000)
 })
