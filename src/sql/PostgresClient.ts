@@ -136,7 +136,7 @@ interface Connection {
 /** A `pg` pool opened with one connection checked within `connectTimeout`, ended with the scope. */
 const openPool = ({ pooler, ssl, statementTimeout, url }: Connection, options: Options, connectTimeout: Duration.Duration) =>
   Effect.acquireRelease(
-    Effect.suspend(() => {
+    Effect.sync(() => {
       const pool = new pg.Pool({
         connectionString: Redacted.value(url),
         ...(ssl === undefined ? {} : { ssl }),
@@ -155,13 +155,17 @@ const openPool = ({ pooler, ssl, statementTimeout, url }: Connection, options: O
       }
       // The pool's one runner is made here, with this pooler's settings, before anyone asks for it.
       PgPrepared.runner(pool, settingsOf(pooler, statementTimeout))
-      return Effect.tryPromise(() => pool.query("SELECT 1")).pipe(
-        Effect.timeoutFail({ duration: connectTimeout, onTimeout: () => new Error(`no connection within ${Duration.format(connectTimeout)}`) }),
-        Effect.as(pool),
-        Effect.tapError(() => Effect.promise(() => pool.end().catch(() => undefined)))
-      )
+      return pool
     }),
     (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption("1 second"))
+  ).pipe(
+    // The first connection is awaited outside the (uninterruptible) acquire, so SIGTERM or any
+    // interrupt stops the wait at once; the scope then ends the pool.
+    Effect.tap((pool) =>
+      Effect.tryPromise(() => pool.query("SELECT 1")).pipe(
+        Effect.timeoutFail({ duration: connectTimeout, onTimeout: () => new Error(`no connection within ${Duration.format(connectTimeout)}`) })
+      )
+    )
   )
 
 /**
