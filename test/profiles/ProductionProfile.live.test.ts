@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
 import {
   AuditEvent,
@@ -116,7 +117,9 @@ describeLive(postgres.available ? redis : postgres, () =>
           Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([
             ["LLMTRACE_STORAGE_PROFILE", "production"],
             ["LLMTRACE_CLICKHOUSE_URL", "chdb::memory:"],
-            ["LLMTRACE_POSTGRES_URL", Redacted.value(database.url)]
+            ["LLMTRACE_POSTGRES_URL", Redacted.value(database.url)],
+            // required by the production profile's configuration; migrations write no dead letters
+            ["LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH", path.join(tmpdir(), "llmtrace-migrations-dead-letters")]
           ]))))
         )
       })
