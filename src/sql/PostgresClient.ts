@@ -148,6 +148,9 @@ const openPool = ({ pooler, ssl, statementTimeout, url }: Connection, options: O
       // An idle connection the server drops is replaced by the pool on next use; the error itself
       // reaches the caller of the statement that needed the connection.
       pool.on("error", () => {})
+      // A checked-out connection that dies emits "error" as well as failing its statement; the pool
+      // listens only while a connection is idle, so without this the process would crash.
+      pool.on("connect", (client) => void client.on("error", () => {}))
       // A session-mode pooler refuses the startup parameter: the session's first statement sets it.
       // Queued on the new connection before any other, so no statement runs unbounded.
       if (pooler === "session") {
