@@ -10,14 +10,15 @@ import * as Option from "effect/Option"
 import { randomBytes, randomUUID } from "node:crypto"
 import { gzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { MetadataRepository, newTenantId, NewTenant, type SpanId, StorageProfile, type TenantId, type TraceId, TraceQuery, TraceRepository, TraceWriter, truncateUtf8 } from "../../src/index.js"
+import { MetadataRepository, newTenantId, NewTenant, type SpanId, StorageProfile, type TenantId, type TraceId, TraceRepository, TraceWriter } from "../../src/index.js"
 import * as OtlpReceiver from "../../src/otlp/OtlpReceiver.js"
-import { hostileInputs, loneSurrogates } from "../support/hostile.js"
+import { hostileCorpusThroughReceiver } from "../support/otlpHostile.js"
 import { freePort } from "../support/ports.js"
 
 /**
  * The receiver in process on the memory profile, fed by the OpenTelemetry JS SDK's own exporters (JSON and protobuf),
- * by hand-made bodies for the refusals, and by the hostile corpus.
+ * by hand-made bodies for the refusals, and by the hostile corpus (test/support/otlpHostile.ts; on lite in
+ * OtlpReceiverLite.test.ts).
  */
 const token = `otlp-${randomUUID()}`
 const tenantId = newTenantId()
@@ -150,40 +151,10 @@ describe("OTLP receiver: answers", () => {
   })
 })
 
-/** A short tag value: the first 1000 bytes, whole characters only. */
-const cut = (s: string) => truncateUtf8(s, 1000)
-
 describe("OTLP receiver: the hostile corpus", () => {
-  it("stores every hostile string byte-exact (prompt, response, model, a tag) or refuses the request with 400", async () => {
-    const inputs = hostileInputs({ big: 1 })
-    const batch = 50
-    for (let i = 0; i < inputs.length; i += batch) {
-      const strings = inputs.slice(i, i + batch)
-      const traceId = randomBytes(16).toString("hex")
-      const spans = strings.map((s, j) => rawSpan({
-        traceId,
-        spanId: (j + 1).toString(16).padStart(16, "0"),
-        attributes: [
-          { key: "gen_ai.input.messages", value: { stringValue: s } },
-          { key: "gen_ai.output.messages", value: { stringValue: s } },
-          { key: "gen_ai.request.model", value: { stringValue: `m${s}` } },
-          { key: "h", value: { stringValue: cut(s) } }
-        ]
-      }))
-      const res = await post(otlpBody(spans))
-      expect([res.status, res.status === 200 ? "" : await res.text()]).toEqual([200, ""])
-      const stored = await spansOf(traceId)
-      expect(stored.length).toBe(strings.length)
-      for (const span of stored) {
-        const s = strings[Number.parseInt(span.spanId, 16) - 1]!
-        expect([span.prompt === s, span.response === s, span.modelName === `m${s}`, span.tags.h === cut(s)]).toEqual([true, true, true, true])
-      }
-    }
-    for (const s of loneSurrogates) {
-      const res = await post(otlpBody([rawSpan({ attributes: [{ key: "gen_ai.input.messages", value: { stringValue: s } }] })]))
-      expect(res.status).toBe(400)
-    }
-    const stats = await repo((r) => r.querySpans(TraceQuery.make({ tenantId, limit: 1 })))
-    expect(stats.length).toBe(1)
+  it("memory: stores every hostile string byte-exact (prompt, response, model, a tag) or refuses the request with 400", async () => {
+    const outcome = await hostileCorpusThroughReceiver(StorageProfile.layer({ profile: "memory" }))
+    expect(outcome.problems).toEqual([])
+    expect(outcome.stored).toBe(outcome.sent)
   })
 })
