@@ -21,6 +21,7 @@ import * as SpanVersion from "../domain/SpanVersion.js"
 import * as ConfigFields from "../ConfigFields.js"
 import { InvalidInput, type StorageError, validate } from "../StorageError.js"
 import { TraceSink, type TraceSinkShape } from "../TraceSink.js"
+import * as CheckedSpans from "./CheckedSpans.js"
 import * as DeadLetters from "./DeadLetters.js"
 import * as Lines from "./Lines.js"
 import { type Batch, type Entry, entryBytes, PendingTrace, WriterState } from "./WriterState.js"
@@ -80,6 +81,7 @@ export interface TraceWriterShape {
   /**
    * Buffers spans in order; waits while the buffer is full. Every span is validated
    * before any is accepted: `InvalidInput` (its path starts with the span's index) means none was.
+   * (A batch the library's CheckedSpans made, by the same rules, is not validated twice.)
    * `WriterClosed` says how many were accepted, in order, before the writer began to close.
    */
   readonly writeAll: (spans: Iterable<TraceSpan>) => Effect.Effect<void, InvalidInput | WriterClosed>
@@ -412,7 +414,8 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
     const validating = options.validate ?? true
     const checkOne = validate(TraceSpan, "storage", "TraceWriter.write")
     const checkAll = (list: ReadonlyArray<TraceSpan>): Effect.Effect<void, InvalidInput> => {
-      if (!validating) return Effect.void
+      // A batch CheckedSpans made was checked by the same rules where it was built (the OTLP receiver's).
+      if (!validating || CheckedSpans.isChecked(list)) return Effect.void
       for (let i = 0; i < list.length; i++) {
         if (isTraceSpan(list[i])) continue
         // The guard may refuse what the schema accepts: only the schema's verdict counts.

@@ -1,36 +1,26 @@
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
 import type { TenantId } from "../domain/Ids.js"
 import * as OtelMapping from "../domain/OtelMapping.js"
 import type * as Otlp from "../domain/OtlpModel.js"
-import { TraceSpan } from "../domain/Trace.js"
-import { isTraceSpan } from "../domain/TraceSpanGuard.js"
+import type { TraceSpan } from "../domain/Trace.js"
+import * as CheckedSpans from "../ingest/CheckedSpans.js"
 
-const validateSpan = Schema.validateEither(TraceSpan, { errors: "first" })
-
-const reason = (error: ParseResult.ParseError): string => {
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-  return issue === undefined ? "invalid" : `${issue.path.join(".")}: ${issue.message}`
-}
-
-/** The request's spans as TraceSpans of the tenant, and the refused ones described. */
-export const toTraceSpans = (tenantId: TenantId, request: Otlp.ExportRequest) => {
-  const spans: Array<TraceSpan> = []
-  const refused: Array<string> = []
+/**
+ * The request's spans as TraceSpans of the tenant, and the refused ones described. The spans are checked here, once
+ * (CheckedSpans): the TraceWriter takes the returned array without checking it again.
+ */
+export const toTraceSpans = (tenantId: TenantId, request: Otlp.ExportRequest): { readonly spans: ReadonlyArray<TraceSpan>; readonly refused: Array<string> } => {
+  const candidates: Array<TraceSpan> = []
+  const ids: Array<string> = []
   for (const resource of request.resourceSpans) {
     const serviceName = OtelMapping.serviceNameOf(resource.resource.attributes)
     for (const scope of resource.scopeSpans) {
+      const context = { serviceName, scopeName: scope.scope.name }
       for (const otlp of scope.spans) {
-        const span = OtelMapping.toTraceSpan(tenantId, { serviceName, scopeName: scope.scope.name }, otlp)
-        if (isTraceSpan(span)) spans.push(span)
-        else {
-          const checked = validateSpan(span)
-          if (checked._tag === "Right") spans.push(checked.right)
-          else refused.push(`span ${JSON.stringify(otlp.spanId)}: ${reason(checked.left)}`)
-        }
+        candidates.push(OtelMapping.toTraceSpan(tenantId, context, otlp))
+        ids.push(otlp.spanId)
       }
     }
   }
-  return { spans, refused }
+  const { refused, spans } = CheckedSpans.check(candidates)
+  return { spans, refused: refused.map((r) => `span ${JSON.stringify(ids[r.index])}: ${r.reason}`) }
 }
-
