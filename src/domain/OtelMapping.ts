@@ -73,13 +73,18 @@ const text = (convention: Source<string>["convention"], key: string): Source<str
   }
 })
 
+const maxSafe = BigInt(Number.MAX_SAFE_INTEGER)
+const digits = /^\d{1,20}$/
+
 /** A non-negative integer attribute that fits a safe integer; a larger one stays a tag, exact. */
 const count = (convention: Source<number>["convention"], key: string): Source<number> => ({
   convention,
   read: (v) => {
     const value = v.attributes.get(key)
-    const n = typeof value === "bigint" ? value : typeof value === "number" && Number.isInteger(value) ? BigInt(value) : typeof value === "string" && /^\d{1,20}$/.test(value) ? BigInt(value) : undefined
-    return n !== undefined && n >= 0n && n <= BigInt(Number.MAX_SAFE_INTEGER) ? { value: Number(n), keys: [key] } : undefined
+    // A number needs no bigint (-0 is 0).
+    if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? { value: value + 0, keys: [key] } : undefined
+    const n = typeof value === "bigint" ? value : typeof value === "string" && digits.test(value) ? BigInt(value) : undefined
+    return n !== undefined && n >= 0n && n <= maxSafe ? { value: Number(n), keys: [key] } : undefined
   }
 })
 
@@ -270,23 +275,30 @@ const eventId = (spanId: string, index: number): string => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
 
-/** A bounded string map: keys and values capped by {@link limits}; returns what it cut and dropped. */
-const boundedMap = (entries: Iterable<readonly [string, string]>, maxEntries: number) => {
-  const map: Record<string, string> = {}
-  let size = 0
-  let dropped = 0
-  let truncated = 0
-  for (const [key, value] of entries) {
-    if (key === "__proto__" || utf8Length(key) > limits.maxKeyBytes || (size >= maxEntries && !Object.hasOwn(map, key))) {
-      dropped++
-      continue
+/** A bounded string map: keys and values capped by {@link limits}; counts what it cut and dropped. */
+class BoundedMap {
+  readonly map: Record<string, string> = {}
+  private size = 0
+  dropped = 0
+  truncated = 0
+  constructor(private readonly maxEntries: number) {}
+
+  add(key: string, value: string): void {
+    // A key of at most a third of the bound in UTF-16 units fits it in UTF-8 whatever it holds: no need to count.
+    if (key === "__proto__" || (key.length * 3 > limits.maxKeyBytes && utf8Length(key) > limits.maxKeyBytes)) {
+      this.dropped++
+      return
     }
-    if (!Object.hasOwn(map, key)) size++
+    const known = Object.hasOwn(this.map, key)
+    if (!known && this.size >= this.maxEntries) {
+      this.dropped++
+      return
+    }
+    if (!known) this.size++
     const cut = value.length > limits.maxValueBytes / 3 ? truncateUtf8(value, limits.maxValueBytes) : value
-    if (cut.length !== value.length) truncated++
-    map[key] = cut
+    if (cut.length !== value.length) this.truncated++
+    this.map[key] = cut
   }
-  return { map, dropped, truncated }
 }
 
 export interface Resource {
@@ -331,18 +343,23 @@ export const toTraceSpan = (tenantId: TenantId, resource: Resource, span: Span):
   const errorMessage = take(table.errorMessage)
   const estimatedCostUsd = take(table.estimatedCostUsd)
 
-  const reserved: Array<readonly [string, string]> = []
-  if (resource.serviceName !== undefined) reserved.push([reservedTags.serviceName, resource.serviceName])
-  if (resource.scopeName !== undefined && resource.scopeName.length > 0) reserved.push([reservedTags.scope, resource.scopeName])
-  if (span.name.length > 0) reserved.push([reservedTags.spanName, span.name])
-  if (span.status.code === 1 || span.status.code === 2) reserved.push([reservedTags.status, span.status.code === 1 ? "OK" : "ERROR"])
-  const rest = span.attributes.filter((a) => !consumedKeys.has(a.key) && !a.key.startsWith("otel.")).map((a) => [a.key, toText(a.value)] as const)
   // Room is kept for the counters, so they are never the ones dropped.
-  const tags = boundedMap([...reserved, ...rest], limits.maxTags - 3)
+  const tags = new BoundedMap(limits.maxTags - 3)
+  if (resource.serviceName !== undefined) tags.add(reservedTags.serviceName, resource.serviceName)
+  if (resource.scopeName !== undefined && resource.scopeName.length > 0) tags.add(reservedTags.scope, resource.scopeName)
+  if (span.name.length > 0) tags.add(reservedTags.spanName, span.name)
+  if (span.status.code === 1 || span.status.code === 2) tags.add(reservedTags.status, span.status.code === 1 ? "OK" : "ERROR")
+  for (const a of span.attributes) {
+    if (!consumedKeys.has(a.key) && !a.key.startsWith("otel.")) tags.add(a.key, toText(a.value))
+  }
 
-  const kept = span.events.flatMap((e, i) => (consumedEvents.has(i) ? [] : [[e, i] as const]))
-  const events: Array<SpanEvent> = kept.slice(0, limits.maxEvents).map(([e, i]) => toSpanEvent(span.spanId, e, i, tags))
-  const droppedEvents = kept.length - events.length
+  const events: Array<SpanEvent> = []
+  let droppedEvents = 0
+  for (let i = 0; i < span.events.length; i++) {
+    if (consumedEvents.has(i)) continue
+    if (events.length < limits.maxEvents) events.push(toSpanEvent(span.spanId, span.events[i]!, i, tags))
+    else droppedEvents++
+  }
 
   const dropped = tags.dropped + span.droppedAttributesCount
   if (dropped > 0) tags.map[reservedTags.dropped] = String(dropped)
@@ -381,7 +398,8 @@ export const toTraceSpan = (tenantId: TenantId, resource: Resource, span: Span):
 }
 
 const toSpanEvent = (spanId: string, e: Event, index: number, tags: { truncated: number; dropped: number }): SpanEvent => {
-  const data = boundedMap(e.attributes.map((a) => [a.key, toText(a.value)] as const), limits.maxEventData)
+  const data = new BoundedMap(limits.maxEventData)
+  for (const a of e.attributes) data.add(a.key, toText(a.value))
   tags.truncated += data.truncated
   tags.dropped += data.dropped
   const message = e.name === "exception" ? e.attributes.find((a) => a.key === "exception.message") : undefined

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer"
 import type * as Otlp from "../domain/OtlpModel.js"
 import { OtlpDecodeError } from "./OtlpDecodeError.js"
 
@@ -9,11 +10,10 @@ import { OtlpDecodeError } from "./OtlpDecodeError.js"
  */
 
 const maxDepth = 32
-const utf8 = new TextDecoder("utf-8")
 
 class Reader {
   pos: number
-  constructor(readonly buf: Uint8Array, start: number, readonly end: number) {
+  constructor(readonly buf: Buffer, start: number, readonly end: number) {
     this.pos = start
   }
 
@@ -53,14 +53,14 @@ class Reader {
 
   fixed64(): bigint {
     if (this.pos + 8 > this.end) this.fail("truncated fixed64")
-    const v = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.pos, 8).readBigUInt64LE(0)
+    const v = this.buf.readBigUInt64LE(this.pos)
     this.pos += 8
     return v
   }
 
   double(): number {
     if (this.pos + 8 > this.end) this.fail("truncated double")
-    const v = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.pos, 8).readDoubleLE(0)
+    const v = this.buf.readDoubleLE(this.pos)
     this.pos += 8
     return v
   }
@@ -74,13 +74,39 @@ class Reader {
     return r
   }
 
-  bytes(): Uint8Array {
-    const r = this.sub()
-    return this.buf.subarray(r.pos, r.end)
+  /** A length-delimited field's bounds, the reader moved past it. */
+  private span(): { readonly start: number; readonly end: number } {
+    const length = this.varint32()
+    if (this.pos + length > this.end) this.fail("length past the end of the message")
+    const start = this.pos
+    this.pos += length
+    return { start, end: this.pos }
   }
 
+  bytes(): Uint8Array {
+    const { end, start } = this.span()
+    return this.buf.subarray(start, end)
+  }
+
+  /** Lowercase hex of a bytes field (an id). */
+  hex(): string {
+    const { end, start } = this.span()
+    return this.buf.toString("hex", start, end)
+  }
+
+  /**
+   * A string field, which protobuf requires to be UTF-8: one that is not is refused, never stored with U+FFFD in place
+   * of its bytes (the decoder writes U+FFFD for them, so only a string holding one is looked at again). A leading
+   * U+FEFF is kept: it is part of the string.
+   */
   string(): string {
-    return utf8.decode(this.bytes())
+    const { end, start } = this.span()
+    const s = this.buf.toString("utf8", start, end)
+    if (s.includes("\uFFFD") && !isUtf8(this.buf.subarray(start, end))) {
+      this.pos = start
+      this.fail("string is not UTF-8")
+    }
+    return s
   }
 
   skip(wireType: number): void {
@@ -119,8 +145,6 @@ class Reader {
 const expect = (r: Reader, wireType: number, want: number, name: string): void => {
   if (wireType !== want) r.fail(`${name} has wire type ${wireType}, expected ${want}`)
 }
-
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")
 
 const anyValue = (r: Reader, depth: number): Otlp.AnyValue => {
   if (depth > maxDepth) r.fail(`values nested deeper than ${maxDepth}`)
@@ -171,7 +195,8 @@ const anyValue = (r: Reader, depth: number): Otlp.AnyValue => {
       }
       case 7:
         expect(r, w, 2, "bytes_value")
-        value = r.bytes().slice()
+        // A copy (a Buffer view would keep the whole request alive).
+        value = new Uint8Array(r.bytes())
         return true
       default:
         return false
@@ -264,15 +289,15 @@ const span = (r: Reader): Otlp.Span => {
     switch (n) {
       case 1:
         expect(r, w, 2, "trace_id")
-        s.traceId = hex(r.bytes())
+        s.traceId = r.hex()
         return true
       case 2:
         expect(r, w, 2, "span_id")
-        s.spanId = hex(r.bytes())
+        s.spanId = r.hex()
         return true
       case 4:
         expect(r, w, 2, "parent_span_id")
-        s.parentSpanId = hex(r.bytes())
+        s.parentSpanId = r.hex()
         return true
       case 5:
         expect(r, w, 2, "name")
@@ -360,7 +385,7 @@ const resourceSpans = (r: Reader): Otlp.ResourceSpans => {
 
 /** Decodes an ExportTraceServiceRequest; throws {@link OtlpDecodeError} on malformed input. */
 export const decodeUnsafe = (bytes: Uint8Array): Otlp.ExportRequest => {
-  const r = new Reader(bytes, 0, bytes.byteLength)
+  const r = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength)
   const resources: Array<Otlp.ResourceSpans> = []
   r.fields((n, w) => {
     if (n !== 1) return false
