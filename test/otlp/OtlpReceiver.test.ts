@@ -146,15 +146,31 @@ describe("OTLP receiver: answers", () => {
 
   it("refuses a body over the limit (413) and an unknown content type (415)", async () => {
     expect((await post("x".repeat(5 * 1024 * 1024))).status).toBe(413)
+    // Sent in chunks without a Content-Length: never accepted; reading stops once the chunks pass the limit and the
+    // connection is closed (before the 413 can be answered, as @effect/platform's own body reading did too).
+    const chunk = new Uint8Array(256 * 1024).fill(32)
+    let sent = 0
+    const chunked = new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        if (sent++ < 20) controller.enqueue(chunk)
+        else controller.close()
+      }
+    })
+    const unsized = await fetch(url(), { method: "POST", body: chunked, duplex: "half", headers: { "content-type": "application/json", authorization: `Bearer ${token}` } } as RequestInit)
+      .then((res) => res.status, (error: TypeError) => String((error.cause as Error | undefined)?.message ?? error))
+    expect([413, "read ECONNRESET"]).toContain(unsized)
+    expect((await post(otlpBody([rawSpan()]))).status).toBe(200)
     expect((await post(gzipSync(Buffer.alloc(5 * 1024 * 1024, 32)), { "content-encoding": "gzip" })).status).toBe(413)
     expect((await post("{}", { "content-type": "text/plain" })).status).toBe(415)
   })
 })
 
 describe("OTLP receiver: the hostile corpus", () => {
-  it("memory: stores every hostile string byte-exact (prompt, response, model, a tag) or refuses the request with 400", async () => {
-    const outcome = await hostileCorpusThroughReceiver(StorageProfile.layer({ profile: "memory" }))
-    expect(outcome.problems).toEqual([])
-    expect(outcome.stored).toBe(outcome.sent)
-  })
+  for (const format of ["json", "protobuf"] as const) {
+    it(`memory, ${format}: stores every hostile string byte-exact (prompt, response, model, a tag) or refuses the request with 400`, async () => {
+      const outcome = await hostileCorpusThroughReceiver(StorageProfile.layer({ profile: "memory" }), format)
+      expect(outcome.problems).toEqual([])
+      expect(outcome.stored).toBe(outcome.sent)
+    })
+  }
 })
