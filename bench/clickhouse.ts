@@ -32,7 +32,7 @@ import {
   TraceSpan,
   TraceWriter
 } from "../src/index.js"
-import { columns, toRow } from "../src/clickhouse/SpanRows.js"
+import { columns, insertFormat } from "../src/clickhouse/SpanRows.js"
 import * as SpanVersion from "../src/domain/SpanVersion.js"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type * as FileSystem from "@effect/platform/FileSystem"
@@ -192,7 +192,7 @@ export interface ClickHouseResults {
 }
 
 const GROUP = "ClickHouse (embedded chDB)"
-const toRawRow = (s: TraceSpan) => toRow(s, SpanVersion.next())
+const rawFormat = (n: number) => insertFormat(SpanVersion.nextRange(n))
 const WRITER_DB = "bench_writer"
 const RAW_DB = "bench_raw"
 
@@ -219,7 +219,7 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
      */
     const rawInsert = (spans: ReadonlyArray<TraceSpan>, batch: number) =>
       run(Effect.forEach(Array.from({ length: Math.ceil(spans.length / batch) }, (_, k) => k * batch),
-        (from) => Effect.suspend(() => ch.insertAs("bench.raw", `${RAW_DB}.spans`, spans.slice(from, from + batch), toRawRow)),
+        (from) => Effect.suspend(() => ch.insertRows("bench.raw", `${RAW_DB}.spans`, spans.slice(from, from + batch), rawFormat(batch))),
         { discard: true }))
     /** A TraceWriter in its own scope: writes `spans` (or chunks from `chunks`) and closes (which flushes). */
     const writerRun = (writeAll: (w: TraceWriter.TraceWriterShape) => Effect.Effect<void, unknown>, options: TraceWriter.Options) =>
@@ -322,7 +322,7 @@ export const runClickHouse = async (o: ClickHouseOptions): Promise<ClickHouseRes
       const { peakRss, peakJs, value: ms } = await withPeakRss(async () => {
         const start = performance.now()
         while (rawSource.produced < o.memorySpans) {
-          await run(ch.insertAs("bench.raw", `${RAW_DB}.spans`, rawSource.next(Math.min(memBatch, o.memorySpans - rawSource.produced)), toRawRow))
+          await run(ch.insertRows("bench.raw", `${RAW_DB}.spans`, rawSource.next(Math.min(memBatch, o.memorySpans - rawSource.produced)), rawFormat(memBatch)))
         }
         return performance.now() - start
       })

@@ -1,6 +1,7 @@
 import type { SpanId, TenantId, TraceId } from "../domain/Ids.js"
 import { isStorableDate } from "../domain/Primitives.js"
 import type { AgentAction, SecurityFinding, SpanEvent, TraceSpan } from "../domain/Trace.js"
+import type { RowFormat } from "./JsonLines.js"
 
 /** A span as stored: snake_case columns, NULL for an absent optional, nested lists as JSON text. */
 export interface SpanRow {
@@ -96,6 +97,43 @@ export const toRow = (s: TraceSpan, version: number): SpanInsertRow => {
     version
   }
 }
+
+/**
+ * The rows of `spans` as inserted: the same values as {@link toRow}, written one by one into the
+ * body (see `JsonLines`), `version` last; `size_bytes` is left to its DEFAULT.
+ */
+export const insertFormat = (versions: ReadonlyArray<number>): RowFormat<TraceSpan> => ({
+  columns: insertColumns,
+  write: (s, i, row) => {
+    row.string(s.tenantId)
+    row.string(s.traceId)
+    row.string(s.spanId)
+    row.nullableString(s.parentSpanId)
+    row.string(s.operationName)
+    row.string(toDateTime64(s.startTime))
+    row.nullableString(s.endTime === undefined ? null : toDateTime64(s.endTime))
+    row.string(s.provider)
+    row.string(s.modelName)
+    row.string(s.prompt)
+    row.nullableString(s.response)
+    row.number(s.promptTokens)
+    row.number(s.completionTokens)
+    row.number(s.totalTokens)
+    row.number(s.timeToFirstTokenMs)
+    row.number(s.durationMs)
+    row.number(s.statusCode)
+    row.nullableString(s.errorMessage)
+    row.number(s.estimatedCostUsd)
+    row.number(s.securityScore)
+    row.string(JSON.stringify(s.securityFindings))
+    row.stringMap(s.tags)
+    row.string(JSON.stringify(s.events))
+    row.string(JSON.stringify(s.agentActions))
+    row.number(versions[i]!)
+  }
+})
+
+const insertColumns = [...columns.split(", "), "version"]
 
 type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 
