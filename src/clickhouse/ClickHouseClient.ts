@@ -154,11 +154,35 @@ const holderOf = (status: string): number | undefined => {
   }
 }
 
+/**
+ * What this module uses of chDB, declared here: chDB is an optional dependency, and a checkout
+ * installed with `--omit=optional` must still build (`npm ci` runs the build).
+ */
+interface ChdbConnection {
+  readonly close: () => Promise<void>
+  readonly chdb: {
+    readonly rawInsert: (insert: {
+      readonly table: string
+      readonly values: Buffer
+      readonly format: string
+      readonly settings: Record<string, number>
+      readonly columns?: Array<string>
+    }) => Promise<unknown>
+  }
+}
+interface ChdbModules {
+  readonly connection: { readonly createChdbConnection: (options: { readonly path: string }) => ChdbConnection }
+  readonly root: { readonly drainPending: () => Promise<void> }
+}
+/** The specifiers in variables, so TypeScript does not resolve them (and needs no chdb to build). */
+const chdbSpecifiers = { connection: "chdb/connection", root: "chdb" } as const
+const importChdb = <K extends keyof ChdbModules>(k: K): Promise<ChdbModules[K]> => import(chdbSpecifiers[k]) as Promise<ChdbModules[K]>
+
 /** Loads chDB only when asked for: it is an optional dependency of about 540 MB. */
 const openChdb = (path: string) =>
   Effect.tryPromise({
-    try: async () => {
-      const { createChdbConnection } = await import("chdb/connection")
+    try: async (): Promise<ChdbConnection> => {
+      const { createChdbConnection } = await importChdb("connection")
       if (path !== ":memory:") await usableDirectory(path)
       return createChdbConnection({ path })
     },
@@ -172,10 +196,8 @@ const openChdb = (path: string) =>
       )
   })
 
-type ChdbConnection = Effect.Effect.Success<ReturnType<typeof openChdb>>
-
 /** Waits until no native chDB call is running any more (a timed-out call keeps running in the engine). */
-const drainChdb = Effect.promise(async () => (await import("chdb")).drainPending())
+const drainChdb = Effect.promise(async () => (await importChdb("root")).drainPending())
 
 /**
  * Releases the embedded engine: waits (bounded) for the calls still running in it, closes the
