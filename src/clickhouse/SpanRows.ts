@@ -99,38 +99,37 @@ export const toRow = (s: TraceSpan, version: number): SpanInsertRow => {
 }
 
 /**
- * The rows of `spans` as inserted: the same values as {@link toRow}, written one by one into the
- * body (see `JsonLines`), `version` last; `size_bytes` is left to its DEFAULT.
+ * The rows of `spans` as inserted: the same values as {@link toRow}, in column order (see `JsonLines`), `version` last; `size_bytes` is left to its DEFAULT.
  */
 export const insertFormat = (versions: ReadonlyArray<number>): RowFormat<TraceSpan> => ({
   columns: insertColumns,
-  write: (s, i, row) => {
-    row.string(s.tenantId)
-    row.string(s.traceId)
-    row.string(s.spanId)
-    row.nullableString(s.parentSpanId)
-    row.string(s.operationName)
-    row.string(toDateTime64(s.startTime))
-    row.nullableString(s.endTime === undefined ? null : toDateTime64(s.endTime))
-    row.string(s.provider)
-    row.string(s.modelName)
-    row.string(s.prompt)
-    row.nullableString(s.response)
-    row.number(s.promptTokens)
-    row.number(s.completionTokens)
-    row.number(s.totalTokens)
-    row.number(s.timeToFirstTokenMs)
-    row.number(s.durationMs)
-    row.number(s.statusCode)
-    row.nullableString(s.errorMessage)
-    row.number(s.estimatedCostUsd)
-    row.number(s.securityScore)
-    row.string(JSON.stringify(s.securityFindings))
-    row.stringMap(s.tags)
-    row.string(JSON.stringify(s.events))
-    row.string(JSON.stringify(s.agentActions))
-    row.number(versions[i]!)
-  }
+  values: (s, i) => [
+    s.tenantId,
+    s.traceId,
+    s.spanId,
+    s.parentSpanId ?? null,
+    s.operationName,
+    toDateTime64(s.startTime),
+    s.endTime === undefined ? null : toDateTime64(s.endTime),
+    s.provider,
+    s.modelName,
+    s.prompt,
+    s.response ?? null,
+    s.promptTokens ?? null,
+    s.completionTokens ?? null,
+    s.totalTokens ?? null,
+    s.timeToFirstTokenMs ?? null,
+    s.durationMs ?? null,
+    s.statusCode ?? null,
+    s.errorMessage ?? null,
+    s.estimatedCostUsd ?? null,
+    s.securityScore ?? null,
+    JSON.stringify(s.securityFindings),
+    s.tags,
+    JSON.stringify(s.events),
+    JSON.stringify(s.agentActions),
+    versions[i]!
+  ]
 })
 
 const insertColumns = [...columns.split(", "), "version"]

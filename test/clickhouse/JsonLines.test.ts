@@ -78,12 +78,7 @@ describe("JsonLines", () => {
     interface Item { readonly text: string; readonly maybe?: string; readonly n?: number; readonly tags: Record<string, string> }
     const format: JsonLines.RowFormat<Item> = {
       columns: ["text", "maybe", "n", "tags"],
-      write: (item, _, row) => {
-        row.string(item.text)
-        row.nullableString(item.maybe)
-        row.number(item.n)
-        row.stringMap(item.tags)
-      }
+      values: (item) => [item.text, item.maybe ?? null, item.n ?? null, item.tags]
     }
     // What a compact row must be: the values as JSON, in column order.
     const compact = (items: ReadonlyArray<Item>) => items.map((i) => `${JSON.stringify([i.text, i.maybe ?? null, i.n ?? null, i.tags])}\n`).join("")
