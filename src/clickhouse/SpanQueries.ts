@@ -43,6 +43,13 @@ export const timeRange = (column: string, q: TraceQuery, bind: SpanFilters.Bind)
 const wide = "prompt, response, error_message, security_findings, events, agent_actions"
 
 /**
+ * The key of a span within `tenant` (a condition; `1` for every tenant): within one tenant the
+ * span id alone. Grouping by the tenant's id too, constant there, costs the engine a serialized
+ * two-string key per row: about half of getStats' time on 100k spans of one tenant (bench/clickhouse.ts).
+ */
+export const spanKey = (tenant: string): string => (tenant === "1" ? "tenant_id, span_id" : "span_id")
+
+/**
  * A table expression: the current copy of each span in scope, the newest version of its
  * (tenant_id, span_id), with every column but the wide texts (so a filter over any other column
  * applies to it). `tenant` scopes the lookup (`1` for every tenant); `candidates`, a condition the
@@ -54,7 +61,7 @@ const wide = "prompt, response, error_message, security_findings, events, agent_
 export const currentSpans = (spans: string, tenant: string, candidates: string): string =>
   `(SELECT * EXCEPT (${wide}) FROM ${spans} WHERE ${tenant}${
     candidates === "1" ? "" : ` AND span_id IN (SELECT span_id FROM ${spans} WHERE ${tenant} AND ${candidates})`
-  } ORDER BY version DESC LIMIT 1 BY tenant_id, span_id)`
+  } ORDER BY version DESC LIMIT 1 BY ${spanKey(tenant)})`
 
 /**
  * The wide rows of the current copies of the spans in scope that meet `where` (a condition as for

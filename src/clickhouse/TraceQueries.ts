@@ -6,7 +6,7 @@ import * as SpanFilters from "../domain/SpanFilters.js"
 import type { TraceEvent } from "../domain/Trace.js"
 import type { StorageError } from "../StorageError.js"
 import type { ClickHouseClientShape, Params } from "./ClickHouseClient.js"
-import { and, binder, currentSpans, insertSpans, spansOfTrace, spansOfTraces, spansTable, timeRange } from "./SpanQueries.js"
+import { and, binder, currentSpans, insertSpans, spanKey, spansOfTrace, spansOfTraces, spansTable, timeRange } from "./SpanQueries.js"
 import { fromDateTime64, toDateTime64 } from "./SpanRows.js"
 
 /**
@@ -21,20 +21,27 @@ import { fromDateTime64, toDateTime64 } from "./SpanRows.js"
 const tracesTable = (ch: ClickHouseClientShape) => `${ch.database}.traces`
 
 /**
- * `(tenant_id, trace_id, created, spans, bytes)` of every trace in scope, from one pass over the
- * current spans: `tenant` over both tables (`1` for all tenants), `traces` a condition over
- * trace_id that narrows the lookup. `spans` and `bytes` count its current spans and their size.
+ * `(trace_id, created, spans, bytes)` of every trace in scope, from one pass over the current
+ * spans: `tenant` over both tables (`1` for all tenants, and then `tenant_id` leads the key), `traces`
+ * a condition over trace_id that narrows the lookup. `spans` and `bytes` count its current spans
+ * and their size. Within one tenant the trace id alone is the key (see {@link spanKey}).
  */
 const traceCreated = (ch: ClickHouseClientShape, tenant: string, traces = "1") => {
   const spans = spansTable(ch)
-  return `SELECT tenant_id, trace_id, if(countIf(explicit = 1) > 0, minIf(t, explicit = 1), min(t)) AS created,
+  const key = tenant === "1" ? "tenant_id, trace_id" : "trace_id"
+  const spanColumns = `${key}, start_time AS t, toUInt8(0) AS explicit, toUInt64(1) AS n, size_bytes AS b`
+  // Every span in scope: its current copy is picked in the same SELECT (one level less to plan,
+  // which is most of a small tenant's time); a narrowed scope filters the current copies after.
+  const current = traces === "1"
+    ? `SELECT ${spanColumns} FROM ${spans} WHERE ${tenant} ORDER BY version DESC LIMIT 1 BY ${spanKey(tenant)}`
+    : `SELECT ${spanColumns} FROM ${currentSpans(spans, tenant, traces)} WHERE ${traces}`
+  return `SELECT ${key}, if(countIf(explicit = 1) > 0, minIf(t, explicit = 1), min(t)) AS created,
       sum(n) AS spans, sum(b) AS bytes FROM (
-      SELECT tenant_id, trace_id, assumeNotNull(created_at) AS t, toUInt8(1) AS explicit, toUInt64(0) AS n, toUInt64(0) AS b
+      SELECT ${key}, assumeNotNull(created_at) AS t, toUInt8(1) AS explicit, toUInt64(0) AS n, toUInt64(0) AS b
       FROM ${tracesTable(ch)} WHERE ${tenant} AND ${traces} AND created_at IS NOT NULL
       UNION ALL
-      SELECT tenant_id, trace_id, start_time AS t, toUInt8(0) AS explicit, toUInt64(1) AS n, size_bytes AS b
-      FROM ${currentSpans(spans, tenant, traces)} WHERE ${traces}
-    ) GROUP BY tenant_id, trace_id`
+      ${current}
+    ) GROUP BY ${key}`
 }
 
 const tenantScope = "tenant_id = {tenant:String}"
