@@ -6,7 +6,7 @@ import * as SpanFilters from "../domain/SpanFilters.js"
 import type { TraceEvent } from "../domain/Trace.js"
 import type { StorageError } from "../StorageError.js"
 import type { ClickHouseClientShape, Params } from "./ClickHouseClient.js"
-import { and, binder, currentSpans, insertSpans, spanKey, spansOfTrace, spansOfTraces, spansTable, timeRange } from "./SpanQueries.js"
+import { and, binder, currentSpans, insertSpans, spanKey, spansOfCountedTraces, spansOfTrace, spansTable, timeRange } from "./SpanQueries.js"
 import { fromDateTime64, toDateTime64 } from "./SpanRows.js"
 
 /**
@@ -78,15 +78,15 @@ export const queryTraces = (ch: ClickHouseClientShape, q: TraceQuery) =>
     const traceScope = q.traceId === undefined ? "1" : `trace_id = ${bind(q.traceId, "String")}`
     const filters = and(SpanFilters.active(q).flatMap((f) => f.clickhouse(bind)))
     const match = filters === "1" ? undefined : filters
-    const rows = yield* ch.query<{ readonly trace_id: string; readonly created: string }>(
+    const rows = yield* ch.query<{ readonly trace_id: string; readonly created: string; readonly spans: number | string }>(
       "TraceRepository.queryTraces",
-      `SELECT trace_id, created FROM (${traceCreated(ch, tenantScope, traceScope, match)})
+      `SELECT trace_id, created, spans FROM (${traceCreated(ch, tenantScope, traceScope, match)})
        WHERE ${and([...timeRange("created", q, bind), ...(match === undefined ? [] : ["matched = 1"])])}
        ORDER BY created DESC, trace_id ASC
        LIMIT {limit:UInt32} OFFSET {offset:UInt32}`,
       params
     )
-    const grouped = yield* spansOfTraces(ch, "TraceRepository.queryTraces", q.tenantId, rows.map((r) => r.trace_id))
+    const grouped = yield* spansOfCountedTraces(ch, "TraceRepository.queryTraces", q.tenantId, new Map(rows.map((r) => [r.trace_id, Number(r.spans)])))
     return rows.map((r): TraceEvent => ({
       traceId: r.trace_id as TraceId,
       tenantId: q.tenantId,
