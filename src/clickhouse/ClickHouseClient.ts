@@ -45,10 +45,24 @@ export interface ClickHouseClientShape {
   /** Inserts rows as `JSONEachRow` into a qualified table, with `max_execution_time` as a setting. */
   readonly insert: (operation: string, table: string, rows: ReadonlyArray<object>) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
   /**
-   * Inserts items as `insert` inserts rows, each converted by `toRow` as the body is written: a hot
-   * path never holds its batch as an array of rows, nor the body as a string (see `JsonLines`).
+   * Inserts items as `JSONCompactEachRow`, each written by `format` straight into the body: the hot
+   * path never holds its batch as an array of rows, nor the body or a row as a string (see `JsonLines`).
    */
-  readonly insertAs: <A>(operation: string, table: string, items: ReadonlyArray<A>, toRow: (item: A, index: number) => object) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
+  readonly insertRows: <A>(operation: string, table: string, items: ReadonlyArray<A>, format: JsonLines.RowFormat<A>) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
+  /** Inserts a body encoded beforehand, as it is (the engine's own limit, in the benchmarks). The caller keeps the bytes. */
+  readonly insertBody: (operation: string, table: string, body: InsertBody) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
+}
+
+/** An encoded insert body: its bytes, their format, and the columns they fill (all, when absent). */
+export interface InsertBody {
+  readonly bytes: Buffer
+  readonly format: "JSONEachRow" | "JSONCompactEachRow" | "TabSeparated"
+  readonly columns?: ReadonlyArray<string>
+}
+
+/** A body and whether its storage is ours to reuse once the engine is done with it. */
+interface Body extends InsertBody {
+  readonly owned: boolean
 }
 
 export class ClickHouseClient extends Context.Tag("llmtrace-storage/ClickHouseClient")<ClickHouseClient, ClickHouseClientShape>() {}
@@ -149,11 +163,35 @@ const holderOf = (status: string): number | undefined => {
   }
 }
 
+/**
+ * What this module uses of chDB, declared here: chDB is an optional dependency, and a checkout
+ * installed with `--omit=optional` must still build (`npm ci` runs the build).
+ */
+interface ChdbConnection {
+  readonly close: () => Promise<void>
+  readonly chdb: {
+    readonly rawInsert: (insert: {
+      readonly table: string
+      readonly values: Buffer
+      readonly format: string
+      readonly settings: Record<string, number>
+      readonly columns?: Array<string>
+    }) => Promise<unknown>
+  }
+}
+interface ChdbModules {
+  readonly connection: { readonly createChdbConnection: (options: { readonly path: string }) => ChdbConnection }
+  readonly root: { readonly drainPending: () => Promise<void> }
+}
+/** The specifiers in variables, so TypeScript does not resolve them (and needs no chdb to build). */
+const chdbSpecifiers = { connection: "chdb/connection", root: "chdb" } as const
+const importChdb = <K extends keyof ChdbModules>(k: K): Promise<ChdbModules[K]> => import(chdbSpecifiers[k]) as Promise<ChdbModules[K]>
+
 /** Loads chDB only when asked for: it is an optional dependency of about 540 MB. */
 const openChdb = (path: string) =>
   Effect.tryPromise({
-    try: async () => {
-      const { createChdbConnection } = await import("chdb/connection")
+    try: async (): Promise<ChdbConnection> => {
+      const { createChdbConnection } = await importChdb("connection")
       if (path !== ":memory:") await usableDirectory(path)
       return createChdbConnection({ path })
     },
@@ -167,10 +205,8 @@ const openChdb = (path: string) =>
       )
   })
 
-type ChdbConnection = Effect.Effect.Success<ReturnType<typeof openChdb>>
-
 /** Waits until no native chDB call is running any more (a timed-out call keeps running in the engine). */
-const drainChdb = Effect.promise(async () => (await import("chdb")).drainPending())
+const drainChdb = Effect.promise(async () => (await importChdb("root")).drainPending())
 
 /**
  * Releases the embedded engine: waits (bounded) for the calls still running in it, closes the
@@ -216,7 +252,7 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     let engine: "server" | "chdb"
     let client: NodeClient
     /** Sends an insert body (from `bodies`), as the transport does best. */
-    let sendBody: (table: string, body: Buffer, settings: Record<string, number>, signal: AbortSignal) => Promise<unknown>
+    let sendBody: (table: string, body: Body, settings: Record<string, number>, signal: AbortSignal) => Promise<unknown>
     const bodies = JsonLines.make()
     if (url.startsWith("chdb:")) {
       engine = "chdb"
@@ -234,9 +270,9 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
       // earlier), so its storage can serve the next body. Its errors take the client's shape (code
       // and type read from the engine's message), as the connection's own calls do, so `classify`
       // reads them alike.
-      sendBody = (table, body, settings) =>
-        connection.chdb.rawInsert({ table, values: body, format: "JSONEachRow", settings })
-          .finally(() => bodies.release(body))
+      sendBody = (table, { bytes, columns, format, owned }, settings) =>
+        connection.chdb.rawInsert({ table, values: bytes, format, settings, ...(columns === undefined ? {} : { columns: [...columns] }) })
+          .finally(() => owned && bodies.release(bytes))
           .catch((cause: unknown) => {
             const mapped = parseError(cause instanceof Error ? cause.message : String(cause))
             mapped.cause = cause
@@ -258,10 +294,10 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
       // (compressed when compression is on), the statement in the URL, as `insert` does. `table` is
       // ours (a checked database and a fixed name). The body is not reused: an aborted request may
       // still hold it in a socket write.
-      sendBody = async (table, body, settings, signal) => {
+      sendBody = async (table, { bytes, columns, format }, settings, signal) => {
         const result = await http.exec({
-          query: `INSERT INTO ${table} FORMAT JSONEachRow`,
-          values: Readable.from([body], { objectMode: false }),
+          query: `INSERT INTO ${table}${columns === undefined ? "" : ` (${columns.join(", ")})`} FORMAT ${format}`,
+          values: Readable.from([bytes], { objectMode: false }),
           clickhouse_settings: settings,
           abort_signal: signal
         })
@@ -328,11 +364,15 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
       })
     }
 
-    const insertAs = <A>(op: string, table: string, items: ReadonlyArray<A>, toRow: (item: A, index: number) => object) =>
-      items.length === 0 ? Effect.void : Effect.suspend(() => {
-        const body = bodies.encode(items, toRow)
-        return bounded(op, Effect.tryPromise({ try: (signal) => sendBody(table, body, settings, signal), catch: classify(op, address, "rows") })).pipe(Effect.asVoid)
+    const send = (op: string, table: string, body: () => Body) =>
+      Effect.suspend(() => {
+        const encoded = body()
+        return bounded(op, Effect.tryPromise({ try: (signal) => sendBody(table, encoded, settings, signal), catch: classify(op, address, "rows") })).pipe(Effect.asVoid)
       })
+    const insert = (op: string, table: string, rows: ReadonlyArray<object>) =>
+      rows.length === 0 ? Effect.void : send(op, table, () => ({ bytes: bodies.encode(rows, identity), format: "JSONEachRow", owned: true }))
+    const insertRows = <A>(op: string, table: string, items: ReadonlyArray<A>, format: JsonLines.RowFormat<A>) =>
+      items.length === 0 ? Effect.void : send(op, table, () => ({ bytes: bodies.encodeRows(items, format), format: "JSONCompactEachRow", columns: format.columns, owned: true }))
 
     const shape: ClickHouseClientShape = {
       engine,
@@ -348,8 +388,9 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
         call(op, options, async (signal) => {
           await client.command({ query: sql, query_params: params, clickhouse_settings: settings, abort_signal: signal })
         }),
-      insert: (op, table, rows) => insertAs(op, table, rows, identity),
-      insertAs
+      insert,
+      insertRows,
+      insertBody: (op, table, body) => send(op, table, () => ({ ...body, owned: false }))
     }
 
     if (options.verify ?? true) {

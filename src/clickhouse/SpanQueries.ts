@@ -6,7 +6,7 @@ import * as SpanFilters from "../domain/SpanFilters.js"
 import type { TraceSpan } from "../domain/Trace.js"
 import type { ClickHouseClientShape, Params } from "./ClickHouseClient.js"
 import * as SpanVersion from "../domain/SpanVersion.js"
-import { columns, fromRow, type SpanRow, toDateTime64, toRow } from "./SpanRows.js"
+import { columns, fromRow, insertFormat, type SpanRow, toDateTime64 } from "./SpanRows.js"
 
 /**
  * The span queries of the ClickHouse TraceRepository, one function per query with its row mapping.
@@ -91,7 +91,7 @@ export const insertSpans = (
   // Rows are built when the effect runs: a span that cannot be converted is a defect of this call
   // (which the TraceWriter isolates and dead-letters), not a throw out of the caller's hands.
   // Each row is made, stringified into the body and dropped: a batch is never held as an array of rows.
-  ch.insertAs(operation, spansTable(ch), list, (s, i) => toRow(s, versions[i]!))
+  ch.insertRows(operation, spansTable(ch), list, insertFormat(versions))
 
 /** The current spans matching a query, newest start first, one page. */
 export const querySpans = (ch: ClickHouseClientShape, q: TraceQuery) =>

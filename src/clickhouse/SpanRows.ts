@@ -1,6 +1,7 @@
 import type { SpanId, TenantId, TraceId } from "../domain/Ids.js"
 import { isStorableDate } from "../domain/Primitives.js"
 import type { AgentAction, SecurityFinding, SpanEvent, TraceSpan } from "../domain/Trace.js"
+import type { RowFormat } from "./JsonLines.js"
 
 /** A span as stored: snake_case columns, NULL for an absent optional, nested lists as JSON text. */
 export interface SpanRow {
@@ -96,6 +97,42 @@ export const toRow = (s: TraceSpan, version: number): SpanInsertRow => {
     version
   }
 }
+
+/**
+ * The rows of `spans` as inserted: the same values as {@link toRow}, in column order (see `JsonLines`), `version` last; `size_bytes` is left to its DEFAULT.
+ */
+export const insertFormat = (versions: ReadonlyArray<number>): RowFormat<TraceSpan> => ({
+  columns: insertColumns,
+  values: (s, i) => [
+    s.tenantId,
+    s.traceId,
+    s.spanId,
+    s.parentSpanId ?? null,
+    s.operationName,
+    toDateTime64(s.startTime),
+    s.endTime === undefined ? null : toDateTime64(s.endTime),
+    s.provider,
+    s.modelName,
+    s.prompt,
+    s.response ?? null,
+    s.promptTokens ?? null,
+    s.completionTokens ?? null,
+    s.totalTokens ?? null,
+    s.timeToFirstTokenMs ?? null,
+    s.durationMs ?? null,
+    s.statusCode ?? null,
+    s.errorMessage ?? null,
+    s.estimatedCostUsd ?? null,
+    s.securityScore ?? null,
+    JSON.stringify(s.securityFindings),
+    s.tags,
+    JSON.stringify(s.events),
+    JSON.stringify(s.agentActions),
+    versions[i]!
+  ]
+})
+
+const insertColumns = [...columns.split(", "), "version"]
 
 type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 

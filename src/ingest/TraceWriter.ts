@@ -117,8 +117,8 @@ export interface Options {
   /**
    * Bytes of spans accepted and not yet settled (their texts, estimated; >= 1 MiB): `write` waits
    * while there are this many, and a batch leaves once it holds maxBufferBytes / (concurrency + 1).
-   * Default 16 MiB (batches of ~5.3 MiB): 1,500 spans of 1 MB prompts peaked at 1,116 MiB RSS on lite
-   * (64 MiB: 1,390 MiB; the embedded engine alone is ~0.6 GB), see BENCHMARKS.md.
+   * Default 16 MiB (batches of ~5.3 MiB): with 1 MB prompts the JS side stays at ~270 MiB heap and
+   * ~110 MiB external; the embedded engine's memory grows apart from it (BENCHMARKS.md).
    */
   readonly maxBufferBytes?: number
   /** Retries of a batch that failed with StorageUnavailable (exponential, jittered; >= 0). Default 5. */
@@ -430,7 +430,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
     /** Bytes an entry takes of the byte budget: one larger than the whole budget takes all of it. */
     const budget = (bytes: number) => Math.min(bytes, maxBufferBytes)
 
-    /** Accepts one entry after waiting for room in spans and bytes; its version is the one stamped when it was written. */
+    /** Accepts one entry (`write`) after waiting for room in spans and bytes; its version is the one stamped when it was written. */
     const acceptOne = (entry: Entry, version: SpanVersion.SpanVersion): Effect.Effect<void, WriterClosed> => {
       if (state.closing) return Effect.fail(closedAfter(0))
       const bytes = entryBytes(entry)
@@ -443,22 +443,38 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
         }))
     }
 
-    /** Accepts entries in order, each waiting for room; versions were stamped when the call was made. */
+    /**
+     * Entries `from`.. that are taken together: at most a quarter of a batch and, beyond the first,
+     * at most a batch's bytes. Room is taken for the whole chunk at once (one wait, not one a span),
+     * in amounts that settling batches give back whole, so a chunk never waits long for a few places.
+     */
+    const chunkEnd = (list: ReadonlyArray<Entry>, sizes: ReadonlyArray<number>, from: number) => {
+      const most = Math.min(list.length, from + Math.max(1, Math.floor(batchSize / 4)))
+      let end = from + 1
+      let bytes = budget(sizes[from]!)
+      while (end < most && bytes + budget(sizes[end]!) <= batchBytes) bytes += budget(sizes[end++]!)
+      return { end, bytes }
+    }
+
+    /** Accepts entries in order, a chunk at a time, each chunk after waiting for room in spans and bytes; versions were stamped when the call was made. */
     const offer = (list: ReadonlyArray<Entry>) =>
       Effect.suspend(() => {
         const versions = SpanVersion.nextRange(list.length)
+        const sizes = list.map(entryBytes)
         let done = 0
-        const next: Effect.Effect<void, WriterClosed> = Effect.suspend(() =>
-          done === list.length
-            ? Effect.void
-            : acceptOne(list[done]!, versions[done]!).pipe(
-              Effect.mapError(() => closedAfter(done)),
-              Effect.flatMap(() => {
-                done++
-                return next
-              })
-            )
-        )
+        const next: Effect.Effect<void, WriterClosed> = Effect.suspend(() => {
+          if (done === list.length) return Effect.void
+          if (state.closing) return Effect.fail(closedAfter(done))
+          const { bytes, end } = chunkEnd(list, sizes, done)
+          return Effect.flatMap(room.take(end - done), () =>
+            Effect.flatMap(roomBytes.take(bytes), () => {
+              if (state.closing) return Effect.zipRight(Effect.zipRight(room.release(end - done), roomBytes.release(bytes)), Effect.fail(closedAfter(done)))
+              const now = Date.now()
+              for (; done < end; done++) state.accept(list[done]!, versions[done]!, sizes[done]!, now)
+              if (state.queued >= batchSize || state.bufferedBytes >= batchBytes) wake.unsafeOpen()
+              return next
+            }))
+        })
         return next
       })
 

@@ -1,3 +1,4 @@
+import type * as JsonLines from "../../src/clickhouse/JsonLines.js"
 import { createClient } from "@clickhouse/client"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -38,17 +39,20 @@ describe("ClickHouse HTTP fixture", () => {
         }
       }).pipe(Effect.scoped)))
 
-  it.effect("inserts a JSONEachRow body through the HTTP transport, and a refused insert is a StorageQueryError with the server's code and name", () =>
+  it.effect("inserts JSONCompactEachRow and JSONEachRow bodies through the HTTP transport, and a refused insert is a StorageQueryError with the server's code and name", () =>
     withFixture((fixture) =>
       Effect.gen(function*() {
         const ch = yield* open(fixture, ClickHouseHttp.password)
         const table = "llmtrace_http_insert.probe"
         yield* ch.command("test.create", "CREATE DATABASE IF NOT EXISTS llmtrace_http_insert")
         yield* ch.command("test.create", `CREATE TABLE ${table} (n UInt32, text String) ENGINE = MergeTree ORDER BY n`)
-        const texts = ["plain", "é ü ß", "日本語", "😀", "line\nbreak \u2028", "quote \" back\\slash", "\u0000", ""]
-        yield* ch.insertAs("test.insert", table, texts, (text) => ({ n: texts.indexOf(text), text }))
+        // Long values (written straight into the body) with and without something to escape.
+        const texts = ["plain", "é ü ß", "日本語", "😀", "line\nbreak \u2028", "quote \" back\\slash", "\u0000", "", "é".repeat(5000), `${"x".repeat(5000)}"\n`]
+        const format: JsonLines.RowFormat<string> = { columns: ["n", "text"], values: (text, i) => [i, text] }
+        yield* ch.insertRows("test.insert", table, texts, format)
+        yield* ch.insert("test.insert", table, [{ n: 50, text: "an object row" }])
         const back = yield* ch.query<{ n: number; text: string }>("test.read", `SELECT n, text FROM ${table} ORDER BY n`)
-        expect(back).toEqual(texts.map((text, n) => ({ n, text })))
+        expect(back).toEqual([...texts.map((text, n) => ({ n, text })), { n: 50, text: "an object row" }])
         const refused = yield* Effect.flip(ch.insert("test.insert", table, [{ n: 100, text: "fine" }, { n: "not a number", text: "bad" }]))
         expect(refused._tag).toBe("StorageQueryError")
         expect(refused.message).toMatch(/^ClickHouse rejected the statement \(code 27 CANNOT_PARSE_[A-Z_]+\): /)

@@ -81,7 +81,7 @@ layer(repository, { timeout: "120 seconds", excludeTestServices: true })("ClickH
       expect(left.map((r) => Number(r.c))).toEqual([0])
 
       // A missing table refuses every row alike: the whole batch's failure, retried and never split (see ClickHouseErrors).
-      const missing = yield* Effect.flip(ch.insertAs("test.insert", "llmtrace_semantics.no_such_table", [1], (n) => ({ n })))
+      const missing = yield* Effect.flip(ch.insertRows("test.insert", "llmtrace_semantics.no_such_table", [1], { columns: ["n"], values: (n: number) => [n] }))
       expect(missing._tag).toBe("StorageUnavailable")
       expect(missing.message).toMatch(/ 60 UNKNOWN_TABLE /)
     }))

@@ -73,4 +73,41 @@ describe("JsonLines", () => {
     expect(a.buffer).toBe(body.buffer)
     expect(b.buffer).not.toBe(body.buffer)
   })
+
+  describe("encodeRows (JSONCompactEachRow)", () => {
+    interface Item { readonly text: string; readonly maybe?: string; readonly n?: number; readonly tags: Record<string, string> }
+    const format: JsonLines.RowFormat<Item> = {
+      columns: ["text", "maybe", "n", "tags"],
+      values: (item) => [item.text, item.maybe ?? null, item.n ?? null, item.tags]
+    }
+    // What a compact row must be: the values as JSON, in column order.
+    const compact = (items: ReadonlyArray<Item>) => items.map((i) => `${JSON.stringify([i.text, i.maybe ?? null, i.n ?? null, i.tags])}\n`).join("")
+    const longs = ["x".repeat(5000), "é".repeat(5000), `${"a".repeat(5000)}"quoted"\nline`, `${"b".repeat(5000)}\ud800 lone`, `${"c".repeat(5000)}😀`, "日本語".repeat(2000)]
+    const items = (n: number): Array<Item> =>
+      Array.from({ length: n }, (_, i) => ({
+        text: i % 5 === 4 ? longs[i % longs.length]! : hostile[i % hostile.length]!,
+        ...(i % 3 === 0 ? {} : { maybe: hostile[(i + 1) % hostile.length]! }),
+        ...(i % 2 === 0 ? { n: i * 1.5 - 7 } : {}),
+        tags: i % 4 === 0 ? {} as Record<string, string> : { [hostile[i % hostile.length]!]: hostile[(i + 2) % hostile.length]!, k: "v" }
+      }))
+
+    it("writes each item as one JSON array line in column order, for every kind of text, short or long", () => {
+      const list = items(120)
+      expect(JsonLines.make().encodeRows(list, format).toString("utf8")).toBe(compact(list))
+    })
+
+    it("a lone surrogate is escaped as JSON writes it, never replaced by U+FFFD", () => {
+      const list: Array<Item> = [{ text: "\udfff", tags: {} }, { text: `${"z".repeat(5000)}\ud83d`, tags: {} }]
+      const body = JsonLines.make().encodeRows(list, format).toString("utf8")
+      expect(body).toBe(compact(list))
+      expect(body).not.toContain("\ufffd")
+    })
+
+    it("reuses a released storage, and grows past it for a row far longer than the rest", () => {
+      const bodies = JsonLines.make()
+      bodies.release(bodies.encodeRows(items(3), format))
+      const list = [...items(10), { text: "y".repeat(3_000_000), tags: {} }, ...items(10)]
+      expect(bodies.encodeRows(list, format).toString("utf8")).toBe(compact(list))
+    })
+  })
 })
