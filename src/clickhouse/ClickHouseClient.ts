@@ -316,9 +316,10 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     // chDB a `SET` before a statement, and `INSERT … SETTINGS … FORMAT` for a raw insert.
     const settings = { max_execution_time: maxSeconds }
     /**
-     * Every call is bounded by an Effect timeout, which returns on both transports: chDB ignores
-     * the abort signal (its C API cannot interrupt a call), so a timed-out call keeps running in
-     * the engine until it ends or `max_execution_time` stops it; closing the client waits for it.
+     * Every call is bounded (an insert by an Effect timeout, a query or statement by `call`'s timer),
+     * and returns on both transports: chDB ignores the abort signal (its C API cannot interrupt a
+     * call), so a timed-out call keeps running in the engine until it ends or `max_execution_time`
+     * stops it; closing the client waits for it.
      */
     const who = `ClickHouse at ${address}`
     const bounded = <A>(op: string, self: Effect.Effect<A, StorageUnavailable | StorageQueryError>) =>
