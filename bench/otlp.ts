@@ -1,6 +1,8 @@
 /**
  * OTLP ingest through `llmtrace-storage serve` (OTLP/JSON and protobuf) vs the CLI's JSONL ingest of the same spans,
- * each in its own process on a fresh lite data directory: rows/s and the process's peak RSS (VmHWM).
+ * each in its own process on a fresh lite data directory: rows/s, the process's peak RSS (VmHWM), its CPU time per span
+ * (all threads, start-up included: steadier than rows/s under load), the exporters' own CPU per span, and how many
+ * requests were answered 429/503 and sent again.
  *   npm run bench:otlp                        200,000 spans in requests of 500, 3 rounds
  *   npm run bench:otlp -- --quick             20,000 spans, 2 rounds (proves every step runs; figures indicative only)
  *   npm run bench:otlp -- --rounds 5          more rounds (the three paths alternate within each round)
