@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -68,4 +68,22 @@ export const start = (cwd: string, args: ReadonlyArray<string>, env: Record<stri
       })
     })
   return { child, stderrMatches, done }
+}
+
+/**
+ * Sends `signal` and waits for the exit, at most `bound` ms: a command still running then is killed (tsx's child
+ * first) and the promise fails. The bound guards against a hang (a connection or a request that never ends), far
+ * above a normal stop; it is not a measure of speed.
+ */
+export const stop = (running: Running, signal: NodeJS.Signals = "SIGTERM", bound = 60_000): Promise<Result> => {
+  running.child.kill(signal)
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      spawnSync("pkill", ["-KILL", "-P", String(running.child.pid)])
+      running.child.kill("SIGKILL")
+      reject(new Error(`still running ${bound / 1000} s after ${signal}`))
+    }, bound)
+  })
+  return Promise.race([running.done, late]).finally(() => clearTimeout(timer))
 }
