@@ -16,6 +16,7 @@ import { OtlpDecodeError } from "../otlp/OtlpDecodeError.js"
 import * as OtlpJson from "../otlp/OtlpJson.js"
 import * as OtlpSpans from "../otlp/OtlpSpans.js"
 import { TraceEvent, TraceSpan } from "../domain/Trace.js"
+import * as Lines from "../ingest/Lines.js"
 import { CommandFailed } from "./Commands.js"
 
 export type Parsed =
@@ -160,54 +161,12 @@ export const spooled = (input: Input): Effect.Effect<Input, CommandFailed, FileS
   })
 
 /** The default of `--max-line-bytes` (`maxLineBytes`): the same bound the writer's dead-letter replay uses. */
-export const defaultMaxLineBytes = 8 * 1024 * 1024
+export const defaultMaxLineBytes = Lines.defaultMaxLineBytes
 
-/** A line of the input, or the length of one longer than the limit, which was never held whole. */
-export type Line = { readonly _tag: "Text"; readonly text: string } | { readonly _tag: "TooLong"; readonly bytes: number }
+/** A line of the input (numbered from 1), or the length of one longer than the limit, which was never held whole. */
+export type Line = Lines.Line
 
 const isGzip = (head: Uint8Array) => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b
-
-/**
- * Splits bytes into lines on LF (a CR before it dropped) holding at most `max` bytes of a line: the
- * rest of a longer one is counted and dropped until its end. State is one value, changed per chunk.
- */
-const splitLines = (max: number) => <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<Line, E> =>
-  Stream.suspend(() => {
-    const state = { parts: [] as Array<Uint8Array>, held: 0, length: 0 }
-    const decoder = new TextDecoder()
-    const end = (): Line => {
-      const line: Line = state.length > max
-        ? { _tag: "TooLong", bytes: state.length }
-        : { _tag: "Text", text: decoder.decode(Buffer.concat(state.parts)).replace(/\r$/, "") }
-      state.parts = []
-      state.held = 0
-      state.length = 0
-      return line
-    }
-    const take = (chunk: Uint8Array) => {
-      state.length += chunk.length
-      const room = max - state.held
-      if (room > 0) {
-        const kept = chunk.length <= room ? chunk : chunk.subarray(0, room)
-        state.parts.push(kept)
-        state.held += kept.length
-      }
-    }
-    return bytes.pipe(
-      Stream.mapConcat((chunk) => {
-        const lines: Array<Line> = []
-        let from = 0
-        for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, from)) {
-          take(chunk.subarray(from, at))
-          lines.push(end())
-          from = at + 1
-        }
-        if (from < chunk.length) take(chunk.subarray(from))
-        return lines
-      }),
-      Stream.concat(Stream.suspend(() => (state.length > 0 ? Stream.make(end()) : Stream.empty)))
-    )
-  })
 
 /**
  * The lines of an input, streamed: gunzipped when it starts with gzip's magic bytes (a file of any
@@ -225,7 +184,7 @@ export const lines = (input: Input, onBytes: (consumed: number) => void, maxLine
     const bytes = Stream.concat(Stream.fromIterable(head), rest)
     if (!isGzip(Buffer.concat(head))) {
       let read = 0
-      return bytes.pipe(Stream.tap((chunk) => Effect.sync(() => onBytes(read += chunk.length))), splitLines(maxLineBytes))
+      return bytes.pipe(Stream.tap((chunk) => Effect.sync(() => onBytes(read += chunk.length))), (lines) => Lines.split(lines, maxLineBytes))
     }
     // zlib's own count of compressed bytes it has processed: what it read ahead is not progress.
     const gunzip = createGunzip()
@@ -235,7 +194,7 @@ export const lines = (input: Input, onBytes: (consumed: number) => void, maxLine
         (cause) => new CommandFailed({ message: `cannot read ${input.name}: not valid gzip (${cause instanceof Error ? cause.message : String(cause)})` })
       ),
       Stream.tap(() => Effect.sync(() => onBytes(gunzip.bytesWritten))),
-      splitLines(maxLineBytes)
+      (lines) => Lines.split(lines, maxLineBytes)
     )
   }))
 

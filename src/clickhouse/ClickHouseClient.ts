@@ -20,6 +20,15 @@ import { finished } from "node:stream/promises"
 /** Query parameters, bound server-side as `{name:Type}`; never spliced into the SQL text. */
 export type Params = Record<string, unknown>
 
+/** Options of one query or statement. */
+export interface CallOptions {
+  /**
+   * A bound for this call tighter than the client's `requestTimeout` (which still applies when it
+   * is shorter), e.g. what is left of a repository call's own bound. Not sent to the engine.
+   */
+  readonly timeout?: Duration.Duration
+}
+
 export interface ClickHouseClientShape {
   /** `server` over HTTP(S), or the embedded `chdb` engine in this process. */
   readonly engine: "server" | "chdb"
@@ -30,9 +39,9 @@ export interface ClickHouseClientShape {
   /** The official client, for what the helpers below do not cover (benchmarks, raw inserts). */
   readonly client: NodeClient
   /** Rows of a SELECT as JSON objects. `max_execution_time` is added inline: it is what stops chDB work. */
-  readonly query: <A>(operation: string, sql: string, params?: Params) => Effect.Effect<Array<A>, StorageUnavailable | StorageQueryError>
+  readonly query: <A>(operation: string, sql: string, params?: Params, options?: CallOptions) => Effect.Effect<Array<A>, StorageUnavailable | StorageQueryError>
   /** A statement without result rows (DDL, DELETE), with `max_execution_time` as a setting. */
-  readonly command: (operation: string, sql: string, params?: Params) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
+  readonly command: (operation: string, sql: string, params?: Params, options?: CallOptions) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
   /** Inserts rows as `JSONEachRow` into a qualified table, with `max_execution_time` as a setting. */
   readonly insert: (operation: string, table: string, rows: ReadonlyArray<object>) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
   /**
@@ -307,13 +316,54 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     // chDB a `SET` before a statement, and `INSERT … SETTINGS … FORMAT` for a raw insert.
     const settings = { max_execution_time: maxSeconds }
     /**
-     * Every call is bounded by an Effect timeout, which returns on both transports: chDB ignores
-     * the abort signal (its C API cannot interrupt a call), so a timed-out call keeps running in
-     * the engine until it ends or `max_execution_time` stops it; closing the client waits for it.
+     * Every call is bounded (an insert by an Effect timeout, a query or statement by `call`'s timer),
+     * and returns on both transports: chDB ignores the abort signal (its C API cannot interrupt a
+     * call), so a timed-out call keeps running in the engine until it ends or `max_execution_time`
+     * stops it; closing the client waits for it.
      */
     const who = `ClickHouse at ${address}`
     const bounded = <A>(op: string, self: Effect.Effect<A, StorageUnavailable | StorageQueryError>) =>
       withTimeout(self, { backend: "clickhouse", operation: op, timeout: requestTimeout, who })
+
+    /**
+     * A query or statement, bounded by a timer of its own rather than an Effect timeout (which forks
+     * two fibers: ~0.2 ms a call on this machine, bench/clickhouse.ts's small tables measure that).
+     * On timeout or interruption the call's signal is aborted, as `tryPromise` would.
+     */
+    const call = <A>(op: string, options: CallOptions | undefined, run: (signal: AbortSignal) => Promise<A>) => {
+      const timeout = options?.timeout === undefined ? requestTimeout : Duration.min(options.timeout, requestTimeout)
+      // setTimeout holds at most 2^31 - 1 ms (~24.8 days); a longer bound is that long.
+      const ms = Math.min(2 ** 31 - 1, Math.max(0, Math.ceil(Duration.toMillis(timeout))))
+      return Effect.async<A, StorageUnavailable | StorageQueryError>((resume) => {
+        const controller = new AbortController()
+        let settled = false
+        const settle = () => {
+          if (settled) return false
+          settled = true
+          clearTimeout(timer)
+          return true
+        }
+        const timer = setTimeout(() => {
+          if (!settle()) return
+          controller.abort()
+          resume(Effect.fail(new StorageUnavailable({ backend: "clickhouse", operation: op, message: `${who} did not answer within ${Duration.format(timeout)}` })))
+        }, ms)
+        let sent: Promise<A>
+        try {
+          sent = run(controller.signal)
+        } catch (cause) {
+          settle()
+          return resume(Effect.fail(classify(op, address)(cause)))
+        }
+        sent.then(
+          (value) => void (settle() && resume(Effect.succeed(value))),
+          (cause: unknown) => void (settle() && resume(Effect.fail(classify(op, address)(cause))))
+        )
+        return Effect.sync(() => {
+          if (settle()) controller.abort()
+        })
+      })
+    }
 
     const send = (op: string, table: string, body: () => Body) =>
       Effect.suspend(() => {
@@ -330,19 +380,15 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
       address,
       database,
       client,
-      query: <A>(op: string, sql: string, params: Params = {}) =>
-        bounded(op, Effect.tryPromise({
-          try: async (signal) => {
-            const result = await client.query({ query: withLimit(sql), query_params: params, format: "JSONEachRow", abort_signal: signal })
-            return result.json<A>()
-          },
-          catch: classify(op, address)
-        })),
-      command: (op, sql, params = {}) =>
-        bounded(op, Effect.tryPromise({
-          try: (signal) => client.command({ query: sql, query_params: params, clickhouse_settings: settings, abort_signal: signal }),
-          catch: classify(op, address)
-        })).pipe(Effect.asVoid),
+      query: <A>(op: string, sql: string, params: Params = {}, options?: CallOptions) =>
+        call(op, options, async (signal) => {
+          const result = await client.query({ query: withLimit(sql), query_params: params, format: "JSONEachRow", abort_signal: signal })
+          return result.json<A>()
+        }),
+      command: (op, sql, params = {}, options) =>
+        call(op, options, async (signal) => {
+          await client.command({ query: sql, query_params: params, clickhouse_settings: settings, abort_signal: signal })
+        }),
       insert,
       insertRows,
       insertBody: (op, table, body) => send(op, table, () => ({ ...body, owned: false }))

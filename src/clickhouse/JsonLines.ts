@@ -52,6 +52,7 @@ export interface Options {
 /** A value from this length on is written by itself, not joined into the row's string first. */
 const longValue = 4096
 /** What JSON must escape in a string, and lone surrogates (which UTF-8 cannot carry; JSON writes them as `\uXXXX`). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON must escape
 const needsEscape = /["\\\u0000-\u001f\ud800-\udfff]/
 
 /** One body being written: its storage, how far it is written, and the current row's joined short values. */

@@ -6,7 +6,7 @@ import * as SpanFilters from "../domain/SpanFilters.js"
 import type { TraceEvent } from "../domain/Trace.js"
 import type { StorageError } from "../StorageError.js"
 import type { ClickHouseClientShape, Params } from "./ClickHouseClient.js"
-import { and, binder, currentSpans, insertSpans, spansOfTrace, spansOfTraces, spansTable, timeRange } from "./SpanQueries.js"
+import { and, binder, currentSpans, insertSpans, spanKey, spansOfCountedTraces, spansOfTrace, spansTable, timeRange } from "./SpanQueries.js"
 import { fromDateTime64, toDateTime64 } from "./SpanRows.js"
 
 /**
@@ -21,20 +21,33 @@ import { fromDateTime64, toDateTime64 } from "./SpanRows.js"
 const tracesTable = (ch: ClickHouseClientShape) => `${ch.database}.traces`
 
 /**
- * `(tenant_id, trace_id, created, spans, bytes)` of every trace in scope, from one pass over the
- * current spans: `tenant` over both tables (`1` for all tenants), `traces` a condition over
- * trace_id that narrows the lookup. `spans` and `bytes` count its current spans and their size.
+ * `(trace_id, created, spans, bytes[, matched])` of every trace in scope, from one pass over the
+ * current spans: `tenant` over both tables (`1` for all tenants, and then `tenant_id` leads the
+ * key), `traces` a condition over trace_id that narrows the lookup. `spans` and `bytes` count its
+ * current spans and their size. Within one tenant the trace id alone is the key (see
+ * {@link spanKey}). With `match` (a condition over a span's narrow columns), `matched` is 1 when
+ * one of the trace's current spans meets it: the same pass answers which traces a filtered query
+ * finds (reading the spans once, rather than again for the filter and its current copies).
  */
-const traceCreated = (ch: ClickHouseClientShape, tenant: string, traces = "1") => {
+const traceCreated = (ch: ClickHouseClientShape, tenant: string, traces = "1", match?: string) => {
   const spans = spansTable(ch)
-  return `SELECT tenant_id, trace_id, if(countIf(explicit = 1) > 0, minIf(t, explicit = 1), min(t)) AS created,
-      sum(n) AS spans, sum(b) AS bytes FROM (
-      SELECT tenant_id, trace_id, assumeNotNull(created_at) AS t, toUInt8(1) AS explicit, toUInt64(0) AS n, toUInt64(0) AS b
+  const key = tenant === "1" ? "tenant_id, trace_id" : "trace_id"
+  const m = match === undefined ? "" : `, toUInt8(ifNull((${match}), 0)) AS m`
+  const spanColumns = `${key}, start_time AS t, toUInt8(0) AS explicit, toUInt64(1) AS n, size_bytes AS b${m}`
+  // Every span in scope: its current copy is picked in the same SELECT (one level less to plan,
+  // which is most of a small tenant's time); a narrowed scope filters the current copies after.
+  const current = traces === "1"
+    ? `SELECT ${spanColumns} FROM ${spans} WHERE ${tenant} ORDER BY version DESC LIMIT 1 BY ${spanKey(tenant)}`
+    : `SELECT ${spanColumns} FROM ${currentSpans(spans, tenant, traces)} WHERE ${traces}`
+  return `SELECT ${key}, if(countIf(explicit = 1) > 0, minIf(t, explicit = 1), min(t)) AS created,
+      sum(n) AS spans, sum(b) AS bytes${match === undefined ? "" : ", max(m) AS matched"} FROM (
+      SELECT ${key}, assumeNotNull(created_at) AS t, toUInt8(1) AS explicit, toUInt64(0) AS n, toUInt64(0) AS b${
+    match === undefined ? "" : ", toUInt8(0) AS m"
+  }
       FROM ${tracesTable(ch)} WHERE ${tenant} AND ${traces} AND created_at IS NOT NULL
       UNION ALL
-      SELECT tenant_id, trace_id, start_time AS t, toUInt8(0) AS explicit, toUInt64(1) AS n, size_bytes AS b
-      FROM ${currentSpans(spans, tenant, traces)} WHERE ${traces}
-    ) GROUP BY tenant_id, trace_id`
+      ${current}
+    ) GROUP BY ${key}`
 }
 
 const tenantScope = "tenant_id = {tenant:String}"
@@ -60,23 +73,20 @@ export const storeTrace = (ch: ClickHouseClientShape, trace: TraceEvent) =>
 /** Traces matching a query (a trace matches through one of its current spans), newest first, one page, with their spans. */
 export const queryTraces = (ch: ClickHouseClientShape, q: TraceQuery) =>
   Effect.gen(function*() {
-    const spans = spansTable(ch)
     const params: Params = { tenant: q.tenantId, limit: q.limit, offset: q.offset }
     const bind = binder(params)
     const traceScope = q.traceId === undefined ? "1" : `trace_id = ${bind(q.traceId, "String")}`
     const filters = and(SpanFilters.active(q).flatMap((f) => f.clickhouse(bind)))
-    const matching = filters === "1"
-      ? []
-      : [`trace_id IN (SELECT trace_id FROM ${currentSpans(spans, tenantScope, filters)} WHERE ${filters})`]
-    const rows = yield* ch.query<{ readonly trace_id: string; readonly created: string }>(
+    const match = filters === "1" ? undefined : filters
+    const rows = yield* ch.query<{ readonly trace_id: string; readonly created: string; readonly spans: number | string }>(
       "TraceRepository.queryTraces",
-      `SELECT trace_id, created FROM (${traceCreated(ch, tenantScope, traceScope)})
-       WHERE ${and([...timeRange("created", q, bind), ...matching])}
+      `SELECT trace_id, created, spans FROM (${traceCreated(ch, tenantScope, traceScope, match)})
+       WHERE ${and([...timeRange("created", q, bind), ...(match === undefined ? [] : ["matched = 1"])])}
        ORDER BY created DESC, trace_id ASC
        LIMIT {limit:UInt32} OFFSET {offset:UInt32}`,
       params
     )
-    const grouped = yield* spansOfTraces(ch, "TraceRepository.queryTraces", q.tenantId, rows.map((r) => r.trace_id))
+    const grouped = yield* spansOfCountedTraces(ch, "TraceRepository.queryTraces", q.tenantId, new Map(rows.map((r) => [r.trace_id, Number(r.spans)])))
     return rows.map((r): TraceEvent => ({
       traceId: r.trace_id as TraceId,
       tenantId: q.tenantId,

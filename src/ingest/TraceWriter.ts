@@ -117,8 +117,8 @@ export interface Options {
   /**
    * Bytes of spans accepted and not yet settled (their texts, estimated; >= 1 MiB): `write` waits
    * while there are this many, and a batch leaves once it holds maxBufferBytes / (concurrency + 1).
-   * Default 16 MiB (batches of ~5.3 MiB): 1,500 spans of 1 MB prompts peaked at 1,116 MiB RSS on lite
-   * (64 MiB: 1,390 MiB; the embedded engine alone is ~0.6 GB), see BENCHMARKS.md.
+   * Default 16 MiB (batches of ~5.3 MiB): with 1 MB prompts the JS side stays at ~270 MiB heap and
+   * ~110 MiB external; the embedded engine's memory grows apart from it (BENCHMARKS.md).
    */
   readonly maxBufferBytes?: number
   /** Retries of a batch that failed with StorageUnavailable (exponential, jittered; >= 0). Default 5. */

@@ -10,6 +10,12 @@ import * as RedisConfig from "./RedisConfig.js"
 /** Sets KEYS[1] to ARGV[2] with a TTL of ARGV[3] ms only if it holds exactly ARGV[1]; one key, so cluster-safe. */
 const compareAndSetScript = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3]) end return nil`
 
+/** A reply's bytes, as the `Cache` port gives them: a view of the Buffer ioredis made, not a copy. */
+const toValue = (reply: Buffer | null): Option.Option<Uint8Array> =>
+  reply === null ? Option.none() : Option.some(new Uint8Array(reply.buffer, reply.byteOffset, reply.byteLength))
+
+const toVoid = (): void => undefined
+
 /**
  * The `Cache` on Redis. Every key is `prefix + key`, and every command names one key (`GET`,
  * `SET … PX`, `UNLINK`), so on a Redis Cluster each key is routed to its own slot: there is no
@@ -27,33 +33,34 @@ export const fromClient: Effect.Effect<Cache.CacheShape, never, RedisClient.Redi
   (redis) => {
     const { commandTimeout, prefix } = redis.options
     return Cache.make("redis", {
-      get: (key) =>
-        Effect.map(
-          redis.use("Cache.get", (client) => client.getBuffer(prefix + key)),
-          (reply) => reply === null ? Option.none() : Option.some(new Uint8Array(reply.buffer, reply.byteOffset, reply.byteLength))
-        ),
+      get: (key) => redis.use("Cache.get", (client) => client.getBuffer(prefix + key), toValue),
       // ioredis copies a Buffer argument into the command it writes, so the caller's bytes are not kept.
       set: (key, value, ttl) =>
-        Effect.asVoid(redis.use("Cache.set", (client) =>
-          client.set(
-            prefix + key,
-            Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-            "PX",
-            Math.max(1, Math.ceil(Duration.toMillis(ttl)))
-          ))),
+        redis.use(
+          "Cache.set",
+          (client) =>
+            client.set(
+              prefix + key,
+              Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+              "PX",
+              Math.max(1, Math.ceil(Duration.toMillis(ttl)))
+            ),
+          toVoid
+        ),
       compareAndSet: (key, expected, value, ttl) => {
         const ms = Math.max(1, Math.ceil(Duration.toMillis(ttl)))
         const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-        return Effect.map(
-          redis.use("Cache.compareAndSet", (client) =>
+        return redis.use(
+          "Cache.compareAndSet",
+          (client) =>
             Option.isNone(expected)
               ? client.set(prefix + key, bytes, "PX", ms, "NX")
-              : client.eval(compareAndSetScript, 1, prefix + key, Buffer.from(expected.value), bytes, ms)),
+              : client.eval(compareAndSetScript, 1, prefix + key, Buffer.from(expected.value), bytes, ms),
           (reply) => reply === "OK"
         )
       },
-      invalidate: (key) => Effect.asVoid(redis.use("Cache.invalidate", (client) => client.unlink(prefix + key))),
-      healthCheck: () => Effect.asVoid(redis.use("Cache.healthCheck", (client) => client.ping()))
+      invalidate: (key) => redis.use("Cache.invalidate", (client) => client.unlink(prefix + key), toVoid),
+      healthCheck: () => redis.use("Cache.healthCheck", (client) => client.ping(), toVoid)
     }, {
       timeout: commandTimeout,
       // A single server: ioredis bounds every command by `commandTimeout` and refuses commands at

@@ -28,9 +28,10 @@ export interface RedisOptions {
    */
   readonly clusterNodes?: ReadonlyArray<string | ClusterNode>
   /**
-   * Send the commands issued in one tick as one pipeline (ioredis `enableAutoPipelining`). Default
-   * true: under concurrency it saves a socket write per command; each command keeps its own reply,
-   * error and timeout.
+   * Send the commands issued in one tick while others are in flight in one socket write (the
+   * socket is corked until the end of the tick; ioredis's own `enableAutoPipelining` is not used).
+   * Default true: under concurrency it saves a socket write per command; each command keeps its
+   * own reply, error and timeout. A command with none other in flight is written at once.
    */
   readonly autoPipelining?: boolean
   /**

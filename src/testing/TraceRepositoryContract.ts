@@ -467,6 +467,8 @@ export const traceRepositoryContract = <E>(
               expect(yield* repo.queryTraces(q(tenantId, stale))).toEqual([])
             }
             expect(traceIds(yield* repo.queryTraces(q(tenantId, { provider: "OpenAI" })))).toEqual([b, a])
+            // Each listed trace comes with its current spans only: the copy left in `a` is not one of them.
+            expect((yield* repo.queryTraces(q(tenantId))).map((t) => [t.traceId, t.spans])).toEqual([[b, [s3, moved]], [a, [s2]]])
             expect(traceIds(yield* repo.queryTraces(q(tenantId, { tags: { env: "test" } })))).toEqual([b])
             const stats = yield* repo.getStats(tenantId)
             expect(stats).toMatchObject({ totalTraces: 2, totalSpans: 3, storageSizeBytes: bytesBefore })

@@ -111,4 +111,21 @@ describe("ClickHouse server faults", () => {
       yield* server.answer
       yield* repo.healthCheck()
     }), 60_000)
+
+  it.scopedLive("a read outlasting the repository's own timeout (shorter than the client's) fails with StorageUnavailable within it", () =>
+    Effect.gen(function*() {
+      const held = yield* silentServer
+      const context = yield* Layer.build(
+        ClickHouseTraceRepository.layer({ skipSchemaCheck: true, timeout: "1 second" }).pipe(
+          Layer.provide(ClickHouseClient.layer({ url: Redacted.make(`http://127.0.0.1:${held.port}`), verify: false, requestTimeout: "60 seconds" }))
+        )
+      )
+      const repo = yield* TraceRepository.TraceRepository.pipe(Effect.provide(context))
+      const tenantId = newTenantId()
+      for (const read of [repo.getStats(tenantId), repo.queryTraces(TraceQuery.make({ tenantId })), repo.healthCheck()]) {
+        const hung = yield* failsWithin(6_000, read)
+        expect(hung.error._tag).toBe("StorageUnavailable")
+        expect(hung.error.message).toMatch(/did not answer within (1s|\d+ms)/)
+      }
+    }), 60_000)
 })
