@@ -72,7 +72,7 @@ describeLive(postgres, () =>
           await new Promise((resolve) => setTimeout(resolve, 50))
         }
         const result = await Cli.stop(running)
-        expect(result.code, result.stderr).toBe(143)
+        expect([result.code, result.signal], result.stderr).toEqual([143, null])
         expect(result.stderr).not.toContain("error:")
       } finally {
         await holder.query("ROLLBACK").catch(() => undefined)

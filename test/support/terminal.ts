@@ -1,12 +1,8 @@
 import { spawn } from "node:child_process"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { command } from "./cli.js"
 
 // `llmtrace-storage ARGS` on a real pseudo-terminal (python3's `pty` module; no npm dependency), as a person runs it:
 // standard input, output and error are all the terminal, so `isatty` holds for each.
-const root = fileURLToPath(new URL("../..", import.meta.url))
-const tsx = path.join(root, "node_modules/.bin/tsx")
-const main = path.join(root, "src/cli/main.ts")
 
 /**
  * Forks the command on a new pseudo-terminal (100 columns, 30 rows), copies what it prints to our standard output and
@@ -69,7 +65,8 @@ export const onTerminal = (cwd: string, args: ReadonlyArray<string>, env: Record
     TERM: "xterm",
     ...env
   }
-  const child = spawn("python3", ["-c", runner, tsx, main, ...args], { cwd, env: environment, stdio: ["pipe", "pipe", "inherit"] })
+  const [node, nodeArgs] = command(args)
+  const child = spawn("python3", ["-c", runner, node, ...nodeArgs], { cwd, env: environment, stdio: ["pipe", "pipe", "inherit"] })
   let screen = ""
   const waiting = new Set<() => void>()
   child.stdout.on("data", (d: Buffer) => {
