@@ -223,6 +223,13 @@ export interface Sinks<E, R> {
 }
 
 /**
+ * `write`, then `count`, with no interruption between them: an ingest stopped by a signal reports
+ * exactly what the writer took (a write interrupted while it waits for room took nothing).
+ */
+const counted = <E, R>(write: Effect.Effect<void, E, R>, count: () => void): Effect.Effect<void, E, R> =>
+  Effect.uninterruptibleMask((restore) => Effect.zipRight(restore(write), Effect.sync(count)))
+
+/**
  * Stores every line of `input` (memory stays flat whatever its size: the sinks' back-pressure paces
  * the reading); a bad line is reported with its number and skipped. `counters` is updated as it goes,
  * so an interrupted ingest can say how far it got.
@@ -268,13 +275,7 @@ export const ingest = <E0, E, R>(
           c.refused++
           return
         }
-        if (parsed.right._tag === "trace") {
-          yield* sinks.trace(parsed.right.trace)
-          c.traces++
-        }
-        for (const span of spans) {
-          yield* sinks.span(span)
-          c.spans++
-        }
+        if (parsed.right._tag === "trace") yield* counted(sinks.trace(parsed.right.trace), () => c.traces++)
+        for (const span of spans) yield* counted(sinks.span(span), () => c.spans++)
       }))
   })

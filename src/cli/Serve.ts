@@ -1,11 +1,39 @@
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { createServer } from "node:http"
 import * as TraceWriter from "../ingest/TraceWriter.js"
 import * as OtlpReceiver from "../otlp/OtlpReceiver.js"
 import { storage } from "./Storage.js"
+
+/** How long requests still open at shutdown may go on before their connections are closed. */
+export const shutdownGrace = 5_000
+
+/**
+ * The receiver (as `OtlpReceiver.layer` builds it) on a server this command holds. Closing a Node server waits for
+ * every open connection, so a client stalled mid-request would hold the process until Node's request timeout (5
+ * minutes), with what other requests wrote still unflushed: at shutdown, idle connections close at once and those
+ * still open after {@link shutdownGrace} are closed (their exporters retry; nothing of theirs was accepted).
+ */
+const receiver = (host: string, port: number) =>
+  Layer.suspend(() => {
+    const server = createServer()
+    const cutOff = Layer.scopedDiscard(Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        server.closeIdleConnections()
+        setTimeout(() => server.closeAllConnections(), shutdownGrace).unref()
+      })
+    ))
+    // Built after the server, so its finalizer runs first: it starts the grace while the server's close waits.
+    return cutOff.pipe(
+      Layer.provideMerge(Layer.unwrapEffect(Effect.map(OtlpReceiver.make(), (router) => HttpServer.serve(router)))),
+      Layer.provide(NodeHttpServer.layer(() => server, { host, port }))
+    )
+  })
 
 /**
  * `llmtrace-storage serve`: the OTLP/HTTP receiver (src/otlp/OtlpReceiver.ts) on the selected profile's storage.
@@ -20,7 +48,7 @@ export const serve = Command.make(
   ({ host, port }) =>
     Effect.gen(function*() {
       yield* Layer.launch(
-        OtlpReceiver.layer({ host, port }).pipe(
+        receiver(host, port).pipe(
           Layer.tap(() => Console.error(`listening on http://${host}:${port} (OTLP/HTTP: POST /v1/traces, JSON or protobuf; GET /health)`))
         )
       ).pipe(

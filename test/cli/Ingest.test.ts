@@ -6,6 +6,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
 import * as Cli from "../support/cli.js"
+import { onTerminal } from "../support/terminal.js"
 
 const scratch = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-cli-ingest-"))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
@@ -66,6 +67,24 @@ describe("llmtrace-storage ingest: input", () => {
     expect(read.stdout).toContain("ingested 1 span from 1 line")
     expect(read.code).toBe(0)
   }, 120_000)
+
+  it("progress on a gzip file is measured in compressed bytes: on a terminal the bar follows the lines read, through values between 0 and 100%", async () => {
+    // JSON Lines compress about tenfold: decompressed bytes measured against the file's size would read 100% while a
+    // tenth of the lines are read. Enough lines for many of the bar's 100 ms ticks.
+    const total = 60_000
+    const file = path.join(scratch, "progress.jsonl.gz")
+    writeFileSync(file, gzipSync(spanLines(someTenant, total).join("\n") + "\n"))
+    const ingest = onTerminal(scratch, ["ingest", file], memory)
+    const { code, screen } = await ingest.done
+    expect(screen).toContain(`ingested ${total} spans from ${total} lines`)
+    expect(code).toBe(0)
+    const shown = [...screen.matchAll(/\[[# ]{30}\] +(\d+)% +([\d,]+) lines/g)].map((m) => ({ pct: Number(m[1]), read: Number(m[2]!.replace(/,/g, "")) / total * 100 }))
+    const trace = shown.map((s) => `${s.pct}%/${s.read.toFixed(0)}%`).join(" ")
+    expect(shown.at(-1)?.pct, trace).toBe(100)
+    expect(new Set(shown.map((s) => s.pct).filter((pct) => pct > 0 && pct < 100)).size, trace).toBeGreaterThanOrEqual(3)
+    // The compressed bytes zlib has taken run ahead of the lines by what sits in the stream's buffers: a few percent.
+    for (const s of shown) expect(Math.abs(s.pct - s.read), trace).toBeLessThanOrEqual(10)
+  }, 240_000)
 
   it("a missing file or a directory is one line and exit code 1, before any storage is opened", async () => {
     const dir = path.join(scratch, "a-directory")

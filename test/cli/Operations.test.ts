@@ -4,6 +4,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { gzipSync } from "node:zlib"
 import * as Cli from "../support/cli.js"
+import { onTerminal, plain } from "../support/terminal.js"
 
 // The operator's side of issue 25: names for tenants, a purge that says what it will do, bounded lines, gzip anywhere.
 const scratch = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-cli-ops-"))
@@ -38,6 +39,29 @@ describe("llmtrace-storage operations", () => {
     expect(ambiguous.code).toBe(1)
     expect(ambiguous.stderr).toMatch(/^error: 2 tenants are named "initech": give one of their ids: /)
     expect(ambiguous.stderr).toContain(id)
+  }, 600_000)
+
+  it("purge on a terminal asks first: answering no deletes nothing, answering yes deletes", async () => {
+    const asks = { LLMTRACE_DATA_DIR: path.join(scratch, "asks") }
+    const created = await Cli.cli(scratch, ["tenants", "create", "--name", "hooli"], asks)
+    expect(created.code).toBe(0)
+    const id = created.stdout.match(uuid)![0]
+    const lines = readFileSync("examples/spans.jsonl", "utf8").replace(/f1f5dce2-fe0e-5503-bb00-e4873ed2f7fe/g, id)
+    expect((await Cli.cli(scratch, ["ingest", "-"], asks, lines)).code).toBe(0)
+    const traces = async () => (await Cli.cli(scratch, ["stats", "--tenant", "hooli"], asks)).stdout
+    const question = /Delete 2 traces of hooli \(\S+\) created before 2299-01-01T00:00:00\.000Z with their spans\?/
+
+    for (const [answer, outcome, left] of [["n", "nothing deleted", /hooli\s+2\s+4\s/], ["y", "deleted 2 traces of hooli", /hooli\s+0\s+0\s/]] as const) {
+      const purge = onTerminal(scratch, ["purge", "--tenant", "hooli", "--before", "2299-01-01"], asks)
+      await purge.shows(question)
+      // Nothing is deleted while the question waits for its answer.
+      expect(purge.screen()).not.toContain("deleted")
+      purge.type(answer)
+      const { code, screen } = await purge.done
+      expect(plain(screen)).toContain(outcome)
+      expect(code).toBe(0)
+      expect(await traces()).toMatch(left)
+    }
   }, 600_000)
 
   it("a line over --max-line-bytes is refused by number, the rest stored; a file without a newline is never held whole", async () => {

@@ -1,16 +1,24 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 
-// The real command in a child process, the way an operator runs it.
+// The real command in a child process, the way an operator runs it: one Node process with tsx's loader, as the
+// installed bin is one process. (The `tsx` command runs the script in a child and, when that child does not
+// acknowledge a relayed SIGTERM or SIGINT within 30 ms, as while the embedded engine inserts, kills it with SIGKILL.)
 const root = fileURLToPath(new URL("../..", import.meta.url))
-const tsx = path.join(root, "node_modules/.bin/tsx")
 const main = path.join(root, "src/cli/main.ts")
+/** The command line that runs `llmtrace-storage ARGS` from the sources. */
+export const command = (args: ReadonlyArray<string>): [string, Array<string>] => [
+  process.execPath,
+  ["--import", pathToFileURL(path.join(root, "node_modules/tsx/dist/loader.mjs")).href, main, ...args]
+]
 
 export interface Result {
   readonly code: number
   readonly stdout: string
   readonly stderr: string
+  /** From {@link start}: the signal that killed the process, if it did not exit by itself (`code` is then 128 + n). */
+  readonly signal?: NodeJS.Signals | null
 }
 
 /** The environment without any `LLMTRACE_*` variable, plus `env`. */
@@ -26,7 +34,7 @@ const environment = (env: Record<string, string>) => ({
 export const cli = (cwd: string, args: ReadonlyArray<string>, env: Record<string, string> = {}, input?: string | Uint8Array): Promise<Result> =>
   new Promise((resolve) => {
     const options = { cwd, env: environment(env), timeout: 120_000, maxBuffer: 16 * 2 ** 20 }
-    const child = execFile(tsx, [main, ...args], options, (error, stdout, stderr) =>
+    const child = execFile(...command(args), options, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
     if (input !== undefined) child.stdin?.end(input)
     else child.stdin?.end()
@@ -42,7 +50,7 @@ export interface Running {
 
 /** Starts `llmtrace-storage ARGS` with a standard input the test writes to and closes (or none: `stdin: "ignore"`). */
 export const start = (cwd: string, args: ReadonlyArray<string>, env: Record<string, string> = {}, stdin: "pipe" | "ignore" = "pipe"): Running => {
-  const child = spawn(tsx, [main, ...args], { cwd, env: environment(env), stdio: [stdin, "pipe", "pipe"] })
+  const child = spawn(...command(args), { cwd, env: environment(env), stdio: [stdin, "pipe", "pipe"] })
   let stdout = ""
   let stderr = ""
   const waiting = new Set<() => void>()
@@ -52,7 +60,7 @@ export const start = (cwd: string, args: ReadonlyArray<string>, env: Record<stri
     for (const check of waiting) check()
   })
   const done = new Promise<Result>((resolve) =>
-    child.on("close", (code, signal) => resolve({ code: code ?? 128 + (signal === "SIGTERM" ? 15 : signal === "SIGINT" ? 2 : 0), stdout, stderr })))
+    child.on("close", (code, signal) => resolve({ code: code ?? 128 + (signal === "SIGTERM" ? 15 : signal === "SIGINT" ? 2 : 0), stdout, stderr, signal })))
   const stderrMatches = (pattern: RegExp) =>
     new Promise<void>((resolve, reject) => {
       const check = () => {
@@ -68,4 +76,21 @@ export const start = (cwd: string, args: ReadonlyArray<string>, env: Record<stri
       })
     })
   return { child, stderrMatches, done }
+}
+
+/**
+ * Sends `signal` and waits for the exit, at most `bound` ms: a command still running then is killed and the promise
+ * fails. The bound guards against a hang (a connection or a request that never ends), far above a normal stop; it
+ * is not a measure of speed.
+ */
+export const stop = (running: Running, signal: NodeJS.Signals = "SIGTERM", bound = 60_000): Promise<Result> => {
+  running.child.kill(signal)
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      running.child.kill("SIGKILL")
+      reject(new Error(`still running ${bound / 1000} s after ${signal}`))
+    }, bound)
+  })
+  return Promise.race([running.done, late]).finally(() => clearTimeout(timer))
 }

@@ -19,6 +19,8 @@ export const closedPort: Effect.Effect<number> = Effect.promise(freePort)
 
 export interface SilentServer {
   readonly port: number
+  /** Resolves when the first connection arrives: a client is then waiting on it. */
+  readonly connected: Promise<void>
   /** Drops every connection it holds and stops listening. */
   readonly close: () => Promise<void>
 }
@@ -27,8 +29,11 @@ export interface SilentServer {
 export const silentServer = (): Promise<SilentServer> =>
   new Promise((resolve, reject) => {
     const sockets = new Set<net.Socket>()
+    let onConnection = () => {}
+    const connected = new Promise<void>((resolve) => (onConnection = resolve))
     const server = net.createServer((socket) => {
       sockets.add(socket)
+      onConnection()
       socket.on("close", () => sockets.delete(socket))
     })
     server.once("error", reject)
@@ -40,7 +45,7 @@ export const silentServer = (): Promise<SilentServer> =>
           for (const socket of sockets) socket.destroy()
           server.close(() => done())
         })
-      resolve({ port, close })
+      resolve({ port, connected, close })
     })
   })
 
