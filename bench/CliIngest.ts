@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import { spawn } from "node:child_process"
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -22,22 +22,13 @@ import { ClickHouseClient, ClickHouseMigrations } from "../src/index.js"
 import * as JsonLines from "../src/clickhouse/JsonLines.js"
 import { insertFormat } from "../src/clickhouse/SpanRows.js"
 import { SpanSource } from "./clickhouse.js"
+import { peakRss } from "./Harness.js"
 
 const self = fileURLToPath(import.meta.url)
 const root = path.resolve(path.dirname(self), "..")
 const loader = import.meta.resolve("tsx")
 const batch = 10_000
 const load = () => loadavg()[0]!.toFixed(1)
-
-/** The process's peak resident set (VmHWM), in bytes; 0 once it is gone. */
-const peakRss = (pid: number): number => {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
-    return m === null ? 0 : Number(m[1]) * 1024
-  } catch {
-    return 0
-  }
-}
 
 /** Runs node with tsx on `args`; resolves with its stdout and peak RSS. */
 const child = (args: ReadonlyArray<string>, env: Record<string, string>, cwd: string) =>

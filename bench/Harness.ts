@@ -5,6 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Tracer from "effect/Tracer"
+import { readFileSync } from "node:fs"
 import { cpus, loadavg, totalmem } from "node:os"
 
 export interface Sample {
@@ -250,4 +251,14 @@ export const isMain = (metaUrl: string): boolean => {
   if (arg === undefined) return false
   const file = new URL(metaUrl).pathname
   return file === arg || file.replace(/\.ts$/, "") === arg.replace(/\.ts$/, "")
+}
+
+/** Another process's peak resident set (VmHWM), in bytes; 0 once it is gone. */
+export const peakRss = (pid: number): number => {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
+    return m === null ? 0 : Number(m[1]) * 1024
+  } catch {
+    return 0
+  }
 }

@@ -28,6 +28,7 @@ import { fileURLToPath } from "node:url"
 import { newTenantId } from "../src/domain/Ids.js"
 import * as OtlpJson from "../src/otlp/OtlpJson.js"
 import { toTraceSpans } from "../src/otlp/OtlpSpans.js"
+import { peakRss } from "./Harness.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const tsx = path.join(root, "node_modules/.bin/tsx")
@@ -65,14 +66,6 @@ const makeSpans = (): Array<ReadableSpan> => {
   return exporter.getFinishedSpans().slice()
 }
 
-const peakRss = (pid: number): number => {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
-    return m === null ? 0 : Number(m[1]) * 1024
-  } catch {
-    return 0
-  }
-}
 
 const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
 
