@@ -14,8 +14,8 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import * as path from "node:path"
 import { ClickHouseClient, ClickHouseMigrations, type TraceSpan } from "../src/index.js"
-import * as JsonLines from "../src/clickhouse/JsonLines.js"
-import { insertFormat, toDateTime64, toRow } from "../src/clickhouse/SpanRows.js"
+import * as JsonLines from "../src/internal/clickhouse/JsonLines.js"
+import { insertFormat, toDateTime64, toRow } from "../src/internal/clickhouse/SpanRows.js"
 import { SpanSource } from "./clickhouse.js"
 
 const spans = Number(process.argv[2] ?? 100_000)

@@ -34,8 +34,8 @@ import {
   TraceSpan,
   TraceWriter
 } from "../src/index.js"
-import { columns, insertFormat } from "../src/clickhouse/SpanRows.js"
-import * as JsonLines from "../src/clickhouse/JsonLines.js"
+import { columns, insertFormat } from "../src/internal/clickhouse/SpanRows.js"
+import * as JsonLines from "../src/internal/clickhouse/JsonLines.js"
 import * as SpanVersion from "../src/domain/SpanVersion.js"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type * as FileSystem from "@effect/platform/FileSystem"

@@ -26,8 +26,8 @@ import { loadavg, tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { newTenantId } from "../src/domain/Ids.js"
-import * as OtlpJson from "../src/otlp/OtlpJson.js"
-import { toTraceSpans } from "../src/otlp/OtlpSpans.js"
+import * as OtlpJson from "../src/internal/otlp/OtlpJson.js"
+import { toTraceSpans } from "../src/internal/otlp/OtlpSpans.js"
 import { peakRss } from "./Harness.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")

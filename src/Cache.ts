@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { NonEmptyText } from "./domain/Primitives.js"
-import * as ServiceBoundary from "./ServiceBoundary.js"
+import * as ServiceBoundary from "./internal/ServiceBoundary.js"
 import { type Backend, InvalidInput, type StorageError, validate } from "./StorageError.js"
 
 /** Bytes under a key, with a time to live. Keys are namespaced by the backend's configured prefix. */

@@ -10,7 +10,7 @@ import { isNonEmptyText, isUuid, NonEmptyText, Uuid } from "./domain/Primitives.
 import { AuditQuery, ReportQuery } from "./domain/Query.js"
 import { ComplianceReport } from "./domain/Report.js"
 import { isNewTenant, NewTenant, type Tenant, TenantConfig } from "./domain/Tenant.js"
-import * as ServiceBoundary from "./ServiceBoundary.js"
+import * as ServiceBoundary from "./internal/ServiceBoundary.js"
 import type { Backend, StorageError } from "./StorageError.js"
 
 /**

@@ -3,7 +3,7 @@ import type * as ClickHouseClient from "./clickhouse/ClickHouseClient.js"
 import type * as ClickHouseTraceRepository from "./clickhouse/ClickHouseTraceRepository.js"
 import type * as TraceWriter from "./ingest/TraceWriter.js"
 import type * as RedisCache from "./redis/RedisCache.js"
-import type * as PostgresClient from "./sql/PostgresClient.js"
+import type * as PostgresClient from "./postgres/PostgresClient.js"
 
 // The options of each profile, apart from the layers that build them: `StorageConfig` reads them
 // from the environment and `StorageProfile` builds them, and neither needs the other for it.

@@ -7,9 +7,9 @@ import * as CachedMetadataRepository from "./CachedMetadataRepository.js"
 import * as ClickHouseClient from "./clickhouse/ClickHouseClient.js"
 import * as ClickHouseTraceRepository from "./clickhouse/ClickHouseTraceRepository.js"
 import * as TraceWriter from "./ingest/TraceWriter.js"
-import * as ConfigFields from "./ConfigFields.js"
+import * as ConfigFields from "./internal/ConfigFields.js"
 import * as RedisConfig from "./redis/RedisConfig.js"
-import * as PostgresClient from "./sql/PostgresClient.js"
+import * as PostgresClient from "./postgres/PostgresClient.js"
 import type * as StorageProfile from "./ProfileOptions.js"
 
 /**

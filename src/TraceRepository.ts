@@ -8,7 +8,7 @@ import { Timestamp } from "./domain/Primitives.js"
 import { TraceQuery, type StorageStats } from "./domain/Query.js"
 import { TraceEvent, TraceSpan } from "./domain/Trace.js"
 import { isTraceSpan } from "./domain/TraceSpanGuard.js"
-import * as ServiceBoundary from "./ServiceBoundary.js"
+import * as ServiceBoundary from "./internal/ServiceBoundary.js"
 import type { Backend, StorageError } from "./StorageError.js"
 
 /**

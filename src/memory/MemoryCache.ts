@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Cache from "../Cache.js"
-import * as ConfigFields from "../ConfigFields.js"
+import * as ConfigFields from "../internal/ConfigFields.js"
 
 interface Entry {
   readonly value: Uint8Array

@@ -15,10 +15,10 @@ import type { TraceSpan } from "../domain/Trace.js"
 import type { TenantId } from "../domain/Ids.js"
 import * as TraceWriter from "../ingest/TraceWriter.js"
 import * as MetadataRepository from "../MetadataRepository.js"
-import { OtlpDecodeError } from "./OtlpDecodeError.js"
-import * as OtlpJson from "./OtlpJson.js"
-import * as OtlpProtobuf from "./OtlpProtobuf.js"
-import { toTraceSpans } from "./OtlpSpans.js"
+import { OtlpDecodeError } from "../internal/otlp/OtlpDecodeError.js"
+import * as OtlpJson from "../internal/otlp/OtlpJson.js"
+import * as OtlpProtobuf from "../internal/otlp/OtlpProtobuf.js"
+import { toTraceSpans } from "../internal/otlp/OtlpSpans.js"
 
 /**
  * The OTLP/HTTP trace receiver (`POST /v1/traces`, JSON or protobuf, optionally gzip) as an @effect/platform router:

@@ -11,7 +11,7 @@ import { Cluster, Redis, type RedisOptions as IORedisOptions } from "ioredis"
 import { readFile } from "node:fs/promises"
 import type { Writable } from "node:stream"
 import { StorageQueryError, StorageUnavailable } from "../StorageError.js"
-import * as ConfigFields from "../ConfigFields.js"
+import * as ConfigFields from "../internal/ConfigFields.js"
 import * as RedisConfig from "./RedisConfig.js"
 
 /** How to reach Redis (see {@link RedisConfig.RedisOptions}). */

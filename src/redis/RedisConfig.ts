@@ -3,7 +3,7 @@ import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
-import * as ConfigFields from "../ConfigFields.js"
+import * as ConfigFields from "../internal/ConfigFields.js"
 
 /**
  * How to reach Redis. Every field but the URL has a default; {@link resolve} fills them in, and

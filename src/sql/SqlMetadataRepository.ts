@@ -11,12 +11,12 @@ import type { TenantId } from "../domain/Ids.js"
 import type { JsonObject } from "../domain/Primitives.js"
 import type { ComplianceReport } from "../domain/Report.js"
 import { apiTokenPrefix, hashApiToken, type Tenant, type TenantConfig } from "../domain/Tenant.js"
-import * as ConfigFields from "../ConfigFields.js"
+import * as ConfigFields from "../internal/ConfigFields.js"
 import * as MetadataRepository from "../MetadataRepository.js"
 import { StorageConflict, StorageNotFound, type StorageQueryError, type StorageUnavailable } from "../StorageError.js"
-import * as Migrations from "./Migrations.js"
-import { type Dialect, make as makeDialect, readOptionalNumber, readOptionalTimestamp, readTimestamp } from "./Dialect.js"
-import { classify } from "./SqlErrors.js"
+import * as Migrations from "../internal/sql/Migrations.js"
+import { type Dialect, make as makeDialect, readOptionalNumber, readOptionalTimestamp, readTimestamp } from "../internal/sql/Dialect.js"
+import { classify } from "../internal/sql/SqlErrors.js"
 
 type Row = Record<string, unknown>
 

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import * as ClickHouseClient from "../clickhouse/ClickHouseClient.js"
 import * as RedisConfig from "../redis/RedisConfig.js"
-import * as PostgresClient from "../sql/PostgresClient.js"
+import * as PostgresClient from "../postgres/PostgresClient.js"
 import { StorageUnavailable } from "../StorageError.js"
 import * as Namespaces from "./Namespaces.js"
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import pg from "pg"
-import * as PostgresClient from "../sql/PostgresClient.js"
+import * as PostgresClient from "../postgres/PostgresClient.js"
 import { StorageUnavailable } from "../StorageError.js"
 
 /**

@@ -11,7 +11,7 @@ import {
   type TraceSpan,
   TraceWriter
 } from "../index.js"
-import * as MemoryFileSystem from "../memory/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../internal/memory/MemoryFileSystem.js"
 import { span } from "./Fixtures.js"
 
 /**

@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { ClickHouseClient } from "../../src/index.js"
-import { classify } from "../../src/clickhouse/ClickHouseErrors.js"
+import { classify } from "../../src/internal/clickhouse/ClickHouseErrors.js"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
 
 // What each failure says about a batch. The errors are built as the client builds them: the

@@ -1,4 +1,4 @@
-import type * as JsonLines from "../../src/clickhouse/JsonLines.js"
+import type * as JsonLines from "../../src/internal/clickhouse/JsonLines.js"
 import { createClient } from "@clickhouse/client"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"

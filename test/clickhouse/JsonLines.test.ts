@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as JsonLines from "../../src/clickhouse/JsonLines.js"
+import * as JsonLines from "../../src/internal/clickhouse/JsonLines.js"
 
 // What a JSONEachRow body must be, whatever the storage it was written into.
 const expected = (rows: ReadonlyArray<object>) => rows.map((r) => `${JSON.stringify(r)}\n`).join("")

@@ -6,7 +6,7 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
 import { apiTokenPrefix, hashApiToken, MetadataRepository, NewTenant, SqlMetadataRepository, SqlMigrations, storedTenant } from "../../src/index.js"
-import * as Dialect from "../../src/sql/Dialect.js"
+import * as Dialect from "../../src/internal/sql/Dialect.js"
 
 /** Every table of the schema. */
 const tableNames = Effect.flatMap(SqlClient.SqlClient, (sql) =>

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { newTenantId, newTraceId, type TraceSpan, TraceWriter } from "../../src/index.js"
-import * as CheckedSpans from "../../src/ingest/CheckedSpans.js"
+import * as CheckedSpans from "../../src/internal/ingest/CheckedSpans.js"
 import { span } from "../support/fixtures.js"
 
 // The OTLP receiver checks the spans it maps once (CheckedSpans, so it can report refused ones one by one) and the

@@ -4,7 +4,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { randomBytes, randomUUID } from "node:crypto"
 import { expect, it } from "vitest"
 import { MetadataRepository, newTenantId, NewTenant, StorageProfile, TraceWriter } from "../../src/index.js"
-import * as MemoryFileSystem from "../../src/memory/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../../src/internal/memory/MemoryFileSystem.js"
 import * as OtlpReceiver from "../../src/otlp/OtlpReceiver.js"
 import { freePort } from "../support/ports.js"
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { isTraceSpan, newTenantId, OtelMapping } from "../../src/index.js"
-import * as OtlpJson from "../../src/otlp/OtlpJson.js"
+import * as OtlpJson from "../../src/internal/otlp/OtlpJson.js"
 
 /**
  * The mapping table, one convention at a time, from literal OTLP/JSON as exporters send it (decoded by our JSON

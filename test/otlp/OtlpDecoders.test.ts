@@ -3,9 +3,9 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otl
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { describe, expect, it } from "vitest"
-import { OtlpDecodeError } from "../../src/otlp/OtlpDecodeError.js"
-import * as OtlpJson from "../../src/otlp/OtlpJson.js"
-import * as OtlpProtobuf from "../../src/otlp/OtlpProtobuf.js"
+import { OtlpDecodeError } from "../../src/internal/otlp/OtlpDecodeError.js"
+import * as OtlpJson from "../../src/internal/otlp/OtlpJson.js"
+import * as OtlpProtobuf from "../../src/internal/otlp/OtlpProtobuf.js"
 
 /**
  * The two OTLP decoders on their own: the same export read from JSON and from protobuf (both written by the

@@ -16,7 +16,7 @@ import {
   SqlMetadataRepository,
   TokenChanges
 } from "../../src/index.js"
-import { classify } from "../../src/sql/SqlErrors.js"
+import { classify } from "../../src/internal/sql/SqlErrors.js"
 import { metadataRepositoryContract } from "../../src/testing/MetadataRepositoryContract.js"
 import { cachedMetadataRepositoryContract } from "../contract/CachedMetadataRepositoryContract.js"
 import { tokenMigrationSuite, tokensAtRestContract } from "../contract/TokensAtRestContract.js"

@@ -12,7 +12,7 @@ import { createInterface } from "node:readline"
 import { ClickHouseClient, ClickHouseTraceRepository, StorageConfig, TenantId, TraceId, TraceWriter } from "../../src/index.js"
 import { span, spanId } from "./fixtures.js"
 import * as SpanVersion from "../../src/domain/SpanVersion.js"
-import * as MemoryFileSystem from "../../src/memory/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../../src/internal/memory/MemoryFileSystem.js"
 
 const [prompt, tenant, trace, count] = process.argv.slice(2)
 const n = Number(count)

@@ -1,5 +1,5 @@
 import { isUtf8 } from "node:buffer"
-import type * as Otlp from "../domain/OtlpModel.js"
+import type * as Otlp from "../../domain/OtlpModel.js"
 import { OtlpDecodeError } from "./OtlpDecodeError.js"
 
 /**

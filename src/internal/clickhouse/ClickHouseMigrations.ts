@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
-import { type StorageQueryError, StorageUnavailable } from "../StorageError.js"
-import type { ClickHouseClientShape } from "./ClickHouseClient.js"
+import { type StorageQueryError, StorageUnavailable } from "../../StorageError.js"
+import type { ClickHouseClientShape } from "../../clickhouse/ClickHouseClient.js"
 
 /** Where applied migrations are recorded, in the trace database. */
 export const table = "llmtrace_migrations"

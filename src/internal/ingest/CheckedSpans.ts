@@ -1,8 +1,8 @@
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { TraceSpan } from "../domain/Trace.js"
-import { isTraceSpan } from "../domain/TraceSpanGuard.js"
-import { hasProtoKey } from "../StorageError.js"
+import { TraceSpan } from "../../domain/Trace.js"
+import { isTraceSpan } from "../../domain/TraceSpanGuard.js"
+import { hasProtoKey } from "../../StorageError.js"
 
 /**
  * Spans checked once, where they were built, and handed to the TraceWriter without a second check (the OTLP receiver

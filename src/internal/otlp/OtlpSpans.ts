@@ -1,7 +1,7 @@
-import type { TenantId } from "../domain/Ids.js"
-import * as OtelMapping from "../domain/OtelMapping.js"
-import type * as Otlp from "../domain/OtlpModel.js"
-import type { TraceSpan } from "../domain/Trace.js"
+import type { TenantId } from "../../domain/Ids.js"
+import * as OtelMapping from "../../domain/OtelMapping.js"
+import type * as Otlp from "../../domain/OtlpModel.js"
+import type { TraceSpan } from "../../domain/Trace.js"
 import * as CheckedSpans from "../ingest/CheckedSpans.js"
 
 /**

@@ -1,4 +1,4 @@
-import { StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import { StorageQueryError, StorageUnavailable } from "../../StorageError.js"
 
 /**
  * ClickHouse error codes that say nothing about the statement or its rows: the engine (or the

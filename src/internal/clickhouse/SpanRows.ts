@@ -1,6 +1,6 @@
-import type { SpanId, TenantId, TraceId } from "../domain/Ids.js"
-import { isStorableDate } from "../domain/Primitives.js"
-import type { AgentAction, SecurityFinding, SpanEvent, TraceSpan } from "../domain/Trace.js"
+import type { SpanId, TenantId, TraceId } from "../../domain/Ids.js"
+import { isStorableDate } from "../../domain/Primitives.js"
+import type { AgentAction, SecurityFinding, SpanEvent, TraceSpan } from "../../domain/Trace.js"
 import type { RowFormat } from "./JsonLines.js"
 
 /** A span as stored: snake_case columns, NULL for an absent optional, nested lists as JSON text. */

@@ -1,5 +1,5 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import { type Backend, StorageConflict, StorageNotFound, StorageQueryError, StorageUnavailable } from "../StorageError.js"
+import { type Backend, StorageConflict, StorageNotFound, StorageQueryError, StorageUnavailable } from "../../StorageError.js"
 
 interface DriverError {
   readonly code?: unknown

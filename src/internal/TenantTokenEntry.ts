@@ -1,8 +1,8 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
-import { isStorableDate } from "./domain/Primitives.js"
-import { Tenant } from "./domain/Tenant.js"
+import { isStorableDate } from "../domain/Primitives.js"
+import { Tenant } from "../domain/Tenant.js"
 
 /**
  * What the cache holds under a token's key (`TenantTokenEntry.key`), as UTF-8 JSON:

@@ -1,5 +1,5 @@
-import type { TraceEvent, TraceSpan } from "../domain/Trace.js"
-import type * as SpanVersion from "../domain/SpanVersion.js"
+import type { TraceEvent, TraceSpan } from "../../domain/Trace.js"
+import type * as SpanVersion from "../../domain/SpanVersion.js"
 
 /** A trace's own record in the writer's buffer, among its spans (it takes one place of the capacity). */
 export class PendingTrace {

@@ -1,4 +1,4 @@
-import type * as Otlp from "../domain/OtlpModel.js"
+import type * as Otlp from "../../domain/OtlpModel.js"
 import { OtlpDecodeError } from "./OtlpDecodeError.js"
 
 /**

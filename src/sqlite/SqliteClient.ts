@@ -7,7 +7,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as ConfigFields from "../ConfigFields.js"
+import * as ConfigFields from "../internal/ConfigFields.js"
 import { StorageUnavailable } from "../StorageError.js"
 
 export interface Options {

@@ -2,10 +2,10 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
-import { StorageUnavailable } from "../StorageError.js"
+import { StorageUnavailable } from "../../StorageError.js"
 import * as NulEscape from "./NulEscape.js"
 import * as PgPrepared from "./PgPrepared.js"
-import * as PostgresClient from "./PostgresClient.js"
+import * as PostgresClient from "../../postgres/PostgresClient.js"
 
 /**
  * The few places where PostgreSQL and SQLite differ, so the repository and its migrations exist

@@ -14,9 +14,9 @@ import type * as Scope from "effect/Scope"
 import * as fs from "node:fs/promises"
 import pg from "pg"
 import type { ConnectionOptions } from "node:tls"
-import * as ConfigFields from "../ConfigFields.js"
+import * as ConfigFields from "../internal/ConfigFields.js"
 import { StorageUnavailable } from "../StorageError.js"
-import * as PgPrepared from "./PgPrepared.js"
+import * as PgPrepared from "../internal/sql/PgPrepared.js"
 
 export interface Options {
   /** `postgres://user:password@host:port/database`; kept `Redacted` so it never reaches a log. */

@@ -4,7 +4,7 @@ import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Schema from "effect/Schema"
 import type * as Tracer from "effect/Tracer"
-import { type Backend, hasProtoKey, type InvalidInput, type StorageError, validate } from "./StorageError.js"
+import { type Backend, hasProtoKey, type InvalidInput, type StorageError, validate } from "../StorageError.js"
 import { withTimeout } from "./Timeout.js"
 
 /**

@@ -1,11 +1,11 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { SpanId, TenantId } from "../domain/Ids.js"
-import type { TraceQuery } from "../domain/Query.js"
-import * as SpanFilters from "../domain/SpanFilters.js"
-import type { TraceSpan } from "../domain/Trace.js"
-import type { ClickHouseClientShape, Params } from "./ClickHouseClient.js"
-import * as SpanVersion from "../domain/SpanVersion.js"
+import type { SpanId, TenantId } from "../../domain/Ids.js"
+import type { TraceQuery } from "../../domain/Query.js"
+import * as SpanFilters from "../../domain/SpanFilters.js"
+import type { TraceSpan } from "../../domain/Trace.js"
+import type { ClickHouseClientShape, Params } from "../../clickhouse/ClickHouseClient.js"
+import * as SpanVersion from "../../domain/SpanVersion.js"
 import { columns, fromRow, insertFormat, type SpanRow, toDateTime64 } from "./SpanRows.js"
 
 /**

@@ -1,6 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { type Backend, StorageUnavailable } from "./StorageError.js"
+import { type Backend, StorageUnavailable } from "../StorageError.js"
 
 /**
  * Bounds a backend call; running out of time is a {@link StorageUnavailable} that says how long it
