@@ -19,21 +19,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import {
-  ClickHouseClient,
-  ClickHouseMigrations,
-  ClickHouseTraceRepository,
-  newSpanId,
-  newTenantId,
-  newTraceId,
-  SecurityFinding,
-  type TenantId,
-  type TraceId,
-  TraceQuery,
-  TraceRepository,
-  TraceSpan,
-  TraceWriter
-} from "../src/index.js"
+import { newSpanId, newTenantId, newTraceId, SecurityFinding, type TenantId, type TraceId, TraceQuery, TraceRepository, TraceSpan, TraceWriter } from "../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository } from "../src/clickhouse/index.js"
+import * as ClickHouseMigrations from "../src/internal/clickhouse/ClickHouseMigrations.js"
 import { columns, insertFormat } from "../src/internal/clickhouse/SpanRows.js"
 import * as JsonLines from "../src/internal/clickhouse/JsonLines.js"
 import * as SpanVersion from "../src/domain/SpanVersion.js"

@@ -20,16 +20,9 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import {
-  CachedMetadataRepository,
-  MetadataRepository,
-  NewTenant,
-  RedisCache,
-  RedisClient,
-  RedisTokenChanges,
-  SqliteClient,
-  SqlMetadataRepository
-} from "../src/index.js"
+import { CachedMetadataRepository, MetadataRepository, NewTenant } from "../src/index.js"
+import { SqliteClient, SqlMetadataRepository } from "../src/sqlite/index.js"
+import { RedisCache, RedisClient, RedisTokenChanges } from "../src/redis/index.js"
 import { type CaseResult, compare, isMain, machine, type Sample, sample, table } from "./Harness.js"
 import * as Namespaces from "../src/testing/Namespaces.js"
 

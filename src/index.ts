@@ -1,6 +1,10 @@
 /**
  * llmtrace-storage: the typed storage layer of an LLM observability and security proxy.
- * Services (ports), domain schemas and errors, and each backend's layers (adapters).
+ *
+ * The core: domain schemas and errors, the services (ports), the buffered writer, and the profiles
+ * with their configuration. It loads no database driver; each integration is its own entry
+ * (`llmtrace-storage/clickhouse`, `/postgres`, `/sqlite`, `/redis`, `/memory`, `/otlp`), and a
+ * driver is loaded when a layer that needs it is built.
  */
 export * from "./domain/ApiKey.js"
 export * from "./domain/Audit.js"
@@ -8,8 +12,6 @@ export * from "./domain/Ids.js"
 export * from "./domain/Primitives.js"
 export * from "./domain/Query.js"
 export * from "./domain/Report.js"
-export * as OtelMapping from "./domain/OtelMapping.js"
-export * as OtlpModel from "./domain/OtlpModel.js"
 export * as SpanFilters from "./domain/SpanFilters.js"
 export * from "./domain/StorageSize.js"
 export * from "./domain/Tenant.js"
@@ -18,34 +20,14 @@ export * from "./domain/TraceSpanGuard.js"
 export * from "./StorageError.js"
 
 export * as Cache from "./Cache.js"
-export * as ConfigFields from "./internal/ConfigFields.js"
 export * as MetadataRepository from "./MetadataRepository.js"
-export * as ServiceBoundary from "./internal/ServiceBoundary.js"
+export * as TraceRepository from "./TraceRepository.js"
+export * as TokenChanges from "./TokenChanges.js"
+export * as TraceSink from "./TraceSink.js"
 export * as Storage from "./Storage.js"
+export * as CachedMetadataRepository from "./CachedMetadataRepository.js"
+export * as TraceWriter from "./ingest/TraceWriter.js"
+
 export * as StorageConfig from "./StorageConfig.js"
 export * as StorageMigrations from "./StorageMigrations.js"
 export * as StorageProfile from "./StorageProfile.js"
-export * as TraceRepository from "./TraceRepository.js"
-
-export * as MemoryCache from "./memory/MemoryCache.js"
-export * as MemoryTraceRepository from "./memory/MemoryTraceRepository.js"
-export * as PostgresClient from "./postgres/PostgresClient.js"
-export * as SqliteClient from "./sqlite/SqliteClient.js"
-export * as SqlMetadataRepository from "./sql/SqlMetadataRepository.js"
-export * as SqlMigrations from "./internal/sql/Migrations.js"
-
-export * as CachedMetadataRepository from "./CachedMetadataRepository.js"
-export * as TenantTokenEntry from "./internal/TenantTokenEntry.js"
-export * as TokenChanges from "./TokenChanges.js"
-export * as RedisTokenChanges from "./redis/RedisTokenChanges.js"
-export * as RedisCache from "./redis/RedisCache.js"
-export * as RedisClient from "./redis/RedisClient.js"
-export * as RedisConfig from "./redis/RedisConfig.js"
-export * as ClickHouseClient from "./clickhouse/ClickHouseClient.js"
-export * as ClickHouseMigrations from "./internal/clickhouse/ClickHouseMigrations.js"
-export * as ClickHouseTraceRepository from "./clickhouse/ClickHouseTraceRepository.js"
-export * as ClickHouseSpanQueries from "./internal/clickhouse/SpanQueries.js"
-export * as ClickHouseTraceQueries from "./internal/clickhouse/TraceQueries.js"
-export * as DeadLetters from "./internal/ingest/DeadLetters.js"
-export * as TraceWriter from "./ingest/TraceWriter.js"
-export * as OtlpReceiver from "./otlp/OtlpReceiver.js"

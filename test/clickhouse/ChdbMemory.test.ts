@@ -1,5 +1,5 @@
 import * as Layer from "effect/Layer"
-import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/clickhouse/index.js"
 import { traceRepositoryContract } from "../../src/testing/TraceRepositoryContract.js"
 import { traceRepositoryTracing } from "../contract/TracingContract.js"
 import * as Redacted from "effect/Redacted"

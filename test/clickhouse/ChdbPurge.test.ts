@@ -2,7 +2,8 @@ import { expect, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { ClickHouseClient, ClickHouseTraceRepository, TraceRepository } from "../../src/index.js"
+import { TraceRepository } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/clickhouse/index.js"
 import { purgeCases } from "../support/purge.js"
 
 // deleteTracesBefore in bounded chunks on the embedded engine: every query that reads trace ids is

@@ -1,6 +1,6 @@
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/clickhouse/index.js"
 import { traceWriterContract } from "../../src/testing/TraceWriterContract.js"
 
 // The writer's contract on the embedded engine in a temporary directory (one per process: its own file).

@@ -5,7 +5,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { ClickHouseClient, StorageConfig } from "../../src/index.js"
+import { StorageConfig } from "../../src/index.js"
+import { ClickHouseClient } from "../../src/clickhouse/index.js"
 
 const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 

@@ -2,7 +2,7 @@ import { parseError } from "@clickhouse/client"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { ClickHouseClient } from "../../src/index.js"
+import { ClickHouseClient } from "../../src/clickhouse/index.js"
 import { classify } from "../../src/internal/clickhouse/ClickHouseErrors.js"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
 

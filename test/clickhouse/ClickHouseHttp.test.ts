@@ -3,7 +3,7 @@ import { createClient } from "@clickhouse/client"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { ClickHouseClient } from "../../src/index.js"
+import { ClickHouseClient } from "../../src/clickhouse/index.js"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
 
 // What the fixture itself promises. The trace contract over HTTP is in ClickHouseServer.test.ts, the

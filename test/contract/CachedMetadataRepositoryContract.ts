@@ -8,7 +8,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { randomUUID } from "node:crypto"
-import { Cache, CachedMetadataRepository, MetadataRepository, SqliteClient, SqlMetadataRepository, NewTenant, storedTenant, type TenantId, TenantTokenEntry, TokenChanges } from "../../src/index.js"
+import { Cache, CachedMetadataRepository, MetadataRepository, NewTenant, storedTenant, type TenantId, TokenChanges } from "../../src/index.js"
+import { SqliteClient, SqlMetadataRepository } from "../../src/sqlite/index.js"
+import * as TenantTokenEntry from "../../src/internal/TenantTokenEntry.js"
 import { at } from "../support/fixtures.js"
 
 /**

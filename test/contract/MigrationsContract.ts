@@ -5,15 +5,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { randomBytes } from "node:crypto"
-import {
-  ClickHouseClient,
-  ClickHouseMigrations,
-  ClickHouseTraceRepository,
-  SqlMetadataRepository,
-  SqlMigrations,
-  type StorageError,
-  StorageMigrations
-} from "../../src/index.js"
+import { type StorageError, StorageMigrations } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/clickhouse/index.js"
+import { SqlMetadataRepository } from "../../src/sqlite/index.js"
+import * as ClickHouseMigrations from "../../src/internal/clickhouse/ClickHouseMigrations.js"
+import * as SqlMigrations from "../../src/internal/sql/Migrations.js"
 
 /** One never-migrated schema on the engine under test, reached through one client. */
 export interface FreshSchema {

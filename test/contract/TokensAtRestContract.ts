@@ -5,7 +5,9 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
-import { apiTokenPrefix, hashApiToken, MetadataRepository, NewTenant, SqlMetadataRepository, SqlMigrations, storedTenant } from "../../src/index.js"
+import { apiTokenPrefix, hashApiToken, MetadataRepository, NewTenant, storedTenant } from "../../src/index.js"
+import { SqlMetadataRepository } from "../../src/sqlite/index.js"
+import * as SqlMigrations from "../../src/internal/sql/Migrations.js"
 import * as Dialect from "../../src/internal/sql/Dialect.js"
 
 /** Every table of the schema. */

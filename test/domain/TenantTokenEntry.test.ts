@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import * as Schema from "effect/Schema"
-import { NewTenant, storedTenant, Tenant, TenantTokenEntry } from "../../src/index.js"
+import { NewTenant, storedTenant, Tenant } from "../../src/index.js"
+import * as TenantTokenEntry from "../../src/internal/TenantTokenEntry.js"
 import { hostileStrings } from "../support/fixtures.js"
 
 const utf8 = new TextEncoder()

@@ -9,15 +9,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import * as path from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import {
-  ClickHouseClient,
-  ClickHouseTraceRepository,
-  newTenantId,
-  newTraceId,
-  StorageProfile,
-  TraceRepository,
-  TraceWriter
-} from "../../src/index.js"
+import { newTenantId, newTraceId, StorageProfile, TraceRepository, TraceWriter } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/clickhouse/index.js"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
 import { span } from "../support/fixtures.js"
 

@@ -8,15 +8,8 @@ import { deadLines, deadSpans } from "../support/deadLetters.js"
 import * as SpanVersion from "../../src/domain/SpanVersion.js"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import {
-  ClickHouseClient,
-  ClickHouseTraceRepository,
-  newTenantId,
-  newTraceId,
-  type TenantId,
-  TraceRepository,
-  TraceWriter
-} from "../../src/index.js"
+import { newTenantId, newTraceId, type TenantId, TraceRepository, TraceWriter } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/clickhouse/index.js"
 import { at, span } from "../support/fixtures.js"
 import * as Redacted from "effect/Redacted"
 
@@ -101,7 +94,7 @@ layer(chdb, { timeout: "120 seconds", excludeTestServices: true })("TraceWriter 
       const file = path.join(dir, "dead")
       const tenantId = newTenantId()
       const spans = spansOf(tenantId, 300, 30)
-      const { DeadLetters } = yield* Effect.promise(() => import("../../src/index.js"))
+      const DeadLetters = yield* Effect.promise(() => import("../../src/internal/ingest/DeadLetters.js"))
       const versions = SpanVersion.nextRange(spans.length)
       yield* DeadLetters.append(file, { spans, versions }, "engine down")
       // a batch dead-lettered twice is still stored once

@@ -2,17 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import {
-  Cache,
-  CachedMetadataRepository,
-  MemoryCache,
-  MetadataRepository,
-  SqliteClient,
-  SqlMetadataRepository,
-  StorageUnavailable,
-  NewTenant,
-  TokenChanges
-} from "../../src/index.js"
+import { Cache, CachedMetadataRepository, MetadataRepository, StorageUnavailable, NewTenant, TokenChanges } from "../../src/index.js"
+import { SqliteClient, SqlMetadataRepository } from "../../src/sqlite/index.js"
+import { MemoryCache } from "../../src/memory/index.js"
 import { cachedMetadataRepositoryContract } from "../contract/CachedMetadataRepositoryContract.js"
 import { metadataRepositoryContract } from "../../src/testing/MetadataRepositoryContract.js"
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { MemoryCache } from "../../src/index.js"
+import { MemoryCache } from "../../src/memory/index.js"
 import { cacheContract, failingBackend } from "../../src/testing/CacheContract.js"
 import { cacheTracing } from "../contract/TracingContract.js"
 

@@ -1,6 +1,7 @@
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { MemoryTraceRepository, TraceRepository } from "../../src/index.js"
+import { TraceRepository } from "../../src/index.js"
+import { MemoryTraceRepository } from "../../src/memory/index.js"
 import { purgeCases } from "../support/purge.js"
 
 // deleteTracesBefore in rounds of `deleteChunk` traces on the memory engine (other fibers run between rounds).

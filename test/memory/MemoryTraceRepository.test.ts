@@ -1,4 +1,4 @@
-import { MemoryTraceRepository } from "../../src/index.js"
+import { MemoryTraceRepository } from "../../src/memory/index.js"
 import { traceRepositoryContract } from "../../src/testing/TraceRepositoryContract.js"
 import { traceRepositoryTracing } from "../contract/TracingContract.js"
 

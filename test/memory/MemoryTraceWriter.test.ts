@@ -1,4 +1,4 @@
-import { MemoryTraceRepository } from "../../src/index.js"
+import { MemoryTraceRepository } from "../../src/memory/index.js"
 import { traceWriterContract } from "../../src/testing/TraceWriterContract.js"
 
 traceWriterContract("memory", MemoryTraceRepository.layer())

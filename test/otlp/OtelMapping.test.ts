@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { isTraceSpan, newTenantId, OtelMapping } from "../../src/index.js"
+import { isTraceSpan, newTenantId } from "../../src/index.js"
+import { OtelMapping } from "../../src/otlp/index.js"
 import * as OtlpJson from "../../src/internal/otlp/OtlpJson.js"
 
 /**

@@ -33,6 +33,11 @@ const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
 // No LLMTRACE_* variable: TestStorage.fromEnv runs on lite in a temporary directory.
 const testEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("LLMTRACE_") && !k.startsWith("VITEST") && k !== "FORCE_COLOR"))
 
+/** The package's entries (`.`, `./clickhouse`, …) and their files, as its exports map names them. */
+const entries = Object.entries((JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
+  exports: Record<string, string | { types: string; import: string }>
+}).exports).flatMap(([entry, target]) => (typeof target === "string" ? [] : [[entry, target] as const]))
+
 let info: { filename: string; files: Array<{ path: string }> }
 beforeAll(async () => {
   const packed = await run("npm", ["pack", "--json", "--pack-destination", scratch], root)
@@ -42,9 +47,11 @@ beforeAll(async () => {
 }, 300_000)
 
 describe("the packed package", () => {
-  it("installs in a scratch project where the README's testing example typechecks and passes, and its types compile under skipLibCheck: false", async () => {
+  it("installs in a scratch project where the README's testing example typechecks and passes, and every entry's types compile under skipLibCheck: false", async () => {
     const files = info.files.map((f) => f.path)
-    expect(files).toEqual(expect.arrayContaining(["LICENSE", "dist/index.d.ts", "dist/testing/index.js", "dist/testing/index.d.ts", "dist/cli/main.js"]))
+    expect(files).toEqual(expect.arrayContaining(["LICENSE", "dist/cli/main.js"]))
+    // Every file the exports map names is in the package.
+    expect(files).toEqual(expect.arrayContaining(entries.flatMap(([, target]) => [target.types, target.import]).map((f) => f.replace(/^\.\//, ""))))
     expect(files.filter((f) => f.startsWith("test/"))).toEqual([])
 
     const project = path.join(scratch, "linked")
@@ -76,7 +83,9 @@ describe("the packed package", () => {
       `import { StorageProfile, TraceSpan } from "llmtrace-storage"`,
       `import { Arbitraries, Fixtures, TestStorage } from "llmtrace-storage/testing"`,
       `import { CacheContract } from "llmtrace-storage/testing/vitest"`,
-      `export const used = [StorageProfile, TraceSpan, Arbitraries, Fixtures, TestStorage, CacheContract] as const`,
+      // Every entry of the exports map, so each one's declarations resolve.
+      ...entries.map(([entry], i) => `import * as entry${i} from "${path.posix.join("llmtrace-storage", entry)}"`),
+      `export const used = [StorageProfile, TraceSpan, Arbitraries, Fixtures, TestStorage, CacheContract, ${entries.map((_, i) => `entry${i}`).join(", ")}] as const`,
       ``
     ].join("\n"))
     writeFileSync(path.join(project, "tsconfig.strict.json"), JSON.stringify({

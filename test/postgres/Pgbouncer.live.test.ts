@@ -8,14 +8,9 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { randomUUID } from "node:crypto"
-import {
-  MemoryCache,
-  MetadataRepository,
-  NewTenant,
-  PostgresClient,
-  SqlMetadataRepository,
-  TokenChanges
-} from "../../src/index.js"
+import { MetadataRepository, NewTenant, TokenChanges } from "../../src/index.js"
+import { PostgresClient, SqlMetadataRepository } from "../../src/postgres/index.js"
+import { MemoryCache } from "../../src/memory/index.js"
 import { classify } from "../../src/internal/sql/SqlErrors.js"
 import { metadataRepositoryContract } from "../../src/testing/MetadataRepositoryContract.js"
 import { cachedMetadataRepositoryContract } from "../contract/CachedMetadataRepositoryContract.js"

@@ -14,19 +14,9 @@ import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import {
-  Cache,
-  CachedMetadataRepository,
-  MetadataRepository,
-  NewTenant,
-  PostgresClient,
-  RedisCache,
-  RedisClient,
-  RedisConfig,
-  RedisTokenChanges,
-  SqlMetadataRepository,
-  TokenChanges
-} from "../../src/index.js"
+import { Cache, CachedMetadataRepository, MetadataRepository, NewTenant, TokenChanges } from "../../src/index.js"
+import { PostgresClient, SqlMetadataRepository } from "../../src/postgres/index.js"
+import { RedisCache, RedisClient, RedisConfig, RedisTokenChanges } from "../../src/redis/index.js"
 import { describeLive } from "../support/live.js"
 import { freshDatabase, livePostgres } from "../support/postgres.js"
 import { privateRedisCluster, redisCliInstalled, redisServerInstalled } from "../support/redisServer.js"

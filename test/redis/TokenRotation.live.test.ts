@@ -7,18 +7,9 @@ import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import {
-  CachedMetadataRepository,
-  hashApiToken,
-  MetadataRepository,
-  NewTenant,
-  PostgresClient,
-  RedisCache,
-  RedisClient,
-  RedisTokenChanges,
-  SqlMetadataRepository,
-  TokenChanges
-} from "../../src/index.js"
+import { CachedMetadataRepository, hashApiToken, MetadataRepository, NewTenant, TokenChanges } from "../../src/index.js"
+import { PostgresClient, SqlMetadataRepository } from "../../src/postgres/index.js"
+import { RedisCache, RedisClient, RedisTokenChanges } from "../../src/redis/index.js"
 import { cachedMetadataRepositoryContract } from "../contract/CachedMetadataRepositoryContract.js"
 import { describeLive } from "../support/live.js"
 import { freshDatabase, livePostgres, scopedDatabase } from "../support/postgres.js"

@@ -1,5 +1,5 @@
 import * as Layer from "effect/Layer"
-import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/clickhouse/index.js"
 import { hostileTraces } from "./hostileSuite.js"
 import { traceIsolation } from "./isolationSuite.js"
 import { concurrentStores } from "./loadSuite.js"

@@ -1,5 +1,5 @@
 import * as Layer from "effect/Layer"
-import { ClickHouseTraceRepository } from "../../src/index.js"
+import { ClickHouseTraceRepository } from "../../src/clickhouse/index.js"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
 import { hostileTraces } from "./hostileSuite.js"
 

@@ -7,16 +7,8 @@ import * as Redacted from "effect/Redacted"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import {
-  ClickHouseClient,
-  ClickHouseTraceRepository,
-  newTenantId,
-  newTraceId,
-  type TenantId,
-  TraceRepository,
-  type TraceSpan,
-  TraceWriter
-} from "../../src/index.js"
+import { newTenantId, newTraceId, type TenantId, TraceRepository, type TraceSpan, TraceWriter } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/clickhouse/index.js"
 import * as ClickHouseHttp from "../support/ClickHouseHttp.js"
 import { deadLines, deadSpans, headers } from "../support/deadLetters.js"
 import { allFaults, type FaultProxy, faultProxy } from "../support/FaultProxy.js"

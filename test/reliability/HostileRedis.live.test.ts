@@ -1,5 +1,5 @@
 import * as Layer from "effect/Layer"
-import { RedisCache } from "../../src/index.js"
+import { RedisCache } from "../../src/redis/index.js"
 import { describeLive } from "../support/live.js"
 import { dropPrefixOnClose, liveRedis, redisUrl, testPrefix } from "../support/redis.js"
 import { hostileCache } from "./hostileSuite.js"

@@ -4,7 +4,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { SqlMetadataRepository, StorageMigrations } from "../../src/index.js"
+import { StorageMigrations } from "../../src/index.js"
+import { SqlMetadataRepository } from "../../src/sqlite/index.js"
 
 /**
  * A client of another dialect that dies if any statement reaches it: the dialect must be refused

@@ -1,5 +1,5 @@
 import * as Layer from "effect/Layer"
-import { SqliteClient, SqlMetadataRepository } from "../../src/index.js"
+import { SqliteClient, SqlMetadataRepository } from "../../src/sqlite/index.js"
 import { metadataRepositoryContract } from "../../src/testing/MetadataRepositoryContract.js"
 import { metadataRepositoryTracing } from "../contract/TracingContract.js"
 import { tokenMigrationSuite, tokensAtRestContract } from "../contract/TokensAtRestContract.js"

@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as path from "node:path"
-import { SqliteClient } from "../../src/index.js"
+import { SqliteClient } from "../../src/sqlite/index.js"
 import { TestStorage } from "../../src/testing/index.js"
 import { migrationsContract, sqlTarget } from "../contract/MigrationsContract.js"
 

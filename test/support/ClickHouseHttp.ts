@@ -7,7 +7,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { ClickHouseClient, type StorageUnavailable } from "../../src/index.js"
+import type { StorageUnavailable } from "../../src/index.js"
+import { ClickHouseClient } from "../../src/clickhouse/index.js"
 import { TestStorage } from "../../src/testing/index.js"
 
 /**

@@ -4,7 +4,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { PostgresClient } from "../../src/index.js"
+import { PostgresClient } from "../../src/postgres/index.js"
 
 const url = process.argv[2]
 if (url === undefined) throw new Error("usage: alter-child.ts <postgres url>")

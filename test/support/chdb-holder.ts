@@ -2,7 +2,7 @@
 // its standard input closes: the other process of "one process per data directory".
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { ClickHouseClient } from "../../src/index.js"
+import { ClickHouseClient } from "../../src/clickhouse/index.js"
 
 const [dir] = process.argv.slice(2)
 if (dir === undefined) throw new Error("usage: chdb-holder.ts <dir>")

@@ -2,7 +2,7 @@
 // process of its own (one process per data directory): a test changes a lite store's tables with it.
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { ClickHouseClient } from "../../src/index.js"
+import { ClickHouseClient } from "../../src/clickhouse/index.js"
 
 const [dir, ...statements] = process.argv.slice(2)
 if (dir === undefined) throw new Error("usage: chdb-sql.ts <dir> <statement>...")

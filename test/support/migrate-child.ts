@@ -2,7 +2,8 @@
 // concurrent-migration test, which starts several of these processes at once.
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { PostgresClient, SqlMigrations } from "../../src/index.js"
+import { PostgresClient } from "../../src/postgres/index.js"
+import * as SqlMigrations from "../../src/internal/sql/Migrations.js"
 
 const url = process.argv[2]
 if (url === undefined) throw new Error("usage: migrate-child.ts <postgres url>")

@@ -2,7 +2,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { PostgresClient } from "../../src/index.js"
+import { PostgresClient } from "../../src/postgres/index.js"
 import { LiveService, TestStorage } from "../../src/testing/index.js"
 import { requireService } from "./live.js"
 

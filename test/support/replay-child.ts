@@ -3,7 +3,8 @@
 // stream each segment, never hold it (or a whole batch's text) as one string.
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
-import { DeadLetters, type TraceSpan } from "../../src/index.js"
+import type { TraceSpan } from "../../src/index.js"
+import * as DeadLetters from "../../src/internal/ingest/DeadLetters.js"
 
 const dir = process.argv[2]!
 let stored = 0

@@ -9,16 +9,10 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { createInterface } from "node:readline"
-import {
-  CachedMetadataRepository,
-  MetadataRepository,
-  PostgresClient,
-  RedisCache,
-  RedisClient,
-  RedisTokenChanges,
-  SqliteClient,
-  SqlMetadataRepository
-} from "../../src/index.js"
+import { CachedMetadataRepository, MetadataRepository } from "../../src/index.js"
+import { PostgresClient, SqlMetadataRepository } from "../../src/postgres/index.js"
+import { SqliteClient } from "../../src/sqlite/index.js"
+import { RedisCache, RedisClient, RedisTokenChanges } from "../../src/redis/index.js"
 
 const [metadata, redisUrl, prefix, localTtl, clusterNodes] = process.argv.slice(2)
 if (metadata === undefined || redisUrl === undefined || prefix === undefined) {

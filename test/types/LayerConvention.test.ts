@@ -11,29 +11,12 @@ import type * as Scope from "effect/Scope"
 import { existsSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import {
-  Cache,
-  CachedMetadataRepository,
-  type InvalidInput,
-  ClickHouseClient,
-  ClickHouseTraceRepository,
-  MemoryCache,
-  MemoryTraceRepository,
-  MetadataRepository,
-  PostgresClient,
-  RedisCache,
-  RedisTokenChanges,
-  RedisClient,
-  SqliteClient,
-  SqlMetadataRepository,
-  type StorageError,
-  type StorageQueryError,
-  type StorageUnavailable,
-  StorageProfile,
-  TokenChanges,
-  TraceRepository,
-  TraceWriter
-} from "../../src/index.js"
+import { Cache, CachedMetadataRepository, type InvalidInput, MetadataRepository, type StorageError, type StorageQueryError, type StorageUnavailable, StorageProfile, TokenChanges, TraceRepository, TraceWriter } from "../../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository } from "../../src/clickhouse/index.js"
+import { PostgresClient, SqlMetadataRepository } from "../../src/postgres/index.js"
+import { SqliteClient } from "../../src/sqlite/index.js"
+import { RedisCache, RedisTokenChanges, RedisClient } from "../../src/redis/index.js"
+import { MemoryCache, MemoryTraceRepository } from "../../src/memory/index.js"
 import type { TraceSink } from "../../src/ingest/TraceWriter.js"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { adapters } from "../support/adapters.js"
