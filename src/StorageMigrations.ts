@@ -1,6 +1,4 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as Sqlite from "@effect/sql-sqlite-node/SqliteClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -74,24 +72,35 @@ export const clickhouse = (options: Omit<ClickHouseMigrations.SchemaOptions, "da
     }
   })
 
-/** Where a SQL client points, from its driver's configuration: `host:port/database` or the file. */
-const sqlTarget = Effect.map(
-  Effect.all([Effect.serviceOption(PgClient.PgClient), Effect.serviceOption(Sqlite.SqliteClient)]),
-  ([pg, sqlite]) =>
-    Option.isSome(pg)
-      ? pg.value.config.url !== undefined
-        ? PostgresClient.describe(pg.value.config.url)
-        : `${pg.value.config.host ?? "localhost"}:${pg.value.config.port ?? 5432}/${pg.value.config.database ?? ""}`
-      : Option.isSome(sqlite)
-      ? sqlite.value.config.filename
-      : "(unknown)"
-)
+const unknownTarget = "(unknown)"
+
+/**
+ * Where a SQL client points, from its driver's configuration: `host:port/database` or the file. The
+ * driver's Effect client is imported only for a client of its dialect, which has loaded it already:
+ * this module loads no driver (test/packaging/EntryDrivers.test.ts).
+ */
+const sqlTarget = (client: SqlClient.SqlClient): Effect.Effect<string> =>
+  client.onDialect({
+    pg: () =>
+      Effect.flatMap(Effect.promise(() => import("@effect/sql-pg/PgClient")), (PgClient) =>
+        Effect.map(Effect.serviceOption(PgClient.PgClient), Option.match({
+          onNone: () => unknownTarget,
+          onSome: ({ config }) =>
+            config.url !== undefined ? PostgresClient.describe(config.url) : `${config.host ?? "localhost"}:${config.port ?? 5432}/${config.database ?? ""}`
+        }))),
+    sqlite: () =>
+      Effect.flatMap(Effect.promise(() => import("@effect/sql-sqlite-node/SqliteClient")), (Sqlite) =>
+        Effect.map(Effect.serviceOption(Sqlite.SqliteClient), Option.match({ onNone: () => unknownTarget, onSome: ({ config }) => config.filename }))),
+    mysql: () => Effect.succeed(unknownTarget),
+    mssql: () => Effect.succeed(unknownTarget),
+    clickhouse: () => Effect.succeed(unknownTarget)
+  })
 
 /** The metadata tables' migrations on the SQL client in context (PostgreSQL or SQLite; another dialect fails, naming it). */
 export const sql = Effect.gen(function*() {
   const client = yield* SqlClient.SqlClient
   const { backend } = yield* Dialect.make(client)
-  const target = yield* sqlTarget
+  const target = yield* sqlTarget(client)
   const provide = Effect.provideService(SqlClient.SqlClient, client)
   return {
     backend,

@@ -1,4 +1,4 @@
-import { ClickHouseLogLevel, createClient, type ClickHouseClient as NodeClient, parseError } from "@clickhouse/client"
+import type { ClickHouseClient as NodeClient, createClient } from "@clickhouse/client"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -187,6 +187,15 @@ interface ChdbModules {
 const chdbSpecifiers = { connection: "chdb/connection", root: "chdb" } as const
 const importChdb = <K extends keyof ChdbModules>(k: K): Promise<ChdbModules[K]> => import(chdbSpecifiers[k]) as Promise<ChdbModules[K]>
 
+/**
+ * The client library, loaded when a client is made: importing this module, or the package's
+ * entries, loads no driver (test/packaging/EntryDrivers.test.ts).
+ */
+const loadClient = Effect.tryPromise({
+  try: () => import("@clickhouse/client"),
+  catch: (cause) => unavailable("ClickHouseClient.make", `cannot load @clickhouse/client: ${String(cause)}`, cause)
+})
+
 /** Loads chDB only when asked for: it is an optional dependency of about 540 MB. */
 const openChdb = (path: string) =>
   Effect.tryPromise({
@@ -248,6 +257,7 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     }
     const requestTimeout = Duration.decode(options.requestTimeout ?? "30 seconds")
     const connectTimeout = Duration.decode(options.connectTimeout ?? "10 seconds")
+    const { ClickHouseLogLevel, createClient, parseError } = yield* loadClient
     const log = { level: ClickHouseLogLevel.OFF }
     let engine: "server" | "chdb"
     let client: NodeClient

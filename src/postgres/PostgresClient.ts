@@ -1,6 +1,6 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as PgClient from "@effect/sql-pg/PgClient"
+import type * as PgClient from "@effect/sql-pg/PgClient"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as fs from "node:fs/promises"
-import pg from "pg"
+import type pg from "pg"
 import type { ConnectionOptions } from "node:tls"
 import * as ConfigFields from "../internal/ConfigFields.js"
 import { StorageUnavailable } from "../StorageError.js"
@@ -126,6 +126,15 @@ export const runnerOf = (client: SqlClient.SqlClient): PgPrepared.Run | undefine
   return pool === undefined ? undefined : PgPrepared.runner(pool)
 }
 
+/**
+ * The driver and its Effect client, loaded when a client is made: importing this module, or the
+ * package's entries, loads no driver (test/packaging/EntryDrivers.test.ts).
+ */
+const loadDriver = Effect.tryPromise({
+  try: async () => ({ Pool: (await import("pg")).default.Pool, PgClient: await import("@effect/sql-pg/PgClient") }),
+  catch: (cause) => unavailable(`cannot load the PostgreSQL driver (pg, @effect/sql-pg): ${String(cause)}`)
+})
+
 interface Connection {
   readonly url: Redacted.Redacted
   readonly ssl: ConnectionOptions | undefined
@@ -134,10 +143,10 @@ interface Connection {
 }
 
 /** A `pg` pool opened with one connection checked within `connectTimeout`, ended with the scope. */
-const openPool = ({ pooler, ssl, statementTimeout, url }: Connection, options: Options, connectTimeout: Duration.Duration) =>
+const openPool = (Pool: typeof pg.Pool, { pooler, ssl, statementTimeout, url }: Connection, options: Options, connectTimeout: Duration.Duration) =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const pool = new pg.Pool({
+      const pool = new Pool({
         connectionString: Redacted.value(url),
         ...(ssl === undefined ? {} : { ssl }),
         connectionTimeoutMillis: Duration.toMillis(connectTimeout),
@@ -190,8 +199,9 @@ export const make = (options: Options): Effect.Effect<PgClient.PgClient, Storage
         ? Effect.succeed<{ url: Redacted.Redacted; ssl: ConnectionOptions | undefined }>({ url, ssl: undefined })
         : withCa(url, options.caFile)
     ),
-    Effect.flatMap(({ ssl, url }) =>
-      openPool({ url, ssl, pooler, statementTimeout }, options, connectTimeout).pipe(
+    Effect.zip(loadDriver),
+    Effect.flatMap(([{ ssl, url }, { PgClient, Pool }]) =>
+      openPool(Pool, { url, ssl, pooler, statementTimeout }, options, connectTimeout).pipe(
         Effect.flatMap((pool) =>
           PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: "llmtrace-storage" }).pipe(
             Effect.tap((client) => Effect.sync(() => pools.set(client, pool)))
@@ -227,7 +237,9 @@ export const config: Config.Config<Options> = ConfigFields.named(fields)
 
 /** A pooled PostgreSQL `SqlClient` from explicit options; reads no configuration. */
 export const layer = (options: Options): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, StorageUnavailable> =>
-  Layer.scopedContext(Effect.map(make(options), (client) => Context.make(PgClient.PgClient, client).pipe(Context.add(SqlClient.SqlClient, client))))
+  Layer.scopedContext(
+    Effect.zipWith(make(options), loadDriver, (client, { PgClient }) => Context.make(PgClient.PgClient, client).pipe(Context.add(SqlClient.SqlClient, client)))
+  )
 
 /** A pooled PostgreSQL `SqlClient` from a configuration, e.g. {@link config} or `StorageConfig.postgres`. */
 export const layerConfig = (

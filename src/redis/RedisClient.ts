@@ -7,7 +7,7 @@ import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { Cluster, Redis, type RedisOptions as IORedisOptions } from "ioredis"
+import type { Cluster, Redis, RedisOptions as IORedisOptions } from "ioredis"
 import { readFile } from "node:fs/promises"
 import type { Writable } from "node:stream"
 import { StorageQueryError, StorageUnavailable } from "../StorageError.js"
@@ -106,13 +106,29 @@ const tlsOptions = (url: URL, ca: string | undefined): IORedisOptions =>
 
 const millis = (d: Duration.Duration) => Math.ceil(Duration.toMillis(d))
 
-const create = (options: RedisConfig.ResolvedRedisOptions, ca: string | undefined): Client => {
+/** Whether a client is a cluster's (told by the client itself: the driver's classes are loaded lazily, see {@link make}). */
+export const isCluster = (client: Client): client is Cluster => client.isCluster
+
+/**
+ * The driver, loaded when a client is made: importing this module, or the package's entries, loads
+ * no driver (test/packaging/EntryDrivers.test.ts).
+ */
+const loadDriver = Effect.tryPromise({
+  try: () => import("ioredis"),
+  catch: (cause) => new StorageUnavailable({ backend: "redis", operation: "RedisClient.make", message: `cannot load ioredis: ${String(cause)}` })
+})
+
+const create = (
+  driver: { readonly Cluster: typeof Cluster; readonly Redis: typeof Redis },
+  options: RedisConfig.ResolvedRedisOptions,
+  ca: string | undefined
+): Client => {
   const raw = Redacted.value(options.url)
   const url = new URL(raw)
-  if (options.clusterNodes.length === 0) return new Redis(raw, { ...clientOptions(options), ...tlsOptions(url, ca) })
+  if (options.clusterNodes.length === 0) return new driver.Redis(raw, { ...clientOptions(options), ...tlsOptions(url, ca) })
   const { enableOfflineQueue: _queue, retryStrategy: _retry, ...nodeOptions } = clientOptions(options)
   const retryDelay = millis(options.clusterRetryDelay)
-  return new Cluster(options.clusterNodes.map((n) => ({ host: n.host, port: n.port })), {
+  return new driver.Cluster(options.clusterNodes.map((n) => ({ host: n.host, port: n.port })), {
     lazyConnect: true,
     // ioredis's own cluster ready check goes through this queue (with it off, a cluster never
     // becomes ready); `use` refuses commands while the cluster is not ready instead.
@@ -155,7 +171,7 @@ const readCa = (file: string | undefined, address: string): Effect.Effect<string
 
 /** A socket error of a single server that no retry within the connect timeout is likely to change: nothing listens there. */
 const connectionRefused = (client: Client, error: unknown) =>
-  !(client instanceof Cluster) && Predicate.hasProperty(error, "code") && error.code === "ECONNREFUSED"
+  !isCluster(client) && Predicate.hasProperty(error, "code") && error.code === "ECONNREFUSED"
 
 /**
  * Waits for the client's first `ready`, keeping the last connection error for the message. Refused
@@ -220,7 +236,7 @@ const release = (client: Client, timeout: Duration.Duration) =>
 
 /** The sockets commands may be written to now: the client's own, or each cluster node's. */
 const socketsOf = (client: Client): ReadonlyArray<Writable> => {
-  if (!(client instanceof Cluster)) return client.stream === undefined ? [] : [client.stream]
+  if (!isCluster(client)) return client.stream === undefined ? [] : [client.stream]
   const sockets: Array<Writable> = []
   for (const node of client.nodes("all")) if (node.stream !== undefined) sockets.push(node.stream)
   return sockets
@@ -292,9 +308,10 @@ export const make = (options: Options): Effect.Effect<RedisClientShape, StorageU
     const address = first === undefined ? RedisConfig.address(resolved.url) : `${first.host}:${first.port} (cluster)`
     let lastError: string | undefined
     const ca = yield* readCa(resolved.caFile, address)
+    const driver = yield* loadDriver
     const client = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const client = create(resolved, ca)
+        const client = create(driver, resolved, ca)
         // Without a listener ioredis prints every connection error; they surface as typed errors instead.
         client.on("error", (error: unknown) => void (lastError = messageOf(error)))
         return client
@@ -309,10 +326,10 @@ export const make = (options: Options): Effect.Effect<RedisClientShape, StorageU
       if (toError === undefined) errors.set(operation, toError = toStorageError(address, operation, resolved.commandTimeout))
       return toError
     }
-    const isCluster = client instanceof Cluster
+    const cluster = isCluster(client)
     const send = sender(client, resolved.autoPipelining)
     const use = <A, B = A>(operation: string, f: (client: Client) => Promise<A>, map?: (reply: A) => B) =>
-      isCluster && client.status !== "ready"
+      cluster && client.status !== "ready"
         ? Effect.fail(toError(operation)(new Error(`cluster not ready (${client.status})`)))
         : send(f, toError(operation), map)
     return { client, address, options: resolved, use }

@@ -2,7 +2,6 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
-import { Cluster } from "ioredis"
 import * as TokenChanges from "../TokenChanges.js"
 import * as RedisClient from "./RedisClient.js"
 import * as RedisConfig from "./RedisConfig.js"
@@ -44,7 +43,7 @@ export const fromClient: Effect.Effect<TokenChanges.TokenChangesShape, never, Re
               ))
             }
             // Named, so an operator (or a test) can find it in CLIENT LIST.
-            const subscriber = redis.client instanceof Cluster
+            const subscriber = RedisClient.isCluster(redis.client)
               ? redis.client.duplicate()
               : redis.client.duplicate({ connectionName: subscriberName(redis.options.prefix) })
             let up = false

@@ -1,6 +1,6 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as Sqlite from "@effect/sql-sqlite-node/SqliteClient"
+import type * as Sqlite from "@effect/sql-sqlite-node/SqliteClient"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -16,12 +16,19 @@ export interface Options {
 }
 
 /**
+ * The driver (better-sqlite3, through its Effect client), loaded when a client is made: importing
+ * this module, or the package's entries, loads no driver (test/packaging/EntryDrivers.test.ts).
+ */
+const loadDriver = Effect.promise(() => import("@effect/sql-sqlite-node/SqliteClient"))
+
+/**
  * A SQLite client in the current scope, with foreign keys enforced (SQLite leaves them off per
  * connection, and the metadata schema relies on them for cascading deletes).
  */
 export const make = (options: Options = {}): Effect.Effect<Sqlite.SqliteClient, StorageUnavailable, Scope.Scope> => {
   const filename = options.filename ?? ":memory:"
-  return Sqlite.make({ filename }).pipe(
+  return loadDriver.pipe(
+    Effect.flatMap((Sqlite) => Sqlite.make({ filename })),
     Effect.tap((sql) => sql`PRAGMA foreign_keys = ON`),
     Effect.provide(Reactivity.layer),
     Effect.catchAllCause((cause) =>
@@ -40,7 +47,9 @@ export const config: Config.Config<Options> = ConfigFields.named(fields)
 
 /** A SQLite `SqlClient` from explicit options; reads no configuration. */
 export const layer = (options: Options = {}): Layer.Layer<SqlClient.SqlClient | Sqlite.SqliteClient, StorageUnavailable> =>
-  Layer.scopedContext(Effect.map(make(options), (client) => Context.make(Sqlite.SqliteClient, client).pipe(Context.add(SqlClient.SqlClient, client))))
+  Layer.scopedContext(
+    Effect.zipWith(make(options), loadDriver, (client, Sqlite) => Context.make(Sqlite.SqliteClient, client).pipe(Context.add(SqlClient.SqlClient, client)))
+  )
 
 /** A SQLite `SqlClient` from a configuration, e.g. {@link config}. */
 export const layerConfig = (

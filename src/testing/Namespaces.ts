@@ -1,12 +1,12 @@
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { Redis } from "ioredis"
+import type { Redis } from "ioredis"
 import { randomBytes } from "node:crypto"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import pg from "pg"
+import type pg from "pg"
 import * as PostgresClient from "../postgres/PostgresClient.js"
 import { StorageUnavailable } from "../StorageError.js"
 
@@ -24,7 +24,8 @@ const suffix = () => randomBytes(6).toString("hex")
 
 /** A short-lived administrative connection to the server of `url`. */
 export const withPostgres = async <A>(url: Redacted.Redacted, f: (client: pg.Client) => Promise<A>): Promise<A> => {
-  const client = new pg.Client({ connectionString: Redacted.value(url), connectionTimeoutMillis: 5000 })
+  // Imported here, as the adapters import their drivers: only a test on a live service loads one.
+  const client = new (await import("pg")).default.Client({ connectionString: Redacted.value(url), connectionTimeoutMillis: 5000 })
   client.on("error", () => undefined)
   await client.connect()
   try {
@@ -36,7 +37,7 @@ export const withPostgres = async <A>(url: Redacted.Redacted, f: (client: pg.Cli
 
 /** A short-lived client that fails fast (no retries, no offline queue); its connection error names the cause. */
 export const withRedis = async <A>(url: Redacted.Redacted<string>, f: (client: Redis) => Promise<A>): Promise<A> => {
-  const client = new Redis(Redacted.value(url), {
+  const client = new (await import("ioredis")).Redis(Redacted.value(url), {
     lazyConnect: true,
     connectTimeout: 5000,
     maxRetriesPerRequest: 0,
