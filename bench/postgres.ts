@@ -41,7 +41,7 @@ const GROUP = "PostgreSQL metadata"
 /**
  * The statements the repository runs, as raw `pg` and @effect/sql-pg alone run them; both hash the
  * token in their timed part, as the repository does. Raw `pg` runs them as named prepared
- * statements, as the repository does (src/sql/PgPrepared.ts); @effect/sql-pg can only send them unnamed.
+ * statements, as the repository does (src/internal/sql/PgPrepared.ts); @effect/sql-pg can only send them unnamed.
  */
 const statements = {
   byToken: "SELECT id, name, api_token_hash, api_token_prefix, plan, created_at, config FROM tenants WHERE api_token_hash = $1",

@@ -1,7 +1,7 @@
 /**
  * An OTLP trace export (ExportTraceServiceRequest) after decoding, the same from JSON and from protobuf:
  * ids are lowercase hex (empty when absent), every 64-bit integer is a `bigint` (exact), doubles are numbers.
- * It is what {@link OtelMapping} reads; the decoders live in `src/otlp/`.
+ * It is what {@link OtelMapping} reads; the decoders live in `src/internal/otlp/`.
  */
 export type AnyValue =
   | string

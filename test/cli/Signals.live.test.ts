@@ -18,7 +18,7 @@ import { freshDatabase, livePostgres } from "../support/postgres.js"
 const scratch = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-cli-signals-live-"))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
-/** The key `src/sql/Migrations.ts` serialises migration runs with ("llmtrace"). */
+/** The key `src/internal/sql/Migrations.ts` serialises migration runs with ("llmtrace"). */
 const migrationLock = 0x6c6c6d74
 
 const postgres = await livePostgres()
