@@ -7,6 +7,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import { LRUCache } from "lru-cache"
 import * as Cache from "./Cache.js"
 import * as ConfigFields from "./ConfigFields.js"
 import type { TenantId } from "./domain/Ids.js"
@@ -105,6 +106,7 @@ export const wrap = (
     const changeTtl = Duration.decode(options.changeTtl ?? defaults.changeTtl)
     const changeMs = Duration.toMillis(changeTtl)
     const localMax = options.localMaxEntries ?? defaults.localMaxEntries
+    if (!Number.isInteger(localMax) || localMax < 1) throw new Error("CachedMetadataRepository localMaxEntries must be a positive integer")
     const localHitMs = Duration.toMillis(Duration.decode(options.localTtl ?? defaults.localTtl))
     const localMissMs = Math.min(localHitMs, Duration.toMillis(missTtl))
     const slowToken = validate(NonEmptyText, "storage", "MetadataRepository.getTenantByToken")
@@ -116,9 +118,9 @@ export const wrap = (
     const marking = <A>(effect: Effect.Effect<A, StorageError>) =>
       Effect.retry(effect, { schedule: markSchedule, while: (error) => error._tag === "StorageUnavailable" })
 
-    // The in-process level. `heard` counts the changes heard here (and subscription losses): an
-    // answer read before one of them is not kept.
-    const local = new Map<string, Local>()
+    // The in-process level, an LRU (a hit counts as a use) of at most `localMax` tokens. `heard`
+    // counts the changes heard here (and subscription losses): an answer read before one of them is not kept.
+    const local = new LRUCache<string, Local>({ max: localMax })
     let listening = false
     let heard = 0
     const forgetLocal = (hash: string) => {
@@ -127,14 +129,9 @@ export const wrap = (
     }
     const remember = (hash: string, answer: Option.Option<Tenant>, since: number, now: number) => {
       if (!listening || heard !== since) return
-      local.delete(hash)
       // Every caller of this token gets the same object from here on: frozen, so none can change it for the others.
       if (Option.isSome(answer)) deepFreeze(answer.value)
       local.set(hash, { answer, expiresAt: now + (Option.isSome(answer) ? localHitMs : localMissMs) })
-      if (local.size > localMax) {
-        const oldest = local.keys().next()
-        if (oldest.done !== true) local.delete(oldest.value)
-      }
     }
     if (changes !== undefined) {
       yield* changes.listen({
