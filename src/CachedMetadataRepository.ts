@@ -11,7 +11,7 @@ import { LRUCache } from "lru-cache"
 import * as Cache from "./Cache.js"
 import * as ConfigFields from "./ConfigFields.js"
 import type { TenantId } from "./domain/Ids.js"
-import { NonEmptyText } from "./domain/Primitives.js"
+import { isNonEmptyText, NonEmptyText } from "./domain/Primitives.js"
 import { hashApiToken, type NewTenant, type Tenant } from "./domain/Tenant.js"
 import * as MetadataRepository from "./MetadataRepository.js"
 import { type StorageError, StorageUnavailable, validate } from "./StorageError.js"
@@ -218,7 +218,7 @@ export const wrap = (
 
     // The hot path: a plain check of the token, the in-process level without any further effect.
     const getTenantByToken = (token: string): Effect.Effect<Option.Option<Tenant>, StorageError> => {
-      if (typeof token !== "string" || token.length === 0 || !token.isWellFormed()) {
+      if (!isNonEmptyText(token)) {
         // A lone surrogate would hash like U+FFFD and match another token: only well-formed tokens are looked up.
         return Effect.flatMap(slowToken(token), getTenantByToken)
       }
