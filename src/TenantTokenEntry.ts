@@ -17,17 +17,18 @@ import { Tenant } from "./domain/Tenant.js"
  */
 export type Entry =
   | { readonly _tag: "Found"; readonly tenant: Tenant }
-  | { readonly _tag: "Unknown" }
+  | { readonly _tag: "NoTenant" }
   | { readonly _tag: "Changed"; readonly bytes: Uint8Array }
 
-export const unknown: Entry = { _tag: "Unknown" }
+/** The entry of a token no tenant has. */
+export const noTenant: Entry = { _tag: "NoTenant" }
 
 /** The cache key of a token's hash. `v2`: entries hold the read model and tombstones (v1 held a tenant without its token). */
 export const key = (apiTokenHash: string): string => `tenant-by-token:v2:${apiTokenHash}`
 
 const utf8 = new TextEncoder()
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true })
-export const unknownBytes = utf8.encode("null")
+export const noTenantBytes = utf8.encode("null")
 /** A fresh tombstone: never the same bytes twice. */
 export const changedBytes = (): Uint8Array => utf8.encode(`"changed:${randomUUID()}"`)
 
@@ -78,7 +79,7 @@ export const decode = (bytes: Uint8Array): Entry | undefined => {
   } catch {
     return undefined
   }
-  if (text === "null") return unknown
+  if (text === "null") return noTenant
   if (text.startsWith("\"changed:")) return { _tag: "Changed", bytes }
   let parsed: unknown
   try {

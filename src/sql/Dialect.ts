@@ -41,7 +41,8 @@ export interface Dialect {
 
 const parseJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
 
-const itself: PgPrepared.Run = (statement) => statement
+/** Runs a statement through its own client (@effect/sql-pg, the SQLite driver). */
+const throughClient: PgPrepared.Run = (statement) => statement
 
 const postgres = (sql: SqlClient.SqlClient, execute: PgPrepared.Run): Dialect => ({
   backend: "postgres",
@@ -67,7 +68,7 @@ const sqlite = (sql: SqlClient.SqlClient): Dialect => ({
   readText: (value) => value as string,
   json: (value) => JSON.stringify(value),
   readJson: <A>(value: unknown) => parseJson(value) as A,
-  execute: itself,
+  execute: throughClient,
   lockRows: sql.literal(""),
   tableExists: (name) =>
     Effect.map(sql<{ readonly n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ${name}`, (rows) => Number(rows[0]?.n ?? 0) > 0)
@@ -83,7 +84,7 @@ export const make = (sql: SqlClient.SqlClient): Effect.Effect<Dialect, StorageUn
     pg: () =>
       Effect.map(Effect.serviceOption(PostgresClient.PgPool), (pgPool) =>
         // Only the pool behind this very client: another client's pool in context would run these statements elsewhere.
-        postgres(sql, Option.isSome(pgPool) && pgPool.value.client === sql ? pgPool.value.run : itself)),
+        postgres(sql, Option.isSome(pgPool) && pgPool.value.client === sql ? pgPool.value.run : throughClient)),
     sqlite: () => Effect.succeed(sqlite(sql)),
     mysql: () => unsupported("mysql"),
     mssql: () => unsupported("mssql"),
