@@ -11,7 +11,7 @@
  * whose `src` links to ours; the pages are then moved to docs/api/ (generated: gitignored).
  */
 import { spawnSync } from "node:child_process"
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -87,5 +87,12 @@ if (result.status !== 0) process.exit(result.status ?? 1)
 
 rmSync(target, { recursive: true, force: true })
 cpSync(path.join(work, "docs"), target, { recursive: true })
+// docgen 0.5 leaves a blank line after the front matter's opening `---`, which prettier then prints as a rule (`***`):
+// the page's title block becomes a heading instead of the front matter the site theme reads.
+for (const file of readdirSync(path.join(target, "modules"), { recursive: true, encoding: "utf8" })) {
+  if (!file.endsWith(".md")) continue
+  const page = path.join(target, "modules", file)
+  writeFileSync(page, readFileSync(page, "utf8").replace(/^\*\*\*\n\n(title: )/, "---\n$1"))
+}
 rmSync(work, { recursive: true, force: true })
 console.log(`API docs in ${path.relative(root, target)}/`)
