@@ -6,9 +6,10 @@
  * subpath of package.json's `exports` resolves to its source (dist/X.js → src/X.ts) through `paths`, so no build is
  * needed and a new entry needs no change here.
  *
- * docgen reads its settings, the project's name and a homepage from the package.json and docgen.json of its working
- * directory, and imports a project's own name from `../../src`. It runs in a scratch directory under .tmp/ instead,
- * whose `src` links to ours; the pages are then moved to docs/api/ (generated: gitignored).
+ * docgen reads its settings, the project's name and a homepage from the docgen.json and package.json of its working
+ * directory, and rewrites an example's import of the project's own name to `../../src` (right only for an output
+ * directory one level deep). So it runs in a scratch directory under .tmp/, whose `src` links to ours, under another
+ * name; the pages are then copied to docs/api/ (generated, so gitignored: etc/api is the reviewed record of the API).
  */
 import { spawnSync } from "node:child_process"
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
@@ -54,8 +55,7 @@ const compilerOptions = {
   types: ["node"],
   strict: true,
   noEmit: true,
-  skipLibCheck: true,
-  exactOptionalPropertyTypes: false
+  skipLibCheck: true
 }
 
 rmSync(work, { recursive: true, force: true })
