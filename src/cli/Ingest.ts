@@ -17,6 +17,7 @@ import * as OtlpJson from "../otlp/OtlpJson.js"
 import * as OtlpSpans from "../otlp/OtlpSpans.js"
 import { TraceEvent, TraceSpan } from "../domain/Trace.js"
 import * as TraceSpanJson from "../domain/TraceSpanJson.js"
+import * as CheckedSpans from "../ingest/CheckedSpans.js"
 import * as Lines from "../ingest/Lines.js"
 import { CommandFailed } from "./Commands.js"
 
@@ -329,7 +330,8 @@ export const ingest = <E0, E, R>(
         case "trace":
           return Effect.zipRight(sinks.trace(step.trace), Effect.sync(() => c.traces++))
         case "spans":
-          return Effect.zipRight(sinks.spans(step.spans), Effect.sync(() => (c.spans += step.spans.length)))
+          // Every span of a line was checked where it was decoded (the guard or the schema): not again in the writer.
+          return Effect.zipRight(sinks.spans(CheckedSpans.sealed(step.spans)), Effect.sync(() => (c.spans += step.spans.length)))
       }
     }
 
