@@ -118,11 +118,6 @@ export const countingTracer = (): { readonly tracer: Tracer.Tracer; readonly cou
   return { tracer, count: () => spans }
 }
 
-export interface Contender {
-  /** Performs `ops` operations and resolves when they are done; returns per-call latencies (ms) if it measured them. */
-  readonly run: () => Promise<ReadonlyArray<number> | void>
-}
-
 /**
  * Runs both contenders once to warm up, then `reps` repetitions, alternating which goes first.
  * `ops` is the number of operations one run performs; `concurrency` how many are in flight.

@@ -17,6 +17,28 @@ import type { Backend, StorageError } from "./StorageError.js"
  * Tenants and what hangs off them. A duplicate id, api token (by its hash) or key hash is a `StorageConflict`;
  * updating or configuring a missing tenant is a `StorageNotFound`; deleting a tenant removes its
  * config, audit events, API keys and reports.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Option from "effect/Option"
+ * import { MetadataRepository, NewTenant, StorageProfile } from "llmtrace-storage"
+ *
+ * const program = Effect.gen(function*() {
+ *   const metadata = yield* MetadataRepository.MetadataRepository
+ *   // The token is hashed when stored and never kept: lookups hash the token presented.
+ *   const tenant = NewTenant.make({ name: "Acme", plan: "pro", apiToken: "acme-secret-token" })
+ *   yield* metadata.createTenant(tenant)
+ *   const byToken = yield* metadata.getTenantByToken("acme-secret-token")
+ *   const wrongToken = yield* metadata.getTenantByToken("guessed-token")
+ *   return { tenant, byToken, wrongToken }
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(StorageProfile.memory))).then(({ tenant, byToken, wrongToken }) => {
+ *   assert.strictEqual(Option.map(byToken, (t) => t.id).pipe(Option.getOrNull), tenant.id)
+ *   assert.strictEqual(Option.isNone(wrongToken), true)
+ * })
+ * ```
  */
 export interface MetadataRepositoryShape {
   /** Stores the tenant with its token's SHA-256 and display prefix; never the token. */
@@ -54,6 +76,10 @@ export interface MetadataRepositoryShape {
   readonly healthCheck: () => Effect.Effect<void, StorageError>
 }
 
+/**
+ * The metadata store ({@link MetadataRepositoryShape}): `SqlMetadataRepository` on PostgreSQL or SQLite, behind
+ * `CachedMetadataRepository` in every profile, so that the proxy's hot path, `getTenantByToken`, is served from a cache.
+ */
 export class MetadataRepository extends Context.Tag("llmtrace-storage/MetadataRepository")<
   MetadataRepository,
   MetadataRepositoryShape

@@ -30,8 +30,14 @@ import * as Cache from "./Cache.js"
 import * as MetadataRepository from "./MetadataRepository.js"
 import * as TraceRepository from "./TraceRepository.js"
 
-/** Each profile's options, defined with the configuration that reads them (`StorageConfig`). */
-export type { LiteOptions, Options, ProductionOptions } from "./StorageConfig.js"
+export type {
+  /** The options of {@link lite}: each profile's options are defined with the configuration that reads them (`StorageConfig`). */
+  LiteOptions,
+  /** A profile and its options: what {@link layer} builds. */
+  Options,
+  /** The options of {@link production}. */
+  ProductionOptions
+} from "./StorageConfig.js"
 
 /** What every profile provides: the three services, and the buffered writer for bulk ingestion. */
 export type Services = Storage.Storage | TraceWriter.TraceWriter | TraceWriter.TraceSink
@@ -43,6 +49,27 @@ const memoryDeadLetterPath = "/dead-letters"
  * The memory profile: traces and cache in plain maps, metadata in SQLite `:memory:`, the writer's
  * dead letters on a private in-memory file system (MemoryFileSystem). Nothing outlives the
  * layer's scope and no file is touched; every build is a fresh, private store (tests, examples, demos).
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { newTenantId, newTraceId, StorageProfile, TraceQuery, TraceRepository, TraceSpan, TraceWriter } from "llmtrace-storage"
+ *
+ * const program = Effect.gen(function*() {
+ *   const writer = yield* TraceWriter.TraceWriter
+ *   const traces = yield* TraceRepository.TraceRepository
+ *   const tenantId = newTenantId()
+ *   yield* writer.write(TraceSpan.make({ traceId: newTraceId(), tenantId, operationName: "chat_completion", provider: "OpenAI", modelName: "gpt-4o", prompt: "Hi" }))
+ *   yield* writer.flush
+ *   return yield* traces.querySpans(TraceQuery.make({ tenantId, provider: "OpenAI", limit: 10 }))
+ * })
+ *
+ * // The same program runs on every profile: `StorageProfile.lite({ dataDir })`, `StorageProfile.production(...)`,
+ * // or the one the environment names, `StorageProfile.layerConfig(StorageProfile.config)`.
+ * Effect.runPromise(program.pipe(Effect.provide(StorageProfile.memory))).then((spans) => {
+ *   assert.deepStrictEqual(spans.map((span) => span.prompt), ["Hi"])
+ * })
+ * ```
  */
 export const memory: Layer.Layer<Services, StorageError> = Layer.mergeAll(
   TraceWriter.layer({ deadLetterPath: memoryDeadLetterPath }).pipe(

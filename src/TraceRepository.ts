@@ -15,6 +15,31 @@ import type { Backend, StorageError } from "./StorageError.js"
  * Traces and spans of LLM calls. Every call is scoped to one tenant (getGlobalStats aside); storing
  * the same trace or span again is idempotent (a re-stored span replaces the earlier copy); results
  * are newest first.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Option from "effect/Option"
+ * import { MemoryTraceRepository, newTenantId, newTraceId, TraceQuery, TraceRepository, TraceSpan } from "llmtrace-storage"
+ *
+ * const program = Effect.gen(function*() {
+ *   const traces = yield* TraceRepository.TraceRepository
+ *   const tenantId = newTenantId()
+ *   const span = TraceSpan.make({ traceId: newTraceId(), tenantId, operationName: "chat_completion", provider: "Anthropic", modelName: "claude-sonnet-4", prompt: "Hello" })
+ *   yield* traces.storeSpan(span)
+ *   const found = yield* traces.getSpan(tenantId, span.spanId)
+ *   const anthropic = yield* traces.querySpans(TraceQuery.make({ tenantId, provider: "Anthropic" }))
+ *   // Every call is scoped to a tenant: another one sees nothing.
+ *   const otherTenant = yield* traces.querySpans(TraceQuery.make({ tenantId: newTenantId() }))
+ *   return { found, anthropic, otherTenant }
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(MemoryTraceRepository.layer()))).then(({ found, anthropic, otherTenant }) => {
+ *   assert.strictEqual(Option.isSome(found), true)
+ *   assert.strictEqual(anthropic.length, 1)
+ *   assert.strictEqual(otherTenant.length, 0)
+ * })
+ * ```
  */
 export interface TraceRepositoryShape {
   readonly storeTrace: (trace: TraceEvent) => Effect.Effect<void, StorageError>
@@ -33,6 +58,11 @@ export interface TraceRepositoryShape {
   readonly healthCheck: () => Effect.Effect<void, StorageError>
 }
 
+/**
+ * The trace store ({@link TraceRepositoryShape}), one per engine: `ClickHouseTraceRepository` (embedded or server) and
+ * `MemoryTraceRepository`, held to one contract (`llmtrace-storage/testing/vitest`). Bulk ingestion goes through the
+ * `TraceWriter`; the repository stores directly and answers the queries.
+ */
 export class TraceRepository extends Context.Tag("llmtrace-storage/TraceRepository")<
   TraceRepository,
   TraceRepositoryShape

@@ -41,7 +41,7 @@ const leaves = (error: ConfigError.ConfigError): ReadonlyArray<Leaf> => {
  * A configuration error as the variable and the reason: a value that was given but is wrong hides
  * the "missing" alternatives that a default or a fallback source adds beside it.
  */
-export const describeConfig = (error: ConfigError.ConfigError): string => {
+const describeConfig = (error: ConfigError.ConfigError): string => {
   const all = leaves(error)
   const invalid = all.filter((l) => !l.missing)
   const shown = (invalid.length > 0 ? invalid : all).map((l) => {
@@ -52,7 +52,7 @@ export const describeConfig = (error: ConfigError.ConfigError): string => {
 }
 
 /** One readable line for an expected failure: no stack trace, never a password (errors never carry one). */
-export const describe = (error: unknown): string => {
+const describe = (error: unknown): string => {
   if (ConfigError.isConfigError(error)) return describeConfig(error)
   if ((Predicate.isTagged(error, "CommandFailed") || Predicate.isTagged(error, "BadLines")) && Predicate.hasProperty(error, "message")) {
     return String(error.message)

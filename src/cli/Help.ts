@@ -21,7 +21,7 @@ import * as HashSet from "effect/HashSet"
  */
 
 /** At most this many columns per line. */
-export const width = 100
+const width = 100
 
 /** A command and the subcommands under it. */
 export interface Node {

@@ -78,7 +78,7 @@ const fillTrace = (value: Json): unknown => {
  * leave out filled as the constructors fill it. The reason of a bad line names the field
  * (`spans.0.securityScore: …`).
  */
-export const parseLine = (line: string): Either.Either<Parsed, string> => {
+const parseLine = (line: string): Either.Either<Parsed, string> => {
   let json: unknown
   try {
     json = JSON.parse(line)

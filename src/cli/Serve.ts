@@ -11,7 +11,7 @@ import * as OtlpReceiver from "../otlp/OtlpReceiver.js"
 import { storage } from "./Storage.js"
 
 /** How long requests still open at shutdown may go on before their connections are closed. */
-export const shutdownGrace = 5_000
+const shutdownGrace = 5_000
 
 /**
  * The receiver (as `OtlpReceiver.layer` builds it) on a server this command holds. Closing a Node server waits for

@@ -7,7 +7,7 @@ import * as StorageConfig from "../StorageConfig.js"
 import * as StorageProfile from "../StorageProfile.js"
 
 /** Flags every command accepts; each falls back to its environment variable. */
-export const globalOptions = {
+const globalOptions = {
   profile: Options.choice("profile", StorageConfig.Profiles).pipe(
     Options.withDescription("memory | lite | production (default: LLMTRACE_STORAGE_PROFILE, else lite)"),
     Options.optional

@@ -88,8 +88,10 @@ export const isText = (u: unknown): u is string => typeof u === "string" && u.is
 /** What {@link NonEmptyText} accepts. */
 export const isNonEmptyText = (u: unknown): u is string => typeof u === "string" && u.length > 0 && u.isWellFormed()
 
-/** What {@link Uuid} and `TenantId` accept (trace and span ids accept more: `isTraceId`, `isSpanId` in Ids.ts). */
-export { isUuid } from "./Ids.js"
+export {
+  /** What {@link Uuid} and `TenantId` accept (trace and span ids accept more: `isTraceId`, `isSpanId` in Ids.ts). */
+  isUuid
+} from "./Ids.js"
 
 /** What {@link Timestamp}'s type side accepts: a valid Date in the storable range. */
 export const isTimestamp = (u: unknown): u is Date => u instanceof Date && isStorableDate(u)

@@ -26,7 +26,10 @@ import * as DeadLetters from "../internal/ingest/DeadLetters.js"
 import * as Lines from "../internal/ingest/Lines.js"
 import { type Batch, type Pending, pendingBytes, PendingTrace, WriterState } from "../internal/ingest/WriterState.js"
 
-export { TraceSink } from "../TraceSink.js"
+export {
+  /** Where the writer stores its batches: each engine's trace repository layer provides one. */
+  TraceSink
+} from "../TraceSink.js"
 
 /**
  * `write`/`writeAll` after the writer's scope began to close. The first `accepted` spans of the
@@ -72,6 +75,34 @@ export interface Stats {
   readonly tracesLost: number
 }
 
+/**
+ * The operations of the {@link TraceWriter} service.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { newTenantId, newTraceId, StorageProfile, TraceSpan, TraceWriter } from "llmtrace-storage"
+ *
+ * const program = Effect.gen(function*() {
+ *   const writer = yield* TraceWriter.TraceWriter
+ *   const tenantId = newTenantId()
+ *   const traceId = newTraceId()
+ *   // Validated now, stored in batches (by size, by interval, or on flush).
+ *   yield* writer.writeAll([
+ *     TraceSpan.make({ traceId, tenantId, operationName: "embedding", provider: "OpenAI", modelName: "text-embedding-3-small", prompt: "refund policy" }),
+ *     TraceSpan.make({ traceId, tenantId, operationName: "chat_completion", provider: "OpenAI", modelName: "gpt-4o", prompt: "What is the refund policy?" })
+ *   ])
+ *   // Waits until every span accepted so far is stored (or dead-lettered).
+ *   yield* writer.flush
+ *   return yield* writer.stats
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(StorageProfile.memory))).then((stats) => {
+ *   assert.strictEqual(stats.accepted, 2)
+ *   assert.strictEqual(stats.stored, 2)
+ * })
+ * ```
+ */
 export interface TraceWriterShape {
   /**
    * Buffers a span (validated now, so bad input fails here; its version, which decides the last
@@ -100,6 +131,10 @@ export interface TraceWriterShape {
   readonly stats: Effect.Effect<Stats>
 }
 
+/**
+ * The buffered writer of spans and traces, for bulk ingestion ({@link TraceWriterShape}): every profile provides it,
+ * and {@link layer} builds one over a {@link TraceSink}.
+ */
 export class TraceWriter extends Context.Tag("llmtrace-storage/TraceWriter")<TraceWriter, TraceWriterShape>() {}
 
 export interface Options {
@@ -617,4 +652,7 @@ export const layerConfig = (
   config: Config.Config.Wrap<Options>
 ): Layer.Layer<TraceWriter, InvalidInput | ConfigError.ConfigError, TraceSink | FileSystem.FileSystem> => Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
 
-export type { TraceSinkShape }
+export type {
+  /** The operations of a {@link TraceSink}. */
+  TraceSinkShape
+}

@@ -74,7 +74,7 @@ export interface Database {
 }
 
 /** Creates a uniquely named database `<prefix>_<random>` on the server of `url` (the role needs CREATEDB). */
-export const createPostgresDatabase = (url: Redacted.Redacted, prefix = "llmtrace_testkit"): Effect.Effect<Database, StorageUnavailable> =>
+const createPostgresDatabase = (url: Redacted.Redacted, prefix = "llmtrace_testkit"): Effect.Effect<Database, StorageUnavailable> =>
   Effect.tryPromise({
     try: async () => {
       const name = `${prefix}_${suffix()}`
@@ -87,7 +87,7 @@ export const createPostgresDatabase = (url: Redacted.Redacted, prefix = "llmtrac
   })
 
 /** Drops the database (and its connections). */
-export const dropPostgresDatabase = (url: Redacted.Redacted, name: string): Effect.Effect<void, StorageUnavailable> =>
+const dropPostgresDatabase = (url: Redacted.Redacted, name: string): Effect.Effect<void, StorageUnavailable> =>
   Effect.tryPromise({
     try: () => withPostgres(url, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
     catch: (cause) => unavailable(`cannot drop the test database ${name} on ${PostgresClient.describe(url)}: ${String(cause)}`, cause)

@@ -35,7 +35,7 @@ interface Pause {
 const callsLayer = Layer.sync(Calls, () => ({ byToken: 0, pause: undefined, pauseCacheHit: undefined, pauseWrite: undefined }))
 
 /** Arms the pause of the next tenant update or delete that reaches the repository (before it runs). */
-export const pauseNextWrite = Effect.gen(function*() {
+const pauseNextWrite = Effect.gen(function*() {
   const calls = yield* Calls
   const pause = { reached: yield* Deferred.make<void>(), release: yield* Deferred.make<void>() }
   calls.pauseWrite = pause
@@ -43,7 +43,7 @@ export const pauseNextWrite = Effect.gen(function*() {
 })
 
 /** Arms the pause of the next shared-cache read that finds an entry. */
-export const pauseNextCacheHit = Effect.gen(function*() {
+const pauseNextCacheHit = Effect.gen(function*() {
   const calls = yield* Calls
   const pause = { reached: yield* Deferred.make<void>(), release: yield* Deferred.make<void>() }
   calls.pauseCacheHit = pause
@@ -71,7 +71,7 @@ const pausableCache = Layer.effect(
 )
 
 /** Arms the pause of the next lookup that reaches the repository. */
-export const pauseNextLookup = Effect.gen(function*() {
+const pauseNextLookup = Effect.gen(function*() {
   const calls = yield* Calls
   const pause = { reached: yield* Deferred.make<void>(), release: yield* Deferred.make<void>() }
   calls.pause = pause
@@ -114,7 +114,7 @@ const countedRepository = <E>(inner: Layer.Layer<MetadataRepository.MetadataRepo
 ).pipe(Layer.provide(inner))
 
 /** On a real clock the miss TTL leaves a margin no stall of a loaded machine reaches between two lookups. */
-export const optionsFor = (clock: "test-clock" | "real") => ({ hitTtl: "1 minute", missTtl: clock === "real" ? "5 seconds" : "400 millis" }) as const
+const optionsFor = (clock: "test-clock" | "real") => ({ hitTtl: "1 minute", missTtl: clock === "real" ? "5 seconds" : "400 millis" }) as const
 
 /**
  * The cached repository over SQLite :memory: and the given cache, with the `Calls` counter and the

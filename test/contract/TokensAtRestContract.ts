@@ -22,7 +22,7 @@ const tableNames = Effect.flatMap(SqlClient.SqlClient, (sql) =>
  * Every text a database holds, as `table.column` and its value read back (JSON columns as their text,
  * so a token inside a JSON value is found too).
  */
-export const allText = Effect.gen(function*() {
+const allText = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const found: Array<readonly [string, string]> = []
   for (const table of yield* tableNames) {
@@ -37,7 +37,7 @@ export const allText = Effect.gen(function*() {
 })
 
 /** The `table.column`s whose text contains `needle`. */
-export const holding = (needle: string) => Effect.map(allText, (texts) => texts.filter(([, text]) => text.includes(needle)).map(([where]) => where))
+const holding = (needle: string) => Effect.map(allText, (texts) => texts.filter(([, text]) => text.includes(needle)).map(([where]) => where))
 
 const emoji = "🔑🦊👩🏽‍💻"
 

@@ -14,7 +14,7 @@ export type LiveStatus =
   | { readonly available: false; readonly diagnosis: string }
 
 /** True where a live service is expected to run: CI (`CI=true`), read as the test kit reads it. */
-export const isCI = (): boolean => Effect.runSync(LiveService.isCI)
+const isCI = (): boolean => Effect.runSync(LiveService.isCI)
 
 /**
  * Probes a live service once (the test kit's probe and one-line diagnosis). Under `CI=true` a missing

@@ -10,7 +10,7 @@ import { freePort } from "./ports.js"
 import { postgresUrl } from "./postgres.js"
 
 /** The `pgbouncer` binary the private poolers run: `PGBOUNCER`, else Debian's. */
-export const pgbouncerBinary = process.env.PGBOUNCER ?? (spawnSync("sh", ["-c", "command -v pgbouncer"]).status === 0 ? "pgbouncer" : "/usr/sbin/pgbouncer")
+const pgbouncerBinary = process.env.PGBOUNCER ?? (spawnSync("sh", ["-c", "command -v pgbouncer"]).status === 0 ? "pgbouncer" : "/usr/sbin/pgbouncer")
 
 /** Under CI=true a missing `pgbouncer` binary fails the file with one line; locally the suite is skipped. */
 export const pgbouncerInstalled = () =>

@@ -9,7 +9,7 @@ import { handOver, serverUser } from "./pgbouncer.js"
 import { freePort } from "./ports.js"
 
 /** PostgreSQL's server binaries: `PG_BIN`, else the newest Debian/Ubuntu install under /usr/lib/postgresql. */
-export const postgresBin = process.env.PG_BIN ?? (() => {
+const postgresBin = process.env.PG_BIN ?? (() => {
   const root = "/usr/lib/postgresql"
   const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(path.join(root, v, "bin", "initdb"))) : []
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0]

@@ -9,7 +9,7 @@ import { requireService } from "./live.js"
 import { pingRedis, rawClient } from "./redis.js"
 
 /** The `redis-server` binary the private servers run: `REDIS_SERVER`, else the one on PATH. */
-export const redisServerBinary = process.env.REDIS_SERVER ?? "redis-server"
+const redisServerBinary = process.env.REDIS_SERVER ?? "redis-server"
 
 /** Under CI=true a missing `redis-server` binary fails the file; locally the suite is skipped. */
 export const redisServerInstalled = () =>
@@ -28,7 +28,7 @@ export const redisServerInstalled = () =>
 
 
 /** The `redis-cli` binary: `REDIS_CLI`, else the one on PATH. */
-export const redisCliBinary = process.env.REDIS_CLI ?? "redis-cli"
+const redisCliBinary = process.env.REDIS_CLI ?? "redis-cli"
 
 /** Under CI=true a missing `redis-cli` (it creates the private clusters) fails the file; locally the suite is skipped. */
 export const redisCliInstalled = () =>

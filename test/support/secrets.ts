@@ -12,7 +12,7 @@ import { vi } from "vitest"
 export const secret = (name: string): string => `Zq9!${name}@pw/:%x`
 
 /** The forms a password can take in text: as given, URL-encoded, and its distinctive core. */
-export const formsOf = (password: string): ReadonlyArray<string> => [password, encodeURIComponent(password), password.slice(0, password.indexOf("@"))]
+const formsOf = (password: string): ReadonlyArray<string> => [password, encodeURIComponent(password), password.slice(0, password.indexOf("@"))]
 
 /** Every way an error is turned into text by a caller or a logger. */
 export const renderings = (error: unknown): ReadonlyArray<string> => [

@@ -69,9 +69,6 @@ const rowCodes = new Set([
   "691" // UNKNOWN_ELEMENT_OF_ENUM
 ])
 
-/** The codes above, for the tests and DESIGN.md. */
-export const codes = { wholeBatch: wholeBatchCodes as ReadonlySet<string>, rows: rowCodes as ReadonlySet<string> }
-
 const field = (error: unknown, key: string): string | undefined => {
   if (typeof error !== "object" || error === null || !(key in error)) return undefined
   const value = (error as Record<string, unknown>)[key]

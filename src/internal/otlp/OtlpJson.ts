@@ -155,7 +155,7 @@ const span = (u: unknown, at: Path): Otlp.Span => {
 }
 
 /** The request from parsed JSON; throws {@link OtlpDecodeError}. */
-export const fromJson = (u: unknown): Otlp.ExportRequest => {
+const fromJson = (u: unknown): Otlp.ExportRequest => {
   const at = new Path()
   const root = isObject(u) ? u : at.fail("must be an object")
   return {

@@ -59,7 +59,7 @@ interface Session {
  * Sends a protocol CancelRequest for the statement running on `client`'s session; resolves when
  * the server (or pooler) closed the request's connection, or after a second.
  */
-export const cancel = (client: pg.PoolClient): Promise<void> =>
+const cancel = (client: pg.PoolClient): Promise<void> =>
   new Promise((resolve) => {
     const session = client as unknown as Session
     if (session.processID === null || session.secretKey === null) return resolve()
