@@ -25,12 +25,3 @@ export const named: {
         .map(([key, field]) => [key, Config.nested(field, names?.[key] ?? key)])
     )
   )
-
-/** The options of an adapter that has none (yet): it still has the same make, layer, layerConfig and config. */
-export type None = Record<string, never>
-
-/** The fields of an adapter with no options: none. */
-export const none: Fields<None> = {}
-
-/** The default configuration of an adapter with no options: reads nothing. */
-export const nothing: Config.Config<None> = Config.succeed({})

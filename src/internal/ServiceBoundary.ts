@@ -23,7 +23,7 @@ import { withTimeout } from "./Timeout.js"
 const builtInTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
 
 /** True when the fiber runs under a tracer the application installed, with tracing enabled. */
-export const isTracing = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+const isTracing = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
   fiber.currentTracer !== builtInTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)
 
 /**

@@ -21,7 +21,7 @@ export type Entry =
   | { readonly _tag: "Changed"; readonly bytes: Uint8Array }
 
 /** The entry of a token no tenant has. */
-export const noTenant: Entry = { _tag: "NoTenant" }
+const noTenant: Entry = { _tag: "NoTenant" }
 
 /** The cache key of a token's hash. `v2`: entries hold the read model and tombstones (v1 held a tenant without its token). */
 export const key = (apiTokenHash: string): string => `tenant-by-token:v2:${apiTokenHash}`

@@ -31,7 +31,7 @@ const engine = (o: SchemaOptions, kind: string, tableName: string, args = "") =>
     : `Replicated${kind}('/clickhouse/tables/{shard}/${o.database}/${tableName}', '{replica}'${args === "" ? "" : `, ${args}`})`
 
 /** The retention clause of each table; empty when no retention is configured. */
-export const ttl = (o: SchemaOptions, tableName: "spans" | "traces"): string => {
+const ttl = (o: SchemaOptions, tableName: "spans" | "traces"): string => {
   if (o.retentionDays === undefined) return ""
   const column = tableName === "spans" ? "start_time" : "assumeNotNull(coalesce(created_at, span_start))"
   return `toDateTime(${column}) + toIntervalDay(${o.retentionDays})`
@@ -43,7 +43,7 @@ const ttlClause = (o: SchemaOptions, tableName: "spans" | "traces") => (o.retent
  * What a span counts towards storageSizeBytes (`spanStorageBytes` in the domain): `length` is bytes
  * in ClickHouse, and the JSON columns hold the text `JSON.stringify` wrote.
  */
-export const sizeBytes =
+const sizeBytes =
   "length(prompt) + length(ifNull(response, '')) + length(ifNull(error_message, '')) + length(security_findings) + " +
   "length(events) + length(agent_actions) + arraySum(arrayMap((k, v) -> length(k) + length(v), mapKeys(tags), mapValues(tags)))"
 
@@ -136,7 +136,7 @@ GROUP BY tenant_id, trace_id`
 ]
 
 /** The statements that create the database and the version table, before any migration. */
-export const bootstrap = (o: SchemaOptions): ReadonlyArray<string> => [
+const bootstrap = (o: SchemaOptions): ReadonlyArray<string> => [
   `CREATE DATABASE IF NOT EXISTS ${o.database}${onCluster(o)}`,
   `CREATE TABLE IF NOT EXISTS ${o.database}.${table}${onCluster(o)}
 (
@@ -176,7 +176,7 @@ const isMissing = (error: StorageUnavailable | StorageQueryError): boolean =>
  * The recorded migrations, oldest first: none when the version table or database does not exist.
  * Any other failure (unreachable, a refused login or permission) is the error, never "none applied".
  */
-export const records = (client: ClickHouseClientShape, database: string) =>
+const records = (client: ClickHouseClientShape, database: string) =>
   client.query<{ readonly version: number | string; readonly name: string }>(
     "ClickHouseMigrations.applied",
     `SELECT version, any(name) AS name FROM ${database}.${table} GROUP BY version ORDER BY version`
@@ -300,9 +300,6 @@ const warnRetention = (client: ClickHouseClientShape, o: SchemaOptions) =>
           changes.map(describeRetention).join(", ")
         }); nothing was changed: run \`llmtrace-storage migrate\` to apply it`
       ))
-
-/** The newest version this build knows. */
-export const latest = Math.max(...migrations.map((m) => m.version))
 
 const refuseOutdated = (client: ClickHouseClientShape, options: SchemaOptions) =>
   Effect.gen(function*() {

@@ -149,7 +149,7 @@ const groupByTrace = (rows: ReadonlyArray<SpanRow>) => {
 }
 
 /** The current spans of the given traces, grouped by trace id, oldest first in each. */
-export const spansOfTraces = (ch: ClickHouseClientShape, operation: string, tenantId: TenantId, traceIds: ReadonlyArray<string>) => {
+const spansOfTraces = (ch: ClickHouseClientShape, operation: string, tenantId: TenantId, traceIds: ReadonlyArray<string>) => {
   if (traceIds.length === 0) return Effect.succeed(new Map<string, Array<TraceSpan>>())
   return Effect.map(
     ch.query<SpanRow>(operation, currentRows(spansTable(ch), "trace_id IN {traceIds:Array(String)}"), { tenant: tenantId, traceIds }),

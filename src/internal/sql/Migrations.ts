@@ -175,9 +175,6 @@ export const runChecked: Effect.Effect<ReadonlyArray<readonly [id: number, name:
         )
       )))
 
-/** The newest migration this build knows. */
-export const latest = Math.max(...Object.keys(migrations).map((key) => Number(key.split("_")[0])))
-
 /** A migration's name as its key in {@link migrations}: `0001_metadata`. */
 const key = (id: number, name: string) => `${String(id).padStart(4, "0")}_${name}`
 
