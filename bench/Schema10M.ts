@@ -59,12 +59,13 @@ const OTEL_DB = "otel"
 
 /** The project's sibling `shared/data/prompts`, or `--prompts DIR` (from a worktree elsewhere). */
 const promptsDir = arg("prompts") ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../shared/data/prompts")
-const promptTexts: ReadonlyArray<string> = (() => {
+/** Read when spans are generated (the query phase needs none). */
+const readPrompts = (): ReadonlyArray<string> => {
   const files = ["benign_samples.json", "injection_samples.json", "encoding_evasion.json"].map((f) => path.join(promptsDir, f))
   const texts = files.filter(existsSync).flatMap((f) => (JSON.parse(readFileSync(f, "utf8")) as Array<{ text: string }>).map((p) => p.text))
-  if (texts.length === 0) throw new Error(`no prompts in ${promptsDir}`)
+  if (texts.length === 0) throw new Error(`no prompts in ${promptsDir} (give --prompts DIR)`)
   return texts
-})()
+}
 
 const TENANTS = 1_000
 const DAYS = 30
@@ -136,7 +137,8 @@ export class Generator {
   private readonly tenantOf = zipf(TENANTS, 0.9)
   private readonly pickProvider = zipf(providers.length, 1)
   private readonly pickModel = zipf(models.length, 1)
-  private readonly pickPrompt = zipf(promptTexts.length, 0.5)
+  private readonly promptTexts = readPrompts()
+  private readonly pickPrompt = zipf(this.promptTexts.length, 0.5)
   readonly tenants: ReadonlyArray<TenantId>
   private made = 0
   private traces = 0
@@ -151,8 +153,8 @@ export class Generator {
 
   private text(min: number, mean: number): string {
     const length = Math.min(16_000, min + Math.floor(-Math.log(1 - this.random()) * mean))
-    let s = promptTexts[this.pickPrompt(this.random())]!
-    while (s.length < length) s += `\n\n${promptTexts[this.pickPrompt(this.random())]!}`
+    let s = this.promptTexts[this.pickPrompt(this.random())]!
+    while (s.length < length) s += `\n\n${this.promptTexts[this.pickPrompt(this.random())]!}`
     // never half of a surrogate pair (the engine refuses a lone one, as does the span schema)
     return s.slice(0, /[\uD800-\uDBFF]/.test(s[length - 1] ?? "") ? length - 1 : length)
   }
@@ -424,6 +426,13 @@ const loadPhase = async (rt: Runtime, dir: string): Promise<Meta> => {
 
 const bytesReport = async (rt: Runtime, spans: number): Promise<string> => {
   const ch = await rt.runPromise(ClickHouseClient.ClickHouseClient)
+  // Opening the repository ran pending migrations: their mutations (a column type change rewrites parts) finish first.
+  for (let waited = 0; ; waited++) {
+    const pending = await rt.runPromise(ch.query<{ n: string }>("bench.mutations", "SELECT count() AS n FROM system.mutations WHERE NOT is_done"))
+    if (Number(pending[0]?.n) === 0) break
+    if (waited % 30 === 0) log(`waiting for ${pending[0]?.n} mutations to finish`)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+  }
   const tables = await rt.runPromise(ch.query<{ database: string; table: string; rows: string; parts: string; disk: string; compressed: string; uncompressed: string; indexes: string }>(
     "bench.bytes",
     `SELECT database, table, sum(rows) AS rows, count() AS parts, sum(bytes_on_disk) AS disk, sum(data_compressed_bytes) AS compressed,
