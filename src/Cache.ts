@@ -5,7 +5,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { NonEmptyText } from "./domain/Primitives.js"
+import { isNonEmptyText, NonEmptyText } from "./domain/Primitives.js"
 import * as ServiceBoundary from "./ServiceBoundary.js"
 import { type Backend, InvalidInput, type StorageError, validate } from "./StorageError.js"
 
@@ -70,7 +70,7 @@ const CacheKey = NonEmptyText.annotations({ identifier: "CacheKey" })
 const Bytes = Schema.Uint8ArrayFromSelf
 
 /** What `CacheKey` accepts, recognised without running the schema. */
-const isKey = (key: unknown): boolean => typeof key === "string" && key.length > 0 && key.isWellFormed()
+const isKey = isNonEmptyText
 
 /** A TTL as a Duration of at least 1 ms, or undefined. */
 const ttlOf = (input: Duration.DurationInput): Duration.Duration | undefined => {

@@ -7,14 +7,15 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import { LRUCache } from "lru-cache"
 import * as Cache from "./Cache.js"
 import * as ConfigFields from "./ConfigFields.js"
 import type { TenantId } from "./domain/Ids.js"
-import { NonEmptyText } from "./domain/Primitives.js"
+import { isNonEmptyText, NonEmptyText } from "./domain/Primitives.js"
 import { hashApiToken, type NewTenant, type Tenant } from "./domain/Tenant.js"
 import * as MetadataRepository from "./MetadataRepository.js"
 import { type StorageError, StorageUnavailable, validate } from "./StorageError.js"
-import * as Entry from "./TenantTokenEntry.js"
+import * as TenantTokenEntry from "./TenantTokenEntry.js"
 import * as TokenChanges from "./TokenChanges.js"
 
 export interface Options {
@@ -59,7 +60,7 @@ export const defaults = {
  * The shared-cache key of a token's lookup: the SHA-256 of the token (the hash the database keeps),
  * so no token ever appears in the cache's key space.
  */
-export const tokenKey = (apiToken: string): string => Entry.key(hashApiToken(apiToken))
+export const tokenKey = (apiToken: string): string => TenantTokenEntry.key(hashApiToken(apiToken))
 
 /** An in-process entry: an answer, trusted until `expiresAt`. */
 interface Local {
@@ -105,6 +106,7 @@ export const wrap = (
     const changeTtl = Duration.decode(options.changeTtl ?? defaults.changeTtl)
     const changeMs = Duration.toMillis(changeTtl)
     const localMax = options.localMaxEntries ?? defaults.localMaxEntries
+    if (!Number.isInteger(localMax) || localMax < 1) throw new Error("CachedMetadataRepository localMaxEntries must be a positive integer")
     const localHitMs = Duration.toMillis(Duration.decode(options.localTtl ?? defaults.localTtl))
     const localMissMs = Math.min(localHitMs, Duration.toMillis(missTtl))
     const slowToken = validate(NonEmptyText, "storage", "MetadataRepository.getTenantByToken")
@@ -116,38 +118,33 @@ export const wrap = (
     const marking = <A>(effect: Effect.Effect<A, StorageError>) =>
       Effect.retry(effect, { schedule: markSchedule, while: (error) => error._tag === "StorageUnavailable" })
 
-    // The in-process level. `heard` counts the changes heard here (and subscription losses): an
-    // answer read before one of them is not kept.
-    const local = new Map<string, Local>()
+    // The in-process level, an LRU (a hit counts as a use) of at most `localMax` tokens. `changesHeard`
+    // counts the changes heard here (and subscription losses): an answer read before one of them is not kept.
+    const local = new LRUCache<string, Local>({ max: localMax })
     let listening = false
-    let heard = 0
+    let changesHeard = 0
     const forgetLocal = (hash: string) => {
-      heard++
+      changesHeard++
       local.delete(hash)
     }
-    const remember = (hash: string, answer: Option.Option<Tenant>, since: number, now: number) => {
-      if (!listening || heard !== since) return
-      local.delete(hash)
+    const keepLocally = (hash: string, answer: Option.Option<Tenant>, since: number, now: number) => {
+      if (!listening || changesHeard !== since) return
       // Every caller of this token gets the same object from here on: frozen, so none can change it for the others.
       if (Option.isSome(answer)) deepFreeze(answer.value)
       local.set(hash, { answer, expiresAt: now + (Option.isSome(answer) ? localHitMs : localMissMs) })
-      if (local.size > localMax) {
-        const oldest = local.keys().next()
-        if (oldest.done !== true) local.delete(oldest.value)
-      }
     }
     if (changes !== undefined) {
       yield* changes.listen({
         changed: forgetLocal,
         listening: (up) => {
-          heard++
+          changesHeard++
           local.clear()
           listening = up
         }
       })
     }
 
-    const stored = (answer: Option.Option<Tenant>) => Option.isSome(answer) ? Entry.encode(answer.value) : Entry.unknownBytes
+    const stored = (answer: Option.Option<Tenant>) => Option.isSome(answer) ? TenantTokenEntry.encode(answer.value) : TenantTokenEntry.noTenantBytes
     const ttlOf = (answer: Option.Option<Tenant>) => Option.isSome(answer) ? hitTtl : missTtl
 
     /**
@@ -184,10 +181,10 @@ export const wrap = (
     const fromUtf8 = new TextDecoder()
 
     const viaSharedCache = (token: string, hash: string, since: number, startedAt: number) => {
-      const key = Entry.key(hash)
+      const key = TenantTokenEntry.key(hash)
       const answered = (answer: Option.Option<Tenant>) =>
         Effect.clockWith((clock) => {
-          remember(hash, answer, since, clock.unsafeCurrentTimeMillis())
+          keepLocally(hash, answer, since, clock.unsafeCurrentTimeMillis())
           return Effect.succeed(answer)
         })
       return cache.get(key).pipe(
@@ -196,7 +193,7 @@ export const wrap = (
             Effect.zipRight(Effect.logWarning("tenant cache unavailable, reading the repository", error), repository.getTenantByToken(token)),
           onSuccess: (cached) => {
             if (Option.isNone(cached)) return Effect.flatMap(shared(hash, fromRepository(token, key, Option.none(), startedAt)), answered)
-            const entry = Entry.decode(cached.value)
+            const entry = TenantTokenEntry.decode(cached.value)
             if (entry === undefined) {
               return Effect.logWarning("dropping an unreadable tenant cache entry").pipe(
                 Effect.zipRight(Effect.ignore(cache.invalidate(key))),
@@ -206,7 +203,7 @@ export const wrap = (
             switch (entry._tag) {
               case "Found":
                 return answered(Option.some(entry.tenant))
-              case "Unknown":
+              case "NoTenant":
                 return answered(Option.none())
               case "Changed":
                 return Effect.flatMap(
@@ -221,7 +218,7 @@ export const wrap = (
 
     // The hot path: a plain check of the token, the in-process level without any further effect.
     const getTenantByToken = (token: string): Effect.Effect<Option.Option<Tenant>, StorageError> => {
-      if (typeof token !== "string" || token.length === 0 || !token.isWellFormed()) {
+      if (!isNonEmptyText(token)) {
         // A lone surrogate would hash like U+FFFD and match another token: only well-formed tokens are looked up.
         return Effect.flatMap(slowToken(token), getTenantByToken)
       }
@@ -235,14 +232,14 @@ export const wrap = (
             local.delete(hash)
           }
         }
-        return viaSharedCache(token, hash, heard, now)
+        return viaSharedCache(token, hash, changesHeard, now)
       })
     }
 
     /** Marks tokens as changed everywhere; see {@link wrap}. Runs after the write has committed. */
     const announce = (operation: string, hashes: ReadonlyArray<string>) => {
       const unique = [...new Set(hashes)]
-      return Effect.forEach(unique, (hash) => marking(cache.set(Entry.key(hash), Entry.changedBytes(), changeTtl)), {
+      return Effect.forEach(unique, (hash) => marking(cache.set(TenantTokenEntry.key(hash), TenantTokenEntry.changedBytes(), changeTtl)), {
         discard: true,
         concurrency: "unbounded"
       }).pipe(

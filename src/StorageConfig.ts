@@ -10,14 +10,42 @@ import * as TraceWriter from "./ingest/TraceWriter.js"
 import * as ConfigFields from "./ConfigFields.js"
 import * as RedisConfig from "./redis/RedisConfig.js"
 import * as PostgresClient from "./sql/PostgresClient.js"
-import type * as StorageProfile from "./ProfileOptions.js"
 
 /**
- * The profile's configuration: every `LLMTRACE_*` variable is named here and nowhere else. Each
- * adapter describes its options as unnamed `fields` (type, check, default); this module gives them
- * the variables' names and builds each profile's options (`.env.example` lists the same names, and
- * a test keeps the two in sync).
+ * A profile's configuration, one concept: what each profile's options are, and where they come
+ * from. Every `LLMTRACE_*` variable is named here and nowhere else. Each adapter describes its
+ * options as unnamed `fields` (type, check, default); this module gives them the variables' names
+ * and builds each profile's options (`.env.example` lists the same names, and a test keeps the two
+ * in sync). `StorageProfile` builds the layers from these options (and re-exports their types).
  */
+
+export interface LiteOptions {
+  /** Holds `clickhouse/` (the embedded engine's data), `metadata.db` (SQLite) and `dead-letters.jsonl`. */
+  readonly dataDir: string
+  /** Run pending migrations when the layer is built. Default true (lite is for one process: nobody else migrates it). */
+  readonly autoMigrate?: boolean | undefined
+  /** Drop spans and traces older than this many days (the tables' TTL, set when they are created or by `migrate`). */
+  readonly retentionDays?: number | undefined
+  readonly writer?: Omit<TraceWriter.Options, "deadLetterPath">
+  readonly tenantCache?: CachedMetadataRepository.Options
+}
+
+export interface ProductionOptions {
+  readonly clickhouse: ClickHouseClient.Options
+  readonly traces?: Omit<ClickHouseTraceRepository.Options, "autoMigrate">
+  readonly writer?: TraceWriter.Options
+  readonly postgres: PostgresClient.Options
+  readonly redis: RedisConfig.RedisOptions
+  /** Run pending migrations when the layer is built. Default false: production migrates with `llmtrace-storage migrate`, a job before a deploy. */
+  readonly autoMigrate?: boolean | undefined
+  readonly tenantCache?: CachedMetadataRepository.Options
+}
+
+/** A profile and its options: what `StorageProfile.layer` builds. */
+export type Options =
+  | { readonly profile: "memory" }
+  | ({ readonly profile: "lite" } & LiteOptions)
+  | ({ readonly profile: "production" } & ProductionOptions)
 
 export const Profiles = ["memory", "lite", "production"] as const
 export type Profile = (typeof Profiles)[number]
@@ -138,13 +166,13 @@ export const tenantCache: Config.Config<CachedMetadataRepository.Options> = Conf
 })
 
 /** The lite profile's options. */
-export const lite: Config.Config<StorageProfile.LiteOptions> = Config.all({ dataDir, autoMigrate, retentionDays, writer, tenantCache })
+export const lite: Config.Config<LiteOptions> = Config.all({ dataDir, autoMigrate, retentionDays, writer, tenantCache })
 
 /**
  * The production profile's options where the caller supplies the dead-letter directory itself
  * (the test kit's scratch directory): the writer's other options, unchecked for the directory.
  */
-export const productionOwnDeadLetters: Config.Config<StorageProfile.ProductionOptions> = Config.all({
+export const productionOwnDeadLetters: Config.Config<ProductionOptions> = Config.all({
   clickhouse,
   traces,
   writer,
@@ -155,7 +183,7 @@ export const productionOwnDeadLetters: Config.Config<StorageProfile.ProductionOp
 })
 
 /** The production profile's options. */
-export const production: Config.Config<StorageProfile.ProductionOptions> = Config.all({
+export const production: Config.Config<ProductionOptions> = Config.all({
   clickhouse,
   traces,
   writer: productionWriter,
@@ -166,7 +194,7 @@ export const production: Config.Config<StorageProfile.ProductionOptions> = Confi
 })
 
 /** The options of one profile, read from the rest of the configuration. */
-export const forProfile = (selected: Profile): Config.Config<StorageProfile.Options> => {
+export const forProfile = (selected: Profile): Config.Config<Options> => {
   switch (selected) {
     case "memory":
       return Config.succeed({ profile: selected })
@@ -182,4 +210,4 @@ export const forProfile = (selected: Profile): Config.Config<StorageProfile.Opti
  * `StorageProfile.config` is. An `Effect` rather than a `Config`: which variables to read depends
  * on the profile's value, and a `Config` cannot branch on a value it read.
  */
-export const config: Effect.Effect<StorageProfile.Options, ConfigError.ConfigError> = Effect.flatMap(profile, forProfile)
+export const config: Effect.Effect<Options, ConfigError.ConfigError> = Effect.flatMap(profile, forProfile)

@@ -23,14 +23,15 @@ import * as StorageConfig from "./StorageConfig.js"
 import * as StorageMigrations from "./StorageMigrations.js"
 import * as TokenChanges from "./TokenChanges.js"
 import { StorageUnavailable, type StorageError } from "./StorageError.js"
-import type { LiteOptions, Options, ProductionOptions } from "./ProfileOptions.js"
+import type { LiteOptions, Options, ProductionOptions } from "./StorageConfig.js"
 import * as Context from "effect/Context"
 import type * as Scope from "effect/Scope"
 import * as Cache from "./Cache.js"
 import * as MetadataRepository from "./MetadataRepository.js"
 import * as TraceRepository from "./TraceRepository.js"
 
-export type { LiteOptions, Options, ProductionOptions } from "./ProfileOptions.js"
+/** Each profile's options, defined with the configuration that reads them (`StorageConfig`). */
+export type { LiteOptions, Options, ProductionOptions } from "./StorageConfig.js"
 
 /** What every profile provides: the three services, and the buffered writer for bulk ingestion. */
 export type Services = Storage.Storage | TraceWriter.TraceWriter | TraceWriter.TraceSink

@@ -1,7 +1,8 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
-import { isStorableDate } from "./domain/Primitives.js"
+import { isKeyHash } from "./domain/ApiKey.js"
+import { isJsonObject, isNonEmptyText, isStorableDate, isText, isUuid } from "./domain/Primitives.js"
 import { Tenant } from "./domain/Tenant.js"
 
 /**
@@ -16,17 +17,18 @@ import { Tenant } from "./domain/Tenant.js"
  */
 export type Entry =
   | { readonly _tag: "Found"; readonly tenant: Tenant }
-  | { readonly _tag: "Unknown" }
+  | { readonly _tag: "NoTenant" }
   | { readonly _tag: "Changed"; readonly bytes: Uint8Array }
 
-export const unknown: Entry = { _tag: "Unknown" }
+/** The entry of a token no tenant has. */
+export const noTenant: Entry = { _tag: "NoTenant" }
 
 /** The cache key of a token's hash. `v2`: entries hold the read model and tombstones (v1 held a tenant without its token). */
 export const key = (apiTokenHash: string): string => `tenant-by-token:v2:${apiTokenHash}`
 
 const utf8 = new TextEncoder()
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true })
-export const unknownBytes = utf8.encode("null")
+export const noTenantBytes = utf8.encode("null")
 /** A fresh tombstone: never the same bytes twice. */
 export const changedBytes = (): Uint8Array => utf8.encode(`"changed:${randomUUID()}"`)
 
@@ -42,23 +44,7 @@ export const encode = (tenant: Tenant): Uint8Array =>
     config: tenant.config
   }))
 
-const uuid = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
-const sha256 = /^[0-9a-f]{64}$/
 const fields = 7
-
-const isText = (v: unknown): v is string => typeof v === "string" && v.isWellFormed()
-
-/** A JSON value as `JSON.parse` builds it, holding only what `Json` accepts (finite numbers, well-formed text, no `__proto__` key). */
-const isJson = (v: unknown): boolean => {
-  if (v === null || typeof v === "boolean") return true
-  if (typeof v === "number") return Number.isFinite(v)
-  if (typeof v === "string") return v.isWellFormed()
-  if (Array.isArray(v)) return v.every(isJson)
-  if (typeof v !== "object") return false
-  if (Object.hasOwn(v, "__proto__")) return false
-  for (const k in v) if (!k.isWellFormed() || !isJson((v as Record<string, unknown>)[k])) return false
-  return true
-}
 
 /**
  * The guard of the hand-fast decode: true only for exactly the shape {@link encode} writes. Anything
@@ -68,12 +54,8 @@ const looksEncoded = (v: unknown): v is Record<string, unknown> & { createdAt: s
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false
   const r = v as Record<string, unknown>
   if (Object.keys(r).length !== fields) return false
-  if (typeof r.id !== "string" || !uuid.test(r.id)) return false
-  if (!isText(r.name) || !isText(r.apiTokenPrefix) || !isText(r.plan) || r.plan.length === 0) return false
-  if (typeof r.apiTokenHash !== "string" || !sha256.test(r.apiTokenHash)) return false
-  if (typeof r.createdAt !== "string") return false
-  const config = r.config
-  return typeof config === "object" && config !== null && !Array.isArray(config) && isJson(config)
+  if (!isUuid(r.id) || !isText(r.name) || !isText(r.apiTokenPrefix) || !isNonEmptyText(r.plan)) return false
+  return isKeyHash(r.apiTokenHash) && typeof r.createdAt === "string" && isJsonObject(r.config)
 }
 
 const decodeTenant = Schema.decodeUnknownEither(Tenant)
@@ -97,7 +79,7 @@ export const decode = (bytes: Uint8Array): Entry | undefined => {
   } catch {
     return undefined
   }
-  if (text === "null") return unknown
+  if (text === "null") return noTenant
   if (text.startsWith("\"changed:")) return { _tag: "Changed", bytes }
   let parsed: unknown
   try {

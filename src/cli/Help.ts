@@ -189,11 +189,11 @@ const usageLine = (path: ReadonlyArray<Node>) => {
 const commands = (n: Node, prefix = ""): ReadonlyArray<readonly [string, string]> =>
   n.children.flatMap((c) => [[`${prefix}${c.name}`, description(c.descriptor)] as const, ...commands(c, `${prefix}${c.name} `)])
 
-/** Words of `text` in lines of at most `room` columns (a longer word stands alone). */
-const wrap = (text: string, room: number): ReadonlyArray<string> =>
+/** Words of `text` in lines of at most `maxWidth` columns (a longer word stands alone). */
+const wrap = (text: string, maxWidth: number): ReadonlyArray<string> =>
   text.split(/\s+/).filter((w) => w !== "").reduce<Array<string>>((lines, word) => {
     const last = lines[lines.length - 1]
-    if (last !== undefined && last.length + 1 + word.length <= room) lines[lines.length - 1] = `${last} ${word}`
+    if (last !== undefined && last.length + 1 + word.length <= maxWidth) lines[lines.length - 1] = `${last} ${word}`
     else lines.push(word)
     return lines
   }, [])

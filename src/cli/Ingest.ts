@@ -16,6 +16,8 @@ import { OtlpDecodeError } from "../otlp/OtlpDecodeError.js"
 import * as OtlpJson from "../otlp/OtlpJson.js"
 import * as OtlpSpans from "../otlp/OtlpSpans.js"
 import { TraceEvent, TraceSpan } from "../domain/Trace.js"
+import * as TraceSpanJson from "../domain/TraceSpanJson.js"
+import * as CheckedSpans from "../ingest/CheckedSpans.js"
 import * as Lines from "../ingest/Lines.js"
 import { CommandFailed } from "./Commands.js"
 
@@ -84,8 +86,11 @@ export const parseLine = (line: string): Either.Either<Parsed, string> => {
     return Either.left(`not JSON: ${(error as Error).message}`)
   }
   if (!isObject(json)) return Either.left("not a JSON object")
-  return "spans" in json
-    ? Either.map(Either.mapLeft(decodeTrace(fillTrace(json)), reason), (trace): Parsed => ({ _tag: "trace", trace }))
+  if ("spans" in json) return Either.map(Either.mapLeft(decodeTrace(fillTrace(json)), reason), (trace): Parsed => ({ _tag: "trace", trace }))
+  // The schema only for what the fast path refuses: it decides, and says why.
+  const span = TraceSpanJson.fromJson(json)
+  return span !== undefined
+    ? Either.right({ _tag: "span", span })
     : Either.map(Either.mapLeft(decodeSpan(fillSpan(json)), reason), (span): Parsed => ({ _tag: "span", span }))
 }
 
@@ -214,25 +219,40 @@ export interface Counters {
 export const counters = (): Counters => ({ bytes: 0, lines: 0, spans: 0, traces: 0, bad: 0, refused: 0, unknownTenants: new Map() })
 
 export interface Sinks<E, R> {
-  readonly span: (span: TraceSpan) => Effect.Effect<void, E, R>
-  /** A trace's own record (its createdAt, or a trace with no spans); its spans go to `span`. */
+  /** Spans of consecutive lines, in line order (a batch the writer takes whole). */
+  readonly spans: (spans: ReadonlyArray<TraceSpan>) => Effect.Effect<void, E, R>
+  /** A trace's own record (its createdAt, or a trace with no spans); its spans go to `spans` after it. */
   readonly trace: (trace: TraceEvent) => Effect.Effect<void, E, R>
   readonly badLine: (line: number, reason: string) => Effect.Effect<void>
   /** Whether the metadata store knows the tenant; asked once per tenant id. */
   readonly tenantKnown: (tenantId: string) => Effect.Effect<boolean, E, R>
 }
 
-/**
- * `write`, then `count`, with no interruption between them: an ingest stopped by a signal reports
- * exactly what the writer took (a write interrupted while it waits for room took nothing).
- */
-const counted = <E, R>(write: Effect.Effect<void, E, R>, count: () => void): Effect.Effect<void, E, R> =>
-  Effect.uninterruptibleMask((restore) => Effect.zipRight(restore(write), Effect.sync(count)))
+/** What a chunk of lines asks of the sinks, in line order. */
+type Step =
+  | { readonly _tag: "bad"; readonly line: number; readonly reason: string }
+  | { readonly _tag: "spans"; readonly spans: Array<TraceSpan> }
+  | { readonly _tag: "trace"; readonly trace: TraceEvent }
+
+/** A line read and decoded: nothing to do (blank), or why it is bad, or what it holds. */
+type Decoded = { readonly number: number; readonly result: Either.Either<Parsed, string> | undefined }
+
+const spansOf = (parsed: Parsed): ReadonlyArray<TraceSpan> =>
+  parsed._tag === "span" ? [parsed.span] : parsed._tag === "spans" ? parsed.spans : parsed.trace.spans
+
+/** The tenant ids a line names, with how many spans each (a trace's own tenant counts even with no spans). */
+const tenantsOf = (parsed: Parsed): Map<string, number> => {
+  const tenants = new Map<string, number>(parsed._tag === "trace" ? [[parsed.trace.tenantId, 0]] : [])
+  for (const s of spansOf(parsed)) tenants.set(s.tenantId, (tenants.get(s.tenantId) ?? 0) + 1)
+  return tenants
+}
 
 /**
  * Stores every line of `input` (memory stays flat whatever its size: the sinks' back-pressure paces
- * the reading); a bad line is reported with its number and skipped. `counters` is updated as it goes,
- * so an interrupted ingest can say how far it got.
+ * the reading); a bad line is reported with its number and skipped. A chunk of lines is decoded at
+ * once and its spans handed over together. `counters` is updated as it goes, so an interrupted
+ * ingest can say how far it got (`spans` counts whole batches taken: the caller that owns the writer
+ * knows exactly how many of an interrupted batch it took).
  */
 export const ingest = <E0, E, R>(
   input: Stream.Stream<Line, E0>,
@@ -240,42 +260,90 @@ export const ingest = <E0, E, R>(
   options: { readonly knownTenantsOnly: boolean; readonly maxLineBytes: number; readonly parse?: (line: string) => Either.Either<Parsed, string> },
   c: Counters
 ): Effect.Effect<void, E0 | E, R> =>
-  Effect.gen(function*() {
+  Effect.suspend(() => {
+    const parse = options.parse ?? parseLine
     const known = new Map<string, boolean>()
-    const isKnown = (id: string) =>
-      known.has(id) ? Effect.succeed(known.get(id)!) : Effect.tap(sinks.tenantKnown(id), (k) => Effect.sync(() => known.set(id, k)))
-    yield* Stream.runForEach(input, (read) =>
-      Effect.gen(function*() {
-        c.lines++
-        if (read._tag === "TooLong") {
-          c.bad++
-          return yield* sinks.badLine(c.lines, `longer than the limit of ${options.maxLineBytes} bytes (${read.bytes} bytes; --max-line-bytes)`)
+
+    const decode = (read: Line): Decoded => {
+      if (read._tag === "TooLong") {
+        return { number: read.number, result: Either.left(`longer than the limit of ${options.maxLineBytes} bytes (${read.bytes} bytes; --max-line-bytes)`) }
+      }
+      return { number: read.number, result: read.text.trim() === "" ? undefined : parse(read.text) }
+    }
+
+    /** Tenant ids of these lines not asked about yet. */
+    const unasked = (lines: ReadonlyArray<Decoded>): Set<string> => {
+      const ids = new Set<string>()
+      for (const { result } of lines) {
+        if (result === undefined || Either.isLeft(result)) continue
+        if (result.right._tag === "span") {
+          if (!known.has(result.right.span.tenantId)) ids.add(result.right.span.tenantId)
+        } else for (const id of tenantsOf(result.right).keys()) if (!known.has(id)) ids.add(id)
+      }
+      return ids
+    }
+
+    /** The steps of these lines, every tenant they name being known by now; counts bad and refused lines. */
+    const plan = (lines: ReadonlyArray<Decoded>): Array<Step> => {
+      const steps: Array<Step> = []
+      let batch: Array<TraceSpan> | undefined
+      const add = (spans: ReadonlyArray<TraceSpan>) => {
+        if (spans.length === 0) return
+        if (batch === undefined) steps.push({ _tag: "spans", spans: batch = [] })
+        for (const s of spans) batch.push(s)
+      }
+      const fail = (line: number, reason: string) => {
+        c.bad++
+        steps.push({ _tag: "bad", line, reason })
+      }
+      for (const { number, result } of lines) {
+        if (result === undefined) continue
+        if (Either.isLeft(result)) {
+          fail(number, result.left)
+          continue
         }
-        const line = read.text
-        if (line.trim() === "") return
-        const parsed = (options.parse ?? parseLine)(line)
-        if (Either.isLeft(parsed)) {
-          c.bad++
-          return yield* sinks.badLine(c.lines, parsed.left)
-        }
-        if (parsed.right._tag === "spans" && parsed.right.refused.length > 0) {
-          c.bad++
-          yield* sinks.badLine(c.lines, `${parsed.right.refused.length} of its spans refused: ${parsed.right.refused.join("; ")}`)
-        }
-        const spans = parsed.right._tag === "span" ? [parsed.right.span] : parsed.right._tag === "spans" ? parsed.right.spans : parsed.right.trace.spans
-        const tenants = new Map<string, number>(parsed.right._tag === "trace" ? [[parsed.right.trace.tenantId, 0]] : [])
-        for (const s of spans) tenants.set(s.tenantId, (tenants.get(s.tenantId) ?? 0) + 1)
+        const parsed = result.right
+        if (parsed._tag === "spans" && parsed.refused.length > 0) fail(number, `${parsed.refused.length} of its spans refused: ${parsed.refused.join("; ")}`)
         let unknown = false
-        for (const [id, n] of tenants) {
-          if (yield* isKnown(id)) continue
+        for (const [id, n] of parsed._tag === "span" ? [[parsed.span.tenantId, 1] as const] : tenantsOf(parsed)) {
+          if (known.get(id) === true) continue
           unknown = true
           c.unknownTenants.set(id, (c.unknownTenants.get(id) ?? 0) + n)
         }
         if (unknown && options.knownTenantsOnly) {
           c.refused++
-          return
+          continue
         }
-        if (parsed.right._tag === "trace") yield* counted(sinks.trace(parsed.right.trace), () => c.traces++)
-        for (const span of spans) yield* counted(sinks.span(span), () => c.spans++)
+        if (parsed._tag === "trace") {
+          steps.push({ _tag: "trace", trace: parsed.trace })
+          batch = undefined
+        }
+        add(spansOf(parsed))
+      }
+      return steps
+    }
+
+    const run = (step: Step): Effect.Effect<void, E, R> => {
+      switch (step._tag) {
+        case "bad":
+          return sinks.badLine(step.line, step.reason)
+        case "trace":
+          return Effect.zipRight(sinks.trace(step.trace), Effect.sync(() => c.traces++))
+        case "spans":
+          // Every span of a line was checked where it was decoded (the guard or the schema): not again in the writer.
+          return Effect.zipRight(sinks.spans(CheckedSpans.sealed(step.spans)), Effect.sync(() => (c.spans += step.spans.length)))
+      }
+    }
+
+    return Stream.runForEachChunk(input, (chunk) =>
+      Effect.suspend(() => {
+        const lines: Array<Decoded> = []
+        for (const read of chunk) lines.push(decode(read))
+        c.lines = lines.length > 0 ? lines[lines.length - 1]!.number : c.lines
+        const ask = unasked(lines)
+        const asked = ask.size === 0
+          ? Effect.void
+          : Effect.forEach(ask, (id) => Effect.map(sinks.tenantKnown(id), (k) => void known.set(id, k)), { discard: true })
+        return Effect.zipRight(asked, Effect.suspend(() => Effect.forEach(plan(lines), run, { discard: true })))
       }))
   })

@@ -123,12 +123,14 @@ export const ingest = Command.make(
         const metadata = yield* MetadataRepository.MetadataRepository
         const started = Date.now()
         const c = Ingest.counters()
+        // The writer's own count: exact even for a batch a signal interrupted half taken.
+        const acceptedBefore = (yield* writer.stats).accepted
         const bar = progress(c, input.size)
         yield* Effect.forkScoped(bar.run)
         yield* Ingest.ingest<CommandFailed, StorageError | TraceWriter.WriterClosed, never>(
           Ingest.lines(input, (consumed) => (c.bytes = consumed), maxLineBytes),
           {
-            span: writer.write,
+            spans: writer.writeAll,
             // The trace's own record keeps its createdAt (and a trace with no spans exists at all); it
             // is buffered and stored in batches like the spans, which follow it to `span`.
             trace: (trace) => writer.writeTrace({ ...trace, spans: [] }),
@@ -141,6 +143,7 @@ export const ingest = Command.make(
           // Ctrl-C or SIGTERM: reading stops, what was accepted is stored, and the operator is told how far it got.
           Effect.onInterrupt(() =>
             Effect.gen(function*() {
+              c.spans = (yield* writer.stats).accepted - acceptedBefore
               yield* bar.end
               const flushed = yield* Effect.either(writer.flush)
               yield* Console.error(

@@ -321,9 +321,9 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
      * call), so a timed-out call keeps running in the engine until it ends or `max_execution_time`
      * stops it; closing the client waits for it.
      */
-    const who = `ClickHouse at ${address}`
+    const server = `ClickHouse at ${address}`
     const bounded = <A>(op: string, self: Effect.Effect<A, StorageUnavailable | StorageQueryError>) =>
-      withTimeout(self, { backend: "clickhouse", operation: op, timeout: requestTimeout, who })
+      withTimeout(self, { backend: "clickhouse", operation: op, timeout: requestTimeout, server })
 
     /**
      * A query or statement, bounded by a timer of its own rather than an Effect timeout (which forks
@@ -337,30 +337,30 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
       return Effect.async<A, StorageUnavailable | StorageQueryError>((resume) => {
         const controller = new AbortController()
         let settled = false
-        const settle = () => {
+        const finishOnce = () => {
           if (settled) return false
           settled = true
           clearTimeout(timer)
           return true
         }
         const timer = setTimeout(() => {
-          if (!settle()) return
+          if (!finishOnce()) return
           controller.abort()
-          resume(Effect.fail(new StorageUnavailable({ backend: "clickhouse", operation: op, message: `${who} did not answer within ${Duration.format(timeout)}` })))
+          resume(Effect.fail(new StorageUnavailable({ backend: "clickhouse", operation: op, message: `${server} did not answer within ${Duration.format(timeout)}` })))
         }, ms)
         let sent: Promise<A>
         try {
           sent = run(controller.signal)
         } catch (cause) {
-          settle()
+          finishOnce()
           return resume(Effect.fail(classify(op, address)(cause)))
         }
         sent.then(
-          (value) => void (settle() && resume(Effect.succeed(value))),
-          (cause: unknown) => void (settle() && resume(Effect.fail(classify(op, address)(cause))))
+          (value) => void (finishOnce() && resume(Effect.succeed(value))),
+          (cause: unknown) => void (finishOnce() && resume(Effect.fail(classify(op, address)(cause))))
         )
         return Effect.sync(() => {
-          if (settle()) controller.abort()
+          if (finishOnce()) controller.abort()
         })
       })
     }
@@ -395,7 +395,7 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     }
 
     if (options.verify ?? true) {
-      yield* withTimeout(shape.query(operation, "SELECT 1 AS ok"), { backend: "clickhouse", operation, timeout: connectTimeout, who }).pipe(
+      yield* withTimeout(shape.query(operation, "SELECT 1 AS ok"), { backend: "clickhouse", operation, timeout: connectTimeout, server }).pipe(
         Effect.mapError((e) =>
           e._tag === "StorageUnavailable" ? e : unavailable(operation, `ClickHouse at ${address} cannot be used: ${e.message}`, e)
         )

@@ -61,8 +61,8 @@ class Cursor {
   pending = ""
   constructor(public body: Buffer, readonly done: () => number, readonly total: number) {}
 
-  /** Room for `units` more UTF-16 units (at most 3 UTF-8 bytes each; a surrogate pair, 2 units, takes 4). */
-  room(units: number): void {
+  /** Reserves room for `units` more UTF-16 units (at most 3 UTF-8 bytes each; a surrogate pair, 2 units, takes 4). */
+  reserve(units: number): void {
     const needed = units * 3
     if (this.at + needed > this.body.length) this.body = grow(this.body, this.at, needed, this.done(), this.total)
   }
@@ -70,7 +70,7 @@ class Cursor {
   /** Writes the row's joined short values. */
   flush(): void {
     if (this.pending.length === 0) return
-    this.room(this.pending.length)
+    this.reserve(this.pending.length)
     this.at += this.body.write(this.pending, this.at, "utf8")
     this.pending = ""
   }
@@ -82,7 +82,7 @@ class Cursor {
       this.pending = JSON.stringify(value)
       return this.flush()
     }
-    this.room(value.length + 2)
+    this.reserve(value.length + 2)
     this.body[this.at++] = 34
     this.at += this.body.write(value, this.at, "utf8")
     this.body[this.at++] = 34

@@ -6,9 +6,14 @@ import { Text, Timestamp, Uuid } from "./Primitives.js"
 export const ApiKeyRole = Schema.Literal("admin", "operator", "viewer")
 export type ApiKeyRole = typeof ApiKeyRole.Type
 
+const keyHashPattern = /^[0-9a-f]{64}$/
+
+/** What {@link KeyHash} accepts, recognised without running the schema. */
+export const isKeyHash = (u: unknown): u is string => typeof u === "string" && keyHashPattern.test(u)
+
 /** A SHA-256 digest as 64 lower-case hex digits. */
 export const KeyHash = Schema.String.pipe(
-  Schema.pattern(/^[0-9a-f]{64}$/, { message: () => "must be a SHA-256 digest as 64 lower-case hex digits" }),
+  Schema.pattern(keyHashPattern, { message: () => "must be a SHA-256 digest as 64 lower-case hex digits" }),
   Schema.annotations({ identifier: "KeyHash" })
 )
 

@@ -1,5 +1,5 @@
 import { isSpanId, isTraceId, isUuid } from "./Ids.js"
-import { isStorableDate, utf8Length } from "./Primitives.js"
+import { isNonEmptyText, isText, isTimestamp, utf8Length } from "./Primitives.js"
 import { MAX_ACTION_RESULT_BYTES, type TraceSpan } from "./Trace.js"
 
 /**
@@ -60,9 +60,6 @@ const onlyKnownObjects = (o: Record<string, unknown>, known: ReadonlySet<string>
 }
 
 const optional = (v: unknown, check: (v: unknown) => boolean): boolean => v === undefined || check(v)
-const isText = (v: unknown): v is string => typeof v === "string" && v.isWellFormed()
-const isNonEmptyText = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.isWellFormed()
-const isTimestamp = (v: unknown): boolean => v instanceof Date && isStorableDate(v)
 const isNonNegativeInt = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0
 const isNonNegativeFinite = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v >= 0
 const isIntBetween = (v: unknown, min: number, max: number): boolean => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max

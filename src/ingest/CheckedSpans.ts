@@ -61,5 +61,15 @@ export const check = (candidates: ReadonlyArray<unknown>): Checked => {
   return { spans, refused }
 }
 
-/** Whether `spans` is a batch {@link check} made. */
+/**
+ * A batch of spans each of which passed the same rules where it was built fresh, one at a time: the guard, or the
+ * TraceSpan schema that decoded it (the CLI's lines, decoded by `TraceSpanJson` or the schema). Like {@link check}, for
+ * code that hands them straight to the writer.
+ */
+export const sealed = (spans: Array<TraceSpan>): ReadonlyArray<TraceSpan> => {
+  checked.add(Object.freeze(spans))
+  return spans
+}
+
+/** Whether `spans` is a batch {@link check} or {@link sealed} made. */
 export const isChecked = (spans: unknown): boolean => typeof spans === "object" && spans !== null && checked.has(spans)

@@ -24,7 +24,7 @@ import { TraceSink, type TraceSinkShape } from "../TraceSink.js"
 import * as CheckedSpans from "./CheckedSpans.js"
 import * as DeadLetters from "./DeadLetters.js"
 import * as Lines from "./Lines.js"
-import { type Batch, type Entry, entryBytes, PendingTrace, WriterState } from "./WriterState.js"
+import { type Batch, type Pending, pendingBytes, PendingTrace, WriterState } from "./WriterState.js"
 
 export { TraceSink } from "../TraceSink.js"
 
@@ -246,10 +246,10 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
     }
 
     const state = new WriterState()
-    const room = yield* Effect.makeSemaphore(capacity)
-    const roomBytes = yield* Effect.makeSemaphore(maxBufferBytes)
-    const slots = yield* Effect.makeSemaphore(concurrency)
-    const wake = yield* Effect.makeLatch(false)
+    const freeEntries = yield* Effect.makeSemaphore(capacity)
+    const freeBytes = yield* Effect.makeSemaphore(maxBufferBytes)
+    const batchPermits = yield* Effect.makeSemaphore(concurrency)
+    const batchMayBeDue = yield* Effect.makeLatch(false)
     const settled = yield* SubscriptionRef.make(0)
     const fibers = yield* FiberSet.make()
 
@@ -299,7 +299,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
       }).pipe(Effect.retry({ schedule: retry, while: (e) => e._tag === "StorageUnavailable" }))
 
     /** Stores one batch: retried while unavailable, refused spans and records isolated, the rest dead-lettered. Never fails. */
-    const settle = (batch: Batch) => {
+    const storeBatch = (batch: Batch) => {
       let attempts = 0
       const count = () => void attempts++
       // Trace records are rare among spans: a batch without any is passed on as it is.
@@ -343,9 +343,9 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
       )
       return Effect.zipRight(storeSpans, storeRecords).pipe(
         Effect.ensuring(Effect.suspend(() => {
-          state.settle(batch, attempts - (spans.length > 0 ? 1 : 0) - (records.length > 0 ? 1 : 0) + 1)
+          state.finishBatch(batch, attempts - (spans.length > 0 ? 1 : 0) - (records.length > 0 ? 1 : 0) + 1)
           return Effect.zipRight(
-            Effect.all([room.release(batch.entries.length), roomBytes.release(Math.min(batch.bytes, maxBufferBytes)), slots.release(1)], { discard: true }),
+            Effect.all([freeEntries.release(batch.entries.length), freeBytes.release(Math.min(batch.bytes, maxBufferBytes)), batchPermits.release(1)], { discard: true }),
             SubscriptionRef.set(settled, state.watermark())
           )
         }))
@@ -354,15 +354,15 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
 
     const loop = Effect.gen(function*() {
       while (true) {
-        yield* wake.close
-        if (!state.due(batchSize, batchBytes, intervalMs, Date.now())) {
+        yield* batchMayBeDue.close
+        if (!state.shouldSendBatch(batchSize, batchBytes, intervalMs, Date.now())) {
           if (state.closing && state.queued === 0) return
-          if (state.queued === 0) yield* wake.await
-          else yield* Effect.timeoutOption(wake.await, Math.max(1, intervalMs - (Date.now() - state.oldestAt)))
+          if (state.queued === 0) yield* batchMayBeDue.await
+          else yield* Effect.timeoutOption(batchMayBeDue.await, Math.max(1, intervalMs - (Date.now() - state.oldestAt)))
           continue
         }
-        yield* slots.take(1)
-        yield* FiberSet.run(fibers, settle(state.take(batchSize, batchBytes, Date.now())))
+        yield* batchPermits.take(1)
+        yield* FiberSet.run(fibers, storeBatch(state.take(batchSize, batchBytes, Date.now())))
       }
     })
     // Supervised: a defect in the loop itself is logged and the loop starts again (the state it
@@ -385,7 +385,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         state.closing = true
-        wake.unsafeOpen()
+        batchMayBeDue.unsafeOpen()
         const target = state.accepted
         // Finalizers run uninterruptibly: the waits are made interruptible so their deadlines can fire.
         const done = yield* Effect.timeoutOption(Effect.interruptible(awaitSettled(target)), flushTimeout)
@@ -434,14 +434,14 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
     const budget = (bytes: number) => Math.min(bytes, maxBufferBytes)
 
     /** Accepts one entry (`write`) after waiting for room in spans and bytes; its version is the one stamped when it was written. */
-    const acceptOne = (entry: Entry, version: SpanVersion.SpanVersion): Effect.Effect<void, WriterClosed> => {
+    const acceptOne = (entry: Pending, version: SpanVersion.SpanVersion): Effect.Effect<void, WriterClosed> => {
       if (state.closing) return Effect.fail(closedAfter(0))
-      const bytes = entryBytes(entry)
-      return Effect.flatMap(room.take(1), () =>
-        Effect.flatMap(roomBytes.take(budget(bytes)), () => {
-          if (state.closing) return Effect.zipRight(Effect.zipRight(room.release(1), roomBytes.release(budget(bytes))), Effect.fail(closedAfter(0)))
+      const bytes = pendingBytes(entry)
+      return Effect.flatMap(freeEntries.take(1), () =>
+        Effect.flatMap(freeBytes.take(budget(bytes)), () => {
+          if (state.closing) return Effect.zipRight(Effect.zipRight(freeEntries.release(1), freeBytes.release(budget(bytes))), Effect.fail(closedAfter(0)))
           state.accept(entry, version, bytes, Date.now())
-          if (state.queued >= batchSize || state.bufferedBytes >= batchBytes) wake.unsafeOpen()
+          if (state.queued >= batchSize || state.bufferedBytes >= batchBytes) batchMayBeDue.unsafeOpen()
           return Effect.void
         }))
     }
@@ -451,7 +451,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
      * at most a batch's bytes. Room is taken for the whole chunk at once (one wait, not one a span),
      * in amounts that settling batches give back whole, so a chunk never waits long for a few places.
      */
-    const chunkEnd = (list: ReadonlyArray<Entry>, sizes: ReadonlyArray<number>, from: number) => {
+    const chunkEnd = (list: ReadonlyArray<Pending>, sizes: ReadonlyArray<number>, from: number) => {
       const most = Math.min(list.length, from + Math.max(1, Math.floor(batchSize / 4)))
       let end = from + 1
       let bytes = budget(sizes[from]!)
@@ -460,21 +460,21 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
     }
 
     /** Accepts entries in order, a chunk at a time, each chunk after waiting for room in spans and bytes; versions were stamped when the call was made. */
-    const offer = (list: ReadonlyArray<Entry>) =>
+    const offer = (list: ReadonlyArray<Pending>) =>
       Effect.suspend(() => {
         const versions = SpanVersion.nextRange(list.length)
-        const sizes = list.map(entryBytes)
+        const sizes = list.map(pendingBytes)
         let done = 0
         const next: Effect.Effect<void, WriterClosed> = Effect.suspend(() => {
           if (done === list.length) return Effect.void
           if (state.closing) return Effect.fail(closedAfter(done))
           const { bytes, end } = chunkEnd(list, sizes, done)
-          return Effect.flatMap(room.take(end - done), () =>
-            Effect.flatMap(roomBytes.take(bytes), () => {
-              if (state.closing) return Effect.zipRight(Effect.zipRight(room.release(end - done), roomBytes.release(bytes)), Effect.fail(closedAfter(done)))
+          return Effect.flatMap(freeEntries.take(end - done), () =>
+            Effect.flatMap(freeBytes.take(bytes), () => {
+              if (state.closing) return Effect.zipRight(Effect.zipRight(freeEntries.release(end - done), freeBytes.release(bytes)), Effect.fail(closedAfter(done)))
               const now = Date.now()
               for (; done < end; done++) state.accept(list[done]!, versions[done]!, sizes[done]!, now)
-              if (state.queued >= batchSize || state.bufferedBytes >= batchBytes) wake.unsafeOpen()
+              if (state.queued >= batchSize || state.bufferedBytes >= batchBytes) batchMayBeDue.unsafeOpen()
               return next
             }))
         })
@@ -523,7 +523,7 @@ export const make = (options: Options = {}): Effect.Effect<TraceWriterShape, Inv
       writeAll,
       flush: Effect.suspend(() => {
         const target = state.requestFlush()
-        wake.unsafeOpen()
+        batchMayBeDue.unsafeOpen()
         return Effect.timeoutOption(awaitSettled(target), flushTimeout).pipe(
           Effect.flatMap(Option.match({
             onSome: () => Effect.void,

@@ -5,12 +5,13 @@ import type * as SpanVersion from "../domain/SpanVersion.js"
 export class PendingTrace {
   constructor(readonly record: TraceEvent) {}
 }
-export type Entry = TraceSpan | PendingTrace
+/** What the buffer holds: a span, or a trace's own record. */
+export type Pending = TraceSpan | PendingTrace
 
 /** A batch taken from the buffer: its entries, their versions (`versions[i]` of `entries[i]`) and their estimated bytes. */
 export interface Batch {
   readonly start: number
-  readonly entries: ReadonlyArray<Entry>
+  readonly entries: ReadonlyArray<Pending>
   readonly versions: ReadonlyArray<SpanVersion.SpanVersion>
   readonly bytes: number
 }
@@ -19,7 +20,7 @@ export interface Batch {
  * The bytes an entry holds in memory, estimated without allocating: its long texts (a JS string
  * of one-byte characters takes a byte each) and a fixed allowance for the rest of the object.
  */
-export const entryBytes = (e: Entry): number =>
+export const pendingBytes = (e: Pending): number =>
   e instanceof PendingTrace
     ? 256
     : 1024 + e.prompt.length + (e.response === undefined ? 0 : e.response.length) + (e.errorMessage === undefined ? 0 : e.errorMessage.length)
@@ -31,7 +32,7 @@ export const entryBytes = (e: Entry): number =>
  * stored, by the number of their first entry. The counters are what `stats` reports.
  */
 export class WriterState {
-  readonly buffer: Array<Entry> = []
+  readonly buffer: Array<Pending> = []
   readonly versions: Array<SpanVersion.SpanVersion> = []
   readonly sizes: Array<number> = []
   bufferedBytes = 0
@@ -72,7 +73,7 @@ export class WriterState {
   }
 
   /** An entry accepted by `write*`, with the version stamped now and its size. */
-  accept(entry: Entry, version: SpanVersion.SpanVersion, bytes: number, now: number): void {
+  accept(entry: Pending, version: SpanVersion.SpanVersion, bytes: number, now: number): void {
     if (this.buffer.length === 0) this.oldestAt = now
     if (entry instanceof PendingTrace) this.tracesAccepted++
     this.buffer.push(entry)
@@ -99,14 +100,14 @@ export class WriterState {
   }
 
   /** Whether a batch should leave now: a full one, a flush or close asked for it, or its oldest entry waited `intervalMs`. */
-  due(batchSize: number, batchBytes: number, intervalMs: number, now: number): boolean {
+  shouldSendBatch(batchSize: number, batchBytes: number, intervalMs: number, now: number): boolean {
     const queued = this.buffer.length
     return queued >= batchSize || this.bufferedBytes >= batchBytes ||
       (queued > 0 && (this.closing || this.taken < this.flushTo || now - this.oldestAt >= intervalMs))
   }
 
   /** A batch settled (stored, dead-lettered or lost): it is held by nothing any more. */
-  settle(batch: Batch, attempts: number): void {
+  finishBatch(batch: Batch, attempts: number): void {
     this.retried += Math.max(0, attempts - 1)
     this.inFlight.delete(batch.start)
   }
@@ -137,8 +138,8 @@ export class WriterState {
   }
 
   /** Everything neither stored nor settled when the writer closed: in flight, then buffered, in order. */
-  drain(): Array<{ readonly entry: Entry; readonly version: SpanVersion.SpanVersion }> {
-    const left: Array<{ entry: Entry; version: SpanVersion.SpanVersion }> = []
+  drain(): Array<{ readonly entry: Pending; readonly version: SpanVersion.SpanVersion }> {
+    const left: Array<{ entry: Pending; version: SpanVersion.SpanVersion }> = []
     for (const b of this.inFlight.values()) b.entries.forEach((entry, i) => left.push({ entry, version: b.versions[i]! }))
     this.buffer.forEach((entry, i) => left.push({ entry, version: this.versions[i]! }))
     return left

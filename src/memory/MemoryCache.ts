@@ -5,10 +5,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { LRUCache } from "lru-cache"
 import * as Cache from "../Cache.js"
 import * as ConfigFields from "../ConfigFields.js"
 
-interface Entry {
+/** A stored value and the time (Effect `Clock`, ms) it expires at. */
+interface Stored {
   readonly value: Uint8Array
   readonly expiresAt: number
 }
@@ -42,40 +44,32 @@ export interface Sized {
 }
 
 /**
- * An in-process TTL map, bounded by `maxEntries` with least-recently-used eviction (a `Map` keeps
- * insertion order: a read moves its key to the end, eviction takes the first). Expiry is read from
- * Effect's `Clock`, so `TestClock` drives it in tests. Values are copied in and out: a caller
- * mutating its buffer never changes what is cached.
+ * An in-process TTL map, bounded by `maxEntries` with least-recently-used eviction (`lru-cache`: a
+ * read or a write makes a key the most recently used). Expiry is kept beside each value and read from
+ * Effect's `Clock` rather than `lru-cache`'s own TTL (which reads `performance.now()`), so
+ * `TestClock` drives it in tests. Values are copied in and out: a caller mutating its buffer never
+ * changes what is cached.
  */
 export const make = (options: Options = {}): Effect.Effect<Cache.CacheShape & Sized> =>
   Effect.sync(() => {
     const maxEntries = options.maxEntries ?? defaults.maxEntries
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new Error("MemoryCache maxEntries must be a positive integer")
-    const entries = new Map<string, Entry>()
+    const entries = new LRUCache<string, Stored>({ max: maxEntries })
 
-    const live = (key: string, now: number): Entry | undefined => {
-      const entry = entries.get(key)
-      if (entry === undefined) return undefined
+    const live = (key: string, now: number): Stored | undefined => {
+      const stored = entries.get(key)
+      if (stored === undefined || stored.expiresAt > now) return stored
       entries.delete(key)
-      if (entry.expiresAt <= now) return undefined
-      entries.set(key, entry) // most recently used
-      return entry
+      return undefined
     }
-    const store = (key: string, value: Uint8Array, ttl: Duration.Duration, now: number) => {
-      entries.delete(key)
-      entries.set(key, { value: value.slice(), expiresAt: now + Duration.toMillis(ttl) })
-      while (entries.size > maxEntries) {
-        const oldest = entries.keys().next()
-        if (oldest.done === true) break
-        entries.delete(oldest.value)
-      }
-    }
+    const store = (key: string, value: Uint8Array, ttl: Duration.Duration, now: number) =>
+      void entries.set(key, { value: value.slice(), expiresAt: now + Duration.toMillis(ttl) })
 
     const cache = Cache.make("memory", {
       get: (key) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
-          const entry = live(key, now)
-          return entry === undefined ? Option.none() : Option.some(entry.value.slice())
+          const stored = live(key, now)
+          return stored === undefined ? Option.none() : Option.some(stored.value.slice())
         }),
       set: (key, value, ttl) => Effect.map(Clock.currentTimeMillis, (now) => store(key, value, ttl, now)),
       compareAndSet: (key, expected, value, ttl) =>

@@ -134,7 +134,7 @@ export const make = (options: Options = {}) =>
     const retryAfter = options.retryAfterSeconds ?? defaults.retryAfterSeconds
     const writer = yield* TraceWriter.TraceWriter
     const metadata = yield* MetadataRepository.MetadataRepository
-    const slots = yield* Effect.makeSemaphore(options.maxConcurrentRequests ?? defaults.maxConcurrentRequests)
+    const requestPermits = yield* Effect.makeSemaphore(options.maxConcurrentRequests ?? defaults.maxConcurrentRequests)
 
     const tenantOf = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<TenantId, Refusal> => {
       const match = bearer.exec(request.headers["authorization"] ?? "")
@@ -197,7 +197,7 @@ export const make = (options: Options = {}) =>
         return success(format, refused.length, refused.slice(0, 3).join("; "))
       })
       // A request beyond the concurrency bound is answered at once: queueing it would hold its body in memory.
-      const run = slots.withPermitsIfAvailable(1)(handle).pipe(
+      const run = requestPermits.withPermitsIfAvailable(1)(handle).pipe(
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(new Refusal(429, "too many concurrent requests: retry later", true)), onSome: Effect.succeed }))
       )
       return yield* run.pipe(Effect.catchAll((refusal) => Effect.succeed(answer(format ?? "json", refusal, retryAfter))))

@@ -10,6 +10,22 @@ import * as RedisConfig from "./RedisConfig.js"
 /** Sets KEYS[1] to ARGV[2] with a TTL of ARGV[3] ms only if it holds exactly ARGV[1]; one key, so cluster-safe. */
 const compareAndSetScript = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3]) end return nil`
 
+/** The method `defineCommand` adds to the client, under the name given, which ioredis's types cannot know of. */
+interface WithCompareAndSet {
+  readonly llmtraceCompareAndSet: (key: string, expected: Buffer, value: Buffer, ttlMs: number) => Promise<unknown>
+}
+
+/**
+ * Defines the compare-and-set script on the client once: ioredis sends it with `EVAL` the first time
+ * on each connection and by its SHA (`EVALSHA`) after that, sending the source again only where the
+ * server answers `NOSCRIPT` (a restart, `SCRIPT FLUSH`). Defining it again (a second cache on one
+ * client) replaces it with the same script.
+ */
+const defineCompareAndSet = (client: RedisClient.Client): void =>
+  client.defineCommand("llmtraceCompareAndSet", { numberOfKeys: 1, lua: compareAndSetScript })
+
+const withCompareAndSet = (client: RedisClient.Client): WithCompareAndSet => client as unknown as WithCompareAndSet
+
 /** A reply's bytes, as the `Cache` port gives them: a view of the Buffer ioredis made, not a copy. */
 const toValue = (reply: Buffer | null): Option.Option<Uint8Array> =>
   reply === null ? Option.none() : Option.some(new Uint8Array(reply.buffer, reply.byteOffset, reply.byteLength))
@@ -23,7 +39,8 @@ const toVoid = (): void => undefined
  *
  * - values are bytes both ways (`getBuffer`, a `Buffer` argument to `SET`): binary-safe;
  * - TTLs are set in milliseconds (`SET key value PX ms`, a fraction of a millisecond rounded up);
- * - `compareAndSet` is `SET … PX ms NX` when nothing is expected, else a one-key script (atomic on the server);
+ * - `compareAndSet` is `SET … PX ms NX` when nothing is expected, else a one-key script (atomic on the
+ *   server), sent by its SHA once each connection has it (see {@link defineCompareAndSet});
  * - `invalidate` is `UNLINK`, a no-op for a missing key;
  * - `healthCheck` is `PING`;
  * - every call is bounded by the command timeout, and fails at once while the connection is down.
@@ -32,6 +49,7 @@ export const fromClient: Effect.Effect<Cache.CacheShape, never, RedisClient.Redi
   RedisClient.RedisClient,
   (redis) => {
     const { commandTimeout, prefix } = redis.options
+    defineCompareAndSet(redis.client)
     return Cache.make("redis", {
       get: (key) => redis.use("Cache.get", (client) => client.getBuffer(prefix + key), toValue),
       // ioredis copies a Buffer argument into the command it writes, so the caller's bytes are not kept.
@@ -55,7 +73,7 @@ export const fromClient: Effect.Effect<Cache.CacheShape, never, RedisClient.Redi
           (client) =>
             Option.isNone(expected)
               ? client.set(prefix + key, bytes, "PX", ms, "NX")
-              : client.eval(compareAndSetScript, 1, prefix + key, Buffer.from(expected.value), bytes, ms),
+              : withCompareAndSet(client).llmtraceCompareAndSet(prefix + key, Buffer.from(expected.value), bytes, ms),
           (reply) => reply === "OK"
         )
       },

@@ -2,6 +2,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { StorageUnavailable } from "../StorageError.js"
 import * as NulEscape from "./NulEscape.js"
 import * as PgPrepared from "./PgPrepared.js"
@@ -26,10 +27,10 @@ export interface Dialect {
   /** A JSON column as read back. */
   readonly readJson: <A>(value: unknown) => A
   /**
-   * Runs a statement built with the client's `sql`. PostgreSQL clients made by `PostgresClient` run
-   * it on their pool (`PgPrepared`: prepared by name unless behind a transaction-mode pooler,
-   * cancelled on the server when interrupted); any other client runs it itself
-   * (the SQLite driver keeps its own prepared-statement cache).
+   * Runs a statement built with the client's `sql`. A PostgreSQL client whose pool is in context
+   * (`PostgresClient.PgPool`, provided by `PostgresClient.layer`) runs it there (`PgPrepared`:
+   * prepared by name unless behind a transaction-mode pooler, cancelled on the server when
+   * interrupted); any other client runs it itself (the SQLite driver keeps its own prepared-statement cache).
    */
   readonly execute: PgPrepared.Run
   /** Appended to a `SELECT` inside a transaction to lock the rows it reads until commit (SQLite locks the whole file on write). */
@@ -40,9 +41,10 @@ export interface Dialect {
 
 const parseJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
 
-const itself: PgPrepared.Run = (statement) => statement
+/** Runs a statement through its own client (@effect/sql-pg, the SQLite driver). */
+const throughClient: PgPrepared.Run = (statement) => statement
 
-const postgres = (sql: SqlClient.SqlClient): Dialect => ({
+const postgres = (sql: SqlClient.SqlClient, execute: PgPrepared.Run): Dialect => ({
   backend: "postgres",
   types: { timestamp: "timestamptz", json: "jsonb", float: "double precision", bigint: "bigint" },
   timestamp: (date) => date,
@@ -51,7 +53,7 @@ const postgres = (sql: SqlClient.SqlClient): Dialect => ({
   readText: (value) => NulEscape.unescape(value as string),
   json: (value) => sql`${JSON.stringify(NulEscape.escapeJson(value))}::jsonb`,
   readJson: <A>(value: unknown) => NulEscape.unescapeJson(parseJson(value)) as A,
-  execute: PostgresClient.runnerOf(sql) ?? itself,
+  execute,
   lockRows: sql.literal("FOR UPDATE"),
   // Resolved through the search path, like the unqualified names of every statement.
   tableExists: (name) =>
@@ -66,7 +68,7 @@ const sqlite = (sql: SqlClient.SqlClient): Dialect => ({
   readText: (value) => value as string,
   json: (value) => JSON.stringify(value),
   readJson: <A>(value: unknown) => parseJson(value) as A,
-  execute: itself,
+  execute: throughClient,
   lockRows: sql.literal(""),
   tableExists: (name) =>
     Effect.map(sql<{ readonly n: number }>`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ${name}`, (rows) => Number(rows[0]?.n ?? 0) > 0)
@@ -79,7 +81,10 @@ const sqlite = (sql: SqlClient.SqlClient): Dialect => ({
  */
 export const make = (sql: SqlClient.SqlClient): Effect.Effect<Dialect, StorageUnavailable> =>
   sql.onDialect({
-    pg: () => Effect.succeed(postgres(sql)),
+    pg: () =>
+      Effect.map(Effect.serviceOption(PostgresClient.PgPool), (pgPool) =>
+        // Only the pool behind this very client: another client's pool in context would run these statements elsewhere.
+        postgres(sql, Option.isSome(pgPool) && pgPool.value.client === sql ? pgPool.value.run : throughClient)),
     sqlite: () => Effect.succeed(sqlite(sql)),
     mysql: () => unsupported("mysql"),
     mssql: () => unsupported("mssql"),

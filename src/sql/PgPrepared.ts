@@ -45,17 +45,6 @@ export interface Settings {
 /** A direct connection: named statements, the server's own `statement_timeout`. */
 export const direct: Settings = { prepare: true, cancelAfter: undefined }
 
-/** One runner per pool: names are per connection, so every user of a pool must share one naming. */
-const runners = new WeakMap<pg.Pool, Run>()
-
-/** The pool's runner; its settings are those of the first call (`PostgresClient` makes it with the pool). */
-export const runner = (pool: pg.Pool, settings: Settings = direct): Run => {
-  const known = runners.get(pool)
-  if (known !== undefined) return known
-  const made = makeRunner(pool, settings)
-  runners.set(pool, made)
-  return made
-}
 
 /** What `pg` keeps of a connection that a cancel and a stale plan need (public fields, untyped in @types/pg). */
 interface Session {
@@ -116,7 +105,11 @@ type Call =
   | { readonly _tag: "Running"; readonly client: pg.PoolClient }
   | { readonly _tag: "Done" }
 
-const makeRunner = (pool: pg.Pool, settings: Settings): Run => {
+/**
+ * A runner on `pool`. Names are per connection, so every user of a pool must share its one runner:
+ * `PostgresClient` makes it with the pool and provides both as `PgPool`.
+ */
+export const make = (pool: pg.Pool, settings: Settings = direct): Run => {
   const names = new Map<string, string>()
   const nameOf = (text: string): string | undefined => {
     if (!settings.prepare) return undefined

@@ -114,17 +114,17 @@ const reasonOf = (cause: unknown, url: Redacted.Redacted): string => {
 
 const unavailable = (message: string) => new StorageUnavailable({ backend: "postgres", operation: "PostgresClient.make", message })
 
-/** The `pg` pool behind each client {@link make} built: the repository runs its statements on it (PgPrepared). */
-const pools = new WeakMap<SqlClient.SqlClient, pg.Pool>()
-
-/** The `pg` pool behind `client` when this module made it; `undefined` for a client made elsewhere. */
-export const poolOf = (client: SqlClient.SqlClient): pg.Pool | undefined => pools.get(client)
-
-/** The runner of `client`'s pool, set for its pooler, when this module made it; `undefined` for a client made elsewhere. */
-export const runnerOf = (client: SqlClient.SqlClient): PgPrepared.Run | undefined => {
-  const pool = pools.get(client)
-  return pool === undefined ? undefined : PgPrepared.runner(pool)
+/** The `pg` pool behind a client this module made, provided beside it by {@link layer}. */
+export interface PgPoolShape {
+  /** The client the pool is behind: statements built with another client's `sql` do not belong on it. */
+  readonly client: SqlClient.SqlClient
+  readonly pool: pg.Pool
+  /** Runs a statement on the pool, prepared by name where the pooler allows (see `PgPrepared`): the pool's one runner. */
+  readonly run: PgPrepared.Run
 }
+
+/** The pool behind the `SqlClient` in context, when `PostgresClient` made it: the repository runs its statements there. */
+export class PgPool extends Context.Tag("llmtrace-storage/PgPool")<PgPool, PgPoolShape>() {}
 
 interface Connection {
   readonly url: Redacted.Redacted
@@ -156,8 +156,6 @@ const openPool = ({ pooler, ssl, statementTimeout, url }: Connection, options: O
       if (pooler === "session") {
         pool.on("connect", (client) => void client.query(`SET statement_timeout = ${Duration.toMillis(statementTimeout)}`, () => undefined))
       }
-      // The pool's one runner is made here, with this pooler's settings, before anyone asks for it.
-      PgPrepared.runner(pool, settingsOf(pooler, statementTimeout))
       return pool
     }),
     (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption("1 second"))
@@ -171,12 +169,8 @@ const openPool = ({ pooler, ssl, statementTimeout, url }: Connection, options: O
     )
   )
 
-/**
- * A pooled PostgreSQL client in the current scope. Building it opens a connection within
- * `connectTimeout`; a server that cannot be reached fails with `StorageUnavailable` naming host and
- * database (never the password).
- */
-export const make = (options: Options): Effect.Effect<PgClient.PgClient, StorageUnavailable, Scope.Scope> => {
+/** The client and the pool behind it, in the current scope (see {@link make}). */
+const open = (options: Options): Effect.Effect<{ readonly client: PgClient.PgClient; readonly pool: PgPoolShape }, StorageUnavailable, Scope.Scope> => {
   const connectTimeout = Duration.decode(options.connectTimeout ?? "5 seconds")
   const statementTimeout = Duration.decode(options.statementTimeout ?? "30 seconds")
   const pooler = options.pooler ?? "none"
@@ -193,9 +187,11 @@ export const make = (options: Options): Effect.Effect<PgClient.PgClient, Storage
     Effect.flatMap(({ ssl, url }) =>
       openPool({ url, ssl, pooler, statementTimeout }, options, connectTimeout).pipe(
         Effect.flatMap((pool) =>
-          PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: "llmtrace-storage" }).pipe(
-            Effect.tap((client) => Effect.sync(() => pools.set(client, pool)))
-          )
+          Effect.map(PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: "llmtrace-storage" }), (client) => ({
+            client,
+            // The pool's one runner, with this pooler's settings.
+            pool: { client, pool, run: PgPrepared.make(pool, settingsOf(pooler, statementTimeout)) }
+          }))
         ),
         Effect.provide(Reactivity.layer),
         Effect.catchAllCause((cause) =>
@@ -207,6 +203,15 @@ export const make = (options: Options): Effect.Effect<PgClient.PgClient, Storage
     )
   )
 }
+
+/**
+ * A pooled PostgreSQL client in the current scope. Building it opens a connection within
+ * `connectTimeout`; a server that cannot be reached fails with `StorageUnavailable` naming host and
+ * database (never the password). The client alone: {@link layer} provides its pool (`PgPool`) beside
+ * it, where the repository runs its statements as named prepared statements.
+ */
+export const make = (options: Options): Effect.Effect<PgClient.PgClient, StorageUnavailable, Scope.Scope> =>
+  Effect.map(open(options), ({ client }) => client)
 
 /** Each option as an unnamed `Config`, with its check and default (see `ConfigFields`). */
 export const fields = {
@@ -225,12 +230,15 @@ export const fields = {
 /** The default configuration: each option under its own name (`url`, `maxConnections`, …), every one optional. */
 export const config: Config.Config<Options> = ConfigFields.named(fields)
 
-/** A pooled PostgreSQL `SqlClient` from explicit options; reads no configuration. */
-export const layer = (options: Options): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, StorageUnavailable> =>
-  Layer.scopedContext(Effect.map(make(options), (client) => Context.make(PgClient.PgClient, client).pipe(Context.add(SqlClient.SqlClient, client))))
+/** A pooled PostgreSQL `SqlClient` (and `PgClient`, and its `PgPool`) from explicit options; reads no configuration. */
+export const layer = (options: Options): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient | PgPool, StorageUnavailable> =>
+  Layer.scopedContext(
+    Effect.map(open(options), ({ client, pool }) =>
+      Context.make(PgClient.PgClient, client).pipe(Context.add(SqlClient.SqlClient, client), Context.add(PgPool, pool)))
+  )
 
 /** A pooled PostgreSQL `SqlClient` from a configuration, e.g. {@link config} or `StorageConfig.postgres`. */
 export const layerConfig = (
   config: Config.Config.Wrap<Options>
-): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, StorageUnavailable | ConfigError.ConfigError> =>
+): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient | PgPool, StorageUnavailable | ConfigError.ConfigError> =>
   Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))

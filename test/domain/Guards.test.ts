@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest"
 import * as Schema from "effect/Schema"
 import { hasProtoKey, isJsonObject, isNewTenant, JsonObject, NewTenant } from "../../src/index.js"
+import { isKeyHash, KeyHash } from "../../src/domain/ApiKey.js"
+import { isNonEmptyText, isText, isTimestamp, isUuid, NonEmptyText, Text, Timestamp, Uuid } from "../../src/domain/Primitives.js"
 import { hostileStrings } from "../support/fixtures.js"
 
 /**
@@ -52,6 +54,22 @@ describe("hand-written guards accept nothing their schema refuses", () => {
     expect(wrong).toEqual([])
     // and it is worth having: the usual values are recognised without the schema
     expect([{}, { region: "eu", rpm: 600 }, { a: [1, "x", null, { b: true }] }].every(isJsonObject)).toBe(true)
+  })
+
+  it("each primitive's one guard (isText, isNonEmptyText, isUuid, isKeyHash, isTimestamp) against its schema", () => {
+    const digest = "a".repeat(64)
+    const candidates = [...oddValues, "text", "00000000-0000-0000-0000-00000000000a", "0000000A-0000-0000-0000-000000000000", digest, digest.toUpperCase(), `${digest}\n`]
+    const pairs: ReadonlyArray<readonly [string, (u: unknown) => boolean, (u: unknown) => boolean]> = [
+      ["isText", isText, Schema.is(Text)],
+      ["isNonEmptyText", isNonEmptyText, Schema.is(NonEmptyText)],
+      ["isUuid", isUuid, Schema.is(Uuid)],
+      ["isKeyHash", isKeyHash, Schema.is(KeyHash)],
+      ["isTimestamp", isTimestamp, Schema.is(Schema.typeSchema(Timestamp))]
+    ]
+    for (const [name, guard, accepts] of pairs) {
+      expect({ name, wrong: candidates.filter((c) => guard(c) && !accepts(c)) }).toEqual({ name, wrong: [] })
+      expect({ name, recognised: candidates.some(guard) }).toEqual({ name, recognised: true })
+    }
   })
 
   it("isNewTenant against NewTenant", () => {

@@ -19,7 +19,7 @@ describe("TenantTokenEntry: the hand-fast decode, with the schema as the fallbac
   })
 
   it("reads misses and tombstones, each tombstone its own bytes", () => {
-    expect(TenantTokenEntry.decode(TenantTokenEntry.unknownBytes)).toEqual({ _tag: "Unknown" })
+    expect(TenantTokenEntry.decode(TenantTokenEntry.noTenantBytes)).toEqual({ _tag: "NoTenant" })
     const [a, b] = [TenantTokenEntry.changedBytes(), TenantTokenEntry.changedBytes()]
     expect(TenantTokenEntry.decode(a)?._tag).toBe("Changed")
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false)

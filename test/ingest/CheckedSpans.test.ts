@@ -74,6 +74,12 @@ describe("CheckedSpans", () => {
       expect(refused._tag === "Left" ? [refused.left._tag, refused.left.message] : "accepted").toEqual(["InvalidInput", expect.stringContaining("spans.2")])
     }))
 
+  it("a sealed batch (spans each checked where the CLI decoded its lines) is a checked batch, and cannot be changed either", () => {
+    const spans = CheckedSpans.sealed([valid("a"), valid("b")])
+    expect(CheckedSpans.isChecked(spans)).toBe(true)
+    expect(() => (spans as Array<TraceSpan>).push(valid("c"))).toThrow(TypeError)
+  })
+
   it("a checked batch cannot be changed: no span added or replaced after the check", () => {
     const checked = CheckedSpans.check([valid("a")])
     const spans = checked.spans as Array<TraceSpan>

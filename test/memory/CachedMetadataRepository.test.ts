@@ -83,3 +83,28 @@ describe("CachedMetadataRepository with the cache down", () => {
       expect(Option.getOrThrow(yield* repo.getTenantByToken("tok-after")).id).toBe(t.id)
     }).pipe(Effect.scoped, Effect.provide(Layer.merge(sqlite, MemoryCache.layer()))))
 })
+
+describe("CachedMetadataRepository in-process level", () => {
+  it.effect("a hit makes a token the most recently used: a later token evicts the one not read since", () =>
+    Effect.gen(function*() {
+      const memory = yield* Cache.Cache
+      let sharedReads = 0
+      const counting: Cache.CacheShape = { ...memory, get: (key) => Effect.zipRight(Effect.sync(() => sharedReads++), memory.get(key)) }
+      const plain = yield* MetadataRepository.MetadataRepository
+      const repo = yield* CachedMetadataRepository.wrap(plain, counting, { localMaxEntries: 2 }, TokenChanges.local)
+      const tenant = (apiToken: string) => NewTenant.make({ name: apiToken, apiToken, plan: "pro" })
+      const a = tenant("tok-lru-a"), b = tenant("tok-lru-b"), c = tenant("tok-lru-c")
+      for (const t of [a, b, c]) yield* plain.createTenant(t)
+      yield* repo.getTenantByToken(a.apiToken)
+      yield* repo.getTenantByToken(b.apiToken)
+      sharedReads = 0
+      yield* repo.getTenantByToken(a.apiToken) // an in-process hit: a is now the most recently used
+      expect(sharedReads).toBe(0)
+      yield* repo.getTenantByToken(c.apiToken) // one token too many: b, not read since it was stored, goes
+      sharedReads = 0
+      expect(Option.getOrThrow(yield* repo.getTenantByToken(a.apiToken)).id).toBe(a.id)
+      expect(sharedReads).toBe(0)
+      expect(Option.getOrThrow(yield* repo.getTenantByToken(b.apiToken)).id).toBe(b.id)
+      expect(sharedReads).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(Layer.merge(sqlite, MemoryCache.layer()))))
+})

@@ -87,7 +87,7 @@ describeLive(live, () => {
       it.live(`${mode} mode: the statement timeout still stops a statement on the server`, () =>
         Effect.gen(function*() {
           const sql = yield* SqlClient.SqlClient
-          const run = PostgresClient.runnerOf(sql)!
+          const { run } = yield* PostgresClient.PgPool
           const marker = `llmtrace-timeout-${randomUUID()}`
           const started = Date.now()
           const error = yield* classified(run(sql`SELECT pg_sleep(30) AS ${sql(marker.replaceAll("-", "_"))}`)).pipe(Effect.flip)
@@ -105,7 +105,7 @@ describeLive(live, () => {
     it.live("transaction mode: an interrupted statement is gone from pg_stat_activity within 1 s", () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        const run = PostgresClient.runnerOf(sql)!
+        const { run } = yield* PostgresClient.PgPool
         const marker = `llmtrace_interrupt_${randomUUID().replaceAll("-", "_")}`
         const fiber = yield* Effect.fork(run(sql`SELECT pg_sleep(30) AS ${sql(marker)}`))
         yield* activeStatements(marker).pipe(Effect.filterOrFail((rows) => rows.length === 1), Effect.retry(Schedule.spaced("20 millis")))

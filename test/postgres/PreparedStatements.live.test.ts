@@ -78,8 +78,8 @@ describeLive(await livePostgres(), () => {
     it.effect(`give at most ${PgPrepared.maxNamed} texts a name; the rest run unnamed`, () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        expect(PostgresClient.poolOf(sql)).toBeDefined()
-        const run = PostgresClient.runnerOf(sql)!
+        expect((yield* PostgresClient.PgPool).client).toBe(sql)
+        const { run } = yield* PostgresClient.PgPool
         const texts = PgPrepared.maxNamed + 50
         const results = yield* Effect.forEach(Array.from({ length: texts }, (_, i) => i), (i) =>
           Effect.map(run(sql<{ readonly n: number }>`SELECT ${i}::int + ${i * 0} AS n ${sql.literal(`-- text ${i}`)}`), (rows) => rows[0]?.n))
@@ -92,7 +92,7 @@ describeLive(await livePostgres(), () => {
     it.effect("an interrupted statement is cancelled on the server: gone from pg_stat_activity within 1 s", () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        const run = PostgresClient.runnerOf(sql)!
+        const { run } = yield* PostgresClient.PgPool
         const marker = `llmtrace_interrupt_${crypto.randomUUID().replaceAll("-", "_")}`
         const fiber = yield* Effect.fork(run(sql`SELECT pg_sleep(30) AS ${sql(marker)}`))
         yield* activeStatements(marker).pipe(Effect.filterOrFail((rows) => rows.length === 1), Effect.retry(Schedule.spaced("20 millis")))
@@ -125,12 +125,35 @@ describeLive(await livePostgres(), () => {
     it.effect("runs the statements through @effect/sql-pg itself", () =>
       Effect.gen(function*() {
         const repo = yield* MetadataRepository.MetadataRepository
-        const sql = yield* SqlClient.SqlClient
-        expect(PostgresClient.poolOf(sql)).toBeUndefined()
+        expect(Option.isNone(yield* Effect.serviceOption(PostgresClient.PgPool))).toBe(true)
         const t = tenant()
         yield* repo.createTenant(t)
         expect(Option.isSome(yield* repo.getTenantByToken(t.apiToken))).toBe(true)
         expect((yield* preparedNames).filter((n) => n.startsWith("llmtrace_"))).toEqual([])
+      }))
+  })
+
+  // A PostgresClient layer beside a PgClient made elsewhere: the PgClient's SqlClient wins, the other's PgPool is in context too.
+  it.layer(
+    SqlMetadataRepository.layer().pipe(Layer.provideMerge(Layer.unwrapScoped(
+      Effect.map(
+        Effect.all([
+          TestStorage.postgresDatabase(Redacted.make(postgresUrl), "llmtrace_other_pool"),
+          TestStorage.postgresDatabase(Redacted.make(postgresUrl), "llmtrace_own_client")
+        ]),
+        ([other, own]) => Layer.merge(PostgresClient.layer({ url: other.url, maxConnections: 1 }), PgClient.layer({ url: own.url, maxConnections: 1 }))
+      )
+    ))),
+    { timeout: 60_000 }
+  )("a PgPool in context behind another client", (it) => {
+    it.effect("is not used: the statements run on the SqlClient's own database", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        expect((yield* PostgresClient.PgPool).client).not.toBe(sql)
+        const repo = yield* MetadataRepository.MetadataRepository
+        const t = tenant()
+        yield* repo.createTenant(t)
+        expect(yield* sql<{ readonly id: string }>`SELECT id FROM tenants WHERE id = ${t.id}`).toEqual([{ id: t.id }])
       }))
   })
 })

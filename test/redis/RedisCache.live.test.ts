@@ -1,10 +1,12 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { Cache, RedisCache } from "../../src/index.js"
 import { cacheContract } from "../../src/testing/CacheContract.js"
 import { cacheTracing } from "../contract/TracingContract.js"
+import { describe, expect, it } from "@effect/vitest"
 import { describeLive } from "../support/live.js"
 import { privateRedis, redisServerInstalled } from "../support/redisServer.js"
 import { dropPrefixOnClose, liveRedis, redisUrl, testPrefix } from "../support/redis.js"
@@ -42,4 +44,28 @@ describeLive(live, () => {
     { clock: "real", excludeTestServices: true, ...(installed.available ? { outage: redisOutage } : {}) }
   )
   cacheTracing("redis", "redis", Layer.merge(RedisCache.layer({ url: Redacted.make(redisUrl), prefix }), dropPrefixOnClose(prefix)), { excludeTestServices: true })
+})
+
+/** How many times the server ran each command, from `INFO commandstats` (`cmdstat_evalsha:calls=3,…`). */
+const commandCalls = (info: unknown): ReadonlyMap<string, number> =>
+  new Map([...String(info).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map(([, name, calls]) => [name!, Number(calls)]))
+
+describeLive(installed, () => {
+  describe("RedisCache compareAndSet script", () => {
+    it.live("is sent with EVAL once per connection, then by its SHA; after SCRIPT FLUSH it is sent again", () =>
+      Effect.gen(function*() {
+        const server = yield* privateRedis()
+        const cache = Context.get(yield* Layer.build(RedisCache.layer({ url: Redacted.make(server.url) })), Cache.Cache)
+        const bytes = (n: number) => new Uint8Array([n])
+        yield* cache.set("k", bytes(0), "1 minute")
+        for (let i = 0; i < 5; i++) expect(yield* cache.compareAndSet("k", Option.some(bytes(i)), bytes(i + 1), "1 minute")).toBe(true)
+        const calls = commandCalls(yield* server.command("INFO", "commandstats"))
+        expect([calls.get("eval"), calls.get("evalsha")]).toEqual([1, 4])
+
+        yield* server.command("SCRIPT", "FLUSH")
+        expect(yield* cache.compareAndSet("k", Option.some(bytes(5)), bytes(6), "1 minute")).toBe(true)
+        expect(yield* cache.compareAndSet("k", Option.some(bytes(5)), bytes(7), "1 minute")).toBe(false)
+        expect(Option.getOrThrow(yield* cache.get("k"))).toEqual(bytes(6))
+      }).pipe(Effect.scoped))
+  })
 })

@@ -77,7 +77,7 @@ interface Expected {
   >
   readonly PostgresClient: Convention<
     PostgresClient.Options,
-    Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, StorageUnavailable>,
+    Layer.Layer<SqlClient.SqlClient | PgClient.PgClient | PostgresClient.PgPool, StorageUnavailable>,
     Effect.Effect<PgClient.PgClient, StorageUnavailable, Scope.Scope>
   >
   readonly SqliteClient: Convention<
