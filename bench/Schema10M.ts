@@ -21,7 +21,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
-import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import * as path from "node:path"
@@ -340,13 +339,7 @@ interface Meta {
 }
 
 const load = () => loadavg().map((l) => l.toFixed(1)).join(" / ")
-const uptime = () => {
-  try {
-    return execFileSync("uptime", { encoding: "utf8" }).trim()
-  } catch {
-    return `load average: ${load()}`
-  }
-}
+const uptime = () => `load average: ${load()}`
 const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)} load ${load()}] ${s}`)
 
 const open = (dir: string) => {
