@@ -34,9 +34,9 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
     Effect.gen(function*() {
       const ch = yield* Client
       const options = { database: "llmtrace_idempotent" }
-      expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([1, 2])
+      expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([1, 2, 3])
       expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([])
-      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3])
       expect(yield* tables(options.database)).toEqual(["llmtrace_migrations", "spans", "traces"])
     }))
 
@@ -45,7 +45,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const ch = yield* Client
       const options = { database: "llmtrace_partial" }
       const next = (broken: boolean): ClickHouseMigrations.Migration => ({
-        version: 3,
+        version: 4,
         name: "extra",
         statements: (o) => [
           `CREATE TABLE IF NOT EXISTS ${o.database}.extra (id String) ENGINE = MergeTree ORDER BY id`,
@@ -57,12 +57,12 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const failure = yield* Effect.flip(ClickHouseMigrations.run(ch, options, [...first, next(true)]))
       expect(failure._tag).toBe("StorageQueryError")
       // The shipped migrations are recorded, the broken one is not, though its first statement ran.
-      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2])
-      expect(yield* tables(options.database)).toContain("extra")
-      expect(yield* ClickHouseMigrations.run(ch, options, [...first, next(false)])).toEqual([3])
       expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3])
+      expect(yield* tables(options.database)).toContain("extra")
+      expect(yield* ClickHouseMigrations.run(ch, options, [...first, next(false)])).toEqual([4])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4])
       // A migration this build does not know (a newer build ran it) is reported as applied, by its recorded name.
-      expect(yield* ClickHouseMigrations.status(ch, options.database)).toEqual({ applied: ["1_traces_and_spans", "2_span_identity_and_size", "3_extra"], pending: [] })
+      expect(yield* ClickHouseMigrations.status(ch, options.database)).toEqual({ applied: ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_extra"], pending: [] })
       expect(yield* tables(options.database)).toEqual(["extra", "extra_2", "llmtrace_migrations", "spans", "traces"])
     }))
 
@@ -78,7 +78,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       yield* v1.storeSpan(before)
       expect(yield* tables(database)).toContain("spans_to_traces")
 
-      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([2])
+      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([2, 3])
       expect(yield* tables(database)).not.toContain("spans_to_traces")
       const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(inDatabase)
       const after = span(tenantId, newTraceId(), { startTime: at(2), prompt: "漢字" })
@@ -90,6 +90,38 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
         { id: after.spanId }
       )
       expect(sizes.map((r) => Number(r.size_bytes))).toEqual([spanStorageBytes(after)])
+    }))
+
+  it.effect("migration 3 on a version-2 schema: columns get ZSTD, tag keys LowCardinality, and spans stored before read alike", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const database = "llmtrace_codecs"
+      expect(yield* ClickHouseMigrations.run(ch, { database }, ClickHouseMigrations.migrations.slice(0, 2))).toEqual([1, 2])
+      const inDatabase = Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database })
+      const v2 = yield* ClickHouseTraceRepository.make({ autoMigrate: false, skipSchemaCheck: true }).pipe(inDatabase)
+      const tenantId = newTenantId()
+      const before = span(tenantId, newTraceId(), { startTime: at(1), prompt: "🚀", tags: { env: "prod", "ключ": "значение" } })
+      yield* v2.storeSpan(before)
+
+      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([3])
+      const columns = yield* ch.query<{ table: string; name: string; type: string; compression_codec: string }>(
+        "test.columns",
+        "SELECT table, name, type, compression_codec FROM system.columns WHERE database = {database:String} AND table IN ('spans', 'traces')",
+        { database }
+      )
+      // Every column is compressed with ZSTD now (none left on the default LZ4); tag keys are a dictionary.
+      expect(columns.filter((c) => !/ZSTD/.test(c.compression_codec)).map((c) => `${c.table}.${c.name}`)).toEqual([])
+      expect(columns.find((c) => c.table === "spans" && c.name === "tags")?.type).toBe("Map(LowCardinality(String), String)")
+
+      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(inDatabase)
+      const after = span(tenantId, newTraceId(), { startTime: at(2), tags: { env: "prod" } })
+      yield* repo.storeSpan(after)
+      expect((yield* repo.querySpans(TraceQuery.make({ tenantId, tags: { env: "prod" } }))).map((s) => [s.spanId, s.tags])).toEqual([
+        [after.spanId, after.tags],
+        [before.spanId, before.tags]
+      ])
+      expect((yield* repo.querySpans(TraceQuery.make({ tenantId, tags: { "ключ": "значение" } }))).map((s) => s.spanId)).toEqual([before.spanId])
+      expect((yield* repo.getStats(tenantId)).storageSizeBytes).toBe(spanStorageBytes(before) + spanStorageBytes(after))
     }))
 
   it.effect("tables are created with the configured TTL; only applyRetention (migrate) changes or removes it", () =>

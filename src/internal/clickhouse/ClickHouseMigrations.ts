@@ -47,6 +47,16 @@ const sizeBytes =
   "length(prompt) + length(ifNull(response, '')) + length(ifNull(error_message, '')) + length(security_findings) + " +
   "length(events) + length(agent_actions) + arraySum(arrayMap((k, v) -> length(k) + length(v), mapKeys(tags), mapValues(tags)))"
 
+/** The columns migration 3 gives ZSTD(1): every one that had the default LZ4 (the texts have ZSTD(3) since version 1). */
+const zstdColumns = {
+  spans: [
+    "tenant_id", "trace_id", "span_id", "parent_span_id", "operation_name", "start_time", "end_time", "provider", "model_name",
+    "prompt_tokens", "completion_tokens", "total_tokens", "time_to_first_token_ms", "duration_ms", "status_code",
+    "estimated_cost_usd", "security_score", "size_bytes", "version"
+  ],
+  traces: ["tenant_id", "trace_id", "created_at", "span_start"]
+} as const
+
 /**
  * Ordered, versioned schema changes. Never edit one that has shipped: add the next version.
  * Every statement is `IF NOT EXISTS`, so a run that stopped half-way is simply run again.
@@ -58,6 +68,8 @@ const sizeBytes =
  * - traces: one row per trace after merges (AggregatingMergeTree keeps the earliest createdAt given
  *   to storeTrace); reads aggregate with GROUP BY, so counts are exact. Version 1 also filled it
  *   from every span insert through a materialized view, which version 2 drops.
+ * - version 3 compresses every column with ZSTD (the texts at level 3, the rest at 1) and keys tags as
+ *   LowCardinality: fewer bytes on disk than the OpenTelemetry exporter's otel_traces for the same spans.
  */
 export const migrations: ReadonlyArray<Migration> = [
   {
@@ -131,6 +143,22 @@ GROUP BY tenant_id, trace_id`
       `DROP VIEW IF EXISTS ${o.database}.spans_to_traces${onCluster(o)}`,
       `ALTER TABLE ${o.database}.spans${onCluster(o)} MODIFY COLUMN size_bytes UInt64 DEFAULT ${sizeBytes}`,
       `ALTER TABLE ${o.database}.spans${onCluster(o)} UPDATE size_bytes = ${sizeBytes} WHERE 1`
+    ]
+  },
+  {
+    // Bytes on disk (bench/Schema10M.ts, bytes per span of the same spans as the OpenTelemetry exporter's
+    // otel_traces): every column that had the default LZ4 gets ZSTD(1), which entropy-codes what LZ4 cannot
+    // (hex and UUID ids to about half, numbers, times), and tag keys become LowCardinality (a dictionary
+    // per part instead of the key text in every row). On 200k generated spans: 254 -> 153 bytes a span,
+    // tags 95 -> 29, span_id 16 -> 8. Delta on the times measured larger (rows are in trace order, not
+    // time order); the texts keep ZSTD(3). The codecs are metadata; the tags type change is a mutation
+    // that rewrites every part, with the new codecs, in the background.
+    version: 3,
+    name: "column_codecs",
+    statements: (o) => [
+      `ALTER TABLE ${o.database}.spans${onCluster(o)} ${zstdColumns.spans.map((c) => `MODIFY COLUMN ${c} CODEC(ZSTD(1))`).join(", ")}`,
+      `ALTER TABLE ${o.database}.traces${onCluster(o)} ${zstdColumns.traces.map((c) => `MODIFY COLUMN ${c} CODEC(ZSTD(1))`).join(", ")}`,
+      `ALTER TABLE ${o.database}.spans${onCluster(o)} MODIFY COLUMN tags Map(LowCardinality(String), String) CODEC(ZSTD(1))`
     ]
   }
 ]

@@ -69,3 +69,9 @@ DROP VIEW IF EXISTS llmtrace.spans_to_traces;
 ALTER TABLE llmtrace.spans MODIFY COLUMN size_bytes UInt64 DEFAULT length(prompt) + length(ifNull(response, '')) + length(ifNull(error_message, '')) + length(security_findings) + length(events) + length(agent_actions) + arraySum(arrayMap((k, v) -> length(k) + length(v), mapKeys(tags), mapValues(tags)));
 
 ALTER TABLE llmtrace.spans UPDATE size_bytes = length(prompt) + length(ifNull(response, '')) + length(ifNull(error_message, '')) + length(security_findings) + length(events) + length(agent_actions) + arraySum(arrayMap((k, v) -> length(k) + length(v), mapKeys(tags), mapValues(tags))) WHERE 1;
+
+ALTER TABLE llmtrace.spans MODIFY COLUMN tenant_id CODEC(ZSTD(1)), MODIFY COLUMN trace_id CODEC(ZSTD(1)), MODIFY COLUMN span_id CODEC(ZSTD(1)), MODIFY COLUMN parent_span_id CODEC(ZSTD(1)), MODIFY COLUMN operation_name CODEC(ZSTD(1)), MODIFY COLUMN start_time CODEC(ZSTD(1)), MODIFY COLUMN end_time CODEC(ZSTD(1)), MODIFY COLUMN provider CODEC(ZSTD(1)), MODIFY COLUMN model_name CODEC(ZSTD(1)), MODIFY COLUMN prompt_tokens CODEC(ZSTD(1)), MODIFY COLUMN completion_tokens CODEC(ZSTD(1)), MODIFY COLUMN total_tokens CODEC(ZSTD(1)), MODIFY COLUMN time_to_first_token_ms CODEC(ZSTD(1)), MODIFY COLUMN duration_ms CODEC(ZSTD(1)), MODIFY COLUMN status_code CODEC(ZSTD(1)), MODIFY COLUMN estimated_cost_usd CODEC(ZSTD(1)), MODIFY COLUMN security_score CODEC(ZSTD(1)), MODIFY COLUMN size_bytes CODEC(ZSTD(1)), MODIFY COLUMN version CODEC(ZSTD(1));
+
+ALTER TABLE llmtrace.traces MODIFY COLUMN tenant_id CODEC(ZSTD(1)), MODIFY COLUMN trace_id CODEC(ZSTD(1)), MODIFY COLUMN created_at CODEC(ZSTD(1)), MODIFY COLUMN span_start CODEC(ZSTD(1));
+
+ALTER TABLE llmtrace.spans MODIFY COLUMN tags Map(LowCardinality(String), String) CODEC(ZSTD(1));
