@@ -25,19 +25,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { loadavg, tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import {
-  ClickHouseClient,
-  ClickHouseTraceRepository,
-  type SpanId,
-  type TenantId,
-  type TraceId,
-  TraceQuery,
-  TraceRepository,
-  type TraceSpan
-} from "../src/index.js"
-import * as JsonLines from "../src/clickhouse/JsonLines.js"
-import { insertFormat, toDateTime64 } from "../src/clickhouse/SpanRows.js"
-import { storeTraceRecords } from "../src/clickhouse/TraceQueries.js"
+import { type SpanId, type TenantId, type TraceId, TraceQuery, TraceRepository, type TraceSpan } from "../src/index.js"
+import { ClickHouseClient, ClickHouseTraceRepository } from "../src/clickhouse/index.js"
+import * as JsonLines from "../src/internal/clickhouse/JsonLines.js"
+import { insertFormat, toDateTime64 } from "../src/internal/clickhouse/SpanRows.js"
+import { storeTraceRecords } from "../src/internal/clickhouse/TraceQueries.js"
 import * as SpanVersion from "../src/domain/SpanVersion.js"
 import type { TraceEvent } from "../src/domain/Trace.js"
 import { fmt, isMain, machine, sample } from "./Harness.js"
