@@ -62,7 +62,9 @@ describe("TestStorage", () => {
         )
         expect(readdirSync(tmp).filter((d) => d.startsWith("llmtrace-testkit-"))).toEqual([])
       } finally {
-        process.env.TMPDIR = before
+        // Unset stays unset (assigning undefined would set the string "undefined").
+        if (before === undefined) delete process.env.TMPDIR
+        else process.env.TMPDIR = before
         rmSync(tmp, { recursive: true, force: true })
       }
     }), 120_000)
