@@ -11,6 +11,9 @@
  *
  *   node --import tsx bench/HttpIngest.ts [spans]      (default 50,000; BENCH_REPS, default 3)
  *
+ * The writer's client sends uncompressed bodies, as the raw insert does; BENCH_COMPRESSION=1 turns on the client's
+ * default request compression (gzip), to see its cost on loopback.
+ *
  * Issue 27's aim: the writer over HTTP >= 0.9x the raw HTTP insert of prebuilt bodies.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -65,7 +68,10 @@ const post = (agent: http.Agent, url: string, query: string, body: Uint8Array) =
 const main = async (n: number, reps: number) => {
   const work = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), "llmtrace-bench-http-"))
   const server = await startServer(path.join(work, "engine"))
-  const client = ClickHouseClient.layer({ url: Redacted.make(server.url), database: "writer", requestTimeout: "600 seconds" })
+  // Like for like: the raw insert sends its bodies as they are, so the writer's client does too unless asked
+  // (BENCH_COMPRESSION=1 shows what the client's default gzip of each request costs on loopback).
+  const compression = process.env.BENCH_COMPRESSION === "1"
+  const client = ClickHouseClient.layer({ url: Redacted.make(server.url), database: "writer", requestTimeout: "600 seconds", compression })
   const runtime = ManagedRuntime.make(ClickHouseTraceRepository.layer({ timeout: "600 seconds" }).pipe(Layer.provideMerge(client), Layer.provideMerge(NodeFileSystem.layer)))
   const agent = new http.Agent({ keepAlive: true })
   try {
@@ -104,7 +110,7 @@ const main = async (n: number, reps: number) => {
       return n / seconds
     }
 
-    console.log(`TraceWriter over HTTP vs a raw HTTP insert of prebuilt bodies, ${n.toLocaleString("en")} spans, ${reps} repetitions, load ${load()} at start`)
+    console.log(`TraceWriter over HTTP (compression ${compression ? "on: gzip, the client's default" : "off"}) vs a raw HTTP insert of prebuilt bodies (uncompressed), ${n.toLocaleString("en")} spans, ${reps} repetitions, load ${load()} at start`)
     const rows: Array<{ writer: number; raw: number; ratio: number; load: string }> = []
     for (let r = 0; r < reps; r++) {
       const result: Record<string, number> = {}
