@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
-import { mkdirSync, readdirSync } from "node:fs"
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -33,11 +33,17 @@ describe("the embedded engine's scope when a sibling layer fails to build", () =
       const port = yield* closedPort
       for (let run = 1; run <= 10; run++) {
         const tmp = yield* tempDir
-        const result = yield* runCli(["stats"], {
+        const empty = path.join(tmp, "empty.jsonl")
+        writeFileSync(empty, "")
+        // A writing command (read-only ones never migrate): ClickHouse builds and migrates while PostgreSQL fails.
+        const result = yield* runCli(["ingest", empty], {
           TMPDIR: tmp,
           LLMTRACE_STORAGE_PROFILE: "production",
           LLMTRACE_TRACE_WRITER_DEAD_LETTER_PATH: path.join(tmpdir(), "llmtrace-test-dead-letters"), // required by production; nothing is written
           LLMTRACE_CLICKHOUSE_URL: "chdb::memory:",
+          // An in-memory engine is always unmigrated: migrating it keeps ClickHouse building while PostgreSQL fails
+          // (without, the pending schema can fail first, since each client loads its driver when it is built).
+          LLMTRACE_AUTO_MIGRATE: "true",
           LLMTRACE_POSTGRES_URL: `postgres://llmtrace@127.0.0.1:${port}/llmtrace`
         })
         const lines = result.stderr.trim().split("\n")
