@@ -92,7 +92,10 @@ describeLive(live, () => {
         (p) => Effect.sync(() => p.kill("SIGKILL"))
       )
       const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]()
-      const said = Effect.promise(() => lines.next()).pipe(Effect.map((next) => next.done === true ? "(exited)" : next.value))
+      // Each wait is bounded and names itself, so a hang fails with what it was waiting for.
+      const bounded = <A, E, R>(what: string, wait: Effect.Effect<A, E, R>) =>
+        Effect.timeoutFail(wait, { duration: "30 seconds", onTimeout: () => new Error(`hung for 30 s: ${what}`) })
+      const said = bounded("the second process's next line", Effect.promise(() => lines.next()).pipe(Effect.map((next) => next.done === true ? "(exited)" : next.value)))
       expect(yield* said).toBe("ready")
 
       // 100 calls in flight at all times: 50 loops of cache writes and reads, 50 of token lookups.
@@ -150,15 +153,16 @@ describeLive(live, () => {
       // The cache answers again for the dead master's slots.
       let answered = 0
       while (answered === 0) {
+        if (now() - killed > Duration.toMillis(bound) + 30_000) return yield* Effect.fail(new Error("the cache did not answer again for the dead master's slots"))
         const exit = yield* Effect.exit(cache.get(probeKey))
         if (Exit.isSuccess(exit)) answered = now()
         else yield* Effect.sleep("20 millis")
       }
       const recovery = answered - killed
-      const rotationExits = yield* Fiber.join(rotations)
+      const rotationExits = yield* bounded("the rotations during the failover", Fiber.join(rotations))
       yield* Effect.sleep("1 second")
       running = false
-      yield* Fiber.join(load)
+      yield* bounded("the 100 loops to stop", Fiber.join(load))
 
       const failed = outcomes.filter((o) => o.failure !== undefined)
       const during = outcomes.filter((o) => o.ended >= killed)
