@@ -11,8 +11,8 @@ import type { TraceSpan } from "./Trace.js"
  * does not know are dropped, as decoding drops them. `test/domain/TraceSpanJson.test.ts` holds it to the schema.
  */
 export const fromJson = (json: Record<string, unknown>): TraceSpan | undefined => {
-  const span = candidate(json)
-  return isTraceSpan(span) ? span : undefined
+  const candidate = read(json, span)
+  return isTraceSpan(candidate) ? candidate : undefined
 }
 
 /** How one key is read: copied if present; `time` converts an ISO string to a Date; `fill` supplies a missing key; `items` reads each object of a list. */
@@ -74,6 +74,3 @@ const span: ReadonlyArray<Field> = [
   { key: "securityFindings", fill: emptyList, items: finding }, { key: "tags", fill: emptyMap },
   { key: "events", fill: emptyList, items: event }, { key: "agentActions", fill: emptyList, items: action }
 ]
-
-/** The span `json` describes, unchecked. */
-const candidate = (json: Record<string, unknown>): Record<string, unknown> => read(json, span)
