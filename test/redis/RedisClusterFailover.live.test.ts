@@ -101,11 +101,14 @@ describeLive(live, () => {
       // 100 calls in flight at all times: 50 loops of cache writes and reads, 50 of token lookups.
       const outcomes: Array<Outcome> = []
       let running = true
+      // A caller whose call failed waits 10 ms before its next one, as a caller would: while the
+      // cluster is not ready a call fails at once, and 100 loops retrying at once would only spin
+      // this process's one thread (starving the client's own reconnection of its timers).
       const record = <A, E extends { readonly _tag: string; readonly message: string }>(kind: Outcome["kind"], call: Effect.Effect<A, E>) =>
         Effect.suspend(() => {
           const began = now()
           return Effect.exit(call).pipe(Effect.flatMap((exit) =>
-            Effect.sync(() => {
+            Effect.suspend(() => {
               outcomes.push({
                 kind,
                 began,
@@ -116,6 +119,7 @@ describeLive(live, () => {
                   ? `${exit.cause.error._tag}: ${exit.cause.error.message}`
                   : `not a typed failure: ${Cause.pretty(exit.cause)}`
               })
+              return Exit.isSuccess(exit) ? Effect.void : Effect.sleep("10 millis")
             })
           ))
         })
@@ -137,7 +141,8 @@ describeLive(live, () => {
             Option.isSome(found) ? Effect.void : Effect.die(new Error("a stable token was refused")))),
           step: () => undefined
         })
-      const load = yield* Effect.fork(Effect.all([
+      // Forked into the test's scope: interrupted when it closes, before the clients they use (never left running).
+      const load = yield* Effect.forkScoped(Effect.all([
         ...Array.from({ length: 50 }, (_, n) => cacheLoop(n)),
         ...Array.from({ length: 50 }, (_, n) => tokenLoop(n))
       ], { concurrency: "unbounded", discard: true }))
@@ -147,7 +152,7 @@ describeLive(live, () => {
       yield* victim.kill
       // Rotations during the failover, of tokens whose (cached) answer lives on the dead master's slots.
       const rotated = onVictim.slice(0, 4)
-      const rotations = yield* Effect.fork(Effect.forEach(rotated, (t) => Effect.exit(repo.updateTenant({ ...t, apiToken: `tok-${randomUUID()}` })), {
+      const rotations = yield* Effect.forkScoped(Effect.forEach(rotated, (t) => Effect.exit(repo.updateTenant({ ...t, apiToken: `tok-${randomUUID()}` })), {
         concurrency: "unbounded"
       }))
       // The cache answers again for the dead master's slots.
