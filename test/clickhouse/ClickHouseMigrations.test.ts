@@ -34,9 +34,9 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
     Effect.gen(function*() {
       const ch = yield* Client
       const options = { database: "llmtrace_idempotent" }
-      expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([1, 2, 3])
+      expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([1, 2, 3, 4])
       expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([])
-      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4])
       expect(yield* tables(options.database)).toEqual(["llmtrace_migrations", "spans", "traces"])
     }))
 
@@ -45,7 +45,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const ch = yield* Client
       const options = { database: "llmtrace_partial" }
       const next = (broken: boolean): ClickHouseMigrations.Migration => ({
-        version: 4,
+        version: 5,
         name: "extra",
         statements: (o) => [
           `CREATE TABLE IF NOT EXISTS ${o.database}.extra (id String) ENGINE = MergeTree ORDER BY id`,
@@ -57,12 +57,12 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const failure = yield* Effect.flip(ClickHouseMigrations.run(ch, options, [...first, next(true)]))
       expect(failure._tag).toBe("StorageQueryError")
       // The shipped migrations are recorded, the broken one is not, though its first statement ran.
-      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3])
-      expect(yield* tables(options.database)).toContain("extra")
-      expect(yield* ClickHouseMigrations.run(ch, options, [...first, next(false)])).toEqual([4])
       expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4])
+      expect(yield* tables(options.database)).toContain("extra")
+      expect(yield* ClickHouseMigrations.run(ch, options, [...first, next(false)])).toEqual([5])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4, 5])
       // A migration this build does not know (a newer build ran it) is reported as applied, by its recorded name.
-      expect(yield* ClickHouseMigrations.status(ch, options.database)).toEqual({ applied: ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_extra"], pending: [] })
+      expect(yield* ClickHouseMigrations.status(ch, options.database)).toEqual({ applied: ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules", "5_extra"], pending: [] })
       expect(yield* tables(options.database)).toEqual(["extra", "extra_2", "llmtrace_migrations", "spans", "traces"])
     }))
 
@@ -78,7 +78,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       yield* v1.storeSpan(before)
       expect(yield* tables(database)).toContain("spans_to_traces")
 
-      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([2, 3])
+      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([2, 3, 4])
       expect(yield* tables(database)).not.toContain("spans_to_traces")
       const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(inDatabase)
       const after = span(tenantId, newTraceId(), { startTime: at(2), prompt: "漢字" })
@@ -103,7 +103,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const before = span(tenantId, newTraceId(), { startTime: at(1), prompt: "🚀", tags: { env: "prod", "ключ": "значение" } })
       yield* v2.storeSpan(before)
 
-      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([3])
+      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([3, 4])
       const columns = yield* ch.query<{ table: string; name: string; type: string; compression_codec: string }>(
         "test.columns",
         "SELECT table, name, type, compression_codec FROM system.columns WHERE database = {database:String} AND table IN ('spans', 'traces')",
@@ -122,6 +122,60 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       ])
       expect((yield* repo.querySpans(TraceQuery.make({ tenantId, tags: { "ключ": "значение" } }))).map((s) => s.spanId)).toEqual([before.spanId])
       expect((yield* repo.getStats(tenantId)).storageSizeBytes).toBe(spanStorageBytes(before) + spanStorageBytes(after))
+    }))
+
+  it.effect("migration 4 on a version-3 schema: spans rebuilt with 1 MiB granules, every span and the table's own TTL kept; a run stopped after the exchange finishes on the next", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const database = "llmtrace_granules"
+      // Version 3 with a 90-day TTL; the migration runs with another retention configured, and keeps the table's.
+      expect(yield* ClickHouseMigrations.run(ch, { database, retentionDays: 90 }, ClickHouseMigrations.migrations.slice(0, 3))).toEqual([1, 2, 3])
+      const inDatabase = Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database })
+      const v3 = yield* ClickHouseTraceRepository.make({ autoMigrate: false, skipSchemaCheck: true, retentionDays: 90 }).pipe(inDatabase)
+      const tenantId = newTenantId()
+      const now = Date.now()
+      const before = Array.from({ length: 30 }, (_, i) =>
+        span(tenantId, newTraceId(), { startTime: new Date(now - (i % 3) * 40 * 86_400_000 - 1000), prompt: "x".repeat(i * 100), tags: { i: String(i) } }))
+      yield* v3.storeSpans(before)
+      // Three monthly partitions, so the attach moves more than one.
+      const partitions = yield* ch.query<{ n: string | number }>("test.partitions", `SELECT uniqExact(partition) AS n FROM system.parts WHERE database = '${database}' AND table = 'spans' AND active`)
+      expect(Number(partitions[0]!.n)).toBeGreaterThan(1)
+
+      // A run that stopped after the exchange: spans is the new, empty table, and the old data waits in spans_v3.
+      const [create, exchange] = ClickHouseMigrations.migrations[3]!.statements({ database, retentionDays: 90 })
+      yield* ch.command("test.create", create!)
+      yield* ch.command("test.exchange", exchange!)
+      expect(yield* ClickHouseMigrations.run(ch, { database, retentionDays: 7 })).toEqual([4])
+      expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "traces"])
+      const engine = yield* engineOf(database, "spans")
+      expect(engine).toContain("index_granularity_bytes = 1048576")
+      expect(engine).toContain("TTL toDateTime(start_time) + toIntervalDay(90)")
+
+      // Every span stored before reads alike, once each; and the migration, run again, does nothing.
+      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false, retentionDays: 90 }).pipe(inDatabase)
+      const read = yield* repo.querySpans(TraceQuery.make({ tenantId, limit: 100 }))
+      expect(read.map((s) => s.spanId).sort()).toEqual(before.map((s) => s.spanId).sort())
+      expect((yield* repo.getStats(tenantId)).totalSpans).toBe(before.length)
+      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([])
+    }))
+
+  it.effect("migration 4 from a version-3 schema in one run: the exchange, the attach and the drop, no TTL where there was none", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const database = "llmtrace_granules_once"
+      expect(yield* ClickHouseMigrations.run(ch, { database }, ClickHouseMigrations.migrations.slice(0, 3))).toEqual([1, 2, 3])
+      const inDatabase = Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database })
+      const v3 = yield* ClickHouseTraceRepository.make({ autoMigrate: false, skipSchemaCheck: true }).pipe(inDatabase)
+      const tenantId = newTenantId()
+      const stored = Array.from({ length: 5 }, () => span(tenantId, newTraceId(), { startTime: at(1) }))
+      yield* v3.storeSpans(stored)
+      expect(yield* ClickHouseMigrations.run(ch, { database, retentionDays: 7 })).toEqual([4])
+      const engine = yield* engineOf(database, "spans")
+      expect(engine).toContain("index_granularity_bytes = 1048576")
+      expect(engine).not.toContain("TTL")
+      expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "traces"])
+      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(inDatabase)
+      expect((yield* repo.getStats(tenantId)).totalSpans).toBe(stored.length)
     }))
 
   it.effect("tables are created with the configured TTL; only applyRetention (migrate) changes or removes it", () =>
@@ -216,7 +270,7 @@ describe("ClickHouse DDL (golden)", () => {
   it("cluster mode: ON CLUSTER and Replicated engines, with retention", async () => {
     const ddl = ClickHouseMigrations.allStatements({ database: "llmtrace", cluster: "llmtrace_cluster", retentionDays: 90 })
     expect(ddl.every((s) => s.includes("ON CLUSTER `llmtrace_cluster`"))).toBe(true)
-    expect(ddl.filter((s) => s.includes("ENGINE = Replicated"))).toHaveLength(3)
+    expect(ddl.filter((s) => s.includes("ENGINE = Replicated"))).toHaveLength(4)
     await expect(ddl.join(";\n\n") + ";\n").toMatchFileSnapshot("__snapshots__/cluster.sql")
   })
 })

@@ -17,7 +17,13 @@ export interface SchemaOptions {
 export interface Migration {
   readonly version: number
   readonly name: string
+  /** What a fresh install runs (and the golden DDL pins). */
   readonly statements: (options: SchemaOptions) => ReadonlyArray<string>
+  /**
+   * Runs the migration when its statements alone cannot be run again safely (a table rebuilt and its
+   * data moved): it reads what is there and runs what is left. Without it, each statement runs in order.
+   */
+  readonly run?: (client: ClickHouseClientShape, options: SchemaOptions) => Effect.Effect<void, StorageUnavailable | StorageQueryError>
 }
 
 const clusterName = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
@@ -57,6 +63,57 @@ const zstdColumns = {
   traces: ["tenant_id", "trace_id", "created_at", "span_start"]
 } as const
 
+/** The table settings migration 4 gives `spans` (see there). */
+const granuleSettings = "index_granularity_bytes = 1048576, merge_max_block_size = 1024, merge_max_block_size_bytes = 1048576"
+
+/**
+ * Migration 4: `spans` rebuilt with {@link granuleSettings}, its data kept. The new table is created
+ * beside it (same columns, codecs, indexes, key and TTL), the two are exchanged atomically (writers
+ * never meet a missing table), the old parts are attached to the new table (hard links, no copy), and
+ * the old table goes. `run` reads where a stopped run left off: it exchanges only while `spans` lacks
+ * the settings, and attaches from the old table only while it exists; a run stopped between the attach
+ * and the drop attaches again on the next, and the copies collapse as any re-store does (by version).
+ * Its ZooKeeper path in cluster mode is `…/spans_v3` (`spans` holds the old one until it is dropped).
+ */
+const rebuildSpans = {
+  old: "spans_v3",
+  statements: (o: SchemaOptions, ttl: string): ReadonlyArray<string> => [
+    `CREATE TABLE IF NOT EXISTS ${o.database}.spans_v3${onCluster(o)} AS ${o.database}.spans
+ENGINE = ${engine(o, "ReplacingMergeTree", "spans_v3", "version")}
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (tenant_id, trace_id, span_id)${ttl}
+SETTINGS ${granuleSettings}`,
+    `EXCHANGE TABLES ${o.database}.spans AND ${o.database}.spans_v3${onCluster(o)}`,
+    `ALTER TABLE ${o.database}.spans${onCluster(o)} ATTACH PARTITION ALL FROM ${o.database}.spans_v3`,
+    `DROP TABLE IF EXISTS ${o.database}.spans_v3${onCluster(o)} SYNC`
+  ],
+  run: (client: ClickHouseClientShape, o: SchemaOptions) =>
+    Effect.gen(function*() {
+      const engineOf = (name: string) =>
+        Effect.map(
+          client.query<{ readonly engine_full: string }>(
+            "ClickHouseMigrations.span_granules",
+            "SELECT engine_full FROM system.tables WHERE database = {database:String} AND name = {name:String}",
+            { database: o.database, name }
+          ),
+          (rows) => rows[0]?.engine_full
+        )
+      const command = (sql: string) => client.command("ClickHouseMigrations.span_granules", sql)
+      const current = yield* engineOf("spans")
+      // The TTL the table has now (whatever the configuration says: a migration never changes retention).
+      const ttl = current === undefined ? "" : (/ TTL (.*?)(?= SETTINGS |$)/.exec(current)?.[1] ?? "")
+      const [create, exchange, attach, drop] = rebuildSpans.statements(o, ttl === "" ? "" : `\nTTL ${ttl}`)
+      if (current !== undefined && !current.includes("index_granularity_bytes = 1048576")) {
+        yield* command(create!)
+        yield* command(exchange!)
+      }
+      if ((yield* engineOf(rebuildSpans.old)) !== undefined) {
+        yield* command(attach!)
+        yield* command(drop!)
+      }
+    })
+}
+
 /**
  * Ordered, versioned schema changes. Never edit one that has shipped: add the next version.
  * Every statement is `IF NOT EXISTS`, so a run that stopped half-way is simply run again.
@@ -70,6 +127,7 @@ const zstdColumns = {
  *   from every span insert through a materialized view, which version 2 drops.
  * - version 3 compresses every column with ZSTD (the texts at level 3, the rest at 1) and keys tags as
  *   LowCardinality: fewer bytes on disk than the OpenTelemetry exporter's otel_traces for the same spans.
+ * - version 4 rebuilds spans with granules of at most 1 MiB, so large spans cost the engine less memory.
  */
 export const migrations: ReadonlyArray<Migration> = [
   {
@@ -160,6 +218,18 @@ GROUP BY tenant_id, trace_id`
       `ALTER TABLE ${o.database}.traces${onCluster(o)} ${zstdColumns.traces.map((c) => `MODIFY COLUMN ${c} CODEC(ZSTD(1))`).join(", ")}`,
       `ALTER TABLE ${o.database}.spans${onCluster(o)} MODIFY COLUMN tags Map(LowCardinality(String), String) CODEC(ZSTD(1))`
     ]
+  },
+  {
+    // Memory with large spans (BENCHMARKS, "1 MB prompts"): a granule holds up to 8,192 rows or 10 MiB
+    // by default, and merges read each column granule by granule, so 1 MB prompts cost the engine
+    // ~10 MiB per column read at once and a lite process passed 1.6 GB at 15,000 of them. Granules
+    // of at most 1 MiB (and merge blocks of 1 MiB) keep it near 1 GB; spans of ~1 kB get ~1,000-row
+    // granules instead of 8,192 (more marks, measured in BENCHMARKS). `index_granularity_bytes` can
+    // only be given when a table is created, so `spans` is rebuilt: see {@link rebuildSpans}.
+    version: 4,
+    name: "span_granules",
+    statements: (o) => rebuildSpans.statements(o, ttlClause(o, "spans")),
+    run: (client, o) => rebuildSpans.run(client, o)
   }
 ]
 
@@ -247,7 +317,8 @@ export const run = (
     const ran: Array<number> = []
     for (const migration of [...list].sort((a, b) => a.version - b.version)) {
       if (done.has(migration.version)) continue
-      for (const statement of migration.statements(options)) yield* client.command(`ClickHouseMigrations.${migration.name}`, statement)
+      if (migration.run !== undefined) yield* migration.run(client, options)
+      else for (const statement of migration.statements(options)) yield* client.command(`ClickHouseMigrations.${migration.name}`, statement)
       yield* client.insert("ClickHouseMigrations.run", `${options.database}.${table}`, [{ version: migration.version, name: migration.name }])
       ran.push(migration.version)
     }

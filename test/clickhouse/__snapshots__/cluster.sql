@@ -77,3 +77,16 @@ ALTER TABLE llmtrace.spans ON CLUSTER `llmtrace_cluster` MODIFY COLUMN tenant_id
 ALTER TABLE llmtrace.traces ON CLUSTER `llmtrace_cluster` MODIFY COLUMN tenant_id CODEC(ZSTD(1)), MODIFY COLUMN trace_id CODEC(ZSTD(1)), MODIFY COLUMN created_at CODEC(ZSTD(1)), MODIFY COLUMN span_start CODEC(ZSTD(1));
 
 ALTER TABLE llmtrace.spans ON CLUSTER `llmtrace_cluster` MODIFY COLUMN tags Map(LowCardinality(String), String) CODEC(ZSTD(1));
+
+CREATE TABLE IF NOT EXISTS llmtrace.spans_v3 ON CLUSTER `llmtrace_cluster` AS llmtrace.spans
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/llmtrace/spans_v3', '{replica}', version)
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (tenant_id, trace_id, span_id)
+TTL toDateTime(start_time) + toIntervalDay(90)
+SETTINGS index_granularity_bytes = 1048576, merge_max_block_size = 1024, merge_max_block_size_bytes = 1048576;
+
+EXCHANGE TABLES llmtrace.spans AND llmtrace.spans_v3 ON CLUSTER `llmtrace_cluster`;
+
+ALTER TABLE llmtrace.spans ON CLUSTER `llmtrace_cluster` ATTACH PARTITION ALL FROM llmtrace.spans_v3;
+
+DROP TABLE IF EXISTS llmtrace.spans_v3 ON CLUSTER `llmtrace_cluster` SYNC;

@@ -75,3 +75,15 @@ ALTER TABLE llmtrace.spans MODIFY COLUMN tenant_id CODEC(ZSTD(1)), MODIFY COLUMN
 ALTER TABLE llmtrace.traces MODIFY COLUMN tenant_id CODEC(ZSTD(1)), MODIFY COLUMN trace_id CODEC(ZSTD(1)), MODIFY COLUMN created_at CODEC(ZSTD(1)), MODIFY COLUMN span_start CODEC(ZSTD(1));
 
 ALTER TABLE llmtrace.spans MODIFY COLUMN tags Map(LowCardinality(String), String) CODEC(ZSTD(1));
+
+CREATE TABLE IF NOT EXISTS llmtrace.spans_v3 AS llmtrace.spans
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (tenant_id, trace_id, span_id)
+SETTINGS index_granularity_bytes = 1048576, merge_max_block_size = 1024, merge_max_block_size_bytes = 1048576;
+
+EXCHANGE TABLES llmtrace.spans AND llmtrace.spans_v3;
+
+ALTER TABLE llmtrace.spans ATTACH PARTITION ALL FROM llmtrace.spans_v3;
+
+DROP TABLE IF EXISTS llmtrace.spans_v3 SYNC;
