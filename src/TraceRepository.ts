@@ -20,7 +20,8 @@ import type { Backend, StorageError } from "./StorageError.js"
  * ```ts
  * import * as Effect from "effect/Effect"
  * import * as Option from "effect/Option"
- * import { MemoryTraceRepository, newTenantId, newTraceId, TraceQuery, TraceRepository, TraceSpan } from "llmtrace-storage"
+ * import { newTenantId, newTraceId, TraceQuery, TraceRepository, TraceSpan } from "llmtrace-storage"
+ * import { MemoryTraceRepository } from "llmtrace-storage/memory"
  *
  * const program = Effect.gen(function*() {
  *   const traces = yield* TraceRepository.TraceRepository
