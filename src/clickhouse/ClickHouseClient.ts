@@ -13,6 +13,7 @@ import { classify } from "../internal/clickhouse/ClickHouseErrors.js"
 import { withTimeout } from "../internal/Timeout.js"
 import * as ConfigFields from "../internal/ConfigFields.js"
 import * as DataDirectory from "../internal/DataDirectory.js"
+import * as FreedMemory from "../internal/clickhouse/FreedMemory.js"
 import * as JsonLines from "../internal/clickhouse/JsonLines.js"
 import { Readable } from "node:stream"
 import { finished } from "node:stream/promises"
@@ -60,9 +61,10 @@ export interface InsertBody {
   readonly columns?: ReadonlyArray<string>
 }
 
-/** A body and whether its storage is ours to reuse once the engine is done with it. */
+/** A body, whether its storage is ours to reuse once the engine is done with it, and its row count when known. */
 interface Body extends InsertBody {
   readonly owned: boolean
+  readonly rows?: number
 }
 
 export class ClickHouseClient extends Context.Tag("llmtrace-storage/ClickHouseClient")<ClickHouseClient, ClickHouseClientShape>() {}
@@ -264,6 +266,8 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     /** Sends an insert body (from `bodies`), as the transport does best. */
     let sendBody: (table: string, body: Body, settings: Record<string, number>, signal: AbortSignal) => Promise<unknown>
     const bodies = JsonLines.make()
+    /** What follows a stored insert on this transport (see {@link FreedMemory}). */
+    let afterInsert: (body: Body) => Effect.Effect<void> = () => Effect.void
     if (url.startsWith("chdb:")) {
       engine = "chdb"
       const dir = url.slice("chdb:".length)
@@ -288,6 +292,9 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
             mapped.cause = cause
             throw mapped
           })
+      const memory = FreedMemory.make()
+      afterInsert = (body) =>
+        memory.inserted(body.bytes.length, body.rows) ? Effect.suspend(() => memory.purge(shape.command)) : Effect.void
     } else if (/^https?:\/\//.test(url)) {
       engine = "server"
       const server = yield* splitCredentials(url)
@@ -378,12 +385,14 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     const send = (op: string, table: string, body: () => Body) =>
       Effect.suspend(() => {
         const encoded = body()
-        return bounded(op, Effect.tryPromise({ try: (signal) => sendBody(table, encoded, settings, signal), catch: classify(op, address, "rows") })).pipe(Effect.asVoid)
+        return bounded(op, Effect.tryPromise({ try: (signal) => sendBody(table, encoded, settings, signal), catch: classify(op, address, "rows") })).pipe(
+          Effect.zipRight(afterInsert(encoded))
+        )
       })
     const insert = (op: string, table: string, rows: ReadonlyArray<object>) =>
-      rows.length === 0 ? Effect.void : send(op, table, () => ({ bytes: bodies.encode(rows, identity), format: "JSONEachRow", owned: true }))
+      rows.length === 0 ? Effect.void : send(op, table, () => ({ bytes: bodies.encode(rows, identity), format: "JSONEachRow", owned: true, rows: rows.length }))
     const insertRows = <A>(op: string, table: string, items: ReadonlyArray<A>, format: JsonLines.RowFormat<A>) =>
-      items.length === 0 ? Effect.void : send(op, table, () => ({ bytes: bodies.encodeRows(items, format), format: "JSONCompactEachRow", columns: format.columns, owned: true }))
+      items.length === 0 ? Effect.void : send(op, table, () => ({ bytes: bodies.encodeRows(items, format), format: "JSONCompactEachRow", columns: format.columns, owned: true, rows: items.length }))
 
     const shape: ClickHouseClientShape = {
       engine,
