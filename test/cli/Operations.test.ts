@@ -64,6 +64,23 @@ describe("llmtrace-storage operations", () => {
     }
   }, 600_000)
 
+  it("purge on a terminal, SIGTERM while the question waits: exit 143 and nothing deleted", async () => {
+    const stopped = { LLMTRACE_DATA_DIR: path.join(scratch, "stopped") }
+    const created = await Cli.cli(scratch, ["tenants", "create", "--name", "pied-piper"], stopped)
+    expect(created.code).toBe(0)
+    const id = created.stdout.match(uuid)![0]
+    const lines = readFileSync("examples/spans.jsonl", "utf8").replace(/f1f5dce2-fe0e-5503-bb00-e4873ed2f7fe/g, id)
+    expect((await Cli.cli(scratch, ["ingest", "-"], stopped, lines)).code).toBe(0)
+
+    const purge = onTerminal(scratch, ["purge", "--tenant", "pied-piper", "--before", "2299-01-01"], stopped)
+    await purge.shows(/Delete 2 traces of pied-piper \(\S+\) created before 2299-01-01T00:00:00\.000Z with their spans\?/)
+    purge.signal("SIGTERM")
+    const { code, screen } = await purge.done
+    expect(code).toBe(143)
+    expect(plain(screen)).not.toContain("deleted 2 traces")
+    expect((await Cli.cli(scratch, ["stats", "--tenant", "pied-piper"], stopped)).stdout).toMatch(/pied-piper\s+2\s+4\s/)
+  }, 600_000)
+
   it("a line over --max-line-bytes is refused by number, the rest stored; a file without a newline is never held whole", async () => {
     const span = (n: number) => JSON.stringify({ traceId: "11111111-1111-4111-8111-111111111111", tenantId: "7d1c5c52-62a6-4f38-9d3c-7a4f1f6d1a11", operationName: "chat", provider: "OpenAI", modelName: "m", prompt: `p${n}` })
     const file = path.join(scratch, "long.jsonl")
