@@ -178,6 +178,18 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       expect((yield* repo.getStats(tenantId)).totalSpans).toBe(stored.length)
     }))
 
+  it.effect("every statement of cluster mode parses on the engine (EXPLAIN AST): no cluster runs here to execute them", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const statements = ClickHouseMigrations.allStatements({ database: "llmtrace", cluster: "llmtrace_cluster", retentionDays: 90 })
+      const refused: Array<string> = []
+      for (const sql of statements) {
+        const parsed = yield* Effect.either(ch.command("test.ast", `EXPLAIN AST ${sql}`))
+        if (parsed._tag === "Left") refused.push(`${sql.split("\n")[0]}: ${parsed.left.message}`)
+      }
+      expect(refused).toEqual([])
+    }))
+
   it.effect("tables are created with the configured TTL; only applyRetention (migrate) changes or removes it", () =>
     Effect.gen(function*() {
       const ch = yield* Client
