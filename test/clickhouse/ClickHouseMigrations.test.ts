@@ -124,7 +124,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       expect((yield* repo.getStats(tenantId)).storageSizeBytes).toBe(spanStorageBytes(before) + spanStorageBytes(after))
     }))
 
-  it.effect("migration 4 on a version-3 schema: spans rebuilt with 1 MiB granules, every span and the table's own TTL kept; a run stopped after the exchange finishes on the next", () =>
+  it.effect("migration 4 on a version-3 schema: spans rebuilt with 1 MiB granules, every span and the table's own TTL kept; a run stopped after retiring the old table finishes on the next", () =>
     Effect.gen(function*() {
       const ch = yield* Client
       const database = "llmtrace_granules"
@@ -141,10 +141,13 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const partitions = yield* ch.query<{ n: string | number }>("test.partitions", `SELECT uniqExact(partition) AS n FROM system.parts WHERE database = '${database}' AND table = 'spans' AND active`)
       expect(Number(partitions[0]!.n)).toBeGreaterThan(1)
 
-      // A run that stopped after the exchange: spans is the new, empty table, and the old data waits in spans_v3.
-      const [create, exchange] = ClickHouseMigrations.migrations[3]!.statements({ database, retentionDays: 90 })
+      // A run that stopped after retiring the old table: spans is the new, empty table, and the old data waits
+      // in the retired one (the exchange alone is the one-shot case below, where run itself retires spans_v3).
+      const [create, exchange, retire] = ClickHouseMigrations.migrations[3]!.statements({ database, retentionDays: 90 })
       yield* ch.command("test.create", create!)
       yield* ch.command("test.exchange", exchange!)
+      yield* ch.command("test.retire", retire!)
+      expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "spans_v3_retired", "traces"])
       expect(yield* ClickHouseMigrations.run(ch, { database, retentionDays: 7 })).toEqual([4])
       expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "traces"])
       const engine = yield* engineOf(database, "spans")
@@ -159,7 +162,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([])
     }))
 
-  it.effect("migration 4 from a version-3 schema in one run: the exchange, the attach and the drop, no TTL where there was none", () =>
+  it.effect("migration 4 from a version-3 schema in one run: the exchange, the old table retired, attached and dropped, no TTL where there was none", () =>
     Effect.gen(function*() {
       const ch = yield* Client
       const database = "llmtrace_granules_once"
@@ -173,6 +176,28 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const engine = yield* engineOf(database, "spans")
       expect(engine).toContain("index_granularity_bytes = 1048576")
       expect(engine).not.toContain("TTL")
+      expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "traces"])
+      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(inDatabase)
+      expect((yield* repo.getStats(tenantId)).totalSpans).toBe(stored.length)
+    }))
+
+  it.effect("migration 4 run twice at once on one engine, writes landing throughout: every span kept, no table left behind", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const database = "llmtrace_granules_race"
+      yield* ClickHouseMigrations.run(ch, { database }, ClickHouseMigrations.migrations.slice(0, 3))
+      const inDatabase = Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database })
+      const writer = yield* ClickHouseTraceRepository.make({ autoMigrate: false, skipSchemaCheck: true }).pipe(inDatabase)
+      const tenantId = newTenantId()
+      const stored = Array.from({ length: 20 }, () => span(tenantId, newTraceId(), { startTime: at(1) }))
+      yield* writer.storeSpans(stored.slice(0, 10))
+      // Two migrations and a writer at once: their statements interleave on the engine.
+      const late = stored.slice(10)
+      yield* Effect.all([
+        ClickHouseMigrations.run(ch, { database }),
+        ClickHouseMigrations.run(ch, { database }),
+        Effect.forEach(late, (s) => writer.storeSpan(s), { discard: true })
+      ], { concurrency: "unbounded" })
       expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "traces"])
       const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(inDatabase)
       expect((yield* repo.getStats(tenantId)).totalSpans).toBe(stored.length)

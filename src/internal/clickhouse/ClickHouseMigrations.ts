@@ -68,48 +68,74 @@ const granuleSettings = "index_granularity_bytes = 1048576, merge_max_block_size
 
 /**
  * Migration 4: `spans` rebuilt with {@link granuleSettings}, its data kept. The new table is created
- * beside it (same columns, codecs, indexes, key and TTL), the two are exchanged atomically (writers
- * never meet a missing table), the old parts are attached to the new table (hard links, no copy), and
- * the old table goes. `run` reads where a stopped run left off: it exchanges only while `spans` lacks
- * the settings, and attaches from the old table only while it exists; a run stopped between the attach
- * and the drop attaches again on the next, and the copies collapse as any re-store does (by version).
- * Its ZooKeeper path in cluster mode is `…/spans_v3` (`spans` holds the old one until it is dropped).
+ * beside it (same columns, codecs, indexes, key and TTL) as `spans_v3`, the two are exchanged
+ * atomically (writers never meet a missing table), and the old table, now `spans_v3`, is retired:
+ * renamed to a name of this run's own, its parts attached to `spans` (hard links, no copy), then
+ * dropped. Nothing writes to or exchanges a retired table, so dropping it after the attach loses
+ * nothing, even if another process ran the same migration at once (which may leave the old settings
+ * in place, never data behind). `run` reads where a stopped run left off: it exchanges only while
+ * `spans` lacks the settings, retires `spans_v3` when it exists, and finishes any retired table a
+ * stopped run left (an attach repeated by a re-run makes copies that collapse as any re-store does).
+ * Its ZooKeeper path in cluster mode is `…/spans_v3`.
  */
 const rebuildSpans = {
-  old: "spans_v3",
-  statements: (o: SchemaOptions, ttl: string): ReadonlyArray<string> => [
+  beside: "spans_v3",
+  retiredPrefix: "spans_v3_retired",
+  statements: (o: SchemaOptions, ttl: string, retired = "spans_v3_retired"): ReadonlyArray<string> => [
     `CREATE TABLE IF NOT EXISTS ${o.database}.spans_v3${onCluster(o)} AS ${o.database}.spans
 ENGINE = ${engine(o, "ReplacingMergeTree", "spans_v3", "version")}
 PARTITION BY toYYYYMM(start_time)
 ORDER BY (tenant_id, trace_id, span_id)${ttl}
 SETTINGS ${granuleSettings}`,
     `EXCHANGE TABLES ${o.database}.spans AND ${o.database}.spans_v3${onCluster(o)}`,
-    `ALTER TABLE ${o.database}.spans${onCluster(o)} ATTACH PARTITION ALL FROM ${o.database}.spans_v3`,
-    `DROP TABLE IF EXISTS ${o.database}.spans_v3${onCluster(o)} SYNC`
+    `RENAME TABLE ${o.database}.spans_v3 TO ${o.database}.${retired}${onCluster(o)}`,
+    `ALTER TABLE ${o.database}.spans${onCluster(o)} ATTACH PARTITION ALL FROM ${o.database}.${retired}`,
+    `DROP TABLE IF EXISTS ${o.database}.${retired}${onCluster(o)} SYNC`
   ],
   run: (client: ClickHouseClientShape, o: SchemaOptions) =>
     Effect.gen(function*() {
-      const engineOf = (name: string) =>
-        Effect.map(
-          client.query<{ readonly engine_full: string }>(
-            "ClickHouseMigrations.span_granules",
-            "SELECT engine_full FROM system.tables WHERE database = {database:String} AND name = {name:String}",
-            { database: o.database, name }
-          ),
-          (rows) => rows[0]?.engine_full
-        )
-      const command = (sql: string) => client.command("ClickHouseMigrations.span_granules", sql)
-      const current = yield* engineOf("spans")
+      const operation = "ClickHouseMigrations.span_granules"
+      const tables = client.query<{ readonly name: string; readonly engine_full: string }>(
+        operation,
+        "SELECT name, engine_full FROM system.tables WHERE database = {database:String} AND startsWith(name, 'spans')",
+        { database: o.database }
+      )
+      const command = (sql: string) => client.command(operation, sql)
+      const before = yield* tables
+      const current = before.find((t) => t.name === "spans")?.engine_full
       // The TTL the table has now (whatever the configuration says: a migration never changes retention).
       const ttl = current === undefined ? "" : (/ TTL (.*?)(?= SETTINGS |$)/.exec(current)?.[1] ?? "")
-      const [create, exchange, attach, drop] = rebuildSpans.statements(o, ttl === "" ? "" : `\nTTL ${ttl}`)
+      const retiredNow = `${rebuildSpans.retiredPrefix}_${crypto.randomUUID().replaceAll("-", "")}`
+      const [create, exchange, retire] = rebuildSpans.statements(o, ttl === "" ? "" : `\nTTL ${ttl}`, retiredNow)
       if (current !== undefined && !current.includes("index_granularity_bytes = 1048576")) {
         yield* command(create!)
         yield* command(exchange!)
       }
-      if ((yield* engineOf(rebuildSpans.old)) !== undefined) {
-        yield* command(attach!)
-        yield* command(drop!)
+      // Another run of this migration at once may have retired, attached or dropped a table first: its
+      // UNKNOWN_TABLE means that run has it.
+      const unlessGone = (sql: string) => Effect.catchIf(command(sql), isMissing, () => Effect.succeed("gone" as const))
+      if ((yield* tables).some((t) => t.name === rebuildSpans.beside)) yield* unlessGone(retire!)
+      // An insert started before the exchange may still commit a part to the retired table: attach again
+      // until its parts stay the same across an attach, then drop it.
+      const partsOf = (name: string) =>
+        Effect.map(
+          client.query<{ readonly parts: string }>(
+            operation,
+            "SELECT toString(groupArraySorted(1000000)(name)) AS parts FROM system.parts WHERE database = {database:String} AND table = {name:String} AND active",
+            { database: o.database, name }
+          ),
+          (rows) => rows[0]?.parts ?? ""
+        )
+      for (const { name } of yield* tables) {
+        if (!name.startsWith(rebuildSpans.retiredPrefix)) continue
+        const [, , , attach, drop] = rebuildSpans.statements(o, "", name)
+        for (let pass = 0; pass < 10; pass++) {
+          const attached = yield* partsOf(name)
+          if ((yield* unlessGone(attach!)) === "gone") break
+          if ((yield* partsOf(name)) !== attached) continue
+          yield* command(drop!)
+          break
+        }
       }
     })
 }

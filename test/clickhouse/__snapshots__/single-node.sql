@@ -84,6 +84,8 @@ SETTINGS index_granularity_bytes = 1048576, merge_max_block_size = 1024, merge_m
 
 EXCHANGE TABLES llmtrace.spans AND llmtrace.spans_v3;
 
-ALTER TABLE llmtrace.spans ATTACH PARTITION ALL FROM llmtrace.spans_v3;
+RENAME TABLE llmtrace.spans_v3 TO llmtrace.spans_v3_retired;
 
-DROP TABLE IF EXISTS llmtrace.spans_v3 SYNC;
+ALTER TABLE llmtrace.spans ATTACH PARTITION ALL FROM llmtrace.spans_v3_retired;
+
+DROP TABLE IF EXISTS llmtrace.spans_v3_retired SYNC;
