@@ -59,10 +59,11 @@ describeLive(live, () => {
       const bound = RedisConfig.failoverBound(resolved)
       const context = yield* Layer.build(Layer.mergeAll(
         SqlMetadataRepository.layer().pipe(Layer.provide(PostgresClient.layer({ url: pgUrl, maxConnections: 10 }))),
-        Layer.merge(RedisCache.layerFromClient, RedisTokenChanges.layerFromClient).pipe(Layer.provide(RedisClient.layer(options)))
+        Layer.merge(RedisCache.layerFromClient, RedisTokenChanges.layerFromClient).pipe(Layer.provideMerge(RedisClient.layer(options)))
       ))
       const plain = Context.get(context, MetadataRepository.MetadataRepository)
       const cache = Context.get(context, Cache.Cache)
+      const redis = Context.get(context, RedisClient.RedisClient)
       // Changes go through the full stack (tombstones and notices); the load's lookups skip the
       // in-process level, so each one asks the shared cache (the cluster) first.
       const repo = yield* CachedMetadataRepository.wrap(plain, cache, { localTtl: "1 hour" }, Context.get(context, TokenChanges.TokenChanges))
@@ -157,11 +158,17 @@ describeLive(live, () => {
       }))
       // The cache answers again for the dead master's slots.
       let answered = 0
+      let lastFailure = ""
       while (answered === 0) {
-        if (now() - killed > Duration.toMillis(bound) + 30_000) return yield* Effect.fail(new Error("the cache did not answer again for the dead master's slots"))
+        if (now() - killed > Duration.toMillis(bound) + 30_000) {
+          return yield* Effect.fail(new Error(`the cache did not answer again for the dead master's slots (last: ${lastFailure}; client ${redis.client.status})`))
+        }
         const exit = yield* Effect.exit(cache.get(probeKey))
         if (Exit.isSuccess(exit)) answered = now()
-        else yield* Effect.sleep("20 millis")
+        else {
+          lastFailure = exit.cause._tag === "Fail" ? exit.cause.error.message : Cause.pretty(exit.cause)
+          yield* Effect.sleep("20 millis")
+        }
       }
       const recovery = answered - killed
       const rotationExits = yield* bounded("the rotations during the failover", Fiber.join(rotations))

@@ -220,6 +220,18 @@ export const privateRedisCluster = (options: { readonly masters?: number; readon
       return yield* Effect.dieMessage("private redis cluster never reached cluster_state:ok")
     })
     yield* awaitOk
+    // A replica takes over a dead master only once it has synced with it (a replica whose link never came
+    // up refuses to stand for election): until every replica's link is up, a failover may never happen.
+    yield* Effect.gen(function*() {
+      for (let attempt = 0; attempt < 2400; attempt++) {
+        const infos = yield* Effect.forEach(nodes, (n) =>
+          n.command("INFO", "replication").pipe(Effect.map(String), Effect.catchAllDefect(() => Effect.succeed(""))))
+        const links = infos.filter((i) => i.includes("role:slave"))
+        if (links.length === masters * replicas && links.every((i) => i.includes("master_link_status:up"))) return
+        yield* Effect.sleep("25 millis")
+      }
+      return yield* Effect.dieMessage("private redis cluster: a replica's link to its master never came up")
+    })
     const masterOf = (key: string) =>
       Effect.gen(function*() {
         const [any] = yield* live
