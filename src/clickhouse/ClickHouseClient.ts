@@ -293,8 +293,8 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
             throw mapped
           })
       const memory = FreedMemory.make()
-      afterInsert = (body) =>
-        memory.inserted(body.bytes.length, body.rows) ? Effect.suspend(() => memory.purge(shape.command)) : Effect.void
+      // Counted once the insert is stored (this runs after it), not when it is built.
+      afterInsert = (body) => Effect.suspend(() => memory.inserted(body.bytes.length, body.rows) ? memory.purge(shape.command) : Effect.void)
     } else if (/^https?:\/\//.test(url)) {
       engine = "server"
       const server = yield* splitCredentials(url)

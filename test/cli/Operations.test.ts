@@ -13,6 +13,17 @@ const env = { LLMTRACE_DATA_DIR: path.join(scratch, "data") }
 const cli = (args: ReadonlyArray<string>, input?: string | Uint8Array) => Cli.cli(scratch, args, env, input)
 const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g
 
+/** A data directory of its own with a tenant named `name` holding the examples' spans (2 traces, 4 spans); its environment. */
+const tenantWithExamples = async (directory: string, name: string) => {
+  const environment = { LLMTRACE_DATA_DIR: path.join(scratch, directory) }
+  const created = await Cli.cli(scratch, ["tenants", "create", "--name", name], environment)
+  expect(created.code).toBe(0)
+  const id = created.stdout.match(uuid)![0]
+  const lines = readFileSync("examples/spans.jsonl", "utf8").replace(/f1f5dce2-fe0e-5503-bb00-e4873ed2f7fe/g, id)
+  expect((await Cli.cli(scratch, ["ingest", "-"], environment, lines)).code).toBe(0)
+  return environment
+}
+
 describe("llmtrace-storage operations", () => {
   it("tenants by name, duplicate names refused, purge --dry-run / --yes / refused without a terminal", async () => {
     const first = await cli(["tenants", "create", "--name", "initech"])
@@ -42,12 +53,7 @@ describe("llmtrace-storage operations", () => {
   }, 600_000)
 
   it("purge on a terminal asks first: answering no deletes nothing, answering yes deletes", async () => {
-    const asks = { LLMTRACE_DATA_DIR: path.join(scratch, "asks") }
-    const created = await Cli.cli(scratch, ["tenants", "create", "--name", "hooli"], asks)
-    expect(created.code).toBe(0)
-    const id = created.stdout.match(uuid)![0]
-    const lines = readFileSync("examples/spans.jsonl", "utf8").replace(/f1f5dce2-fe0e-5503-bb00-e4873ed2f7fe/g, id)
-    expect((await Cli.cli(scratch, ["ingest", "-"], asks, lines)).code).toBe(0)
+    const asks = await tenantWithExamples("asks", "hooli")
     const traces = async () => (await Cli.cli(scratch, ["stats", "--tenant", "hooli"], asks)).stdout
     const question = /Delete 2 traces of hooli \(\S+\) created before 2299-01-01T00:00:00\.000Z with their spans\?/
 
@@ -65,12 +71,7 @@ describe("llmtrace-storage operations", () => {
   }, 600_000)
 
   it("purge on a terminal, SIGTERM while the question waits: exit 143 and nothing deleted", async () => {
-    const stopped = { LLMTRACE_DATA_DIR: path.join(scratch, "stopped") }
-    const created = await Cli.cli(scratch, ["tenants", "create", "--name", "pied-piper"], stopped)
-    expect(created.code).toBe(0)
-    const id = created.stdout.match(uuid)![0]
-    const lines = readFileSync("examples/spans.jsonl", "utf8").replace(/f1f5dce2-fe0e-5503-bb00-e4873ed2f7fe/g, id)
-    expect((await Cli.cli(scratch, ["ingest", "-"], stopped, lines)).code).toBe(0)
+    const stopped = await tenantWithExamples("stopped", "pied-piper")
 
     const purge = onTerminal(scratch, ["purge", "--tenant", "pied-piper", "--before", "2299-01-01"], stopped)
     await purge.shows(/Delete 2 traces of pied-piper \(\S+\) created before 2299-01-01T00:00:00\.000Z with their spans\?/)

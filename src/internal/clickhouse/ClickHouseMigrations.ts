@@ -63,8 +63,17 @@ const zstdColumns = {
   traces: ["tenant_id", "trace_id", "created_at", "span_start"]
 } as const
 
-/** The table settings migration 4 gives `spans` (see there). */
-const granuleSettings = "index_granularity_bytes = 1048576, merge_max_block_size = 1024, merge_max_block_size_bytes = 1048576"
+/** The granule limit migration 4 gives `spans` (see there): how `run` tells a rebuilt table. */
+const granuleLimit = "index_granularity_bytes = 1048576"
+
+/** The table settings migration 4 gives `spans`. */
+const granuleSettings = `${granuleLimit}, merge_max_block_size = 1024, merge_max_block_size_bytes = 1048576`
+
+/** The new table's name until the exchange, then the old one's until it is retired. */
+const besideSpans = "spans_v3"
+
+/** Retired tables are named `spans_v3_retired_<run>`; the golden DDL shows the prefix alone. */
+const retiredPrefix = `${besideSpans}_retired`
 
 /**
  * Migration 4: `spans` rebuilt with {@link granuleSettings}, its data kept. The new table is created
@@ -79,16 +88,14 @@ const granuleSettings = "index_granularity_bytes = 1048576, merge_max_block_size
  * Its ZooKeeper path in cluster mode is `…/spans_v3`.
  */
 const rebuildSpans = {
-  beside: "spans_v3",
-  retiredPrefix: "spans_v3_retired",
-  statements: (o: SchemaOptions, ttl: string, retired = "spans_v3_retired"): ReadonlyArray<string> => [
-    `CREATE TABLE IF NOT EXISTS ${o.database}.spans_v3${onCluster(o)} AS ${o.database}.spans
-ENGINE = ${engine(o, "ReplacingMergeTree", "spans_v3", "version")}
+  statements: (o: SchemaOptions, ttl: string, retired = retiredPrefix): ReadonlyArray<string> => [
+    `CREATE TABLE IF NOT EXISTS ${o.database}.${besideSpans}${onCluster(o)} AS ${o.database}.spans
+ENGINE = ${engine(o, "ReplacingMergeTree", besideSpans, "version")}
 PARTITION BY toYYYYMM(start_time)
 ORDER BY (tenant_id, trace_id, span_id)${ttl}
 SETTINGS ${granuleSettings}`,
-    `EXCHANGE TABLES ${o.database}.spans AND ${o.database}.spans_v3${onCluster(o)}`,
-    `RENAME TABLE ${o.database}.spans_v3 TO ${o.database}.${retired}${onCluster(o)}`,
+    `EXCHANGE TABLES ${o.database}.spans AND ${o.database}.${besideSpans}${onCluster(o)}`,
+    `RENAME TABLE ${o.database}.${besideSpans} TO ${o.database}.${retired}${onCluster(o)}`,
     `ALTER TABLE ${o.database}.spans${onCluster(o)} ATTACH PARTITION ALL FROM ${o.database}.${retired}`,
     `DROP TABLE IF EXISTS ${o.database}.${retired}${onCluster(o)} SYNC`
   ],
@@ -101,20 +108,19 @@ SETTINGS ${granuleSettings}`,
         { database: o.database }
       )
       const command = (sql: string) => client.command(operation, sql)
-      const before = yield* tables
-      const current = before.find((t) => t.name === "spans")?.engine_full
+      const current = (yield* tables).find((t) => t.name === "spans")?.engine_full
       // The TTL the table has now (whatever the configuration says: a migration never changes retention).
       const ttl = current === undefined ? "" : (/ TTL (.*?)(?= SETTINGS |$)/.exec(current)?.[1] ?? "")
-      const retiredNow = `${rebuildSpans.retiredPrefix}_${crypto.randomUUID().replaceAll("-", "")}`
+      const retiredNow = `${retiredPrefix}_${crypto.randomUUID().replaceAll("-", "")}`
       const [create, exchange, retire] = rebuildSpans.statements(o, ttl === "" ? "" : `\nTTL ${ttl}`, retiredNow)
-      if (current !== undefined && !current.includes("index_granularity_bytes = 1048576")) {
+      if (current !== undefined && !current.includes(granuleLimit)) {
         yield* command(create!)
         yield* command(exchange!)
       }
       // Another run of this migration at once may have retired, attached or dropped a table first: its
       // UNKNOWN_TABLE means that run has it.
       const unlessGone = (sql: string) => Effect.catchIf(command(sql), isMissing, () => Effect.succeed("gone" as const))
-      if ((yield* tables).some((t) => t.name === rebuildSpans.beside)) yield* unlessGone(retire!)
+      if ((yield* tables).some((t) => t.name === besideSpans)) yield* unlessGone(retire!)
       // An insert started before the exchange may still commit a part to the retired table: attach again
       // until its parts stay the same across an attach, then drop it.
       const partsOf = (name: string) =>
@@ -127,7 +133,7 @@ SETTINGS ${granuleSettings}`,
           (rows) => rows[0]?.parts ?? ""
         )
       for (const { name } of yield* tables) {
-        if (!name.startsWith(rebuildSpans.retiredPrefix)) continue
+        if (!name.startsWith(retiredPrefix)) continue
         const [, , , attach, drop] = rebuildSpans.statements(o, "", name)
         for (let pass = 0; pass < 10; pass++) {
           const attached = yield* partsOf(name)
