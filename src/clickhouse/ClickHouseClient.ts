@@ -332,6 +332,9 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     // before its FORMAT, which the client or chDB's raw insert writes): over HTTP a URL parameter; on
     // chDB a `SET` before a statement, and `INSERT … SETTINGS … FORMAT` for a raw insert.
     const settings = { max_execution_time: maxSeconds }
+    // A batch may hold spans of any number of days, a partition each (migration 5); the engine refuses
+    // an insert block of more than 100 partitions by default (ClickHouseMigrations.insertSettings alike).
+    const insertSettings = { ...settings, max_partitions_per_insert_block: 0 }
     /**
      * Every call is bounded (an insert by an Effect timeout, a query or statement by `call`'s timer),
      * and returns on both transports: chDB ignores the abort signal (its C API cannot interrupt a
@@ -385,7 +388,7 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     const send = (op: string, table: string, body: () => Body) =>
       Effect.suspend(() => {
         const encoded = body()
-        return bounded(op, Effect.tryPromise({ try: (signal) => sendBody(table, encoded, settings, signal), catch: classify(op, address, "rows") })).pipe(
+        return bounded(op, Effect.tryPromise({ try: (signal) => sendBody(table, encoded, insertSettings, signal), catch: classify(op, address, "rows") })).pipe(
           Effect.zipRight(afterInsert(encoded))
         )
       })

@@ -15,6 +15,9 @@ const tables = (database: string) =>
     ch.query<{ name: string }>("test.tables", "SELECT name FROM system.tables WHERE database = {database:String} ORDER BY name", { database })
   ).pipe(Effect.map((rows) => rows.map((r) => r.name)))
 
+/** The shipped migrations up to `version`: a migration tested on its own, on the schema before it. */
+const upTo = (version: number) => ClickHouseMigrations.migrations.filter((m) => m.version <= version)
+
 const engineOf = (database: string, name: string) =>
   Effect.flatMap(Client, (ch) =>
     ch.query<{ engine_full: string }>(
@@ -34,9 +37,9 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
     Effect.gen(function*() {
       const ch = yield* Client
       const options = { database: "llmtrace_idempotent" }
-      expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([1, 2, 3, 4])
+      expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([1, 2, 3, 4, 5])
       expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([])
-      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4, 5])
       expect(yield* tables(options.database)).toEqual(["llmtrace_migrations", "spans", "traces"])
     }))
 
@@ -45,7 +48,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const ch = yield* Client
       const options = { database: "llmtrace_partial" }
       const next = (broken: boolean): ClickHouseMigrations.Migration => ({
-        version: 5,
+        version: 6,
         name: "extra",
         statements: (o) => [
           `CREATE TABLE IF NOT EXISTS ${o.database}.extra (id String) ENGINE = MergeTree ORDER BY id`,
@@ -57,12 +60,12 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const failure = yield* Effect.flip(ClickHouseMigrations.run(ch, options, [...first, next(true)]))
       expect(failure._tag).toBe("StorageQueryError")
       // The shipped migrations are recorded, the broken one is not, though its first statement ran.
-      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4])
-      expect(yield* tables(options.database)).toContain("extra")
-      expect(yield* ClickHouseMigrations.run(ch, options, [...first, next(false)])).toEqual([5])
       expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4, 5])
+      expect(yield* tables(options.database)).toContain("extra")
+      expect(yield* ClickHouseMigrations.run(ch, options, [...first, next(false)])).toEqual([6])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4, 5, 6])
       // A migration this build does not know (a newer build ran it) is reported as applied, by its recorded name.
-      expect(yield* ClickHouseMigrations.status(ch, options.database)).toEqual({ applied: ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules", "5_extra"], pending: [] })
+      expect(yield* ClickHouseMigrations.status(ch, options.database)).toEqual({ applied: ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules", "5_daily_partitions", "6_extra"], pending: [] })
       expect(yield* tables(options.database)).toEqual(["extra", "extra_2", "llmtrace_migrations", "spans", "traces"])
     }))
 
@@ -78,7 +81,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       yield* v1.storeSpan(before)
       expect(yield* tables(database)).toContain("spans_to_traces")
 
-      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([2, 3, 4])
+      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([2, 3, 4, 5])
       expect(yield* tables(database)).not.toContain("spans_to_traces")
       const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(inDatabase)
       const after = span(tenantId, newTraceId(), { startTime: at(2), prompt: "漢字" })
@@ -90,6 +93,8 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
         { id: after.spanId }
       )
       expect(sizes.map((r) => Number(r.size_bytes))).toEqual([spanStorageBytes(after)])
+      // The span stored before is measured too: migration 5 copied it once migration 2's mutation had measured it.
+      expect((yield* repo.getStats(tenantId)).storageSizeBytes).toBe(spanStorageBytes(before) + spanStorageBytes(after))
     }))
 
   it.effect("migration 3 on a version-2 schema: columns get ZSTD, tag keys LowCardinality, and spans stored before read alike", () =>
@@ -103,7 +108,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const before = span(tenantId, newTraceId(), { startTime: at(1), prompt: "🚀", tags: { env: "prod", "ключ": "значение" } })
       yield* v2.storeSpan(before)
 
-      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([3, 4])
+      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([3, 4, 5])
       const columns = yield* ch.query<{ table: string; name: string; type: string; compression_codec: string }>(
         "test.columns",
         "SELECT table, name, type, compression_codec FROM system.columns WHERE database = {database:String} AND table IN ('spans', 'traces')",
@@ -148,18 +153,18 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       yield* ch.command("test.exchange", exchange!)
       yield* ch.command("test.retire", retire!)
       expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "spans_v3_retired", "traces"])
-      expect(yield* ClickHouseMigrations.run(ch, { database, retentionDays: 7 })).toEqual([4])
+      expect(yield* ClickHouseMigrations.run(ch, { database, retentionDays: 7 }, upTo(4))).toEqual([4])
       expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "traces"])
       const engine = yield* engineOf(database, "spans")
       expect(engine).toContain("index_granularity_bytes = 1048576")
       expect(engine).toContain("TTL toDateTime(start_time) + toIntervalDay(90)")
 
       // Every span stored before reads alike, once each; and the migration, run again, does nothing.
-      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false, retentionDays: 90 }).pipe(inDatabase)
+      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false, skipSchemaCheck: true, retentionDays: 90 }).pipe(inDatabase)
       const read = yield* repo.querySpans(TraceQuery.make({ tenantId, limit: 100 }))
       expect(read.map((s) => s.spanId).sort()).toEqual(before.map((s) => s.spanId).sort())
       expect((yield* repo.getStats(tenantId)).totalSpans).toBe(before.length)
-      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([])
+      expect(yield* ClickHouseMigrations.run(ch, { database }, upTo(4))).toEqual([])
     }))
 
   it.effect("migration 4 from a version-3 schema in one run: the exchange, the old table retired, attached and dropped, no TTL where there was none", () =>
@@ -172,12 +177,12 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const tenantId = newTenantId()
       const stored = Array.from({ length: 5 }, () => span(tenantId, newTraceId(), { startTime: at(1) }))
       yield* v3.storeSpans(stored)
-      expect(yield* ClickHouseMigrations.run(ch, { database, retentionDays: 7 })).toEqual([4])
+      expect(yield* ClickHouseMigrations.run(ch, { database, retentionDays: 7 }, upTo(4))).toEqual([4])
       const engine = yield* engineOf(database, "spans")
       expect(engine).toContain("index_granularity_bytes = 1048576")
       expect(engine).not.toContain("TTL")
       expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "traces"])
-      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(inDatabase)
+      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false, skipSchemaCheck: true }).pipe(inDatabase)
       expect((yield* repo.getStats(tenantId)).totalSpans).toBe(stored.length)
     }))
 
@@ -194,11 +199,79 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       // Two migrations and a writer at once: their statements interleave on the engine.
       const late = stored.slice(10)
       yield* Effect.all([
-        ClickHouseMigrations.run(ch, { database }),
-        ClickHouseMigrations.run(ch, { database }),
-        Effect.forEach(late, (s) => writer.storeSpan(s), { discard: true })
+        ClickHouseMigrations.run(ch, { database }, upTo(4)),
+        ClickHouseMigrations.run(ch, { database }, upTo(4)),
+        // An insert that meets the exchange is refused as unavailable (TABLE_UUID_MISMATCH over HTTP); a writer retries it.
+        Effect.forEach(late, (s) => writer.storeSpan(s).pipe(Effect.retry({ times: 5, while: (e) => e._tag === "StorageUnavailable" })), { discard: true })
       ], { concurrency: "unbounded" })
       expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "traces"])
+      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false, skipSchemaCheck: true }).pipe(inDatabase)
+      expect((yield* repo.getStats(tenantId)).totalSpans).toBe(stored.length)
+    }))
+
+  it.effect("migration 5 on a version-4 schema: a partition a day, every span (a moved one once) and the table's own TTL kept; a run stopped after copying a partition finishes on the next", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const database = "llmtrace_daily"
+      expect(yield* ClickHouseMigrations.run(ch, { database, retentionDays: 90 }, upTo(4))).toEqual([1, 2, 3, 4])
+      const inDatabase = Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database })
+      const v4 = yield* ClickHouseTraceRepository.make({ autoMigrate: false, skipSchemaCheck: true, retentionDays: 90 }).pipe(inDatabase)
+      const tenantId = newTenantId()
+      const now = Date.now()
+      const day = 86_400_000
+      const before = Array.from({ length: 30 }, (_, i) => span(tenantId, newTraceId(), { startTime: new Date(now - (i % 3) * 31 * day - i * day / 2), tags: { i: String(i) } }))
+      yield* v4.storeSpans(before)
+      // One span stored again later, in another trace and on another day: its older copy stays behind in another partition.
+      const moved = { ...before[0]!, traceId: newTraceId(), startTime: new Date(now - 3 * day) }
+      yield* v4.storeSpan(moved)
+      const monthly = yield* ch.query<{ n: string | number }>("test.partitions", `SELECT uniqExact(partition) AS n FROM system.parts WHERE database = '${database}' AND table = 'spans' AND active`)
+      expect(Number(monthly[0]!.n)).toBeGreaterThan(1)
+
+      // A run that stopped after copying one partition, before dropping it from the retired table.
+      const [create, exchange, retire] = ClickHouseMigrations.migrations[4]!.statements({ database, retentionDays: 90 })
+      yield* ch.command("test.create", create!)
+      yield* ch.command("test.exchange", exchange!)
+      yield* ch.command("test.retire", retire!)
+      yield* ch.command("test.copy", `INSERT INTO ${database}.spans SELECT * FROM ${database}.spans_v4_retired WHERE _partition_id = (SELECT min(partition_id) FROM system.parts WHERE database = '${database}' AND table = 'spans_v4_retired' AND active)`)
+      expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "spans_v4_retired", "traces"])
+      expect(yield* ClickHouseMigrations.run(ch, { database, retentionDays: 7 })).toEqual([5])
+      expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "traces"])
+      const engine = yield* engineOf(database, "spans")
+      expect(engine).toContain("PARTITION BY toDate(start_time)")
+      expect(engine).toContain("index_granularity_bytes = 1048576")
+      expect(engine).toContain("TTL toDateTime(start_time) + toIntervalDay(90)")
+      const daily = yield* ch.query<{ n: string | number }>("test.partitions", `SELECT uniqExact(partition) AS n FROM system.parts WHERE database = '${database}' AND table = 'spans' AND active`)
+      expect(Number(daily[0]!.n)).toBeGreaterThan(Number(monthly[0]!.n))
+
+      // Every span reads alike, once each, the moved one where it moved; and the migration, run again, does nothing.
+      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false, retentionDays: 90 }).pipe(inDatabase)
+      const read = yield* repo.querySpans(TraceQuery.make({ tenantId, limit: 100 }))
+      expect(read.map((s) => s.spanId).sort()).toEqual(before.map((s) => s.spanId).sort())
+      expect(read.find((s) => s.spanId === moved.spanId)).toMatchObject({ traceId: moved.traceId, startTime: moved.startTime })
+      expect((yield* repo.getStats(tenantId)).totalSpans).toBe(before.length)
+      expect((yield* repo.getStats(tenantId)).totalTraces).toBe(before.length)
+      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([])
+    }))
+
+  it.effect("migration 5 run twice at once on one engine, writes of many days landing throughout: every span kept, no table left behind", () =>
+    Effect.gen(function*() {
+      const ch = yield* Client
+      const database = "llmtrace_daily_race"
+      yield* ClickHouseMigrations.run(ch, { database }, upTo(4))
+      const inDatabase = Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database })
+      const writer = yield* ClickHouseTraceRepository.make({ autoMigrate: false, skipSchemaCheck: true }).pipe(inDatabase)
+      const tenantId = newTenantId()
+      const stored = Array.from({ length: 40 }, (_, i) => span(tenantId, newTraceId(), { startTime: at(1 + i * 24 * 60 * 7) }))
+      yield* writer.storeSpans(stored.slice(0, 20))
+      const late = stored.slice(20)
+      yield* Effect.all([
+        ClickHouseMigrations.run(ch, { database }),
+        ClickHouseMigrations.run(ch, { database }),
+        // An insert that meets the exchange is refused as unavailable (TABLE_UUID_MISMATCH over HTTP); a writer retries it.
+        Effect.forEach(late, (s) => writer.storeSpan(s).pipe(Effect.retry({ times: 5, while: (e) => e._tag === "StorageUnavailable" })), { discard: true })
+      ], { concurrency: "unbounded" })
+      expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "traces"])
+      expect(yield* engineOf(database, "spans")).toContain("PARTITION BY toDate(start_time)")
       const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(inDatabase)
       expect((yield* repo.getStats(tenantId)).totalSpans).toBe(stored.length)
     }))
@@ -306,8 +379,10 @@ describe("ClickHouse DDL (golden)", () => {
 
   it("cluster mode: ON CLUSTER and Replicated engines, with retention", async () => {
     const ddl = ClickHouseMigrations.allStatements({ database: "llmtrace", cluster: "llmtrace_cluster", retentionDays: 90 })
-    expect(ddl.every((s) => s.includes("ON CLUSTER `llmtrace_cluster`"))).toBe(true)
-    expect(ddl.filter((s) => s.includes("ENGINE = Replicated"))).toHaveLength(4)
+    // Every statement but migration 5's copy (an INSERT, which replication carries to every replica).
+    expect(ddl.filter((s) => !s.startsWith("INSERT")).every((s) => s.includes("ON CLUSTER `llmtrace_cluster`"))).toBe(true)
+    expect(ddl.filter((s) => s.includes("ENGINE = Replicated"))).toHaveLength(5)
+    expect(ddl.filter((s) => s.startsWith("INSERT"))).toHaveLength(1)
     await expect(ddl.join(";\n\n") + ";\n").toMatchFileSnapshot("__snapshots__/cluster.sql")
   })
 })
