@@ -225,7 +225,7 @@ SETTINGS ${granuleSettings}`,
  * The settings of an insert into `spans`: a batch may hold spans of any number of days (a backfill), each
  * day a partition of its own since migration 5; the engine's default refuses a block of more than 100.
  */
-export const insertSettings = "max_partitions_per_insert_block = 0"
+const insertSettings = "max_partitions_per_insert_block = 0"
 
 /** Migration 4's rebuild: granules of at most 1 MiB (same partitions, so its parts are attached). */
 const granuleRebuild = rebuild({
