@@ -1,7 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
-import * as Schedule from "effect/Schedule"
 import { type StorageQueryError, StorageUnavailable } from "../../StorageError.js"
 import type { ClickHouseClientShape } from "../../clickhouse/ClickHouseClient.js"
 
@@ -103,25 +102,40 @@ interface Rebuild {
 /** How long a rebuild waits for a table's mutations to end before it gives up (nothing changed by then). */
 const mutationsWait = Duration.minutes(30)
 
-/** Waits until `table` has no unfinished mutation; fails if one outlasts {@link mutationsWait}. */
+/**
+ * A pause in wall-clock time. Not `Effect.sleep`: a migration runs when a layer is built, also in a
+ * test under `TestClock` (`it.effect` of an application's suite), where the engine's background work
+ * goes on in real time and an Effect sleep would wait for a clock that never moves.
+ */
+const pause = (millis: number) =>
+  Effect.async<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), millis)
+    return Effect.sync(() => clearTimeout(timer))
+  })
+
+/** Waits until `table` has no unfinished mutation; fails if one outlasts {@link mutationsWait} (wall-clock time). */
 const mutationsDone = (client: ClickHouseClientShape, operation: string, database: string, table: string) =>
-  client.query<{ readonly command: string }>(
-    operation,
-    `SELECT command FROM system.mutations WHERE database = {database:String} AND table = {table:String} AND NOT is_done LIMIT 1`,
-    { database, table }
-  ).pipe(
-    Effect.repeat({ schedule: Schedule.spaced("200 millis"), until: (rows) => rows.length === 0 }),
-    Effect.timeoutFail({
-      duration: mutationsWait,
-      onTimeout: () =>
-        new StorageUnavailable({
+  Effect.gen(function*() {
+    const deadline = Date.now() + Duration.toMillis(mutationsWait)
+    while (true) {
+      const pending = yield* client.query<{ readonly command: string }>(
+        operation,
+        `SELECT command FROM system.mutations WHERE database = {database:String} AND table = {table:String} AND NOT is_done LIMIT 1`,
+        { database, table }
+      )
+      if (pending.length === 0) return
+      if (Date.now() >= deadline) {
+        return yield* new StorageUnavailable({
           backend: "clickhouse",
           operation,
-          message: `${database}.${table} still has an unfinished mutation after ${Duration.format(mutationsWait)} (see system.mutations): run migrate again once it ends`
+          message: `${database}.${table} still has an unfinished mutation after ${Duration.format(mutationsWait)} (${
+            pending[0]!.command
+          }; see system.mutations): run migrate again once it ends`
         })
-    }),
-    Effect.asVoid
-  )
+      }
+      yield* pause(200)
+    }
+  })
 
 /** A partition id of a MergeTree table (digits for ours: `202601`, `20260131`), spliced only when it is one. */
 const partitionId = /^[0-9A-Za-z_-]+$/
@@ -195,7 +209,7 @@ SETTINGS ${granuleSettings}`,
       // exchanged away is retired by name and moved before it is dropped, so no round loses a row.
       for (let round = 0; round < 5; round++) {
         // Runs in step would undo each other's exchange every round: a later round starts after a random pause.
-        if (round > 0) yield* Effect.sleep(Duration.millis(Math.floor(Math.random() * 250 * round)))
+        if (round > 0) yield* pause(Math.floor(Math.random() * 250 * round))
         const found = yield* tables
         const current = found.find((t) => t.name === "spans")?.engine_full
         const left = found.filter((t) => t.name === r.beside || t.name.startsWith(retiredPrefix))
