@@ -342,6 +342,26 @@ export const traceRepositoryContract = <E>(
           }), timeout)
       })
 
+      describe("tags with an empty key or value", () => {
+        it.effect("a tag whose key and value are empty is a tag like any other: found by itself, not by a missing key", () =>
+          Effect.gen(function*() {
+            const repo = yield* Repo
+            const tenantId = newTenantId()
+            const traceId = newTraceId()
+            const empty = span(tenantId, traceId, { startTime: at(1), tags: { "": "" } })
+            const emptyKey = span(tenantId, traceId, { startTime: at(2), tags: { "": "v" } })
+            const emptyValue = span(tenantId, traceId, { startTime: at(3), tags: { k: "" } })
+            const other = span(tenantId, traceId, { startTime: at(4), tags: { a: "b" } })
+            yield* repo.storeSpans([empty, emptyKey, emptyValue, other])
+            const ids = (tags: Record<string, string>) => Effect.map(repo.querySpans(q(tenantId, { tags })), (found) => found.map((s) => s.spanId))
+            expect(yield* ids({ "": "" })).toEqual([empty.spanId])
+            expect(yield* ids({ "": "v" })).toEqual([emptyKey.spanId])
+            expect(yield* ids({ k: "" })).toEqual([emptyValue.spanId])
+            expect(yield* ids({ a: "" })).toEqual([])
+            expect(yield* ids({ zz: "" })).toEqual([])
+          }), timeout)
+      })
+
       describe("the span filter table", () => {
         // One example per filter of SpanFilters.table (a missing one does not compile): the value, a
         // span it selects and one it does not. Each runs through querySpans and queryTraces.
