@@ -332,8 +332,8 @@ export const make = (options: Options): Effect.Effect<ClickHouseClientShape, Sto
     // before its FORMAT, which the client or chDB's raw insert writes): over HTTP a URL parameter; on
     // chDB a `SET` before a statement, and `INSERT … SETTINGS … FORMAT` for a raw insert.
     const settings = { max_execution_time: maxSeconds }
-    // A batch may hold spans of any number of days, a partition each (migration 5); the engine refuses
-    // an insert block of more than 100 partitions by default (ClickHouseMigrations.insertSettings alike).
+    // A batch may hold spans of any number of months, a partition each (a backfill); the engine refuses
+    // an insert block of more than 100 partitions by default.
     const insertSettings = { ...settings, max_partitions_per_insert_block: 0 }
     /**
      * Every call is bounded (an insert by an Effect timeout, a query or statement by `call`'s timer),

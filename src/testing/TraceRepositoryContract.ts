@@ -109,18 +109,6 @@ export const traceRepositoryContract = <E>(
             expect(stats.totalTraces).toBe(30)
           }), timeout)
 
-        it.effect("stores one batch of spans over 150 days whole (a backfill: ClickHouse keeps a partition a day)", () =>
-          Effect.gen(function*() {
-            const repo = yield* Repo
-            const tenantId = newTenantId()
-            const spans = Array.from({ length: 150 }, (_, i) => span(tenantId, newTraceId(), { startTime: at(i * 24 * 60 + 7) }))
-            yield* repo.storeSpans(spans)
-            const stats = yield* repo.getStats(tenantId)
-            expect(stats.totalSpans).toBe(150)
-            expect(stats.oldestTrace).toEqual(spans[0]!.startTime)
-            expect(stats.newestTrace).toEqual(spans[149]!.startTime)
-          }), timeout)
-
         it.effect("returns none for a missing trace or span", () =>
           Effect.gen(function*() {
             const repo = yield* Repo

@@ -22,7 +22,7 @@ describe("llmtrace-storage migrate", () => {
     expect(fresh.stderr).toBe("")
     expect(fresh.code).toBe(0)
     expect(statuses(fresh.stdout)).toEqual([
-      { backend: "clickhouse", target: `chdb:${path.join(dir, "clickhouse")} (database llmtrace)`, applied: [], pending: ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules", "5_daily_partitions"], changes: [] },
+      { backend: "clickhouse", target: `chdb:${path.join(dir, "clickhouse")} (database llmtrace)`, applied: [], pending: ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules"], changes: [] },
       { backend: "sqlite", target: path.join(dir, "metadata.db"), applied: [], pending: ["0001_metadata", "0002_tenant_token_hash"], changes: [] }
     ])
     expect(existsSync(dir)).toBe(false)
@@ -34,14 +34,14 @@ describe("llmtrace-storage migrate", () => {
     const migrated = await cli(["migrate", "--json"], env)
     expect(migrated.code).toBe(0)
     expect(statuses(migrated.stdout).map((s) => [s.backend, s.ran, s.applied, s.pending])).toEqual([
-      ["clickhouse", ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules", "5_daily_partitions"], ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules", "5_daily_partitions"], []],
+      ["clickhouse", ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules"], ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules"], []],
       ["sqlite", ["0001_metadata", "0002_tenant_token_hash"], ["0001_metadata", "0002_tenant_token_hash"], []]
     ])
 
     const after = await cli(["migrate", "--dry-run", "--json"], env)
     expect(after.code).toBe(0)
     expect(statuses(after.stdout).map((s) => [s.backend, s.applied, s.pending])).toEqual([
-      ["clickhouse", ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules", "5_daily_partitions"], []],
+      ["clickhouse", ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules"], []],
       ["sqlite", ["0001_metadata", "0002_tenant_token_hash"], []]
     ])
   }, 180_000)

@@ -36,7 +36,7 @@ describe("read-only commands on a fresh lite data directory", () => {
     const results = []
     for (const args of readOnly(tenant)) results.push(await Cli.cli(scratch, args, env))
     expect(results[0]!.code).toBe(0)
-    expect(results[0]!.stdout).toMatch(/traces\s+clickhouse\s+ok\s+\d+\s+5 pending: run migrate/)
+    expect(results[0]!.stdout).toMatch(/traces\s+clickhouse\s+ok\s+\d+\s+4 pending: run migrate/)
     expect(results[0]!.stdout).toMatch(/metadata\s+sqlite\s+ok\s+\d+\s+2 pending: run migrate/)
     expect(results[0]!.stdout).toMatch(/cache\s+memory\s+ok/)
     expect(results[2]!.stderr).toContain("llmtrace-storage migrate")

@@ -37,9 +37,9 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
     Effect.gen(function*() {
       const ch = yield* Client
       const options = { database: "llmtrace_idempotent" }
-      expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([1, 2, 3, 4, 5])
+      expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([1, 2, 3, 4])
       expect(yield* ClickHouseMigrations.run(ch, options)).toEqual([])
-      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4, 5])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4])
       expect(yield* tables(options.database)).toEqual(["llmtrace_migrations", "spans", "traces"])
     }))
 
@@ -48,7 +48,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const ch = yield* Client
       const options = { database: "llmtrace_partial" }
       const next = (broken: boolean): ClickHouseMigrations.Migration => ({
-        version: 6,
+        version: 5,
         name: "extra",
         statements: (o) => [
           `CREATE TABLE IF NOT EXISTS ${o.database}.extra (id String) ENGINE = MergeTree ORDER BY id`,
@@ -60,12 +60,12 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const failure = yield* Effect.flip(ClickHouseMigrations.run(ch, options, [...first, next(true)]))
       expect(failure._tag).toBe("StorageQueryError")
       // The shipped migrations are recorded, the broken one is not, though its first statement ran.
-      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4, 5])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4])
       expect(yield* tables(options.database)).toContain("extra")
-      expect(yield* ClickHouseMigrations.run(ch, options, [...first, next(false)])).toEqual([6])
-      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4, 5, 6])
+      expect(yield* ClickHouseMigrations.run(ch, options, [...first, next(false)])).toEqual([5])
+      expect(yield* ClickHouseMigrations.applied(ch, options.database)).toEqual([1, 2, 3, 4, 5])
       // A migration this build does not know (a newer build ran it) is reported as applied, by its recorded name.
-      expect(yield* ClickHouseMigrations.status(ch, options.database)).toEqual({ applied: ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules", "5_daily_partitions", "6_extra"], pending: [] })
+      expect(yield* ClickHouseMigrations.status(ch, options.database)).toEqual({ applied: ["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules", "5_extra"], pending: [] })
       expect(yield* tables(options.database)).toEqual(["extra", "extra_2", "llmtrace_migrations", "spans", "traces"])
     }))
 
@@ -81,7 +81,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       yield* v1.storeSpan(before)
       expect(yield* tables(database)).toContain("spans_to_traces")
 
-      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([2, 3, 4, 5])
+      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([2, 3, 4])
       expect(yield* tables(database)).not.toContain("spans_to_traces")
       const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(inDatabase)
       const after = span(tenantId, newTraceId(), { startTime: at(2), prompt: "漢字" })
@@ -93,7 +93,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
         { id: after.spanId }
       )
       expect(sizes.map((r) => Number(r.size_bytes))).toEqual([spanStorageBytes(after)])
-      // The span stored before is measured too: migration 5 copied it once migration 2's mutation had measured it.
+      // The span stored before is measured too (migration 2's mutation), and counted once.
       expect((yield* repo.getStats(tenantId)).storageSizeBytes).toBe(spanStorageBytes(before) + spanStorageBytes(after))
     }))
 
@@ -108,7 +108,7 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       const before = span(tenantId, newTraceId(), { startTime: at(1), prompt: "🚀", tags: { env: "prod", "ключ": "значение" } })
       yield* v2.storeSpan(before)
 
-      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([3, 4, 5])
+      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([3, 4])
       const columns = yield* ch.query<{ table: string; name: string; type: string; compression_codec: string }>(
         "test.columns",
         "SELECT table, name, type, compression_codec FROM system.columns WHERE database = {database:String} AND table IN ('spans', 'traces')",
@@ -209,71 +209,20 @@ layer(client, { timeout: "120 seconds", excludeTestServices: true })(`ClickHouse
       expect((yield* repo.getStats(tenantId)).totalSpans).toBe(stored.length)
     }))
 
-  it.effect("migration 5 on a version-4 schema: a partition a day, every span (a moved one once) and the table's own TTL kept; a run stopped after copying a partition finishes on the next", () =>
+  it.effect("one batch of spans over 120 months (a backfill; a partition a month) is stored whole: inserts lift the engine's 100-partition limit", () =>
     Effect.gen(function*() {
       const ch = yield* Client
-      const database = "llmtrace_daily"
-      expect(yield* ClickHouseMigrations.run(ch, { database, retentionDays: 90 }, upTo(4))).toEqual([1, 2, 3, 4])
-      const inDatabase = Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database })
-      const v4 = yield* ClickHouseTraceRepository.make({ autoMigrate: false, skipSchemaCheck: true, retentionDays: 90 }).pipe(inDatabase)
+      const database = "llmtrace_backfill"
+      yield* ClickHouseMigrations.run(ch, { database })
+      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database }))
       const tenantId = newTenantId()
-      const now = Date.now()
-      const day = 86_400_000
-      const before = Array.from({ length: 30 }, (_, i) => span(tenantId, newTraceId(), { startTime: new Date(now - (i % 3) * 31 * day - i * day / 2), tags: { i: String(i) } }))
-      yield* v4.storeSpans(before)
-      // One span stored again later, in another trace and on another day: its older copy stays behind in another partition.
-      const moved = { ...before[0]!, traceId: newTraceId(), startTime: new Date(now - 3 * day) }
-      yield* v4.storeSpan(moved)
-      const monthly = yield* ch.query<{ n: string | number }>("test.partitions", `SELECT uniqExact(partition) AS n FROM system.parts WHERE database = '${database}' AND table = 'spans' AND active`)
-      expect(Number(monthly[0]!.n)).toBeGreaterThan(1)
-
-      // A run that stopped after copying one partition, before dropping it from the retired table.
-      const [create, exchange, retire] = ClickHouseMigrations.migrations[4]!.statements({ database, retentionDays: 90 })
-      yield* ch.command("test.create", create!)
-      yield* ch.command("test.exchange", exchange!)
-      yield* ch.command("test.retire", retire!)
-      yield* ch.command("test.copy", `INSERT INTO ${database}.spans SELECT * FROM ${database}.spans_v4_retired WHERE _partition_id = (SELECT min(partition_id) FROM system.parts WHERE database = '${database}' AND table = 'spans_v4_retired' AND active)`)
-      expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "spans_v4_retired", "traces"])
-      expect(yield* ClickHouseMigrations.run(ch, { database, retentionDays: 7 })).toEqual([5])
-      expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "traces"])
-      const engine = yield* engineOf(database, "spans")
-      expect(engine).toContain("PARTITION BY toDate(start_time)")
-      expect(engine).toContain("index_granularity_bytes = 1048576")
-      expect(engine).toContain("TTL toDateTime(start_time) + toIntervalDay(90)")
-      const daily = yield* ch.query<{ n: string | number }>("test.partitions", `SELECT uniqExact(partition) AS n FROM system.parts WHERE database = '${database}' AND table = 'spans' AND active`)
-      expect(Number(daily[0]!.n)).toBeGreaterThan(Number(monthly[0]!.n))
-
-      // Every span reads alike, once each, the moved one where it moved; and the migration, run again, does nothing.
-      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false, retentionDays: 90 }).pipe(inDatabase)
-      const read = yield* repo.querySpans(TraceQuery.make({ tenantId, limit: 100 }))
-      expect(read.map((s) => s.spanId).sort()).toEqual(before.map((s) => s.spanId).sort())
-      expect(read.find((s) => s.spanId === moved.spanId)).toMatchObject({ traceId: moved.traceId, startTime: moved.startTime })
-      expect((yield* repo.getStats(tenantId)).totalSpans).toBe(before.length)
-      expect((yield* repo.getStats(tenantId)).totalTraces).toBe(before.length)
-      expect(yield* ClickHouseMigrations.run(ch, { database })).toEqual([])
-    }))
-
-  it.effect("migration 5 run twice at once on one engine, writes of many days landing throughout: every span kept, no table left behind", () =>
-    Effect.gen(function*() {
-      const ch = yield* Client
-      const database = "llmtrace_daily_race"
-      yield* ClickHouseMigrations.run(ch, { database }, upTo(4))
-      const inDatabase = Effect.provideService(ClickHouseClient.ClickHouseClient, { ...ch, database })
-      const writer = yield* ClickHouseTraceRepository.make({ autoMigrate: false, skipSchemaCheck: true }).pipe(inDatabase)
-      const tenantId = newTenantId()
-      const stored = Array.from({ length: 40 }, (_, i) => span(tenantId, newTraceId(), { startTime: at(1 + i * 24 * 60 * 7) }))
-      yield* writer.storeSpans(stored.slice(0, 20))
-      const late = stored.slice(20)
-      yield* Effect.all([
-        ClickHouseMigrations.run(ch, { database }),
-        ClickHouseMigrations.run(ch, { database }),
-        // An insert that meets the exchange is refused as unavailable (TABLE_UUID_MISMATCH over HTTP); a writer retries it.
-        Effect.forEach(late, (s) => writer.storeSpan(s).pipe(Effect.retry({ times: 5, while: (e) => e._tag === "StorageUnavailable" })), { discard: true })
-      ], { concurrency: "unbounded" })
-      expect(yield* tables(database)).toEqual(["llmtrace_migrations", "spans", "traces"])
-      expect(yield* engineOf(database, "spans")).toContain("PARTITION BY toDate(start_time)")
-      const repo = yield* ClickHouseTraceRepository.make({ autoMigrate: false }).pipe(inDatabase)
-      expect((yield* repo.getStats(tenantId)).totalSpans).toBe(stored.length)
+      const spans = Array.from({ length: 120 }, (_, i) => span(tenantId, newTraceId(), { startTime: at(i * 31 * 24 * 60 + 7) }))
+      yield* repo.storeSpans(spans)
+      const stats = yield* repo.getStats(tenantId)
+      expect(stats.totalSpans).toBe(120)
+      expect(stats.newestTrace).toEqual(spans[119]!.startTime)
+      const partitions = yield* ch.query<{ n: string | number }>("test.partitions", `SELECT uniqExact(partition) AS n FROM system.parts WHERE database = '${database}' AND table = 'spans' AND active`)
+      expect(Number(partitions[0]!.n)).toBe(120)
     }))
 
   it.effect("every statement of cluster mode parses on the engine (EXPLAIN AST): no cluster runs here to execute them", () =>
@@ -379,10 +328,8 @@ describe("ClickHouse DDL (golden)", () => {
 
   it("cluster mode: ON CLUSTER and Replicated engines, with retention", async () => {
     const ddl = ClickHouseMigrations.allStatements({ database: "llmtrace", cluster: "llmtrace_cluster", retentionDays: 90 })
-    // Every statement but migration 5's copy (an INSERT, which replication carries to every replica).
-    expect(ddl.filter((s) => !s.startsWith("INSERT")).every((s) => s.includes("ON CLUSTER `llmtrace_cluster`"))).toBe(true)
-    expect(ddl.filter((s) => s.includes("ENGINE = Replicated"))).toHaveLength(5)
-    expect(ddl.filter((s) => s.startsWith("INSERT"))).toHaveLength(1)
+    expect(ddl.every((s) => s.includes("ON CLUSTER `llmtrace_cluster`"))).toBe(true)
+    expect(ddl.filter((s) => s.includes("ENGINE = Replicated"))).toHaveLength(4)
     await expect(ddl.join(";\n\n") + ";\n").toMatchFileSnapshot("__snapshots__/cluster.sql")
   })
 })

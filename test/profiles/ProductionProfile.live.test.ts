@@ -131,7 +131,7 @@ describeLive(postgres.available ? redis : postgres, () =>
         const backends = yield* StorageMigrations.StorageMigrations
         expect(backends.map((b) => b.backend)).toEqual(["clickhouse", "postgres"])
         for (const b of backends) expect((yield* b.status).pending.length).toBeGreaterThan(0)
-        expect(yield* Effect.forEach(backends, (b) => b.run)).toEqual([["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules", "5_daily_partitions"], ["0001_metadata", "0002_tenant_token_hash"]])
+        expect(yield* Effect.forEach(backends, (b) => b.run)).toEqual([["1_traces_and_spans", "2_span_identity_and_size", "3_column_codecs", "4_span_granules"], ["0001_metadata", "0002_tenant_token_hash"]])
         for (const b of backends) expect((yield* b.status).pending).toEqual([])
       }))
   }))

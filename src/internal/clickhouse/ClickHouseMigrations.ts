@@ -1,4 +1,3 @@
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import { type StorageQueryError, StorageUnavailable } from "../../StorageError.js"
@@ -64,48 +63,34 @@ const zstdColumns = {
   traces: ["tenant_id", "trace_id", "created_at", "span_start"]
 } as const
 
-/** The granule limit migration 4 gives `spans` (see there): how its rebuild tells a rebuilt table. */
+/** The granule limit migration 4 gives `spans` (see there): how `run` tells a rebuilt table. */
 const granuleLimit = "index_granularity_bytes = 1048576"
 
-/** The table settings migration 4 gives `spans` (and migration 5 keeps). */
+/** The table settings migration 4 gives `spans`. */
 const granuleSettings = `${granuleLimit}, merge_max_block_size = 1024, merge_max_block_size_bytes = 1048576`
 
-/** The partition key migration 5 gives `spans`: how its rebuild tells a rebuilt table. */
-const dailyPartition = "toDate(start_time)"
-
 /**
- * A rebuild of `spans` with its data kept, for what only a new table can change (its settings, its
- * partition key). The new table is created beside it (same columns, codecs, indexes, key and TTL) as
- * `beside`, the two are exchanged atomically (writers never meet a missing table), and the old table,
- * now `beside`, is retired: renamed to a name of this run's own, its rows moved into `spans`, then
- * dropped. Nothing writes to or exchanges a retired table, so dropping it after the move loses nothing,
- * even if another process ran the same migration at once (which may leave the old table's shape in
- * place, never data behind). `run` reads where a stopped run left off: it exchanges only while `spans`
- * is not `done`, retires `beside` when it exists, and finishes any retired table a stopped run left (a
- * move repeated by a re-run makes copies that collapse as any re-store does).
- *
- * How rows move: `attach` hard-links the parts (the partition key is the same: no copy); `copy`
- * inserts them, one partition of the retired table at a time, each dropped from it once copied, so a
- * stopped run copies again at most one partition. While a copy runs, reads miss the partitions not yet
- * moved. Its ZooKeeper path in cluster mode is `…/<beside>`.
+ * Migration 4: `spans` rebuilt with {@link granuleSettings}, its data kept. The new table is created
+ * beside it (same columns, codecs, indexes, key and TTL) as `spans_v3`, the two are exchanged
+ * atomically (writers never meet a missing table), and the old table, now `spans_v3`, is retired:
+ * renamed to a name of this run's own, its parts attached to `spans` (hard links, no copy), then
+ * dropped. Nothing writes to or exchanges a retired table, so dropping it after the attach loses
+ * nothing, even if another process ran the same migration at once. `run` reads where a stopped run
+ * left off and works in rounds until `spans` has the new settings and nothing is left beside it: it
+ * exchanges only while `spans` lacks the settings, retires `spans_v3` when it exists, and finishes any
+ * retired table a stopped run left (an attach repeated by a re-run makes copies that collapse as any
+ * re-store does). Two runs in step can exchange twice (the second putting the old table back), which
+ * the next round rebuilds again. Its ZooKeeper path in cluster mode is `…/spans_v3`.
  */
-interface Rebuild {
-  /** The migration's name (the operation of its statements). */
-  readonly name: string
-  readonly beside: string
-  readonly partition: string
-  /** Whether `spans`' engine (`engine_full`) is already the rebuilt table's. */
-  readonly done: (engineFull: string) => boolean
-  readonly move: "attach" | "copy"
-}
+const besideSpans = "spans_v3"
 
-/** How long a rebuild waits for a table's mutations to end before it gives up (nothing changed by then). */
-const mutationsWait = Duration.minutes(30)
+/** Retired tables are named `spans_v3_retired_<run>`; the golden DDL shows the prefix alone. */
+const retiredPrefix = `${besideSpans}_retired`
 
 /**
  * A pause in wall-clock time. Not `Effect.sleep`: a migration runs when a layer is built, also in a
- * test under `TestClock` (`it.effect` of an application's suite), where the engine's background work
- * goes on in real time and an Effect sleep would wait for a clock that never moves.
+ * test under `TestClock` (`it.effect` of an application's suite), where an Effect sleep would wait for
+ * a clock that never moves.
  */
 const pause = (millis: number) =>
   Effect.async<void>((resume) => {
@@ -113,118 +98,69 @@ const pause = (millis: number) =>
     return Effect.sync(() => clearTimeout(timer))
   })
 
-/** Waits until `table` has no unfinished mutation; fails if one outlasts {@link mutationsWait} (wall-clock time). */
-const mutationsDone = (client: ClickHouseClientShape, operation: string, database: string, table: string) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + Duration.toMillis(mutationsWait)
-    while (true) {
-      const pending = yield* client.query<{ readonly command: string }>(
-        operation,
-        `SELECT command FROM system.mutations WHERE database = {database:String} AND table = {table:String} AND NOT is_done LIMIT 1`,
-        { database, table }
-      )
-      if (pending.length === 0) return
-      if (Date.now() >= deadline) {
-        return yield* new StorageUnavailable({
-          backend: "clickhouse",
-          operation,
-          message: `${database}.${table} still has an unfinished mutation after ${Duration.format(mutationsWait)} (${
-            pending[0]!.command
-          }; see system.mutations): run migrate again once it ends`
-        })
-      }
-      yield* pause(200)
-    }
-  })
-
-/** A partition id of a MergeTree table (digits for ours: `202601`, `20260131`), spliced only when it is one. */
-const partitionId = /^[0-9A-Za-z_-]+$/
-
-const rebuild = (r: Rebuild) => {
-  const retiredPrefix = `${r.beside}_retired`
-  const statements = (o: SchemaOptions, ttl: string, retired = retiredPrefix): ReadonlyArray<string> => [
-    `CREATE TABLE IF NOT EXISTS ${o.database}.${r.beside}${onCluster(o)} AS ${o.database}.spans
-ENGINE = ${engine(o, "ReplacingMergeTree", r.beside, "version")}
-PARTITION BY ${r.partition}
+const rebuildSpans = {
+  statements: (o: SchemaOptions, ttl: string, retired = retiredPrefix): ReadonlyArray<string> => [
+    `CREATE TABLE IF NOT EXISTS ${o.database}.${besideSpans}${onCluster(o)} AS ${o.database}.spans
+ENGINE = ${engine(o, "ReplacingMergeTree", besideSpans, "version")}
+PARTITION BY toYYYYMM(start_time)
 ORDER BY (tenant_id, trace_id, span_id)${ttl}
 SETTINGS ${granuleSettings}`,
-    `EXCHANGE TABLES ${o.database}.spans AND ${o.database}.${r.beside}${onCluster(o)}`,
-    `RENAME TABLE ${o.database}.${r.beside} TO ${o.database}.${retired}${onCluster(o)}`,
-    r.move === "attach"
-      ? `ALTER TABLE ${o.database}.spans${onCluster(o)} ATTACH PARTITION ALL FROM ${o.database}.${retired}`
-      : `INSERT INTO ${o.database}.spans SELECT * FROM ${o.database}.${retired} SETTINGS ${insertSettings}`,
+    `EXCHANGE TABLES ${o.database}.spans AND ${o.database}.${besideSpans}${onCluster(o)}`,
+    `RENAME TABLE ${o.database}.${besideSpans} TO ${o.database}.${retired}${onCluster(o)}`,
+    `ALTER TABLE ${o.database}.spans${onCluster(o)} ATTACH PARTITION ALL FROM ${o.database}.${retired}`,
     `DROP TABLE IF EXISTS ${o.database}.${retired}${onCluster(o)} SYNC`
-  ]
-  const run = (client: ClickHouseClientShape, o: SchemaOptions) =>
+  ],
+  run: (client: ClickHouseClientShape, o: SchemaOptions) =>
     Effect.gen(function*() {
-      const operation = `ClickHouseMigrations.${r.name}`
+      const operation = "ClickHouseMigrations.span_granules"
       const tables = client.query<{ readonly name: string; readonly engine_full: string }>(
         operation,
         "SELECT name, engine_full FROM system.tables WHERE database = {database:String} AND startsWith(name, 'spans')",
         { database: o.database }
       )
       const command = (sql: string) => client.command(operation, sql)
-      // Another run of this migration at once may have exchanged, retired, moved or dropped a table
+      // Another run of this migration at once may have exchanged, retired, attached or dropped a table
       // first: its UNKNOWN_TABLE means that run has it.
-      const unlessGone = <A>(self: Effect.Effect<A, StorageUnavailable | StorageQueryError>) =>
-        Effect.catchIf(self, isMissing, () => Effect.succeed("gone" as const))
-      // What a retired table still holds: an insert started before the exchange may still commit a
-      // part to it, so rows are moved until it stays empty (a copy) or the same across an attach.
+      const unlessGone = (sql: string) => Effect.catchIf(command(sql), isMissing, () => Effect.succeed("gone" as const))
+      // An insert started before the exchange may still commit a part to the retired table: attach again
+      // until its parts stay the same across an attach, then drop it.
       const partsOf = (name: string) =>
-        client.query<{ readonly partition_id: string; readonly parts: string }>(
-          operation,
-          `SELECT partition_id, toString(groupArraySorted(1000000)(name)) AS parts FROM system.parts
-           WHERE database = {database:String} AND table = {name:String} AND active GROUP BY partition_id ORDER BY partition_id`,
-          { database: o.database, name }
-        )
-      const copyPartition = (name: string, partition: string) =>
-        Effect.gen(function*() {
-          if (!partitionId.test(partition)) return yield* Effect.die(new Error(`unexpected partition id ${partition} in ${name}`))
-          const copied = yield* unlessGone(client.command(
+        Effect.map(
+          client.query<{ readonly parts: string }>(
             operation,
-            `INSERT INTO ${o.database}.spans SELECT * FROM ${o.database}.${name} WHERE _partition_id = {partition:String} SETTINGS ${insertSettings}`,
-            { partition }
-          ))
-          if (copied !== "gone") yield* unlessGone(command(`ALTER TABLE ${o.database}.${name}${onCluster(o)} DROP PARTITION ID '${partition}'`))
-        })
-      const moveRetired = (name: string) =>
+            "SELECT toString(groupArraySorted(1000000)(name)) AS parts FROM system.parts WHERE database = {database:String} AND table = {name:String} AND active",
+            { database: o.database, name }
+          ),
+          (rows) => rows[0]?.parts ?? ""
+        )
+      const finish = (name: string) =>
         Effect.gen(function*() {
-          const [, , , attach, drop] = statements(o, "", name)
+          const [, , , attach, drop] = rebuildSpans.statements(o, "", name)
           for (let pass = 0; pass < 10; pass++) {
-            const before = yield* partsOf(name)
-            if (r.move === "attach") {
-              if ((yield* unlessGone(command(attach!))) === "gone") return
-              if (JSON.stringify(yield* partsOf(name)) !== JSON.stringify(before)) continue
-            } else if (before.length > 0) {
-              // A copy reads the rows as stored: a mutation still rewriting them (migration 2's size_bytes) ends first.
-              yield* mutationsDone(client, operation, o.database, name)
-              for (const { partition_id } of before) yield* copyPartition(name, partition_id)
-              continue
-            }
+            const attached = yield* partsOf(name)
+            if ((yield* unlessGone(attach!)) === "gone") return
+            if ((yield* partsOf(name)) !== attached) continue
             return yield* command(drop!)
           }
         })
-      // Rounds until `spans` is rebuilt and nothing is left beside it: two runs at once can exchange
-      // twice (the second putting the old table back), which the next round rebuilds again. Every table
-      // exchanged away is retired by name and moved before it is dropped, so no round loses a row.
       for (let round = 0; round < 5; round++) {
         // Runs in step would undo each other's exchange every round: a later round starts after a random pause.
         if (round > 0) yield* pause(Math.floor(Math.random() * 250 * round))
         const found = yield* tables
         const current = found.find((t) => t.name === "spans")?.engine_full
-        const left = found.filter((t) => t.name === r.beside || t.name.startsWith(retiredPrefix))
-        if (current === undefined || (r.done(current) && left.length === 0)) return
-        if (!r.done(current)) {
-          if (r.move === "copy") yield* mutationsDone(client, operation, o.database, "spans")
+        const left = found.filter((t) => t.name === besideSpans || t.name.startsWith(retiredPrefix))
+        const done = current !== undefined && current.includes(granuleLimit)
+        if (current === undefined || (done && left.length === 0)) return
+        if (!done) {
           // The TTL the table has now (whatever the configuration says: a migration never changes retention).
           const ttl = / TTL (.*?)(?= SETTINGS |$)/.exec(current)?.[1] ?? ""
-          const [create, exchange] = statements(o, ttl === "" ? "" : `\nTTL ${ttl}`)
+          const [create, exchange] = rebuildSpans.statements(o, ttl === "" ? "" : `\nTTL ${ttl}`)
           yield* command(create!)
-          yield* unlessGone(command(exchange!))
+          yield* unlessGone(exchange!)
         }
-        const retire = statements(o, "", `${retiredPrefix}_${crypto.randomUUID().replaceAll("-", "")}`)[2]!
-        if ((yield* tables).some((t) => t.name === r.beside)) yield* unlessGone(command(retire))
-        for (const { name } of yield* tables) if (name.startsWith(retiredPrefix)) yield* moveRetired(name)
+        const retire = rebuildSpans.statements(o, "", `${retiredPrefix}_${crypto.randomUUID().replaceAll("-", "")}`)[2]!
+        if ((yield* tables).some((t) => t.name === besideSpans)) yield* unlessGone(retire)
+        for (const { name } of yield* tables) if (name.startsWith(retiredPrefix)) yield* finish(name)
       }
       return yield* new StorageUnavailable({
         backend: "clickhouse",
@@ -232,32 +168,7 @@ SETTINGS ${granuleSettings}`,
         message: `${o.database}.spans was exchanged by another run of this migration in each of 5 rounds; no data was lost: run migrate again`
       })
     })
-  return { statements, run }
 }
-
-/**
- * The settings of an insert into `spans`: a batch may hold spans of any number of days (a backfill), each
- * day a partition of its own since migration 5; the engine's default refuses a block of more than 100.
- */
-const insertSettings = "max_partitions_per_insert_block = 0"
-
-/** Migration 4's rebuild: granules of at most 1 MiB (same partitions, so its parts are attached). */
-const granuleRebuild = rebuild({
-  name: "span_granules",
-  beside: "spans_v3",
-  partition: "toYYYYMM(start_time)",
-  done: (engineFull) => engineFull.includes(granuleLimit),
-  move: "attach"
-})
-
-/** Migration 5's rebuild: a partition a day (a new partition key, so its rows are copied). */
-const dailyRebuild = rebuild({
-  name: "daily_partitions",
-  beside: "spans_v4",
-  partition: dailyPartition,
-  done: (engineFull) => engineFull.includes(`PARTITION BY ${dailyPartition}`),
-  move: "copy"
-})
 
 /**
  * Ordered, versioned schema changes. Never edit one that has shipped: add the next version.
@@ -266,15 +177,13 @@ const dailyRebuild = rebuild({
  * - spans: one row per stored copy; re-stores are collapsed by ReplacingMergeTree(version) in the
  *   background and by `LIMIT 1 BY span_id` on read (a re-store may move a span to another key).
  *   The key starts with (tenant_id, trace_id): whole traces, which every trace query returns, are
- *   one range per partition; time ranges prune by partition (a month, a day since version 5) and a
- *   minmax index; span ids by a bloom filter.
+ *   one range; time ranges prune by month partition and a minmax index; span ids by a bloom filter.
  * - traces: one row per trace after merges (AggregatingMergeTree keeps the earliest createdAt given
  *   to storeTrace); reads aggregate with GROUP BY, so counts are exact. Version 1 also filled it
  *   from every span insert through a materialized view, which version 2 drops.
  * - version 3 compresses every column with ZSTD (the texts at level 3, the rest at 1) and keys tags as
  *   LowCardinality: fewer bytes on disk than the OpenTelemetry exporter's otel_traces for the same spans.
  * - version 4 rebuilds spans with granules of at most 1 MiB, so large spans cost the engine less memory.
- * - version 5 rebuilds spans with a partition a day, so a time range of one tenant is a few key ranges.
  */
 export const migrations: ReadonlyArray<Migration> = [
   {
@@ -372,24 +281,13 @@ GROUP BY tenant_id, trace_id`
     // ~10 MiB per column read at once and a lite process passed 1.6 GB at 15,000 of them. Granules
     // of at most 1 MiB (and merge blocks of 1 MiB) keep it near 1 GB; spans of ~1 kB get ~1,000-row
     // granules instead of 8,192 (more marks, measured in BENCHMARKS). `index_granularity_bytes` can
-    // only be given when a table is created, so `spans` is rebuilt: see {@link rebuild}.
+    // only be given when a table is created, so `spans` is rebuilt: see {@link rebuildSpans}.
     version: 4,
     name: "span_granules",
-    statements: (o) => granuleRebuild.statements(o, ttlClause(o, "spans")),
-    run: (client, o) => granuleRebuild.run(client, o)
-  },
-  {
-    // A tag filter over a tenant's last day (bench/Schema10M.ts) read every span of the tenant's month:
-    // within a tenant, rows are in trace id order, so no time index can skip any. With a partition a
-    // day, a day of one tenant is a key range of one partition (1M spans: 320 -> 74 ms for the busiest
-    // tenant, where otel_traces, partitioned by day, took 98 ms). The sorting key (and so what a merge
-    // collapses) stays. The key of a partition cannot change in place, so `spans` is rebuilt and its
-    // rows copied: see {@link rebuild}.
-    version: 5,
-    name: "daily_partitions",
-    statements: (o) => dailyRebuild.statements(o, ttlClause(o, "spans")),
-    run: (client, o) => dailyRebuild.run(client, o)
+    statements: (o) => rebuildSpans.statements(o, ttlClause(o, "spans")),
+    run: (client, o) => rebuildSpans.run(client, o)
   }
+
 ]
 
 /** The statements that create the database and the version table, before any migration. */

@@ -92,18 +92,3 @@ RENAME TABLE llmtrace.spans_v3 TO llmtrace.spans_v3_retired ON CLUSTER `llmtrace
 ALTER TABLE llmtrace.spans ON CLUSTER `llmtrace_cluster` ATTACH PARTITION ALL FROM llmtrace.spans_v3_retired;
 
 DROP TABLE IF EXISTS llmtrace.spans_v3_retired ON CLUSTER `llmtrace_cluster` SYNC;
-
-CREATE TABLE IF NOT EXISTS llmtrace.spans_v4 ON CLUSTER `llmtrace_cluster` AS llmtrace.spans
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/llmtrace/spans_v4', '{replica}', version)
-PARTITION BY toDate(start_time)
-ORDER BY (tenant_id, trace_id, span_id)
-TTL toDateTime(start_time) + toIntervalDay(90)
-SETTINGS index_granularity_bytes = 1048576, merge_max_block_size = 1024, merge_max_block_size_bytes = 1048576;
-
-EXCHANGE TABLES llmtrace.spans AND llmtrace.spans_v4 ON CLUSTER `llmtrace_cluster`;
-
-RENAME TABLE llmtrace.spans_v4 TO llmtrace.spans_v4_retired ON CLUSTER `llmtrace_cluster`;
-
-INSERT INTO llmtrace.spans SELECT * FROM llmtrace.spans_v4_retired SETTINGS max_partitions_per_insert_block = 0;
-
-DROP TABLE IF EXISTS llmtrace.spans_v4_retired ON CLUSTER `llmtrace_cluster` SYNC;

@@ -89,17 +89,3 @@ RENAME TABLE llmtrace.spans_v3 TO llmtrace.spans_v3_retired;
 ALTER TABLE llmtrace.spans ATTACH PARTITION ALL FROM llmtrace.spans_v3_retired;
 
 DROP TABLE IF EXISTS llmtrace.spans_v3_retired SYNC;
-
-CREATE TABLE IF NOT EXISTS llmtrace.spans_v4 AS llmtrace.spans
-ENGINE = ReplacingMergeTree(version)
-PARTITION BY toDate(start_time)
-ORDER BY (tenant_id, trace_id, span_id)
-SETTINGS index_granularity_bytes = 1048576, merge_max_block_size = 1024, merge_max_block_size_bytes = 1048576;
-
-EXCHANGE TABLES llmtrace.spans AND llmtrace.spans_v4;
-
-RENAME TABLE llmtrace.spans_v4 TO llmtrace.spans_v4_retired;
-
-INSERT INTO llmtrace.spans SELECT * FROM llmtrace.spans_v4_retired SETTINGS max_partitions_per_insert_block = 0;
-
-DROP TABLE IF EXISTS llmtrace.spans_v4_retired SYNC;
