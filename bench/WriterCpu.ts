@@ -43,10 +43,18 @@ const main = async () => {
   const bodies = JsonLines.make({ keep: 0 })
   const pre = Array.from({ length: Math.ceil(N / BATCH) }, (_, k) => { const s = spans.slice(k * BATCH, (k + 1) * BATCH); return { bytes: bodies.encodeRows(s, insertFormat(SpanVersion.nextRange(s.length))), format: "JSONCompactEachRow" as const, columns: fmt.columns } })
   const truncate = () => rt.runPromise(ch.command("t", "TRUNCATE TABLE llmtrace.spans"))
+  /** The spans through a TraceWriter of its own (closing it flushes), `concurrency` batches in flight. */
+  const writerRun = (concurrency: number) =>
+    rt.runPromise(
+      Effect.scoped(Effect.flatMap(
+        TraceWriter.make({ batchSize: BATCH, concurrency, deadLetterPath: path.join(dir, "dead"), flushInterval: "10 minutes", replayOnStart: false, validate }),
+        (w) => w.writeAll(spans)
+      )).pipe(Effect.provideService(TraceWriter.TraceSink, sink), Effect.provide(NodeFileSystem.layer))
+    )
   const sides: Record<string, () => Promise<unknown>> = {
     limit: () => rt.runPromise(Effect.forEach(pre, (b) => ch.insertBody("raw", "llmtrace.spans", b), { discard: true })),
-    writer: () => rt.runPromise(Effect.scoped(Effect.flatMap(TraceWriter.make({ batchSize: BATCH, deadLetterPath: path.join(dir, "dead"), flushInterval: "10 minutes", replayOnStart: false, validate }), (w) => w.writeAll(spans))).pipe(Effect.provideService(TraceWriter.TraceSink, sink), Effect.provide(NodeFileSystem.layer))),
-    writer1: () => rt.runPromise(Effect.scoped(Effect.flatMap(TraceWriter.make({ batchSize: BATCH, concurrency: 1, deadLetterPath: path.join(dir, "dead"), flushInterval: "10 minutes", replayOnStart: false, validate }), (w) => w.writeAll(spans))).pipe(Effect.provideService(TraceWriter.TraceSink, sink), Effect.provide(NodeFileSystem.layer))),
+    writer: () => writerRun(2),
+    writer1: () => writerRun(1),
     encodeOnly: async () => { for (let k = 0; k < N; k += BATCH) bodies.release(bodies.encodeRows(spans.slice(k, k + BATCH), insertFormat(SpanVersion.nextRange(Math.min(BATCH, N - k))))) }
   }
   const res: Record<string, Array<{ wall: number; cpu: number; main: number }>> = { limit: [], writer: [], writer1: [], encodeOnly: [] }

@@ -287,7 +287,6 @@ GROUP BY tenant_id, trace_id`
     statements: (o) => rebuildSpans.statements(o, ttlClause(o, "spans")),
     run: (client, o) => rebuildSpans.run(client, o)
   }
-
 ]
 
 /** The statements that create the database and the version table, before any migration. */
